@@ -1,0 +1,84 @@
+# The two commands a newcomer needs are `make demo` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_DIR ?= var/demo
+DEMO_YEAR ?= 2027
+DEMO_HOUSEHOLDS ?= 400
+
+# The test suite runs on PostgreSQL and Redis; these are their local defaults.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/enrollment
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install demo demo-data run worker beat test lint migrations-check check-deploy \
+        pytest services browser-deps bench messages clean
+
+help:
+	@echo "make demo   set up and serve the product on http://$(HOST):$(PORT) with demo logins"
+	@echo "make test   set up and run the whole suite on PostgreSQL and Redis"
+	@echo "make run | worker | beat   serve, work the queues, run the schedules"
+	@echo "make bench  run every benchmark at full scale (see docs/benchmarks.md)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+messages: install
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+
+# --- the product ---------------------------------------------------------------------------
+demo: install messages
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py demo_setup --dir $(DEMO_DIR) --year $(DEMO_YEAR) --households $(DEMO_HOUSEHOLDS)
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+run: install messages
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(VENV)/bin/celery -A config worker -Q default,verification,allocation,exports --loglevel INFO
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel INFO
+
+# --- the checks ----------------------------------------------------------------------------
+services:
+	scripts/ensure-services
+
+browser-deps:
+	scripts/ensure-chromium
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrations-check: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+
+check-deploy: install
+	set -a && source deploy/production.env.example && set +a && \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+pytest: install services browser-deps messages
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(VENV)/bin/pytest
+
+test: lint migrations-check check-deploy pytest
+
+bench: install services
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,104 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrollment.api.permissions import IsParent
+from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.selectors import application_detail
+from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from registry.idnumber import mask
+
+
+class PersonSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    id_number = serializers.CharField(max_length=18)
+    relation = serializers.CharField(max_length=16, required=False, default="")
+
+
+class DecisionOutputSerializer(serializers.Serializer):
+    outcome = serializers.CharField()
+    hukou_class = serializers.CharField()
+    housing_class = serializers.CharField()
+    base_points = serializers.DecimalField(max_digits=6, decimal_places=1)
+    bonus_points = serializers.DecimalField(max_digits=6, decimal_places=1)
+    total_points = serializers.DecimalField(max_digits=6, decimal_places=1)
+    residence_months = serializers.IntegerField()
+    si_months = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    trace = serializers.ListField(child=serializers.DictField())
+    policy_version = serializers.CharField(source="policy.version")
+
+
+class ApplicationOutputSerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    admission_year = serializers.IntegerField()
+    state = serializers.CharField()
+    child_name = serializers.CharField()
+    child_id_number = serializers.SerializerMethodField()
+    home_community_code = serializers.CharField()
+    preferences = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+
+    def get_child_id_number(self, obj) -> str:
+        return mask(obj.child_id_number)
+
+    def get_preferences(self, obj) -> list[str]:
+        return [p.school.code for p in obj.preferences.all()]
+
+    @extend_schema(responses=DecisionOutputSerializer)
+    def get_decision(self, obj) -> dict | None:
+        current = getattr(obj, "current_decisions", None)
+        if not current:
+            return None
+        return DecisionOutputSerializer(current[0]).data
+
+
+class ApplicationSubmitApi(APIView):
+    permission_classes = [IsParent]
+
+    class InputSerializer(serializers.Serializer):
+        admission_year = serializers.IntegerField(min_value=2000, max_value=2100)
+        grade = serializers.ChoiceField(choices=["primary1"], default="primary1")
+        child = PersonSerializer()
+        guardians = PersonSerializer(many=True)
+        home_community_code = serializers.CharField(max_length=12)
+        home_address = serializers.CharField(
+            max_length=255, required=False, default="", allow_blank=True
+        )
+        preferences = serializers.ListField(child=serializers.CharField(max_length=16))
+        consent_given_by = serializers.CharField(max_length=18)
+
+    @extend_schema(request=InputSerializer, responses={201: ApplicationOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        application = application_submit(
+            data=ApplicationInput(
+                admission_year=data["admission_year"],
+                grade=data["grade"],
+                child=PersonInput(**data["child"]),
+                guardians=[PersonInput(**g) for g in data["guardians"]],
+                home_community_code=data["home_community_code"],
+                home_address=data["home_address"],
+                preferences=data["preferences"],
+                consent_given_by=data["consent_given_by"],
+            ),
+            acting_user=request.user,
+        )
+        application = application_detail(user=request.user, ref=application.ref)
+        return Response(
+            ApplicationOutputSerializer(application).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ApplicationDetailApi(APIView):
+    permission_classes = [IsParent]
+
+    @extend_schema(responses=ApplicationOutputSerializer)
+    def get(self, request, ref: str):
+        application = application_detail(user=request.user, ref=ref)
+        if application is None:
+            raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
+        return Response(ApplicationOutputSerializer(application).data)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from enrollment.api.applications import ApplicationDetailApi, ApplicationSubmitApi
+from enrollment.api.officers import OfficerDecisionListApi
+from enrollment.api.schools import SchoolApplicantsCsvApi
+
+urlpatterns = [
+    path("applications/", ApplicationSubmitApi.as_view(), name="api-application-submit"),
+    path("applications/<str:ref>/", ApplicationDetailApi.as_view(), name="api-application-detail"),
+    path("officer/decisions/", OfficerDecisionListApi.as_view(), name="api-officer-decisions"),
+    path(
+        "schools/<str:code>/applicants.csv",
+        SchoolApplicantsCsvApi.as_view(),
+        name="api-school-applicants-csv",
+    ),
+]

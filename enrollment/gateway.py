@@ -1,0 +1,108 @@
+"""Enrollment's only way into the registry (DESIGN.md: the border between the two apps).
+
+`InProcessRegistryGateway` calls the registry's service in this process; `HttpRegistryGateway`
+calls the registry's HTTP API when the registry runs as its own deployment. Both take and give
+the same `registry.contract` types, so the rest of enrollment cannot tell them apart.
+"""
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+
+from registry.contract import (
+    FamilyAnswer,
+    FamilyQuestion,
+    LookupContext,
+    LookupRecord,
+    LookupRefused,
+    RegistryUnavailable,
+    from_json,
+    to_json,
+)
+
+__all__ = [
+    "LookupRefused",
+    "RegistryGateway",
+    "RegistryUnavailable",
+    "get_gateway",
+]
+
+
+class RegistryGateway(Protocol):
+    def verify_families(
+        self, *, questions: Sequence[FamilyQuestion], context: LookupContext
+    ) -> list[FamilyAnswer]: ...
+
+    def lookups_about(self, *, id_numbers: Sequence[str]) -> list[LookupRecord]: ...
+
+
+class InProcessRegistryGateway:
+    def verify_families(self, *, questions, context):
+        from django.db import DatabaseError
+
+        from registry.services.verification import verify_families
+
+        try:
+            return verify_families(questions=questions, context=context)
+        except DatabaseError as error:
+            raise RegistryUnavailable(f"registry database error: {type(error).__name__}") from error
+
+    def lookups_about(self, *, id_numbers):
+        from registry.selectors import lookups_about
+
+        return lookups_about(id_numbers=id_numbers)
+
+
+class HttpRegistryGateway:
+    """The registry's verification API over HTTP, with the department client's API key."""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def _post(self, path: str, payload: dict, context: LookupContext | None = None) -> dict:
+        import json
+        import urllib.error
+        import urllib.request
+
+        headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {self.api_key}"}
+        if context is not None:
+            headers.update(
+                {
+                    "X-Road-Client": context.client_id,
+                    "X-Road-Purpose": context.purpose,
+                }
+            )
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
+            self.base_url + path, data=json.dumps(payload).encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            body = json.loads(error.read() or b"{}")
+            if error.code in (400, 403):
+                raise LookupRefused(body.get("code", "refused"), body.get("message", "")) from None
+            raise RegistryUnavailable(f"registry answered HTTP {error.code}") from None
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise RegistryUnavailable(f"registry unreachable: {error}") from None
+
+    def verify_families(self, *, questions, context):
+        body = self._post(
+            "/verify/families/", {"questions": [to_json(q) for q in questions]}, context
+        )
+        return [from_json(FamilyAnswer, answer) for answer in body["answers"]]
+
+    def lookups_about(self, *, id_numbers):
+        body = self._post("/audit/lookups/", {"id_numbers": list(id_numbers)})
+        return [LookupRecord(**row) for row in body["lookups"]]
+
+
+@cache
+def get_gateway() -> RegistryGateway:
+    if settings.REGISTRY_GATEWAY == "http":
+        return HttpRegistryGateway(settings.REGISTRY_API_URL, settings.REGISTRY_API_KEY)
+    return InProcessRegistryGateway()

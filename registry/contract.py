@@ -1,0 +1,199 @@
+"""The registry's questions and answers: the whole border between enrollment and the registry.
+
+Plain, frozen data that crosses a process boundary as JSON (`to_json` / `from_json`), so the
+in-process gateway and the HTTP gateway carry exactly the same thing. The answers say what the
+policy asks ("hukou class D, registered on …"), not whole department records, and each names
+the record it rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not answer (down, slow or overloaded): the caller retries later."""
+
+
+class LookupRefused(Exception):
+    """The registry refused the lookup (no purpose, no consent reference, no scope)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class LookupContext:
+    """Which department system asks, and for what purpose (X-Road's client and issue)."""
+
+    client_id: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class FamilyQuestion:
+    """What the points policy needs to know about one application's family, as of `cutoff`."""
+
+    key: str
+    # The consent the family gave for this lookup, and the person on whose behalf it is made
+    # (X-Road's user id): every question carries its own.
+    consent_reference: str
+    end_user: str
+    child_id_number: str
+    guardian_id_numbers: tuple[str, ...]
+    home_community_code: str
+    cutoff: date
+    district_code: str
+    city_code: str
+    si_window_months: int = 120
+    permit_min_months: int = 12
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """The registry record an answer rests on, with its provenance."""
+
+    source: str
+    key: str
+    batch_id: int
+    as_of: date
+
+
+@dataclass(frozen=True)
+class HukouAnswer:
+    hukou_class: str  # "D" in the district, "C" elsewhere in the city, "N" outside
+    district_code: str
+    registered_on: date
+    record: RecordRef
+
+
+@dataclass(frozen=True)
+class HousingAnswer:
+    # Sum of the guardians' shares on the one certificate in the home community that they hold
+    # most of; 0 when they own nothing there.
+    owned_share_percent: Decimal = Decimal("0")
+    owned_record: RecordRef | None = None
+    # A registered rental in the home community naming a guardian and covering the cut-off.
+    rental_record: RecordRef | None = None
+    # Some guardian holds a share of a property in the city outside the home community.
+    owns_elsewhere: bool = False
+    elsewhere_record: RecordRef | None = None
+
+
+@dataclass(frozen=True)
+class SocialInsuranceAnswer:
+    # Distinct months in the window with both pension and medical paid, for the guardian with
+    # the most.
+    qualifying_months: int = 0
+    guardian_index: int | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    record: RecordRef | None = None
+
+
+@dataclass(frozen=True)
+class PermitAnswer:
+    # Valid on the cut-off and issued at least `permit_min_months` full months before it.
+    qualifies: bool
+    issued_on: date
+    expires_on: date
+    record: RecordRef
+
+
+@dataclass(frozen=True)
+class FamilyAnswer:
+    key: str
+    child_hukou: HukouAnswer | None
+    housing: HousingAnswer = field(default_factory=HousingAnswer)
+    social_insurance: SocialInsuranceAnswer = field(default_factory=SocialInsuranceAnswer)
+    permit: PermitAnswer | None = None
+    audit_entry_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LookupRecord:
+    """One audit entry about a person, as a parent may see it."""
+
+    at: str
+    client_id: str
+    purpose: str
+    consent_reference: str
+    outcome: str
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+_NESTED = {
+    "record": RecordRef,
+    "owned_record": RecordRef,
+    "rental_record": RecordRef,
+    "elsewhere_record": RecordRef,
+    "child_hukou": HukouAnswer,
+    "housing": HousingAnswer,
+    "social_insurance": SocialInsuranceAnswer,
+    "permit": PermitAnswer,
+}
+_DATES = {
+    "cutoff",
+    "registered_on",
+    "as_of",
+    "window_start",
+    "window_end",
+    "issued_on",
+    "expires_on",
+}
+
+
+def to_json(value: Any) -> Any:
+    """Dataclasses to JSON-ready dicts: dates as ISO strings, decimals as strings."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {key: to_json(item) for key, item in asdict(value).items()}
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def from_json(cls: type, data: dict[str, Any] | None) -> Any:
+    if data is None:
+        return None
+    kwargs = {}
+    for spec in fields(cls):
+        if spec.name not in data:
+            continue
+        raw = data[spec.name]
+        if spec.name in _NESTED:
+            kwargs[spec.name] = from_json(_NESTED[spec.name], raw)
+        elif spec.name in _DATES and raw is not None:
+            kwargs[spec.name] = date.fromisoformat(raw)
+        elif spec.name == "owned_share_percent":
+            kwargs[spec.name] = Decimal(raw)
+        elif spec.name == "guardian_id_numbers":
+            kwargs[spec.name] = tuple(raw)
+        else:
+            kwargs[spec.name] = raw
+    return cls(**kwargs)
+
+
+def full_months(start: date, end: date) -> int:
+    """Full months from `start` to `end`, as DOMAIN.md defines them; never below 0."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+def month_window(cutoff: date, months: int) -> tuple[date, date]:
+    """The first days of the first and last month of the `months` months ending with cutoff's."""
+    last = cutoff.replace(day=1)
+    index = last.year * 12 + (last.month - 1) - (months - 1)
+    return date(index // 12, index % 12 + 1, 1), last

@@ -1,0 +1,239 @@
+"""The district data pool: department facts, where each came from, and who asked about them."""
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class Source(models.TextChoices):
+    HUKOU = "hukou", "Public security: household registration"
+    PROPERTY = "property", "Housing: property registration"
+    RENTAL = "rental", "Housing: registered rentals"
+    SOCIAL_INSURANCE = "social_insurance", "Human resources and social security"
+    RESIDENCE_PERMIT = "residence_permit", "Public security: residence permits"
+
+
+class Channel(models.TextChoices):
+    FEED = "feed", "Department bulk feed"
+    COUNTER = "counter", "One-stop counter capture"
+
+
+class ImportBatch(models.Model):
+    """One load of one department's file (or one counter capture): the provenance of its rows."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=32, choices=Source.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.FEED)
+    file_name = models.CharField(max_length=255, blank=True)
+    encoding = models.CharField(max_length=16, default="utf-8")
+    as_of = models.DateField(help_text="The date the department's data describes.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.CharField(max_length=150, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_inserted = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    # [{"line": 12, "reason": "id_number: the check character does not match"}, ...]
+    rejections = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.source} #{self.pk} ({self.status})"
+
+
+class RegistryRecord(models.Model):
+    """Provenance every fact carries: which department, which batch, as of which date."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class HukouRecord(RegistryRecord):
+    source = Source.HUKOU
+
+    id_number = models.CharField(max_length=18, unique=True)
+    name = models.CharField(max_length=64)
+    sex = models.CharField(max_length=1, choices=[("M", "male"), ("F", "female")])
+    birth_date = models.DateField()
+    hukou_district_code = models.CharField(max_length=6)
+    community_code = models.CharField(max_length=12)
+    address = models.CharField(max_length=255, blank=True)
+    registered_on = models.DateField()
+    household_no = models.CharField(max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return f"hukou {self.household_no or self.pk}"
+
+
+class PropertyRecord(RegistryRecord):
+    source = Source.PROPERTY
+
+    certificate_no = models.CharField(max_length=64)
+    owner_id_number = models.CharField(max_length=18, db_index=True)
+    share_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    community_code = models.CharField(max_length=12)
+    address = models.CharField(max_length=255, blank=True)
+    registered_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate_no", "owner_id_number"], name="property_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__gt=0, share_percent__lte=100),
+                name="property_share_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"property {self.certificate_no}"
+
+
+class RentalRecord(RegistryRecord):
+    source = Source.RENTAL
+
+    registration_no = models.CharField(max_length=64)
+    tenant_id_number = models.CharField(max_length=18, db_index=True)
+    community_code = models.CharField(max_length=12)
+    address = models.CharField(max_length=255, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration_no", "tenant_id_number"], name="rental_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="rental_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rental {self.registration_no}"
+
+
+class SocialInsuranceRecord(RegistryRecord):
+    source = Source.SOCIAL_INSURANCE
+
+    id_number = models.CharField(max_length=18)
+    # The first day of the contribution month: the feed's `YYYY-MM`.
+    month = models.DateField()
+    pension = models.BooleanField()
+    medical = models.BooleanField()
+    employer_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id_number", "month"], name="si_natural_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"social insurance {self.month:%Y-%m}"
+
+
+class ResidencePermitRecord(RegistryRecord):
+    source = Source.RESIDENCE_PERMIT
+
+    permit_no = models.CharField(max_length=64, unique=True)
+    id_number = models.CharField(max_length=18, db_index=True)
+    district_code = models.CharField(max_length=6)
+    issued_on = models.DateField()
+    expires_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__gte=F("issued_on")), name="permit_expires_after_issue"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"permit {self.permit_no}"
+
+
+RECORD_MODELS = {
+    Source.HUKOU: HukouRecord,
+    Source.PROPERTY: PropertyRecord,
+    Source.RENTAL: RentalRecord,
+    Source.SOCIAL_INSURANCE: SocialInsuranceRecord,
+    Source.RESIDENCE_PERMIT: ResidencePermitRecord,
+}
+
+
+class DepartmentClient(models.Model):
+    """A department system allowed to ask the registry questions, as X-Road's client."""
+
+    class Scope(models.TextChoices):
+        VERIFY = "verify", "Ask verification questions"
+        PUSH = "push", "Push counter-captured records"
+        AUDIT = "audit", "Read the audit log about given people"
+
+    client_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=128)
+    # SHA-256 of the key; the key itself is shown once, when it is issued.
+    api_key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def has_scope(self, scope: str) -> bool:
+        return self.is_active and scope in self.scopes
+
+
+class AuditEntry(models.Model):
+    """One registry query, answered or refused. Append-only and chained by hash.
+
+    `entry_hash` covers the entry's own fields and the previous entry's hash, so changing or
+    deleting any entry breaks every hash after it (`manage.py verify_audit_chain`).
+    """
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered"
+        REFUSED = "refused"
+
+    at = models.DateTimeField(db_index=True)
+    client_id = models.CharField(max_length=64)
+    end_user = models.CharField(max_length=150)
+    purpose = models.CharField(max_length=128, blank=True)
+    consent_reference = models.CharField(max_length=128, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    refusal_reason = models.CharField(max_length=255, blank=True)
+    question_hash = models.CharField(max_length=64)
+    answer_hash = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"audit {self.pk} {self.outcome} by {self.client_id}"
+
+
+class AuditSubject(models.Model):
+    """Who an entry was about: a keyed hash of each ID number asked about, so a person can find
+    who looked at their data without the log holding their numbers."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects")
+    digest = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"audit {self.entry_id} subject"

@@ -1,0 +1,118 @@
+"""The registry's append-only, hash-chained audit log of every query."""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from registry.models import AuditEntry, AuditSubject
+
+GENESIS_HASH = "0" * 64
+# Any constant works: it names the one lock that serialises appends to the chain.
+_CHAIN_LOCK_KEY = 440604_0001
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    client_id: str
+    end_user: str
+    purpose: str
+    consent_reference: str
+    outcome: str
+    question: object
+    answer: object = None
+    refusal_reason: str = ""
+    subjects: Sequence[str] = ()
+
+
+def subject_digest(id_number: str) -> str:
+    key = getattr(settings, "AUDIT_DIGEST_KEY", settings.SECRET_KEY).encode()
+    return hmac.new(key, id_number.encode(), hashlib.sha256).hexdigest()
+
+
+def content_hash(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _entry_hash(entry: AuditEntry) -> str:
+    body = {
+        "at": entry.at.isoformat(),
+        "client_id": entry.client_id,
+        "end_user": entry.end_user,
+        "purpose": entry.purpose,
+        "consent_reference": entry.consent_reference,
+        "outcome": entry.outcome,
+        "refusal_reason": entry.refusal_reason,
+        "question_hash": entry.question_hash,
+        "answer_hash": entry.answer_hash,
+    }
+    return content_hash({"prev": entry.prev_hash, "entry": body})
+
+
+def _lock_chain() -> None:
+    # SQLite serialises writers already; PostgreSQL needs the chain's tail read and the new
+    # entries written under one lock, or two workers would both chain onto the same tail.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+
+
+@transaction.atomic
+def audit_append(*, items: Iterable[AuditItem]) -> list[AuditEntry]:
+    """Append entries to the chain in one transaction; returns them with their ids."""
+    items = list(items)
+    if not items:
+        return []
+    _lock_chain()
+    tail = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+    prev_hash = tail or GENESIS_HASH
+    now = timezone.now()
+    entries = []
+    for item in items:
+        entry = AuditEntry(
+            at=now,
+            client_id=item.client_id,
+            end_user=item.end_user,
+            purpose=item.purpose,
+            consent_reference=item.consent_reference,
+            outcome=item.outcome,
+            refusal_reason=item.refusal_reason,
+            question_hash=content_hash(item.question),
+            answer_hash=content_hash(item.answer) if item.answer is not None else "",
+            prev_hash=prev_hash,
+        )
+        entry.entry_hash = _entry_hash(entry)
+        prev_hash = entry.entry_hash
+        entries.append(entry)
+    AuditEntry.objects.bulk_create(entries)
+    if connection.features.can_return_rows_from_bulk_insert is False:
+        # Backends that cannot return ids: read them back by their unique hashes.
+        ids = dict(
+            AuditEntry.objects.filter(entry_hash__in=[e.entry_hash for e in entries]).values_list(
+                "entry_hash", "id"
+            )
+        )
+        for entry in entries:
+            entry.id = ids[entry.entry_hash]
+    AuditSubject.objects.bulk_create(
+        AuditSubject(entry_id=entry.id, digest=subject_digest(id_number))
+        for entry, item in zip(entries, items, strict=True)
+        for id_number in dict.fromkeys(item.subjects)
+    )
+    return entries
+
+
+def audit_chain_first_break(*, chunk_size: int = 5000) -> AuditEntry | None:
+    """The first entry whose hash or link does not match, or None when the chain is whole."""
+    prev_hash = GENESIS_HASH
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=chunk_size):
+        if entry.prev_hash != prev_hash or _entry_hash(entry) != entry.entry_hash:
+            return entry
+        prev_hash = entry.entry_hash
+    return None

@@ -1,0 +1,256 @@
+"""Answers the points policy's questions about families, a batch at a time.
+
+A batch of any size costs a fixed handful of queries (one per department table, plus the
+audit append): the people asked about are gathered first, each table is read once for all of
+them, and the answers are put together in memory.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from registry.contract import (
+    FamilyAnswer,
+    FamilyQuestion,
+    HousingAnswer,
+    HukouAnswer,
+    LookupContext,
+    LookupRefused,
+    PermitAnswer,
+    RecordRef,
+    SocialInsuranceAnswer,
+    full_months,
+    month_window,
+    to_json,
+)
+from registry.models import (
+    AuditEntry,
+    HukouRecord,
+    PropertyRecord,
+    RentalRecord,
+    ResidencePermitRecord,
+    SocialInsuranceRecord,
+    Source,
+)
+from registry.services.audit import AuditItem, audit_append
+
+# PostgreSQL takes large IN lists well; chunking keeps SQLite under its variable limit too.
+_IN_CHUNK = 900
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    values = list(values)
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _ref(source: str, key: str, row) -> RecordRef:
+    return RecordRef(source=source, key=key, batch_id=row.batch_id, as_of=row.as_of)
+
+
+def _refuse(context: LookupContext, questions: Sequence[FamilyQuestion], code: str, why: str):
+    audit_append(
+        items=[
+            AuditItem(
+                client_id=context.client_id,
+                end_user=question.end_user,
+                purpose=context.purpose,
+                consent_reference=question.consent_reference,
+                outcome=AuditEntry.Outcome.REFUSED,
+                refusal_reason=why,
+                question=to_json(question),
+                subjects=(question.child_id_number, *question.guardian_id_numbers),
+            )
+            for question in questions
+        ]
+    )
+    raise LookupRefused(code, why)
+
+
+def verify_families(
+    *, questions: Sequence[FamilyQuestion], context: LookupContext
+) -> list[FamilyAnswer]:
+    """Answer every question, in order.
+
+    A batch without a purpose, or with a question that carries no consent reference, is
+    refused whole: nothing is looked up, and the refusal is audited.
+    """
+    if not context.purpose.strip():
+        _refuse(context, questions, "PURPOSE_MISSING", "a lookup must state its purpose")
+    if any(not q.consent_reference.strip() for q in questions):
+        _refuse(context, questions, "CONSENT_MISSING", "every lookup needs a consent reference")
+    if not questions:
+        return []
+
+    children = {q.child_id_number for q in questions}
+    guardians = {g for q in questions for g in q.guardian_id_numbers}
+
+    hukou = {}
+    for chunk in _chunks(sorted(children)):
+        hukou.update(
+            (row.id_number, row) for row in HukouRecord.objects.filter(id_number__in=chunk)
+        )
+
+    properties = defaultdict(list)
+    rentals = defaultdict(list)
+    permits = defaultdict(list)
+    for chunk in _chunks(sorted(guardians)):
+        for row in PropertyRecord.objects.filter(owner_id_number__in=chunk):
+            properties[row.owner_id_number].append(row)
+        for row in RentalRecord.objects.filter(tenant_id_number__in=chunk):
+            rentals[row.tenant_id_number].append(row)
+        for row in ResidencePermitRecord.objects.filter(id_number__in=chunk):
+            permits[row.id_number].append(row)
+
+    si_months = _qualifying_months(questions, guardians)
+
+    answers = [
+        _answer(question, hukou, properties, rentals, permits, si_months) for question in questions
+    ]
+    entries = audit_append(
+        items=[
+            AuditItem(
+                client_id=context.client_id,
+                end_user=question.end_user,
+                purpose=context.purpose,
+                consent_reference=question.consent_reference,
+                outcome=AuditEntry.Outcome.ANSWERED,
+                question=to_json(question),
+                answer=to_json(answer),
+                subjects=(question.child_id_number, *question.guardian_id_numbers),
+            )
+            for question, answer in zip(questions, answers, strict=True)
+        ]
+    )
+    return [
+        FamilyAnswer(**{**answer.__dict__, "audit_entry_id": entry.id})
+        for answer, entry in zip(answers, entries, strict=True)
+    ]
+
+
+def _qualifying_months(
+    questions: Sequence[FamilyQuestion], guardians: set[str]
+) -> dict[tuple[date, date], dict[str, tuple[int, object]]]:
+    """Per window, per guardian: months with both pension and medical paid, and one row."""
+    windows = {month_window(q.cutoff, q.si_window_months) for q in questions}
+    result: dict[tuple[date, date], dict[str, tuple[int, object]]] = {}
+    for window in windows:
+        counts: dict[str, tuple[int, object]] = {}
+        for chunk in _chunks(sorted(guardians)):
+            rows = (
+                SocialInsuranceRecord.objects.filter(
+                    Q(id_number__in=chunk),
+                    month__gte=window[0],
+                    month__lte=window[1],
+                    pension=True,
+                    medical=True,
+                )
+                .values("id_number")
+                .annotate(months=Count("month", distinct=True))
+            )
+            for row in rows:
+                counts[row["id_number"]] = (row["months"], None)
+        result[window] = counts
+    return result
+
+
+def _answer(question, hukou, properties, rentals, permits, si_months) -> FamilyAnswer:
+    cutoff = question.cutoff
+    guardians = question.guardian_id_numbers
+
+    child = hukou.get(question.child_id_number)
+    child_hukou = None
+    if child is not None:
+        if child.hukou_district_code == question.district_code:
+            hukou_class = "D"
+        elif child.hukou_district_code.startswith(question.city_code):
+            hukou_class = "C"
+        else:
+            hukou_class = "N"
+        child_hukou = HukouAnswer(
+            hukou_class=hukou_class,
+            district_code=child.hukou_district_code,
+            registered_on=child.registered_on,
+            record=_ref(Source.HUKOU, child.household_no or "-", child),
+        )
+
+    # Ownership in the home community: shares of guardians on one certificate add up.
+    shares: dict[str, Decimal] = defaultdict(Decimal)
+    first_row = {}
+    elsewhere = None
+    for guardian in guardians:
+        for row in properties.get(guardian, ()):
+            if row.community_code == question.home_community_code:
+                shares[row.certificate_no] += row.share_percent
+                first_row.setdefault(row.certificate_no, row)
+            elif row.community_code.startswith(question.city_code) and elsewhere is None:
+                elsewhere = row
+    owned_share = Decimal("0")
+    owned_record = None
+    if shares:
+        certificate = max(sorted(shares), key=lambda c: shares[c])
+        owned_share = shares[certificate]
+        owned_record = _ref(Source.PROPERTY, certificate, first_row[certificate])
+    rental_record = None
+    for guardian in guardians:
+        for row in sorted(rentals.get(guardian, ()), key=lambda r: r.registration_no):
+            if (
+                row.community_code == question.home_community_code
+                and row.start_date <= cutoff <= row.end_date
+            ):
+                rental_record = _ref(Source.RENTAL, row.registration_no, row)
+                break
+        if rental_record:
+            break
+    housing = HousingAnswer(
+        owned_share_percent=owned_share,
+        owned_record=owned_record,
+        rental_record=rental_record,
+        owns_elsewhere=elsewhere is not None,
+        elsewhere_record=_ref(Source.PROPERTY, elsewhere.certificate_no, elsewhere)
+        if elsewhere
+        else None,
+    )
+
+    window = month_window(cutoff, question.si_window_months)
+    counts = si_months.get(window, {})
+    best_index, best = None, 0
+    for index, guardian in enumerate(guardians):
+        months = counts.get(guardian, (0, None))[0]
+        if months > best:
+            best_index, best = index, months
+    social_insurance = SocialInsuranceAnswer(
+        qualifying_months=best,
+        guardian_index=best_index,
+        window_start=window[0],
+        window_end=window[1],
+    )
+
+    permit = None
+    candidates = []
+    for guardian in guardians:
+        for row in permits.get(guardian, ()):
+            qualifies = (
+                row.issued_on <= cutoff <= row.expires_on
+                and full_months(row.issued_on, cutoff) >= question.permit_min_months
+            )
+            candidates.append((qualifies, row.issued_on, row))
+    if candidates:
+        qualifies, _, row = max(candidates, key=lambda c: (c[0], -c[1].toordinal()))
+        permit = PermitAnswer(
+            qualifies=qualifies,
+            issued_on=row.issued_on,
+            expires_on=row.expires_on,
+            record=_ref(Source.RESIDENCE_PERMIT, row.permit_no, row),
+        )
+
+    return FamilyAnswer(
+        key=question.key,
+        child_hukou=child_hukou,
+        housing=housing,
+        social_insurance=social_insurance,
+        permit=permit,
+    )

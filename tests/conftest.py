@@ -1,0 +1,157 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs on PostgreSQL and Redis (config.settings.test). Tests marked `worker` start a
+real Celery worker process; a missing Redis or PostgreSQL fails them, it never skips them.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from config.celery_app import app as celery_app
+from enrollment.models import Community, Role
+from enrollment.services.policies import policy_install_default
+from tests.enrollment.factories import SchoolFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2027
+CUTOFF = date(2027, 3, 31)
+HOME = "440604010003"
+
+
+@pytest.fixture
+def policy(db):
+    return policy_install_default(admission_year=YEAR)
+
+
+@pytest.fixture
+def community(db):
+    return Community.objects.create(code=HOME, district_code="440604", name="示范社区")
+
+
+@pytest.fixture
+def school(db, community):
+    return SchoolFactory(code="S440604001", catchment_communities=[HOME], capacity=2)
+
+
+@pytest.fixture
+def district(policy, community, school):
+    """A district ready to take applications: a policy, a community and a school."""
+    return {"policy": policy, "community": community, "school": school}
+
+
+@pytest.fixture
+def parent(db):
+    return UserFactory(role=Role.PARENT, username="parent1")
+
+
+@pytest.fixture
+def officer(db):
+    return UserFactory(role=Role.OFFICER, username="officer1", district_code="440604")
+
+
+@pytest.fixture
+def school_staff(db, school):
+    return UserFactory(role=Role.SCHOOL, username="school1", school_code=school.code)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    return client_for
+
+
+def _wait_for_worker(process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited early:\n{log.read_text()[-3000:]}")
+        if "ready." in log.read_text():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"the Celery worker did not start within {timeout}s:\n{log.read_text()[-3000:]}"
+    )
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real `celery worker` process on the test database, with Redis as the broker.
+
+    Tasks sent by the test go through Redis to this process; nothing runs in-process.
+    """
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    broker = settings.CELERY_BROKER_URL
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=3)  # fails loudly when Redis is not there
+        for queue in ("default", "verification", "allocation", "exports"):
+            conn.default_channel.queue_purge(queue)
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "default,verification,allocation,exports",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        _wait_for_worker(process, log)
+        yield process
+    finally:
+        celery_app.conf.task_always_eager = previous
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        connection.close()
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

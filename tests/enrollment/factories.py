@@ -1,0 +1,34 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from enrollment.models import Role, School, User
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name", locale="zh_CN")
+    last_name = factory.Faker("last_name", locale="zh_CN")
+    role = Role.PARENT
+    password = factory.django.Password("demo-pass-2027")
+
+    class Params:
+        officer = factory.Trait(role=Role.OFFICER, district_code="440604")
+
+
+class SchoolFactory(DjangoModelFactory):
+    class Meta:
+        model = School
+
+    code = factory.Sequence(lambda n: f"S440604{n + 100:03d}")
+    admission_year = 2027
+    name = factory.Faker("company", locale="zh_CN")
+    district_code = "440604"
+    kind = School.Kind.PUBLIC
+    grade = "primary1"
+    capacity = 45
+    catchment_communities = factory.List(["440604010003"])
+    address = factory.Faker("street_address", locale="zh_CN")

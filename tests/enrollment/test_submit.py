@@ -1,0 +1,107 @@
+from datetime import date
+
+import pytest
+
+from enrollment.errors import ErrorCode, ValidationErrors
+from enrollment.models import Application, ApplicationEvent, Consent, VerificationJob
+from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from registry import idnumber
+from tests.conftest import HOME, YEAR
+
+pytestmark = pytest.mark.django_db
+
+CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
+MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)
+
+
+def _input(**overrides) -> ApplicationInput:
+    values = {
+        "admission_year": YEAR,
+        "child": PersonInput(name="陈小明", id_number=CHILD),
+        "guardians": [PersonInput(name="李美玲", id_number=MOTHER, relation="mother")],
+        "home_community_code": HOME,
+        "preferences": ["S440604001"],
+        "consent_given_by": MOTHER,
+    }
+    values.update(overrides)
+    return ApplicationInput(**values)
+
+
+def _nothing_written():
+    return (
+        Application.objects.count(),
+        Consent.objects.count(),
+        VerificationJob.objects.count(),
+        ApplicationEvent.objects.count(),
+    ) == (0, 0, 0, 0)
+
+
+def test_submit_writes_application_consent_event_and_outbox_job(district, parent):
+    application = application_submit(data=_input(), acting_user=parent, enqueue=False)
+
+    assert application.state == "submitted"
+    assert application.child_birth_date == date(2020, 3, 15)
+    assert application.consent.given_by_id_number == MOTHER
+    assert application.consent.lookups == [
+        "hukou",
+        "property",
+        "rental",
+        "social_insurance",
+        "residence_permit",
+    ]
+    assert list(application.guardians.values_list("relation", flat=True)) == ["mother"]
+    assert VerificationJob.objects.get(application=application).status == "pending"
+
+
+def test_child_born_outside_the_window_is_refused_and_nothing_stored(district, parent):
+    too_young = idnumber.make("440604", date(2021, 9, 1), 123)
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(
+            data=_input(child=PersonInput(name="小明", id_number=too_young)), acting_user=parent
+        )
+
+    assert refused.value.code == ErrorCode.AGE_OUT_OF_RANGE
+    assert refused.value.field == "child.id_number"
+    assert _nothing_written()
+
+
+def test_bad_check_character_names_the_field_and_never_echoes_the_number(district, parent):
+    bad = CHILD[:17] + ("0" if CHILD[17] != "0" else "1")
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(
+            data=_input(child=PersonInput(name="小明", id_number=bad)), acting_user=parent
+        )
+
+    assert refused.value.field == "child.id_number"
+    assert refused.value.message == "child.id_number: the check character does not match (GB 11643)"
+    assert bad not in str(refused.value.as_dict())
+    assert _nothing_written()
+
+
+def test_guardian_who_is_the_child_and_unknown_school_are_both_reported(district, parent):
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(
+            data=_input(
+                guardians=[PersonInput(name="陈小明", id_number=CHILD, relation="father")],
+                preferences=["S999999999"],
+                consent_given_by=CHILD,
+            ),
+            acting_user=parent,
+        )
+
+    fields = [error["field"] for error in refused.value.extra["errors"]]
+    assert fields == ["guardians[0].id_number", "preferences[0]"]
+    assert _nothing_written()
+
+
+def test_second_application_for_the_same_child_and_year_is_refused(district, parent):
+    application_submit(data=_input(), acting_user=parent, enqueue=False)
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(data=_input(), acting_user=parent, enqueue=False)
+
+    assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
+    assert Application.objects.count() == 1
+    assert VerificationJob.objects.count() == 1

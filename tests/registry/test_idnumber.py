@@ -1,0 +1,43 @@
+from datetime import date
+
+import pytest
+
+from registry import idnumber
+
+
+def test_known_number_validates_and_masks():
+    number = "11010519491231002X"
+
+    assert idnumber.validate(number) == number
+    assert idnumber.mask(number) == "110105********002X"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("110105194912310021", "the check character does not match (GB 11643)"),
+        ("110105194902300029", "the birth date inside the number is impossible"),
+        ("11010519491231002", "must be 17 digits followed by a digit or X"),
+    ],
+)
+def test_invalid_numbers_say_why(value, message):
+    with pytest.raises(idnumber.InvalidIdNumber) as error:
+        idnumber.validate(value)
+
+    assert str(error.value) == message
+
+
+def test_make_builds_a_valid_number_with_its_birth_date():
+    number = idnumber.make("440604", date(2020, 3, 15), 123)
+
+    assert idnumber.is_valid(number)
+    assert idnumber.birth_date_of(number) == date(2020, 3, 15)
+
+
+def test_mask_in_text_hides_every_number_in_a_sentence():
+    number = idnumber.make("440604", date(2020, 3, 15), 123)
+
+    assert (
+        idnumber.mask_in_text(f"child {number} failed")
+        == f"child 440604********{number[14:]} failed"
+    )
