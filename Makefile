@@ -33,16 +33,17 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# Translations are committed compiled (.mo), so neither demo nor test needs gettext;
+# run this after editing a .po file.
 messages: install
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 
 # --- the product ---------------------------------------------------------------------------
-demo: install messages
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py demo_setup --dir $(DEMO_DIR) --year $(DEMO_YEAR) --households $(DEMO_HOUSEHOLDS)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+demo: install
+	HOST=$(HOST) PORT=$(PORT) DEMO_DIR=$(DEMO_DIR) DEMO_YEAR=$(DEMO_YEAR) \
+	  DEMO_HOUSEHOLDS=$(DEMO_HOUSEHOLDS) scripts/demo
 
-run: install messages
+run: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -70,7 +71,7 @@ check-deploy: install
 	set -a && source deploy/production.env.example && set +a && \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
-pytest: install services browser-deps messages
+pytest: install services browser-deps
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(VENV)/bin/pytest
 

@@ -1,0 +1,110 @@
+"""Builds the demo district end to end, as `make demo` needs it, and prints the demo logins.
+
+Every step is one of the product's own commands, so the demo is also a run of the whole
+pipeline: generate -> import registry -> import schools -> policy -> applications (one of them
+submitted online by the demo parent) -> verify -> allocate and publish.
+"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from enrollment.models import Application, Role, User
+from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.policies import policy_install_default
+
+# Printed for the demo on purpose; the command refuses to run unless DEBUG is on.
+DEMO_PASSWORD = "demo-pass-2027"  # noqa: S105
+
+
+class Command(BaseCommand):
+    help = "Generate and load a synthetic district, run the pipeline, create demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dir", default="var/demo")
+        parser.add_argument("--year", type=int, default=2027)
+        parser.add_argument("--households", type=int, default=400)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, dir: str, year: int, households: int, seed: int, **options):
+        if not settings.DEBUG:
+            raise CommandError("demo_setup creates well-known logins; it runs only with DEBUG on")
+        out = Path(dir)
+        self._step("Generating the synthetic district")
+        call_command("generate_district", households=households, seed=seed, year=year, out=str(out))
+        self._step("Loading the registry feeds")
+        call_command("import_registry", str(out))
+        self._step("Loading schools and catchments")
+        call_command("import_schools", str(out / "schools.csv"), year=year)
+        policy_install_default(admission_year=year)
+
+        lines = (out / "applications.jsonl").read_text(encoding="utf-8").splitlines()
+        if not lines:
+            raise CommandError("the generated district has no applications")
+        own, rest = json.loads(lines[0]), lines[1:]
+        counter_file = out / "applications-counter.jsonl"
+        counter_file.write_text("\n".join(rest) + "\n", encoding="utf-8")
+
+        self._step("Creating demo logins")
+        users = self._users(school_code=own["preferences"][0])
+        self._step("Submitting the demo parent's application online")
+        self._submit_online(own, parent=users["parent"], year=year)
+        self._step("Importing counter-entered applications")
+        call_command("import_applications", str(counter_file))
+        self._step("Verifying and scoring every application")
+        call_command("verify_applications", year=year, wait=True)
+        self._step("Allocating places and publishing the result")
+        call_command("run_allocation", year=year, seed=seed, publish=True)
+
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/  — logins:"))
+        for role, user in users.items():
+            self.stdout.write(f"  {role:<8} {user.username:<10} password {DEMO_PASSWORD}")
+
+    def _step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"== {text}"))
+
+    @transaction.atomic
+    def _users(self, *, school_code: str) -> dict[str, User]:
+        specs = {
+            "parent": {"username": "parent", "role": Role.PARENT},
+            "officer": {"username": "officer", "role": Role.OFFICER, "district_code": "440604"},
+            "school": {"username": "school", "role": Role.SCHOOL, "school_code": school_code},
+            "steward": {"username": "steward", "role": Role.STEWARD, "district_code": "440604"},
+        }
+        users = {}
+        for key, spec in specs.items():
+            user = User.objects.filter(username=spec["username"]).first()
+            if user is None:
+                user = User.objects.create_user(password=DEMO_PASSWORD, **spec)
+            users[key] = user
+        return users
+
+    def _submit_online(self, record: dict, *, parent: User, year: int) -> None:
+        if Application.objects.filter(
+            child_id_number=record["child"]["id_number"], admission_year=year
+        ).exists():
+            return
+        application_submit(
+            data=ApplicationInput(
+                ref=record["ref"],
+                admission_year=record["admission_year"],
+                grade=record.get("grade", "primary1"),
+                child=PersonInput(
+                    name=record["child"]["name"], id_number=record["child"]["id_number"]
+                ),
+                guardians=[
+                    PersonInput(name=g["name"], id_number=g["id_number"], relation=g["relation"])
+                    for g in record["guardians"]
+                ],
+                home_community_code=record["home_community_code"],
+                home_address=record.get("home_address", ""),
+                preferences=record["preferences"],
+                consent_given_by=record["consent"]["given_by"],
+            ),
+            acting_user=parent,
+        )
