@@ -1,5 +1,7 @@
 """Production: every secret comes from the environment and a missing one stops start-up."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import require
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
@@ -8,12 +10,11 @@ DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db_url_config(require("DATABASE_URL"))}
+if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
+    # PostgreSQL is the system of record; the URL itself is not repeated, it may hold a password.
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL in production.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if not DATABASES["default"].get("ENGINE"):
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("DATABASE_URL is not a database URL this product understands.")
 CELERY_BROKER_URL = require("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 

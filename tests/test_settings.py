@@ -1,0 +1,69 @@
+"""Production refuses to start on a missing or malformed setting, and says which one."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "k" * 60,
+    "DJANGO_ALLOWED_HOSTS": "enroll.example.gov.cn",
+    "DATABASE_URL": "postgres://enrollment@db.internal:5432/enrollment",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+}
+
+
+def _start(**changes) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "HOME": str(ROOT), **GOOD, **changes}
+    env = {key: value for key, value in env.items() if value is not None}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_starts_with_every_setting_present():
+    result = _start()
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"DJANGO_SECRET_KEY": None},
+            "The environment variable DJANGO_SECRET_KEY is required and is not set.",
+        ),
+        (
+            {"DATABASE_URL": None},
+            "The environment variable DATABASE_URL is required and is not set.",
+        ),
+        (
+            {"DATABASE_URL": "nonsense://user:secret@host/db"},
+            "DATABASE_URL must be a postgres:// URL in production.",
+        ),
+        (
+            {"CELERY_BROKER_URL": None},
+            "The environment variable CELERY_BROKER_URL is required and is not set.",
+        ),
+    ],
+)
+def test_production_stops_naming_the_missing_or_malformed_setting(changes, message):
+    result = _start(**changes)
+
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"django.core.exceptions.ImproperlyConfigured: {message}"
+    )
+    assert "secret" not in result.stderr.split("ImproperlyConfigured")[-1]
