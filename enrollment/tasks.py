@@ -40,3 +40,11 @@ def reconcile_verification_jobs() -> int:
     ids = verification_reconcile()
     enqueue_verification(ids)
     return len(ids)
+
+
+@shared_task(name="enrollment.retention_apply", acks_late=True)
+def retention_apply() -> dict:
+    """De-identify applications whose admission year's retention period is over."""
+    from enrollment.services.retention import retention_apply as apply_rule
+
+    return asdict(apply_rule())

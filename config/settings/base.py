@@ -181,6 +181,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrollment.reconcile_verification_jobs",
         "schedule": VERIFICATION_RECONCILE_SECONDS,
     },
+    # De-identifies applications whose admission year is past RETENTION_YEARS. Daily is
+    # enough: the rule works by calendar year, and a run that finds nothing writes nothing.
+    "retention-apply": {
+        "task": "enrollment.retention_apply",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # --- Product ------------------------------------------------------------------------------

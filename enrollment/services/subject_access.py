@@ -1,0 +1,174 @@
+"""What the product holds about a parent's family, as one JSON document they can download.
+
+The document covers the parent's account and every application they submitted: the child,
+the guardians, the schools chosen, the consent, each state change, each decision with the
+points and the records behind them, the evidence offered, and every registry lookup made about
+the family. ID numbers are masked throughout: the parent knows them, and a download that
+leaks from a phone should not hand them to anyone else.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from enrollment.gateway import get_gateway
+from enrollment.models import Application, User
+from enrollment.services.audit import audit_log
+from registry.idnumber import mask, mask_in_text
+
+SUBJECT_ACCESS_FORMAT = "enrollment-subject-access/1"
+
+
+def _masked(value):
+    """Mask every ID number inside a JSON-ready value, however deep it sits."""
+    if isinstance(value, str):
+        return mask_in_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _application_document(application: Application) -> dict:
+    consent = getattr(application, "consent", None)
+    return {
+        "ref": application.ref,
+        "admission_year": application.admission_year,
+        "grade": application.grade,
+        "channel": application.channel,
+        "state": application.state,
+        "submitted_at": _iso(application.submitted_at),
+        "decided_at": _iso(application.decided_at),
+        "deidentified_at": _iso(application.deidentified_at),
+        "child": {
+            "name": application.child_name,
+            "id_number": mask(application.child_id_number),
+            "birth_date": _iso(application.child_birth_date),
+        },
+        "home_community_code": application.home_community_code,
+        "home_address": application.home_address,
+        "guardians": [
+            {"name": g.name, "id_number": mask(g.id_number), "relation": g.relation}
+            for g in application.guardians.all()
+        ],
+        "preferences": [
+            {"rank": p.rank, "school_code": p.school.code, "school_name": p.school.name}
+            for p in application.preferences.all()
+        ],
+        "consent": None
+        if consent is None
+        else {
+            "reference": consent.reference,
+            "given_by": mask(consent.given_by_id_number),
+            "given_at": _iso(consent.given_at),
+            "purpose": consent.purpose,
+            "lookups": list(consent.lookups),
+            "withdrawn_at": _iso(consent.withdrawn_at),
+        },
+        "events": [
+            {
+                "at": _iso(e.at),
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "by": "officer" if e.actor_id and e.actor_id != application.applicant_id else "",
+                "reason": e.reason,
+            }
+            for e in application.events.all()
+        ],
+        "decisions": [
+            {
+                "created_at": _iso(d.created_at),
+                "is_current": d.is_current,
+                "basis": d.basis,
+                "outcome": d.outcome,
+                "hukou_class": d.hukou_class,
+                "housing_class": d.housing_class,
+                "base_points": str(d.base_points),
+                "bonus_points": str(d.bonus_points),
+                "total_points": str(d.total_points),
+                "residence_months": d.residence_months,
+                "si_months": d.si_months,
+                "reasons": list(d.reasons),
+                "trace": d.trace,
+                "policy_version": d.policy.version,
+                "reason": d.reason,
+            }
+            for d in application.decisions.all()
+        ],
+        "evidence": [
+            {
+                "fact": e.fact,
+                "kind": e.kind,
+                "content_type": e.content_type,
+                "size": e.size,
+                "statement": e.statement,
+                "submitted_at": _iso(e.submitted_at),
+                "review": e.review,
+                "review_reason": e.review_reason,
+            }
+            for e in application.evidence.all()
+        ],
+    }
+
+
+@transaction.atomic
+def subject_access_export(*, user: User) -> dict:
+    """Everything held about this parent's family; writes an audit row naming the download."""
+    applications = list(
+        Application.objects.filter(applicant=user)
+        .select_related("consent")
+        .prefetch_related(
+            "guardians",
+            "preferences__school",
+            "events",
+            "decisions__policy",
+            "evidence",
+        )
+        .order_by("submitted_at", "id")
+    )
+    people = sorted(
+        {a.child_id_number for a in applications if a.deidentified_at is None}
+        | {
+            g.id_number
+            for a in applications
+            if a.deidentified_at is None
+            for g in a.guardians.all()
+        }
+    )
+    lookups = get_gateway().lookups_about(id_numbers=people) if people else []
+    document = {
+        "format": SUBJECT_ACCESS_FORMAT,
+        "generated_at": timezone.now().isoformat(),
+        "account": {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "phone": user.phone,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+        },
+        "applications": [_application_document(a) for a in applications],
+        "registry_lookups": [
+            {
+                "at": record.at,
+                "client_id": record.client_id,
+                "purpose": record.purpose,
+                "consent_reference": record.consent_reference,
+                "outcome": record.outcome,
+            }
+            for record in lookups
+        ],
+    }
+    audit_log(
+        actor=user,
+        action="subject_access.download",
+        target=user,
+        reason="a parent downloaded what the product holds about their family",
+        data={"applications": [a.ref for a in applications]},
+    )
+    return _masked(document)
