@@ -351,6 +351,9 @@ class Decision(models.Model):
     si_months = models.PositiveIntegerField(default=0)
     reasons = models.JSONField(default=list)
     facts = models.JSONField(default=dict)
+    # The facts scoring used, packed as ten integers (enrollment.policy.facts_pack), so that a
+    # what-if rescoring of a whole city loads one short column instead of every `facts` JSON.
+    facts_packed = models.CharField(max_length=96, blank=True)
     trace = models.JSONField(default=list)
     decided_by = models.ForeignKey(
         "User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -408,6 +411,9 @@ class Evidence(models.Model):
     )
     review_reason = models.CharField(max_length=500, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # What the officer established on accepting it, where the evidence alone does not say
+    # (hukou: {"hukou_class": "D", "registered_on": "2019-06-15"}).
+    accepted_values = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.fact} {self.kind} ({self.review})"
