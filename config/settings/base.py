@@ -202,6 +202,9 @@ VERIFICATION_MAX_ATTEMPTS = env.int("VERIFICATION_MAX_ATTEMPTS", default=8)
 VERIFICATION_BATCH_SIZE = env.int("VERIFICATION_BATCH_SIZE", default=500)
 # A claimed verification job not finished within this many seconds is handed out again.
 VERIFICATION_LEASE_SECONDS = env.int("VERIFICATION_LEASE_SECONDS", default=300)
+# An open verification job enqueued longer ago than this is taken to have lost its message
+# (Redis restarted) and is enqueued again by the reconciler; a duplicate costs one no-op claim.
+VERIFICATION_REQUEUE_SECONDS = env.int("VERIFICATION_REQUEUE_SECONDS", default=120)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 
