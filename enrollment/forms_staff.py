@@ -1,0 +1,149 @@
+"""Forms of the staff pages: officers, school staff and data stewards.
+
+Every form that changes something carries a mandatory reason; an empty or blank reason is
+refused with REASON_REQUIRED before any service is called, so nothing is written.
+"""
+
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import ApplicationState, Decision
+from enrollment.policy.engine import Reason
+from registry.models import AuditEntry
+
+REASON_REQUIRED = _("请填写理由，理由不能为空。")
+
+REASON_CODES = [
+    Reason.CHILD_HUKOU_NOT_FOUND,
+    Reason.HOUSING_NOT_VERIFIED,
+    Reason.PERMIT_MISSING,
+    Reason.SI_MONTHS_BELOW_MIN,
+]
+
+
+class ReasonField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("理由"))
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
+        kwargs.setdefault("error_messages", {"required": REASON_REQUIRED})
+        super().__init__(required=True, strip=True, **kwargs)
+
+
+class ReasonForm(forms.Form):
+    reason = ReasonField()
+
+
+class ReviewQueueFilterForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("原因代码"),
+        required=False,
+        choices=[("", _("全部"))] + [(code, code) for code in REASON_CODES],
+    )
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部"))] + list(ApplicationState.choices),
+    )
+    q = forms.CharField(label=_("申请编号"), required=False, max_length=32, strip=True)
+
+
+class EvidenceReviewForm(ReasonForm):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+    evidence = forms.IntegerField(widget=forms.HiddenInput)
+    verdict = forms.ChoiceField(
+        label=_("审核结论"), choices=[(ACCEPT, _("采纳")), (REJECT, _("不采纳"))]
+    )
+
+
+class OverrideForm(ReasonForm):
+    outcome = forms.ChoiceField(label=_("改判为"), choices=Decision.Outcome.choices)
+
+
+class WhatIfForm(forms.Form):
+    """A whole policy document to try, and a few numbers that, when given, replace its values."""
+
+    document = forms.CharField(
+        label=_("政策文件（JSON）"), widget=forms.Textarea(attrs={"rows": 14}), strip=True
+    )
+    si_min_months = forms.IntegerField(label=_("社保最少月数"), required=False, min_value=0)
+    ownership_min_share_percent = forms.DecimalField(
+        label=_("产权最低占比（%）"), required=False, min_value=0, max_value=100
+    )
+    bonus_cap = forms.DecimalField(
+        label=_("加分上限"), required=False, min_value=0, max_digits=5, decimal_places=1
+    )
+
+    def clean_document(self):
+        text = self.cleaned_data["document"]
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                _("JSON 格式有误：第 %(line)s 行第 %(column)s 列。"),
+                code="invalid_json",
+                params={"line": error.lineno, "column": error.colno},
+            ) from None
+        if not isinstance(document, dict):
+            raise forms.ValidationError(_("政策文件必须是 JSON 对象。"), code="invalid_json")
+        return document
+
+    def policy_document(self) -> dict:
+        """The document with the quick numbers applied."""
+        document = json.loads(json.dumps(self.cleaned_data["document"]))
+        if self.cleaned_data.get("si_min_months") is not None:
+            document["si_min_months"] = self.cleaned_data["si_min_months"]
+        if self.cleaned_data.get("ownership_min_share_percent") is not None:
+            document["ownership_min_share_percent"] = str(
+                self.cleaned_data["ownership_min_share_percent"]
+            )
+        if self.cleaned_data.get("bonus_cap") is not None:
+            for rule in document.get("bonus", {}).values():
+                rule["cap"] = str(self.cleaned_data["bonus_cap"])
+        return document
+
+
+class AllocationStartForm(forms.Form):
+    seed = forms.IntegerField(label=_("随机种子"), min_value=0, max_value=2**31 - 1)
+
+
+class AllocationCompareForm(forms.Form):
+    a = forms.IntegerField(label=_("方案 A"))
+    b = forms.IntegerField(label=_("方案 B"))
+
+
+class RecheckResolveForm(ReasonForm):
+    UPHOLD = "uphold"
+    REVISE = "revise"
+
+    verdict = forms.ChoiceField(
+        label=_("复核结论"),
+        choices=[(UPHOLD, _("维持原结果")), (REVISE, _("重新核验"))],
+    )
+
+
+class AuditFilterForm(forms.Form):
+    client = forms.CharField(label=_("调用方"), required=False, max_length=64, strip=True)
+    purpose = forms.CharField(label=_("用途"), required=False, max_length=128, strip=True)
+    outcome = forms.ChoiceField(
+        label=_("结果"),
+        required=False,
+        choices=[
+            ("", _("全部")),
+            (AuditEntry.Outcome.ANSWERED, _("已答复")),
+            (AuditEntry.Outcome.REFUSED, _("已拒绝")),
+        ],
+    )
+    date_from = forms.DateField(label=_("开始日期"), required=False)
+    date_to = forms.DateField(label=_("结束日期"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("开始日期不能晚于结束日期。"), code="date_range")
+        return cleaned

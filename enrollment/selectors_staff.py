@@ -1,0 +1,199 @@
+"""Reads behind the staff pages, each scoped to the asking officer's district or school."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from enrollment.models import (
+    Application,
+    ApplicationState,
+    Decision,
+    Evidence,
+    PolicyDocument,
+    School,
+    SchoolPreference,
+    User,
+)
+from enrollment.selectors import current_decision_prefetch
+from registry.models import AuditEntry, ImportBatch
+
+
+def officer_default_year(*, user: User) -> int:
+    """The newest admission year the district has a policy or schools for; else this year."""
+    years = [
+        PolicyDocument.objects.filter(district_code=user.district_code)
+        .order_by("-admission_year")
+        .values_list("admission_year", flat=True)
+        .first(),
+        School.objects.filter(district_code=user.district_code)
+        .order_by("-admission_year")
+        .values_list("admission_year", flat=True)
+        .first(),
+    ]
+    return max((y for y in years if y), default=timezone.localdate().year)
+
+
+def district_applications(*, user: User, admission_year: int) -> QuerySet[Application]:
+    return Application.objects.filter(
+        district_code=user.district_code, admission_year=admission_year
+    )
+
+
+def district_state_counts(*, user: User, admission_year: int) -> dict[str, int]:
+    rows = (
+        district_applications(user=user, admission_year=admission_year)
+        .values("state")
+        .annotate(n=Count("id"))
+    )
+    counts = dict.fromkeys(ApplicationState.values, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+def district_current_decisions(*, user: User, admission_year: int) -> QuerySet[Decision]:
+    return Decision.objects.filter(
+        is_current=True,
+        application__district_code=user.district_code,
+        application__admission_year=admission_year,
+    ).exclude(application__state=ApplicationState.WITHDRAWN)
+
+
+def district_outcome_counts(*, user: User, admission_year: int) -> dict[str, int]:
+    rows = (
+        district_current_decisions(user=user, admission_year=admission_year)
+        .values("outcome")
+        .annotate(n=Count("id"))
+    )
+    counts = dict.fromkeys(Decision.Outcome.values, 0)
+    counts.update({row["outcome"]: row["n"] for row in rows})
+    return counts
+
+
+def district_eligible_points(*, user: User, admission_year: int) -> list[Decimal]:
+    return list(
+        district_current_decisions(user=user, admission_year=admission_year)
+        .filter(outcome=Decision.Outcome.ELIGIBLE)
+        .values_list("total_points", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class SchoolDemand:
+    school: School
+    first_choice: int
+    any_choice: int
+    in_catchment_first: int
+
+    @property
+    def seats(self) -> int:
+        return self.school.capacity
+
+    @property
+    def seats_short(self) -> int:
+        """First-choice demand beyond the seats; negative when seats are left over."""
+        return self.first_choice - self.school.capacity
+
+
+def district_school_demand(*, user: User, admission_year: int) -> list[SchoolDemand]:
+    """Per school of the district: first-choice and any-choice demand from live applications."""
+    schools = list(
+        School.objects.filter(district_code=user.district_code, admission_year=admission_year)
+    )
+    preferences = (
+        SchoolPreference.objects.filter(school__in=schools)
+        .exclude(application__state=ApplicationState.WITHDRAWN)
+        .values_list("school_id", "rank", "application__home_community_code")
+    )
+    first, anyc, catch = Counter(), Counter(), Counter()
+    catchments = {s.id: set(s.catchment_communities) for s in schools}
+    for school_id, rank, community in preferences:
+        anyc[school_id] += 1
+        if rank == 1:
+            first[school_id] += 1
+            if community in catchments[school_id]:
+                catch[school_id] += 1
+    return [SchoolDemand(s, first[s.id], anyc[s.id], catch[s.id]) for s in schools]
+
+
+def review_queue(
+    *, user: User, admission_year: int, state: str = "", reason: str = "", ref: str = ""
+) -> QuerySet[Application]:
+    """The district's applications for the review queue, with their current decision."""
+    pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
+    applications = (
+        district_applications(user=user, admission_year=admission_year)
+        .annotate(has_pending_evidence=Exists(pending))
+        .prefetch_related(current_decision_prefetch())
+        .order_by("submitted_at", "id")
+    )
+    if state:
+        applications = applications.filter(state=state)
+    if reason:
+        # The quoted code inside the JSON list's text: works on PostgreSQL and SQLite alike.
+        applications = applications.filter(
+            decisions__is_current=True, decisions__reasons__icontains=f'"{reason}"'
+        )
+    if ref:
+        applications = applications.filter(ref__icontains=ref)
+    return applications
+
+
+def officer_case(*, user: User, ref: str) -> Application | None:
+    return (
+        Application.objects.filter(district_code=user.district_code, ref=ref)
+        .select_related("consent")
+        .prefetch_related(
+            "guardians",
+            "preferences__school",
+            "events__actor",
+            current_decision_prefetch(),
+        )
+        .first()
+    )
+
+
+def case_evidence(*, application: Application) -> QuerySet[Evidence]:
+    return application.evidence.select_related("reviewed_by").order_by("submitted_at", "id")
+
+
+def case_decision_history(*, application: Application) -> QuerySet[Decision]:
+    return application.decisions.select_related("policy", "decided_by").order_by("-created_at")
+
+
+def officer_evidence(*, user: User, evidence_id: int) -> Evidence | None:
+    return (
+        Evidence.objects.filter(id=evidence_id, application__district_code=user.district_code)
+        .select_related("application")
+        .first()
+    )
+
+
+def import_batches() -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.order_by("-started_at", "-id")
+
+
+def audit_entries(
+    *,
+    client: str = "",
+    purpose: str = "",
+    outcome: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEntry]:
+    entries = AuditEntry.objects.order_by("-id")
+    if client:
+        entries = entries.filter(client_id__icontains=client)
+    if purpose:
+        entries = entries.filter(purpose__icontains=purpose)
+    if outcome:
+        entries = entries.filter(outcome=outcome)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        entries = entries.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        entries = entries.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    return entries.annotate(subject_count=Count("subjects"))

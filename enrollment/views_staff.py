@@ -1,0 +1,440 @@
+"""The staff side of the portal: education officers, school staff and data stewards.
+
+Each view checks the role first (anyone else gets 403) and then the object: an officer sees
+only their own district's applications and schools, school staff only their own school, and an
+object outside that scope is a 404. Every refusal is logged to `enrollment.access`. Views
+validate, call one service and render; reads come from enrollment.selectors_staff.
+"""
+
+import logging
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from enrollment import charts
+from enrollment import selectors_staff as staff_selectors
+from enrollment.errors import ApplicationError
+from enrollment.forms_staff import (
+    REASON_CODES,
+    AuditFilterForm,
+    EvidenceReviewForm,
+    OverrideForm,
+    ReviewQueueFilterForm,
+)
+from enrollment.models import ApplicationState, Decision, Role
+from registry.idnumber import mask_in_text
+
+access_log = logging.getLogger("enrollment.access")
+
+PAGE_SIZE = 50
+
+
+def _deny(request, why: str) -> None:
+    access_log.warning(
+        "access denied: user=%s role=%s path=%s why=%s",
+        request.user.pk,
+        getattr(request.user, "role", ""),
+        request.path,
+        why,
+    )
+
+
+def staff_view(*roles: str):
+    """Signed-in users of these roles only: others are sent to sign in, or refused with 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if request.user.role not in roles or not request.user.is_active:
+                _deny(request, f"role {request.user.role} not in {','.join(roles)}")
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+officer_view = staff_view(Role.OFFICER)
+school_view = staff_view(Role.SCHOOL)
+steward_view = staff_view(Role.STEWARD)
+
+
+def not_found(request, what: str) -> Http404:
+    """A 404 for an object outside the user's scope (or absent), logged as a denial."""
+    _deny(request, f"{what} not in scope")
+    return Http404(what)
+
+
+def _year(request) -> int:
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        year = 0
+    if 2000 <= year <= 2100:
+        return year
+    return staff_selectors.officer_default_year(user=request.user)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+# --- officers: dashboard -----------------------------------------------------------------
+
+
+@officer_view
+def officer_dashboard(request):
+    year = _year(request)
+    user = request.user
+    states = staff_selectors.district_state_counts(user=user, admission_year=year)
+    outcomes = staff_selectors.district_outcome_counts(user=user, admission_year=year)
+    points = staff_selectors.district_eligible_points(user=user, admission_year=year)
+    demand = staff_selectors.district_school_demand(user=user, admission_year=year)
+    state_rows = [(label, states[value]) for value, label in ApplicationState.choices]
+    context = {
+        "year": year,
+        "state_rows": state_rows,
+        "total": sum(states.values()),
+        "decisions_chart": charts.bar_chart(
+            title=_("审核结果分布"),
+            bars=[(label, outcomes[value]) for value, label in Decision.Outcome.choices],
+            label_header=_("结果"),
+            value_header=_("人数"),
+        ),
+        "points_chart": charts.histogram(
+            title=_("积分分布（符合条件）"),
+            values=points,
+            bin_width=5,
+            range_header=_("积分区间"),
+            count_header=_("人数"),
+        ),
+        "demand_chart": _demand_chart(demand),
+    }
+    return render(request, "officer/dashboard.html", context)
+
+
+def _demand_chart(demand) -> charts.Chart:
+    return charts.paired_bar_chart(
+        title=_("第一志愿人数与学位数"),
+        pairs=[(row.school.name, row.first_choice, row.seats) for row in demand],
+        first_name=_("第一志愿"),
+        second_name=_("学位数"),
+        label_header=_("学校"),
+    )
+
+
+# --- officers: review queue and cases -----------------------------------------------------
+
+
+@officer_view
+def officer_review_queue(request):
+    year = _year(request)
+    params = request.GET.copy()
+    if "state" not in params:
+        params["state"] = ApplicationState.NEEDS_REVIEW
+    form = ReviewQueueFilterForm(params)
+    filters = form.cleaned_data if form.is_valid() else {"state": "", "reason": "", "q": ""}
+    applications = staff_selectors.review_queue(
+        user=request.user,
+        admission_year=year,
+        state=filters["state"],
+        reason=filters["reason"],
+        ref=filters["q"],
+    )
+    page = _page(request, applications)
+    return render(
+        request,
+        "officer/review_queue.html",
+        {
+            "year": year,
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+            "reason_codes": REASON_CODES,
+        },
+    )
+
+
+def _record_refs(value, found: list) -> list:
+    """Every registry record reference (source, key, batch_id, as_of) inside a JSON value."""
+    if isinstance(value, dict):
+        if {"source", "key", "batch_id", "as_of"} <= value.keys():
+            ref = {
+                "source": value["source"],
+                "key": mask_in_text(str(value["key"])),
+                "batch_id": value["batch_id"],
+                "as_of": value["as_of"],
+            }
+            if ref not in found:
+                found.append(ref)
+        else:
+            for item in value.values():
+                _record_refs(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _record_refs(item, found)
+    return found
+
+
+def _trace_rows(decision) -> list[dict]:
+    rows = []
+    for step in decision.trace if decision else []:
+        rows.append(
+            {
+                "rule": step.get("rule", ""),
+                "fact": step.get("fact", ""),
+                "value": mask_in_text(str(step.get("value", ""))),
+                "points": step.get("points", ""),
+                "sources": _record_refs(step.get("source"), []),
+            }
+        )
+    return rows
+
+
+def _case_context(request, application, **forms) -> dict:
+    decision = application.current_decisions[0] if application.current_decisions else None
+    sources = _record_refs(decision.facts, []) if decision else []
+    if decision:
+        _record_refs(decision.trace, sources)
+    evidence = list(staff_selectors.case_evidence(application=application))
+    context = {
+        "application": application,
+        "decision": decision,
+        "sources": sources,
+        "trace": _trace_rows(decision),
+        "evidence": evidence,
+        "history": staff_selectors.case_decision_history(application=application),
+        "events": application.events.all(),
+        "evidence_forms": {
+            item.id: EvidenceReviewForm(initial={"evidence": item.id})
+            for item in evidence
+            if item.review == item.Review.PENDING
+        },
+        "override_form": OverrideForm(),
+    }
+    if "evidence_form" in forms and forms["evidence_form"] is not None:
+        form = forms["evidence_form"]
+        key = str(form.data.get("evidence", ""))
+        if key.isdigit():
+            context["evidence_forms"][int(key)] = form
+        context["evidence_error_form"] = form
+    if forms.get("override_form") is not None:
+        context["override_form"] = forms["override_form"]
+    return context
+
+
+def _officer_case_or_404(request, ref: str):
+    application = staff_selectors.officer_case(user=request.user, ref=ref)
+    if application is None:
+        raise not_found(request, f"application {ref}")
+    return application
+
+
+@officer_view
+def officer_case(request, ref: str):
+    application = _officer_case_or_404(request, ref)
+    return render(request, "officer/case.html", _case_context(request, application))
+
+
+@officer_view
+@require_POST
+def officer_case_evidence(request, ref: str):
+    """Accept or reject one piece of evidence, with a reason."""
+    application = _officer_case_or_404(request, ref)
+    form = EvidenceReviewForm(request.POST)
+    if form.is_valid():
+        evidence = staff_selectors.officer_evidence(
+            user=request.user, evidence_id=form.cleaned_data["evidence"]
+        )
+        if evidence is None or evidence.application_id != application.id:
+            raise not_found(request, f"evidence {form.cleaned_data['evidence']}")
+        try:
+            _review_evidence(
+                evidence=evidence,
+                accept=form.cleaned_data["verdict"] == EvidenceReviewForm.ACCEPT,
+                officer=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存审核结论。"))
+            return redirect("staff:officer-case", ref=application.ref)
+    return render(
+        request,
+        "officer/case.html",
+        _case_context(request, application, evidence_form=form),
+        status=400,
+    )
+
+
+@officer_view
+@require_POST
+def officer_case_override(request, ref: str):
+    """Change the outcome of the current decision by hand, with a reason."""
+    application = _officer_case_or_404(request, ref)
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        try:
+            _override_decision(
+                application=application,
+                outcome=form.cleaned_data["outcome"],
+                officer=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已改判。"))
+            return redirect("staff:officer-case", ref=application.ref)
+    return render(
+        request,
+        "officer/case.html",
+        _case_context(request, application, override_form=form),
+        status=400,
+    )
+
+
+def _review_evidence(*, evidence, accept: bool, officer, reason: str):
+    from enrollment.services import review
+
+    if accept:
+        return review.evidence_accept(evidence=evidence, officer=officer, reason=reason)
+    return review.evidence_reject(evidence=evidence, officer=officer, reason=reason)
+
+
+def _override_decision(*, application, outcome: str, officer, reason: str):
+    from enrollment.services import review
+
+    return review.decision_override(
+        application=application, outcome=outcome, officer=officer, reason=reason
+    )
+
+
+@officer_view
+@require_http_methods(["GET"])
+def officer_evidence_file(request, evidence_id: int):
+    evidence = staff_selectors.officer_evidence(user=request.user, evidence_id=evidence_id)
+    if evidence is None or not evidence.file:
+        raise not_found(request, f"evidence {evidence_id}")
+    return FileResponse(
+        evidence.file.open("rb"),
+        content_type=evidence.content_type or "application/octet-stream",
+        as_attachment=True,
+        filename=evidence.file.name.rsplit("/", 1)[-1],
+    )
+
+
+# --- officers: schools, demand and the education map ---------------------------------------
+
+
+@officer_view
+def officer_schools(request):
+    year = _year(request)
+    demand = staff_selectors.district_school_demand(user=request.user, admission_year=year)
+    return render(
+        request,
+        "officer/schools.html",
+        {
+            "year": year,
+            "demand": demand,
+            "demand_chart": _demand_chart(demand),
+            "map_chart": charts.school_map(
+                title=_("教育地图：各校学位缺口"),
+                schools=[
+                    (row.school.name, row.school.lat, row.school.lon, row.seats_short)
+                    for row in demand
+                ],
+                name_header=_("学校"),
+                short_header=_("学位缺口"),
+            ),
+        },
+    )
+
+
+# --- data stewards -------------------------------------------------------------------------
+
+
+@steward_view
+def steward_imports(request):
+    page = _page(request, staff_selectors.import_batches())
+    return render(request, "steward/imports.html", {"page": page, "query": ""})
+
+
+@steward_view
+def steward_import_detail(request, batch_id: int):
+    batch = staff_selectors.import_batches().filter(pk=batch_id).first()
+    if batch is None:
+        raise not_found(request, f"import batch {batch_id}")
+    rejections = [
+        {"line": item.get("line", ""), "reason": mask_in_text(str(item.get("reason", "")))}
+        for item in batch.rejections or []
+    ]
+    return render(request, "steward/import_detail.html", {"batch": batch, "rejections": rejections})
+
+
+@steward_view
+def steward_audit(request):
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    entries = staff_selectors.audit_entries(
+        client=filters.get("client", ""),
+        purpose=filters.get("purpose", ""),
+        outcome=filters.get("outcome", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    if form.is_bound and not form.is_valid():
+        entries = entries.none()
+    page = _page(request, entries)
+    rows = [
+        {
+            "id": entry.id,
+            "at": entry.at,
+            "client_id": entry.client_id,
+            "end_user": mask_in_text(entry.end_user),
+            "purpose": entry.purpose,
+            "consent_reference": mask_in_text(entry.consent_reference),
+            "outcome": entry.outcome,
+            "refusal_reason": mask_in_text(entry.refusal_reason),
+            "subject_count": entry.subject_count,
+        }
+        for entry in page.object_list
+    ]
+    return render(
+        request,
+        "steward/audit.html",
+        {"form": form, "page": page, "rows": rows, "query": _query_without_page(request)},
+    )
+
+
+def staff_home(request):
+    """Sends each staff role to its own start page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    targets = {
+        Role.OFFICER: "staff:officer-dashboard",
+        Role.SCHOOL: "staff:school-admitted",
+        Role.STEWARD: "staff:steward-imports",
+    }
+    if request.user.role not in targets:
+        _deny(request, f"role {request.user.role} has no staff pages")
+        raise PermissionDenied
+    return redirect(reverse(targets[request.user.role]))
