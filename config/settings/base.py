@@ -92,6 +92,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 # opening day, so the address alone would lock out strangers.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A locked-out parent sees a page that says what happened and when to try again.
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
