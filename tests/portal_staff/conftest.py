@@ -51,11 +51,16 @@ def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=
 
 @pytest.fixture
 def town(district):
-    """Three applications in 440604: A01 eligible 109.3 (DOMAIN example 1), A02 eligible 80.0
-    (rent, hukou registered 2027-03-01 so no bonus... see below), A03 needs review (no hukou);
-    and one application B01 of district 440605, which 440604's officers must never see."""
+    """Three applications in 440604: A01 eligible 109.3 (DOMAIN.md example 1), A02 eligible
+    91.2, A03 needs review (no hukou); and B01 of district 440605, which 440604's officers must
+    never see."""
     second = SchoolFactory(
-        code="S440604002", name="第二小学", capacity=1, lat=Decimal("23.02"), lon=Decimal("113.12")
+        code="S440604002",
+        name="第二小学",
+        capacity=1,
+        catchment_communities=["440604010009"],
+        lat=Decimal("23.02"),
+        lon=Decimal("113.12"),
     )
     first = district["school"]
     first.name = "第一小学"

@@ -1,0 +1,243 @@
+"""The officers' pages: their district only, exact content, reasons required."""
+
+import logging
+
+import pytest
+from django.utils import timezone
+from pytest_django.asserts import assertContains, assertNotContains
+
+from enrollment.forms_staff import REASON_REQUIRED
+from enrollment.models import (
+    Application,
+    ApplicationEvent,
+    AuditLog,
+    Decision,
+    Evidence,
+    Role,
+)
+from tests.enrollment.factories import UserFactory
+from tests.portal_staff.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+OFFICER_PAGES = [
+    "/staff/officer/",
+    "/staff/officer/review/",
+    "/staff/officer/review/A03/",
+    "/staff/officer/schools/",
+]
+
+
+def _row(*cells) -> str:
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def test_dashboard_counts_states_outcomes_points_and_demand_of_the_district_only(town, officer):
+    response = login(officer).get("/staff/officer/", {"year": 2027})
+
+    assert response.status_code == 200
+    assertContains(response, "2027 年招生概览（440604）")
+    # States: A01 and A02 decided, A03 waits for review; B01 (440605) is not counted.
+    assertContains(response, '<tr><td>已出结果</td><td class="num">2</td></tr>', html=True)
+    assertContains(response, '<tr><td>待人工审核</td><td class="num">1</td></tr>', html=True)
+    assertContains(
+        response, '<tr class="total"><td>合计</td><td class="num">3</td></tr>', html=True
+    )
+    context = response.context
+    assert context["decisions_chart"].rows == (
+        ("符合条件", "2"),
+        ("不符合条件", "0"),
+        ("待人工审核", "1"),
+    )
+    # 91.2 and 109.3, in bins of five points.
+    assert context["points_chart"].rows == (
+        ("90 – 95", 1),
+        ("95 – 100", 0),
+        ("100 – 105", 0),
+        ("105 – 110", 1),
+    )
+    assert context["demand_chart"].rows == (("第一小学", 2, 2), ("第二小学", 1, 1))
+    assertContains(response, "<title>审核结果分布</title>")
+    assertNotContains(response, "南海小学")
+
+
+def test_review_queue_shows_needs_review_by_default_and_filters_by_reason_state_and_ref(
+    town, officer
+):
+    client = login(officer)
+
+    default = client.get("/staff/officer/review/")
+    assert [a.ref for a in default.context["page"].object_list] == ["A03"]
+    assertContains(default, "CHILD_HUKOU_NOT_FOUND")
+
+    decided = client.get("/staff/officer/review/", {"state": "decided"})
+    assert [a.ref for a in decided.context["page"].object_list] == ["A01", "A02"]
+
+    everything = client.get("/staff/officer/review/", {"state": ""})
+    assert [a.ref for a in everything.context["page"].object_list] == ["A01", "A02", "A03"]
+
+    by_reason = client.get(
+        "/staff/officer/review/", {"state": "", "reason": "CHILD_HUKOU_NOT_FOUND"}
+    )
+    assert [a.ref for a in by_reason.context["page"].object_list] == ["A03"]
+    none_permit = client.get("/staff/officer/review/", {"state": "", "reason": "PERMIT_MISSING"})
+    assert list(none_permit.context["page"].object_list) == []
+    assertContains(none_permit, "没有符合条件的申请。")
+
+    by_ref = client.get("/staff/officer/review/", {"state": "", "q": "a02"})
+    assert [a.ref for a in by_ref.context["page"].object_list] == ["A02"]
+    # B01 belongs to 440605: never listed, whatever the search.
+    other = client.get("/staff/officer/review/", {"state": "", "q": "B01"})
+    assert list(other.context["page"].object_list) == []
+
+
+def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town, officer):
+    application = town["A01"]
+    decision = application.decisions.get(is_current=True)
+    hukou_source = decision.facts["answer"]["child_hukou"]["record"]
+
+    response = login(officer).get("/staff/officer/review/A01/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assertContains(response, "<dt>总积分</dt><dd>109.3</dd>", html=True)
+    assertContains(response, "<dt>居住月数</dt><dd>93</dd>", html=True)
+    assertContains(
+        response,
+        _row("hukou", hukou_source["key"], hukou_source["batch_id"], hukou_source["as_of"]),
+        html=True,
+    )
+    assertContains(response, "base_points[0]")
+    assertContains(response, "未提交证明材料。")
+    assertContains(response, "440604********1230")
+    assert application.child_id_number not in html
+    for guardian in application.guardians.all():
+        assert guardian.id_number not in html
+
+
+def _evidence(application, parent):
+    return Evidence.objects.create(
+        application=application,
+        fact=Evidence.Fact.HUKOU,
+        kind=Evidence.Kind.COMMITMENT,
+        statement="户口迁入手续办理中",
+        submitted_by=parent,
+        submitted_at=timezone.now(),
+    )
+
+
+def _written():
+    return (
+        Decision.objects.count(),
+        ApplicationEvent.objects.count(),
+        AuditLog.objects.count(),
+        list(Evidence.objects.values_list("review", "review_reason")),
+        list(Application.objects.order_by("ref").values_list("ref", "state")),
+    )
+
+
+@pytest.mark.parametrize("reason", ["", "   \n  "])
+def test_evidence_review_refuses_an_empty_reason_and_writes_nothing(town, officer, parent, reason):
+    evidence = _evidence(town["A03"], parent)
+    before = _written()
+
+    response = login(officer).post(
+        "/staff/officer/review/A03/evidence/",
+        {"evidence": evidence.id, "verdict": "accept", "reason": reason},
+    )
+
+    assert response.status_code == 400
+    assertContains(response, str(REASON_REQUIRED), status_code=400)
+    assert _written() == before
+    evidence.refresh_from_db()
+    assert (evidence.review, evidence.reviewed_by, evidence.reviewed_at) == ("pending", None, None)
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_override_refuses_an_empty_reason_and_writes_nothing(town, officer, reason):
+    before = _written()
+
+    response = login(officer).post(
+        "/staff/officer/review/A02/override/", {"outcome": "ineligible", "reason": reason}
+    )
+
+    assert response.status_code == 400
+    assertContains(response, str(REASON_REQUIRED), status_code=400)
+    assert _written() == before
+    assert town["A02"].decisions.get(is_current=True).outcome == "eligible"
+
+
+def test_officer_of_another_district_sees_nothing_of_this_one(town, other_officer, caplog):
+    client = login(other_officer)
+
+    with caplog.at_level(logging.WARNING, logger="enrollment.access"):
+        case = client.get("/staff/officer/review/A01/")
+        override = client.post(
+            "/staff/officer/review/A01/override/", {"outcome": "ineligible", "reason": "试试"}
+        )
+    queue = client.get("/staff/officer/review/", {"state": ""})
+    dashboard = client.get("/staff/officer/")
+
+    assert case.status_code == 404
+    assert override.status_code == 404
+    assert [a.ref for a in queue.context["page"].object_list] == ["B01"]
+    assertContains(
+        dashboard, '<tr class="total"><td>合计</td><td class="num">1</td></tr>', html=True
+    )
+    assert dashboard.context["demand_chart"].rows == (("南海小学", 1, 45),)
+    assert town["A01"].decisions.get(is_current=True).outcome == "eligible"
+    denials = [r.getMessage() for r in caplog.records if r.name == "enrollment.access"]
+    assert len(denials) == 2
+    assert "path=/staff/officer/review/A01/ why=application A01 not in scope" in denials[0]
+
+
+def test_evidence_file_of_another_district_is_not_found(town, other_officer, parent):
+    evidence = _evidence(town["A03"], parent)
+
+    response = login(other_officer).get(f"/staff/officer/evidence/{evidence.id}/file/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.PARENT, Role.SCHOOL, Role.STEWARD, Role.AUDITOR])
+def test_other_roles_are_refused_every_officer_page_and_the_refusal_is_logged(town, role, caplog):
+    user = UserFactory(
+        username=f"someone-{role}", role=role, school_code="S440604001", district_code="440604"
+    )
+    client = login(user)
+
+    with caplog.at_level(logging.WARNING, logger="enrollment.access"):
+        statuses = [client.get(url).status_code for url in OFFICER_PAGES]
+        posted = client.post(
+            "/staff/officer/review/A02/override/", {"outcome": "ineligible", "reason": "x"}
+        )
+
+    assert statuses == [403, 403, 403, 403]
+    assert posted.status_code == 403
+    assert town["A02"].decisions.get(is_current=True).outcome == "eligible"
+    denials = [r.getMessage() for r in caplog.records if r.name == "enrollment.access"]
+    assert len(denials) == 5
+    assert all(f"role={role}" in d for d in denials)
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(town):
+    from django.test import Client
+
+    response = Client().get("/staff/officer/review/A01/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/staff/officer/review/A01/"
+
+
+def test_schools_page_lists_demand_against_seats_and_draws_the_map(town, officer):
+    response = login(officer).get("/staff/officer/schools/", {"year": 2027})
+
+    assert response.status_code == 200
+    rows = [
+        (r.school.code, r.seats, r.first_choice, r.in_catchment_first, r.any_choice, r.seats_short)
+        for r in response.context["demand"]
+    ]
+    assert rows == [("S440604001", 2, 2, 2, 2, 0), ("S440604002", 1, 1, 0, 2, 0)]
+    assertContains(response, "<title>教育地图：各校学位缺口</title>")
+    assert response.content.decode().count('class="map-school"') == 2
+    assertNotContains(response, "南海小学")
