@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from registry.contract import RegistryUnavailable
 
@@ -23,14 +24,21 @@ def verify_batch(job_ids: list[int]) -> dict:
     return asdict(verification_run(job_ids=job_ids))
 
 
-def enqueue_verification(job_ids: list[int]) -> int:
-    """Send jobs to the workers in batches; returns how many messages were sent."""
+def enqueue_verification(job_ids: list[int], *, on_commit: bool = False) -> int:
+    """Send jobs to the workers in batches of VERIFICATION_BATCH_SIZE; returns how many
+    messages were (or, with on_commit, will be) sent.
+
+    With `on_commit` the messages go only once the surrounding transaction commits, so a
+    worker never looks for a job that is not there yet (or that a rollback removed).
+    """
     size = settings.VERIFICATION_BATCH_SIZE
-    sent = 0
-    for start in range(0, len(job_ids), size):
-        verify_batch.delay(list(job_ids[start : start + size]))
-        sent += 1
-    return sent
+    batches = [list(job_ids[start : start + size]) for start in range(0, len(job_ids), size)]
+    for batch in batches:
+        if on_commit:
+            transaction.on_commit(lambda batch=batch: verify_batch.delay(batch))
+        else:
+            verify_batch.delay(batch)
+    return len(batches)
 
 
 @shared_task(name="enrollment.reconcile_verification_jobs", acks_late=True)
@@ -40,11 +48,3 @@ def reconcile_verification_jobs() -> int:
     ids = verification_reconcile()
     enqueue_verification(ids)
     return len(ids)
-
-
-@shared_task(name="enrollment.retention_apply", acks_late=True)
-def retention_apply() -> dict:
-    """De-identify applications whose admission year's retention period is over."""
-    from enrollment.services.retention import retention_apply as apply_rule
-
-    return asdict(apply_rule())

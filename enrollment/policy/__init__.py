@@ -4,6 +4,29 @@ Plain Python with plain data in and out; no database. See DOMAIN.md for the defa
 """
 
 from enrollment.policy.default import default_policy_document
-from enrollment.policy.engine import Facts, Policy, Score, score, sort_key
+from enrollment.policy.engine import (
+    Facts,
+    Policy,
+    PolicyInvalid,
+    Reason,
+    Score,
+    facts_pack,
+    facts_unpack,
+    policy_validate,
+    score,
+    sort_key,
+)
 
-__all__ = ["Facts", "Policy", "Score", "default_policy_document", "score", "sort_key"]
+__all__ = [
+    "Facts",
+    "Policy",
+    "PolicyInvalid",
+    "Reason",
+    "Score",
+    "default_policy_document",
+    "facts_pack",
+    "facts_unpack",
+    "policy_validate",
+    "score",
+    "sort_key",
+]

@@ -39,5 +39,9 @@ def default_policy_document(
             "C": {"per": "residence_month", "points": "0.1", "cap": "10.0"},
             "N": {"per": "si_month", "beyond": 12, "points": "0.1", "cap": "10.0"},
         },
+        # Hukou classes that must hold a qualifying residence permit and the minimum
+        # social-insurance months to be eligible.
+        "permit_required_for": ["N"],
+        "si_required_for": ["N"],
         "tie_breaks": ["hukou_class", "housing_class", "residence_months", "si_months", "lottery"],
     }

@@ -1,30 +1,81 @@
+"""Points policies: versioned documents per district, admission year and grade.
+
+A policy is data: installing one stores a validated document under its version; activating it
+makes it the one new decisions use. Decisions keep a reference to the exact version they used,
+so an old decision can always be explained by the document it was scored with.
+"""
+
 from django.db import transaction
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import PolicyDocument
-from enrollment.policy import Policy, default_policy_document
+from enrollment.models import PolicyDocument, User
+from enrollment.policy import Policy, PolicyInvalid, default_policy_document, policy_validate
+from enrollment.services.audit import audit_log
+
+
+def _invalid(error: PolicyInvalid) -> ApplicationError:
+    return ApplicationError(ErrorCode.INVALID, f"document.{error}", field=f"document.{error.key}")
+
+
+@transaction.atomic
+def policy_install(
+    *, document: dict, actor: User | None = None, activate: bool = True, reason: str = ""
+) -> PolicyDocument:
+    """Store a policy document under its version; with `activate`, make it the active one.
+
+    Installing the same version with the same document again changes nothing; the same version
+    with a different document is refused (a version, once used, means one set of rules).
+    """
+    try:
+        policy_validate(document)
+    except PolicyInvalid as error:
+        raise _invalid(error) from None
+    key = {
+        "district_code": document["district_code"],
+        "admission_year": int(document["admission_year"]),
+        "grade": document["grade"],
+    }
+    policy, created = PolicyDocument.objects.get_or_create(
+        **key, version=document["version"], defaults={"document": document, "created_by": actor}
+    )
+    if not created and policy.document != document:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            f"document.version: version {document['version']} already holds other rules; "
+            "give the changed policy a new version",
+            field="document.version",
+        )
+    changed = created
+    if activate and not policy.is_active:
+        PolicyDocument.objects.filter(**key, is_active=True).update(is_active=False)
+        policy.is_active = True
+        policy.save(update_fields=["is_active"])
+        changed = True
+    if changed and actor is not None:
+        audit_log(
+            actor=actor,
+            action="policy_install",
+            target=policy,
+            reason=reason,
+            data={"version": policy.version, "active": policy.is_active},
+        )
+    return policy
 
 
 @transaction.atomic
 def policy_install_default(*, admission_year: int, district_code: str = "440604") -> PolicyDocument:
-    """Install and activate DOMAIN.md's default policy for a year, once (idempotent)."""
+    """Install DOMAIN.md's default policy for a year, activating it unless another is active.
+
+    Idempotent: running it again changes nothing.
+    """
     document = default_policy_document(admission_year=admission_year, district_code=district_code)
-    policy, _ = PolicyDocument.objects.get_or_create(
-        district_code=district_code,
-        admission_year=admission_year,
-        grade=document["grade"],
-        version=document["version"],
-        defaults={"document": document},
-    )
-    if not PolicyDocument.objects.filter(
+    has_active = PolicyDocument.objects.filter(
         district_code=district_code,
         admission_year=admission_year,
         grade=document["grade"],
         is_active=True,
-    ).exists():
-        policy.is_active = True
-        policy.save(update_fields=["is_active"])
-    return policy
+    ).exists()
+    return policy_install(document=document, activate=not has_active)
 
 
 def policy_active(

@@ -7,21 +7,25 @@ A batch goes through three steps so that no step holds a lock while waiting on a
 3. record: decisions, states and job completion in one transaction, only for jobs still
    carrying this run's token, so a run that lost its claim writes nothing.
 A worker killed between 1 and 3 leaves jobs `running`; after the lease the reconciler hands
-them out again.
+them out again. A registry that does not answer leaves the jobs `waiting_registry` (and their
+applications visibly so) with a time for the next attempt; past the attempt cap the
+application goes to an officer instead. Every step costs a fixed number of queries whatever
+the batch size.
 """
 
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from enrollment.gateway import RegistryUnavailable, get_gateway
+from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
 from enrollment.models import (
     Application,
     ApplicationEvent,
@@ -30,16 +34,24 @@ from enrollment.models import (
     Decision,
     Evidence,
     PolicyDocument,
+    User,
     VerificationJob,
 )
-from enrollment.policy import Facts, Policy, Score, score
+from enrollment.policy import Facts, Policy, Score, facts_pack, score
+from enrollment.policy.engine import FACT_CHILD_HUKOU, FACT_HOUSING
+from enrollment.states import can_transition
 from registry.contract import FamilyAnswer, FamilyQuestion, LookupContext, to_json
 
 logger = logging.getLogger(__name__)
 
-# A claimed job not finished within this time is taken to be lost with its worker.
-LEASE = timedelta(seconds=getattr(settings, "VERIFICATION_LEASE_SECONDS", 300))
 OPEN = [VerificationJob.Status.PENDING, VerificationJob.Status.WAITING_REGISTRY]
+OPEN_OR_RUNNING = [*OPEN, VerificationJob.Status.RUNNING]
+# Applications whose verification is still to come or under way.
+UNDECIDED_STATES = [
+    ApplicationState.SUBMITTED,
+    ApplicationState.VERIFYING,
+    ApplicationState.WAITING_REGISTRY,
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,19 @@ class RunResult:
     manual: int
 
 
+def lease() -> timedelta:
+    """A claimed job not finished within this time is taken to be lost with its worker."""
+    return timedelta(seconds=settings.VERIFICATION_LEASE_SECONDS)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after a registry failure: 5 s, 10 s, 20 s ... at most 5 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 300))
+
+
+# --- step 1: claim --------------------------------------------------------------------------
+
+
 def _claim(job_ids: Sequence[int], token: str) -> list[int]:
     now = timezone.now()
     with transaction.atomic():
@@ -57,7 +82,7 @@ def _claim(job_ids: Sequence[int], token: str) -> list[int]:
             VerificationJob.objects.select_for_update(skip_locked=True)
             .filter(
                 Q(status__in=OPEN)
-                | Q(status=VerificationJob.Status.RUNNING, claimed_at__lt=now - LEASE),
+                | Q(status=VerificationJob.Status.RUNNING, claimed_at__lt=now - lease()),
                 id__in=list(job_ids),
             )
             .values_list("id", flat=True)
@@ -74,18 +99,21 @@ def _claim(job_ids: Sequence[int], token: str) -> list[int]:
     return ids
 
 
-def _bulk_transition(applications, to_state: str, reason: str, now) -> None:
-    from enrollment.states import can_transition
-
+def _bulk_transition(
+    applications, to_state: str, reason: str, now, *, actor: User | None = None
+) -> list[int]:
+    """Move many applications at once, recording an event for each; illegal moves are skipped
+    (a withdrawn application stays withdrawn). Returns the ids moved."""
     rows = [a for a in applications.only("id", "state") if can_transition(a.state, to_state)]
     if not rows:
-        return
+        return []
     ApplicationEvent.objects.bulk_create(
         ApplicationEvent(
             application_id=a.id,
             from_state=a.state,
             to_state=to_state,
-            actor_label="worker",
+            actor=actor,
+            actor_label="" if actor else "worker",
             reason=reason,
             at=now,
         )
@@ -94,39 +122,72 @@ def _bulk_transition(applications, to_state: str, reason: str, now) -> None:
     update = {"state": to_state, "updated_at": now}
     if to_state == ApplicationState.DECIDED:
         update["decided_at"] = now
-    Application.objects.filter(id__in=[a.id for a in rows]).update(**update)
+    ids = [a.id for a in rows]
+    Application.objects.filter(id__in=ids).update(**update)
+    return ids
 
 
-def _questions(jobs, policies: dict[int, Policy]) -> list[FamilyQuestion]:
-    questions = []
-    for job in jobs:
-        application = job.application
-        policy = policies[application.id]
-        doc = policy.document
-        questions.append(
-            FamilyQuestion(
-                key=application.ref,
-                consent_reference=application.consent.reference,
-                end_user=f"user:{application.applicant_id}"
-                if application.applicant_id
-                else "counter",
-                child_id_number=application.child_id_number,
-                guardian_id_numbers=tuple(g.id_number for g in application.guardians.all()),
-                home_community_code=application.home_community_code,
-                cutoff=policy.cutoff,
-                district_code=doc["district_code"],
-                city_code=doc["city_code"],
-                si_window_months=int(doc["si_window_months"]),
-                permit_min_months=int(doc["permit_min_months"]),
-            )
-        )
-    return questions
+# --- step 2: ask ----------------------------------------------------------------------------
 
 
-def facts_from_answer(answer: FamilyAnswer, *, housing_evidence_accepted: bool = False) -> Facts:
+def question_for(application: Application, policy: Policy) -> FamilyQuestion:
+    doc = policy.document
+    return FamilyQuestion(
+        key=application.ref,
+        consent_reference=application.consent.reference,
+        end_user=f"user:{application.applicant_id}" if application.applicant_id else "counter",
+        child_id_number=application.child_id_number,
+        guardian_id_numbers=tuple(g.id_number for g in application.guardians.all()),
+        home_community_code=application.home_community_code,
+        cutoff=policy.cutoff,
+        district_code=doc["district_code"],
+        city_code=doc["city_code"],
+        si_window_months=int(doc["si_window_months"]),
+        permit_min_months=int(doc["permit_min_months"]),
+    )
+
+
+def _load_policies(applications) -> dict[int, PolicyDocument]:
+    """The active policy of each application, one query for all of them."""
+    keys = {(a.district_code, a.admission_year, a.grade) for a in applications}
+    condition = Q()
+    for district_code, year, grade in keys:
+        condition |= Q(district_code=district_code, admission_year=year, grade=grade)
+    documents = {
+        (p.district_code, p.admission_year, p.grade): p
+        for p in PolicyDocument.objects.filter(condition, is_active=True)
+    }
+    return {
+        a.id: documents[(a.district_code, a.admission_year, a.grade)]
+        for a in applications
+        if (a.district_code, a.admission_year, a.grade) in documents
+    }
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+def _evidence_ref(evidence: Evidence) -> dict:
+    return {
+        "source": "evidence",
+        "key": str(evidence.pk),
+        "kind": evidence.kind,
+        "reviewed_by": evidence.reviewed_by_id,
+        "reviewed_at": evidence.reviewed_at.isoformat() if evidence.reviewed_at else None,
+    }
+
+
+def facts_from_answer(answer: FamilyAnswer, evidence: Iterable[Evidence] = ()) -> Facts:
+    """The facts of one family: the registry's answer, corrected by evidence an officer reviewed.
+
+    Accepted evidence stands in for the fact it concerns (housing: scored as RENT; hukou: the
+    class and registration date the officer stated; social insurance: the months the officer
+    counted; residence permit: qualifying). Rejected evidence for a fact the registry lacks
+    closes that question. The record behind each fact is kept in `sources`.
+    """
     hukou = answer.child_hukou
     housing = answer.housing
-    return Facts(
+    facts = Facts(
         hukou_class=hukou.hukou_class if hukou else None,
         hukou_registered_on=hukou.registered_on if hukou else None,
         owned_share_percent=housing.owned_share_percent,
@@ -134,133 +195,82 @@ def facts_from_answer(answer: FamilyAnswer, *, housing_evidence_accepted: bool =
         owns_elsewhere=housing.owns_elsewhere,
         si_months=answer.social_insurance.qualifying_months,
         permit_qualifies=bool(answer.permit and answer.permit.qualifies),
-        housing_evidence_accepted=housing_evidence_accepted,
         sources={
-            "child_hukou": to_json(hukou.record) if hukou else None,
-            "housing": to_json(housing.owned_record or housing.rental_record),
+            FACT_CHILD_HUKOU: to_json(hukou.record) if hukou else None,
+            FACT_HOUSING: to_json(housing.owned_record or housing.rental_record),
+            "owns_elsewhere": to_json(housing.elsewhere_record),
             "social_insurance": to_json(answer.social_insurance),
             "residence_permit": to_json(answer.permit.record) if answer.permit else None,
         },
     )
-
-
-def _load_policies(jobs) -> tuple[dict[int, Policy], dict[int, PolicyDocument]]:
-    documents: dict[tuple, PolicyDocument] = {}
-    policies, rows = {}, {}
-    for job in jobs:
-        a = job.application
-        key = (a.district_code, a.admission_year, a.grade)
-        if key not in documents:
-            documents[key] = PolicyDocument.objects.get(
-                district_code=a.district_code,
-                admission_year=a.admission_year,
-                grade=a.grade,
-                is_active=True,
-            )
-        rows[a.id] = documents[key]
-        policies[a.id] = Policy(documents[key].document)
-    return policies, rows
-
-
-def verification_run(*, job_ids: Sequence[int]) -> RunResult:
-    """Verify and decide the applications behind these jobs; safe to call again with the same ids."""
-    token = uuid.uuid4().hex
-    claimed = _claim(job_ids, token)
-    if not claimed:
-        return RunResult(0, 0, 0, 0)
-    jobs = list(
-        VerificationJob.objects.filter(id__in=claimed, claim_token=token)
-        .select_related("application__consent")
-        .prefetch_related("application__guardians")
-        .order_by("id")
+    reviewed = sorted(
+        (e for e in evidence if e.review != Evidence.Review.PENDING),
+        key=lambda e: (e.reviewed_at or timezone.now(), e.pk),
     )
-    policies, policy_rows = _load_policies(jobs)
-    questions = _questions(jobs, policies)
-    context = LookupContext(
-        client_id=settings.REGISTRY_CLIENT_ID, purpose=Consent.PURPOSE_ENROLLMENT
-    )
-    try:
-        answers = get_gateway().verify_families(questions=questions, context=context)
-    except RegistryUnavailable as error:
-        waiting, manual = _record_unavailable(jobs, token, str(error))
-        if waiting:
-            raise
-        return RunResult(len(jobs), 0, waiting, manual)
-    decided = _record_decisions(jobs, answers, policies, policy_rows, token)
-    return RunResult(len(jobs), decided, 0, 0)
+    accepted: dict[str, Evidence] = {}
+    rejected: set[str] = set()
+    for row in reviewed:
+        if row.review == Evidence.Review.ACCEPTED:
+            accepted[row.fact] = row
+        else:
+            rejected.add(row.fact)
+    sources = dict(facts.sources)
+    changes: dict = {}
+    if row := accepted.get(Evidence.Fact.HOUSING):
+        changes["housing_evidence_accepted"] = True
+        sources["housing_evidence"] = _evidence_ref(row)
+        if sources[FACT_HOUSING] is None:
+            sources[FACT_HOUSING] = sources["housing_evidence"]
+    if row := accepted.get(Evidence.Fact.HUKOU):
+        values = row.accepted_values
+        changes["hukou_class"] = values["hukou_class"]
+        changes["hukou_registered_on"] = date.fromisoformat(values["registered_on"])
+        sources[FACT_CHILD_HUKOU] = _evidence_ref(row)
+    if row := accepted.get(Evidence.Fact.SOCIAL_INSURANCE):
+        changes["si_months"] = int(row.accepted_values["qualifying_months"])
+        sources["social_insurance"] = _evidence_ref(row)
+    if row := accepted.get(Evidence.Fact.RESIDENCE_PERMIT):
+        changes["permit_qualifies"] = True
+        sources["residence_permit"] = _evidence_ref(row)
+    closed = set()
+    if Evidence.Fact.HUKOU in rejected - accepted.keys():
+        closed.add(FACT_CHILD_HUKOU)
+    if Evidence.Fact.HOUSING in rejected - accepted.keys():
+        closed.add(FACT_HOUSING)
+    return replace(facts, **changes, rejected_on_review=frozenset(closed), sources=sources)
 
 
-@transaction.atomic
-def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
-    now = timezone.now()
-    live = set(
-        VerificationJob.objects.select_for_update()
-        .filter(
-            id__in=[j.id for j in jobs], claim_token=token, status=VerificationJob.Status.RUNNING
-        )
-        .values_list("id", flat=True)
-    )
-    jobs = [j for j in jobs if j.id in live]
-    if not jobs:
-        return 0
-    app_ids = [j.application_id for j in jobs]
-    accepted_housing = set(
-        Evidence.objects.filter(
-            application_id__in=app_ids, fact=Evidence.Fact.HOUSING, review=Evidence.Review.ACCEPTED
-        ).values_list("application_id", flat=True)
-    )
-    answer_by_key = {a.key: a for a in answers}
-    decisions = []
-    outcomes: dict[str, list[int]] = {
-        ApplicationState.DECIDED: [],
-        ApplicationState.NEEDS_REVIEW: [],
+def facts_as_json(facts: Facts) -> dict:
+    return {
+        "hukou_class": facts.hukou_class,
+        "hukou_registered_on": facts.hukou_registered_on.isoformat()
+        if facts.hukou_registered_on
+        else None,
+        "owned_share_percent": str(facts.owned_share_percent),
+        "has_rental": facts.has_rental,
+        "owns_elsewhere": facts.owns_elsewhere,
+        "si_months": facts.si_months,
+        "permit_qualifies": facts.permit_qualifies,
+        "housing_evidence_accepted": facts.housing_evidence_accepted,
+        "rejected_on_review": sorted(facts.rejected_on_review),
+        "sources": facts.sources,
     }
-    for job in jobs:
-        application = job.application
-        answer = answer_by_key[application.ref]
-        facts = facts_from_answer(
-            answer, housing_evidence_accepted=application.id in accepted_housing
-        )
-        result = score(facts, policies[application.id])
-        decisions.append(
-            decision_from_score(
-                application_id=application.id,
-                policy=policy_rows[application.id],
-                result=result,
-                facts=facts,
-                answer=answer,
-            )
-        )
-        state = (
-            ApplicationState.NEEDS_REVIEW
-            if result.outcome == "needs_review"
-            else ApplicationState.DECIDED
-        )
-        outcomes[state].append(application.id)
-    Decision.objects.filter(application_id__in=app_ids, is_current=True).update(is_current=False)
-    Decision.objects.bulk_create(decisions)
-    for state, ids in outcomes.items():
-        if ids:
-            _bulk_transition(
-                Application.objects.filter(id__in=ids), state, "verified against the registry", now
-            )
-    VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
-        status=VerificationJob.Status.DONE, finished_at=now, last_error=""
-    )
-    return len(jobs)
 
 
 def decision_from_score(
     *,
-    application_id,
-    policy,
+    application_id: int,
+    policy: PolicyDocument,
     result: Score,
     facts: Facts,
-    answer=None,
-    basis=Decision.Basis.COMPUTED,
-    decided_by=None,
-    reason="",
+    answer: FamilyAnswer | None = None,
+    evidence_ids: Sequence[int] = (),
+    basis: str = Decision.Basis.COMPUTED,
+    decided_by: User | None = None,
+    reason: str = "",
 ) -> Decision:
+    """An unsaved Decision holding the score, the facts (with the record behind each), the
+    registry's answer it rests on, and the trace."""
     return Decision(
         application_id=application_id,
         policy=policy,
@@ -277,33 +287,177 @@ def decision_from_score(
         reasons=list(result.reasons),
         facts={
             "answer": to_json(answer) if answer is not None else None,
-            "housing_evidence_accepted": facts.housing_evidence_accepted,
+            "facts": facts_as_json(facts),
+            "evidence": list(evidence_ids),
         },
+        facts_packed=facts_pack(facts),
         trace=list(result.trace),
         decided_by=decided_by,
         reason=reason,
     )
 
 
+def state_for_outcome(outcome: str) -> str:
+    return ApplicationState.NEEDS_REVIEW if outcome == "needs_review" else ApplicationState.DECIDED
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def verification_run(*, job_ids: Sequence[int]) -> RunResult:
+    """Verify and decide the applications behind these jobs; safe to call again with the same
+    ids, or concurrently: each job is decided once.
+
+    Raises RegistryUnavailable (after recording it) when jobs are left waiting for the
+    registry, so that the task retries with backoff.
+    """
+    token = uuid.uuid4().hex
+    claimed = _claim(job_ids, token)
+    if not claimed:
+        return RunResult(0, 0, 0, 0)
+    jobs = list(
+        VerificationJob.objects.filter(id__in=claimed, claim_token=token)
+        .select_related("application__consent")
+        .prefetch_related("application__guardians")
+        .order_by("id")
+    )
+    policy_rows = _load_policies([j.application for j in jobs])
+    without_policy = [j for j in jobs if j.application_id not in policy_rows]
+    jobs = [j for j in jobs if j.application_id in policy_rows]
+    manual = 0
+    if without_policy:
+        manual += _record_manual(without_policy, token, "no active points policy")
+    if not jobs:
+        return RunResult(len(claimed), 0, 0, manual)
+    policies = {app_id: Policy(row.document) for app_id, row in policy_rows.items()}
+    questions = [question_for(j.application, policies[j.application_id]) for j in jobs]
+    context = LookupContext(
+        client_id=settings.REGISTRY_CLIENT_ID, purpose=Consent.PURPOSE_ENROLLMENT
+    )
+    try:
+        answers = get_gateway().verify_families(questions=questions, context=context)
+    except RegistryUnavailable as error:
+        waiting, capped = _record_unavailable(jobs, token, str(error))
+        if waiting:
+            raise
+        return RunResult(len(claimed), 0, 0, manual + capped)
+    except LookupRefused as error:
+        manual += _record_manual(jobs, token, f"registry refused the lookup: {error.code}")
+        return RunResult(len(claimed), 0, 0, manual)
+    decided = _record_decisions(jobs, answers, policies, policy_rows, token)
+    return RunResult(len(claimed), decided, 0, manual)
+
+
+@transaction.atomic
+def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
+    now = timezone.now()
+    live = set(
+        VerificationJob.objects.select_for_update()
+        .filter(
+            id__in=[j.id for j in jobs], claim_token=token, status=VerificationJob.Status.RUNNING
+        )
+        .values_list("id", flat=True)
+    )
+    jobs = [j for j in jobs if j.id in live]
+    if not jobs:
+        return 0
+    withdrawn = set(
+        Application.objects.filter(
+            id__in=[j.application_id for j in jobs], state=ApplicationState.WITHDRAWN
+        ).values_list("id", flat=True)
+    )
+    deciding = [j for j in jobs if j.application_id not in withdrawn]
+    app_ids = [j.application_id for j in deciding]
+    evidence = defaultdict(list)
+    for row in Evidence.objects.filter(application_id__in=app_ids).exclude(
+        review=Evidence.Review.PENDING
+    ):
+        evidence[row.application_id].append(row)
+    answer_by_key = {a.key: a for a in answers}
+    decisions = []
+    outcomes: dict[str, list[int]] = defaultdict(list)
+    for job in deciding:
+        application = job.application
+        answer = answer_by_key[application.ref]
+        rows = evidence.get(application.id, [])
+        facts = facts_from_answer(answer, rows)
+        result = score(facts, policies[application.id])
+        decisions.append(
+            decision_from_score(
+                application_id=application.id,
+                policy=policy_rows[application.id],
+                result=result,
+                facts=facts,
+                answer=answer,
+                evidence_ids=[e.pk for e in rows],
+            )
+        )
+        outcomes[state_for_outcome(result.outcome)].append(application.id)
+    if app_ids:
+        Decision.objects.filter(application_id__in=app_ids, is_current=True).update(
+            is_current=False
+        )
+        Decision.objects.bulk_create(decisions)
+    for state, ids in outcomes.items():
+        _bulk_transition(
+            Application.objects.filter(id__in=ids), state, "verified against the registry", now
+        )
+    VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
+        status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
+    )
+    return len(deciding)
+
+
+@transaction.atomic
+def _record_manual(jobs, token: str, why: str) -> int:
+    """Jobs that no retry can help: the application goes to an officer, with the reason."""
+    now = timezone.now()
+    ids = list(
+        VerificationJob.objects.select_for_update()
+        .filter(
+            id__in=[j.id for j in jobs], claim_token=token, status=VerificationJob.Status.RUNNING
+        )
+        .values_list("id", flat=True)
+    )
+    VerificationJob.objects.filter(id__in=ids).update(
+        status=VerificationJob.Status.MANUAL, finished_at=now, last_error=why[:255]
+    )
+    _bulk_transition(
+        Application.objects.filter(verification_jobs__id__in=ids),
+        ApplicationState.NEEDS_REVIEW,
+        f"{why}; manual review",
+        now,
+    )
+    logger.warning("verification: %d jobs to manual review: %s", len(ids), why)
+    return len(ids)
+
+
 @transaction.atomic
 def _record_unavailable(jobs, token: str, error: str) -> tuple[int, int]:
-    """Count an attempt; past the cap, hand the application to an officer instead."""
+    """Count an attempt and set the next; past the cap, hand the application to an officer."""
     now = timezone.now()
     cap = settings.VERIFICATION_MAX_ATTEMPTS
     waiting, manual = [], []
-    for job in VerificationJob.objects.select_for_update().filter(
-        id__in=[j.id for j in jobs], claim_token=token, status=VerificationJob.Status.RUNNING
-    ):
+    rows = list(
+        VerificationJob.objects.select_for_update().filter(
+            id__in=[j.id for j in jobs], claim_token=token, status=VerificationJob.Status.RUNNING
+        )
+    )
+    for job in rows:
         job.attempts += 1
         job.last_error = error[:255]
         if job.attempts >= cap:
             job.status = VerificationJob.Status.MANUAL
             job.finished_at = now
+            job.next_attempt_at = None
             manual.append(job)
         else:
             job.status = VerificationJob.Status.WAITING_REGISTRY
+            job.next_attempt_at = now + retry_delay(job.attempts)
             waiting.append(job)
-        job.save(update_fields=["attempts", "last_error", "status", "finished_at"])
+    VerificationJob.objects.bulk_update(
+        rows, ["attempts", "last_error", "status", "finished_at", "next_attempt_at"]
+    )
     if waiting:
         _bulk_transition(
             Application.objects.filter(id__in=[j.application_id for j in waiting]),
@@ -327,15 +481,76 @@ def _record_unavailable(jobs, token: str, error: str) -> tuple[int, int]:
     return len(waiting), len(manual)
 
 
-def verification_reconcile(*, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
-    """Jobs whose message may have been lost: open ones not enqueued recently, and claims past
-    their lease. Returns the ids, re-marked as enqueued now."""
+# --- recovery and bulk queueing -------------------------------------------------------------
+
+
+def verification_reconcile(*, now=None) -> list[int]:
+    """Jobs whose message may have been lost, re-marked as enqueued now; returns their ids.
+
+    Open jobs not enqueued within VERIFICATION_REQUEUE_SECONDS (and due for their next
+    attempt), and claims past their lease. A job that was not lost after all is only delivered
+    twice, which the claim makes harmless.
+    """
+    now = now or timezone.now()
+    requeue_after = timedelta(seconds=settings.VERIFICATION_REQUEUE_SECONDS)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    stale = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - requeue_after)
+    with transaction.atomic():
+        ids = list(
+            VerificationJob.objects.filter(
+                (Q(status__in=OPEN) & due & stale)
+                | Q(status=VerificationJob.Status.RUNNING, claimed_at__lt=now - lease())
+            )
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        VerificationJob.objects.filter(id__in=ids).update(enqueued_at=now)
+    return ids
+
+
+@transaction.atomic
+def verification_queue_year(*, admission_year: int) -> list[int]:
+    """Every undecided application of the year gets an open job; returns the open jobs' ids
+    (new and existing), marked as enqueued now. The caller enqueues them after commit."""
     now = timezone.now()
-    ids = list(
-        VerificationJob.objects.filter(
-            Q(status__in=OPEN) & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - older_than))
-            | Q(status=VerificationJob.Status.RUNNING, claimed_at__lt=now - LEASE)
-        ).values_list("id", flat=True)
+    undecided = Application.objects.filter(
+        admission_year=admission_year, state__in=UNDECIDED_STATES
     )
+    without_job = list(
+        undecided.exclude(verification_jobs__status__in=OPEN_OR_RUNNING).values_list(
+            "id", flat=True
+        )
+    )
+    VerificationJob.objects.bulk_create(
+        VerificationJob(application_id=app_id) for app_id in without_job
+    )
+    jobs = VerificationJob.objects.filter(
+        application__in=undecided, status__in=OPEN_OR_RUNNING
+    ).order_by("id")
+    ids = list(jobs.values_list("id", flat=True))
     VerificationJob.objects.filter(id__in=ids).update(enqueued_at=now)
     return ids
+
+
+@dataclass(frozen=True)
+class YearProgress:
+    total: int
+    by_state: dict[str, int]
+
+    @property
+    def undecided(self) -> int:
+        return sum(self.by_state.get(state, 0) for state in UNDECIDED_STATES)
+
+
+def verification_progress(*, admission_year: int) -> YearProgress:
+    """How many applications of the year are in each state."""
+    from django.db.models import Count
+
+    rows = (
+        Application.objects.filter(admission_year=admission_year)
+        .values("state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_state = {row["state"]: row["n"] for row in rows}
+    return YearProgress(total=sum(by_state.values()), by_state=by_state)
