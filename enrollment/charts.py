@@ -126,8 +126,24 @@ def histogram(
 ) -> Chart:
     """Vertical bars of counts per bin of `bin_width`."""
     bins = histogram_bins(values, width=bin_width)
-    top = max((n for _, _, n in bins), default=0) or 1
-    column = (WIDTH - 2 * MARGIN) / max(len(bins), 1)
+    return column_chart(
+        title=title,
+        columns=[(f"{_fmt(low)} – {_fmt(high)}", n, _fmt(low)) for low, high, n in bins],
+        label_header=range_header,
+        value_header=count_header,
+    )
+
+
+def column_chart(
+    *,
+    title: str,
+    columns: Sequence[tuple[str, int, str]],
+    label_header: str,
+    value_header: str,
+) -> Chart:
+    """Vertical bars, one per (label, count, short axis label), scaled to the largest count."""
+    top = max((n for _, n, _ in columns), default=0) or 1
+    column = (WIDTH - 2 * MARGIN) / max(len(columns), 1)
     height = PLOT_HEIGHT + 2 * MARGIN
     body = [
         format_html(
@@ -138,11 +154,10 @@ def histogram(
             MARGIN + PLOT_HEIGHT,
         )
     ]
-    label_every = max(1, math.ceil(len(bins) / 10))
-    for index, (low, high, n) in enumerate(bins):
+    label_every = max(1, math.ceil(len(columns) / 10))
+    for index, (label, n, axis_label) in enumerate(columns):
         x = round(MARGIN + index * column, 1)
         bar = round(PLOT_HEIGHT * n / top, 1)
-        label = f"{_fmt(low)}–{_fmt(high)}"
         body.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" class="bar bar-0"><title>{}: {}</title></rect>',
@@ -169,15 +184,15 @@ def histogram(
                     '<text x="{}" y="{}" class="chart-label" text-anchor="middle">{}</text>',
                     round(x + column / 2, 1),
                     MARGIN + PLOT_HEIGHT + 16,
-                    _fmt(low),
+                    axis_label,
                 )
             )
-    rows = tuple((f"{_fmt(low)} – {_fmt(high)}", n) for low, high, n in bins)
+    rows = tuple((label, n) for label, n, _ in columns)
     desc = "; ".join(f"{r}: {n}" for r, n in rows)
     return Chart(
         title=title,
         svg=_svg(title, desc, WIDTH, height, body),
-        headers=(range_header, count_header),
+        headers=(label_header, value_header),
         rows=rows,
     )
 

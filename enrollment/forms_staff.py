@@ -51,6 +51,9 @@ class ReviewQueueFilterForm(forms.Form):
 
 
 class EvidenceReviewForm(ReasonForm):
+    """Accept or reject one piece of evidence. Accepting hukou evidence needs the hukou class
+    and registration date it shows; accepting social-insurance evidence, the months it shows."""
+
     ACCEPT = "accept"
     REJECT = "reject"
 
@@ -58,10 +61,42 @@ class EvidenceReviewForm(ReasonForm):
     verdict = forms.ChoiceField(
         label=_("审核结论"), choices=[(ACCEPT, _("采纳")), (REJECT, _("不采纳"))]
     )
+    hukou_class = forms.ChoiceField(
+        label=_("户籍类别"),
+        required=False,
+        choices=[("", "—"), ("D", _("D 本区户籍")), ("C", _("C 本市其他区")), ("N", _("N 市外"))],
+    )
+    registered_on = forms.DateField(
+        label=_("户籍登记日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    qualifying_months = forms.IntegerField(
+        label=_("社保缴费月数"), required=False, min_value=0, max_value=600
+    )
+
+    def accepted_values(self) -> dict:
+        """The facts the officer states, as the review service takes them."""
+        values = {}
+        if self.cleaned_data.get("hukou_class"):
+            values["hukou_class"] = self.cleaned_data["hukou_class"]
+        if self.cleaned_data.get("registered_on"):
+            values["registered_on"] = self.cleaned_data["registered_on"].isoformat()
+        if self.cleaned_data.get("qualifying_months") is not None:
+            values["qualifying_months"] = self.cleaned_data["qualifying_months"]
+        return values
 
 
 class OverrideForm(ReasonForm):
-    outcome = forms.ChoiceField(label=_("改判为"), choices=Decision.Outcome.choices)
+    outcome = forms.ChoiceField(
+        label=_("改判为"),
+        choices=[
+            (Decision.Outcome.ELIGIBLE, Decision.Outcome.ELIGIBLE.label),
+            (Decision.Outcome.INELIGIBLE, Decision.Outcome.INELIGIBLE.label),
+        ],
+    )
+
+
+class RetryForm(ReasonForm):
+    """Ask the registry again for an application waiting for review."""
 
 
 class WhatIfForm(forms.Form):

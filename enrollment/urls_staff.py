@@ -23,10 +23,16 @@ urlpatterns = [
         name="officer-case-override",
     ),
     path(
+        "officer/review/<str:ref>/retry/",
+        views.officer_case_retry,
+        name="officer-case-retry",
+    ),
+    path(
         "officer/evidence/<int:evidence_id>/file/",
         views.officer_evidence_file,
         name="officer-evidence-file",
     ),
+    path("officer/whatif/", views.officer_whatif, name="officer-whatif"),
     path("officer/schools/", views.officer_schools, name="officer-schools"),
     # Data stewards.
     path("steward/imports/", views.steward_imports, name="steward-imports"),

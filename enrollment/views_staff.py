@@ -6,6 +6,7 @@ object outside that scope is a 404. Every refusal is logged to `enrollment.acces
 validate, call one service and render; reads come from enrollment.selectors_staff.
 """
 
+import json
 import logging
 from functools import wraps
 
@@ -27,9 +28,14 @@ from enrollment.forms_staff import (
     AuditFilterForm,
     EvidenceReviewForm,
     OverrideForm,
+    RetryForm,
     ReviewQueueFilterForm,
+    WhatIfForm,
 )
 from enrollment.models import ApplicationState, Decision, Role
+from enrollment.services.policies import policy_active
+from enrollment.services.review import decision_override, evidence_review, verification_retry
+from enrollment.services.whatif import policy_what_if
 from registry.idnumber import mask_in_text
 
 access_log = logging.getLogger("enrollment.access")
@@ -228,6 +234,7 @@ def _case_context(request, application, **forms) -> dict:
             if item.review == item.Review.PENDING
         },
         "override_form": OverrideForm(),
+        "retry_form": RetryForm(),
     }
     if "evidence_form" in forms and forms["evidence_form"] is not None:
         form = forms["evidence_form"]
@@ -237,6 +244,8 @@ def _case_context(request, application, **forms) -> dict:
         context["evidence_error_form"] = form
     if forms.get("override_form") is not None:
         context["override_form"] = forms["override_form"]
+    if forms.get("retry_form") is not None:
+        context["retry_form"] = forms["retry_form"]
     return context
 
 
@@ -266,11 +275,12 @@ def officer_case_evidence(request, ref: str):
         if evidence is None or evidence.application_id != application.id:
             raise not_found(request, f"evidence {form.cleaned_data['evidence']}")
         try:
-            _review_evidence(
+            evidence_review(
+                officer=request.user,
                 evidence=evidence,
                 accept=form.cleaned_data["verdict"] == EvidenceReviewForm.ACCEPT,
-                officer=request.user,
                 reason=form.cleaned_data["reason"],
+                values=form.accepted_values(),
             )
         except ApplicationError as error:
             form.add_error(None, error.message)
@@ -293,10 +303,10 @@ def officer_case_override(request, ref: str):
     form = OverrideForm(request.POST)
     if form.is_valid():
         try:
-            _override_decision(
+            decision_override(
+                officer=request.user,
                 application=application,
                 outcome=form.cleaned_data["outcome"],
-                officer=request.user,
                 reason=form.cleaned_data["reason"],
             )
         except ApplicationError as error:
@@ -312,19 +322,27 @@ def officer_case_override(request, ref: str):
     )
 
 
-def _review_evidence(*, evidence, accept: bool, officer, reason: str):
-    from enrollment.services import review
-
-    if accept:
-        return review.evidence_accept(evidence=evidence, officer=officer, reason=reason)
-    return review.evidence_reject(evidence=evidence, officer=officer, reason=reason)
-
-
-def _override_decision(*, application, outcome: str, officer, reason: str):
-    from enrollment.services import review
-
-    return review.decision_override(
-        application=application, outcome=outcome, officer=officer, reason=reason
+@officer_view
+@require_POST
+def officer_case_retry(request, ref: str):
+    """Ask the registry again, with a reason."""
+    application = _officer_case_or_404(request, ref)
+    form = RetryForm(request.POST)
+    if form.is_valid():
+        try:
+            verification_retry(
+                officer=request.user, application=application, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已重新提交核验。"))
+            return redirect("staff:officer-case", ref=application.ref)
+    return render(
+        request,
+        "officer/case.html",
+        _case_context(request, application, retry_form=form),
+        status=400,
     )
 
 
@@ -340,6 +358,80 @@ def officer_evidence_file(request, evidence_id: int):
         as_attachment=True,
         filename=evidence.file.name.rsplit("/", 1)[-1],
     )
+
+
+# --- officers: policy what-if ---------------------------------------------------------------
+
+
+@officer_view
+@require_http_methods(["GET", "POST"])
+def officer_whatif(request):
+    """Try a changed policy document on the district's current decisions; nothing is written."""
+    year = _year(request)
+    try:
+        active = policy_active(district_code=request.user.district_code, admission_year=year)
+    except ApplicationError:
+        active = None
+    result = None
+    if request.method == "POST":
+        form = WhatIfForm(request.POST)
+        if form.is_valid():
+            try:
+                result = policy_what_if(officer=request.user, document=form.policy_document())
+            except ApplicationError as error:
+                form.add_error("document", error.message)
+    else:
+        initial = {"document": json.dumps(active.document, ensure_ascii=False, indent=2)}
+        form = WhatIfForm(initial=initial if active else None)
+    context = {"year": year, "form": form, "active": active, "result": result}
+    if result is not None:
+        context.update(_whatif_charts(result))
+    # htmx swaps only successful responses: a refused document is shown in place with 200.
+    refused = request.method == "POST" and result is None and not request.htmx
+    return render(request, "officer/whatif.html", context, status=400 if refused else 200)
+
+
+def _signed(points: int) -> str:
+    return f"{points:+d}" if points else "0"
+
+
+def _whatif_charts(result) -> dict:
+    deltas = {row["delta"]: row["count"] for row in result.delta_histogram}
+    span = range(min(deltas, default=0), max(deltas, default=-1) + 1)
+    outcome_labels = dict(Decision.Outcome.choices)
+    return {
+        "delta_chart": charts.column_chart(
+            title=_("总分变化分布"),
+            columns=[(_signed(d), deltas.get(d, 0), _signed(d)) for d in span],
+            label_header=_("分数变化"),
+            value_header=_("人数"),
+        ),
+        "totals_chart": charts.paired_bar_chart(
+            title=_("总分分布：现行与推演"),
+            pairs=[
+                (f"{row['from']}–{row['to']}", row["before"], row["after"])
+                for row in result.total_histogram
+            ],
+            first_name=_("现行"),
+            second_name=_("推演"),
+            label_header=_("积分区间"),
+        ),
+        "schools_chart": charts.paired_bar_chart(
+            title=_("推演后第一志愿人数与学位数"),
+            pairs=[(s.name, s.first_choice_after, s.capacity) for s in result.schools],
+            first_name=_("第一志愿（推演）"),
+            second_name=_("学位数"),
+            label_header=_("学校"),
+        ),
+        "transition_rows": [
+            (
+                outcome_labels.get(name_from, name_from),
+                [result.transitions[name_from][name_to] for name_to in result.transitions],
+            )
+            for name_from in result.transitions
+        ],
+        "transition_headers": [outcome_labels.get(name, name) for name in result.transitions],
+    }
 
 
 # --- officers: schools, demand and the education map ---------------------------------------

@@ -1,6 +1,8 @@
 """The officers' pages: their district only, exact content, reasons required."""
 
+import json
 import logging
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -14,6 +16,7 @@ from enrollment.models import (
     Decision,
     Evidence,
     Role,
+    VerificationJob,
 )
 from tests.enrollment.factories import UserFactory
 from tests.portal_staff.conftest import login
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.django_db
 OFFICER_PAGES = [
     "/staff/officer/",
     "/staff/officer/review/",
+    "/staff/officer/whatif/",
     "/staff/officer/review/A03/",
     "/staff/officer/schools/",
 ]
@@ -212,11 +216,11 @@ def test_other_roles_are_refused_every_officer_page_and_the_refusal_is_logged(to
             "/staff/officer/review/A02/override/", {"outcome": "ineligible", "reason": "x"}
         )
 
-    assert statuses == [403, 403, 403, 403]
+    assert statuses == [403] * len(OFFICER_PAGES)
     assert posted.status_code == 403
     assert town["A02"].decisions.get(is_current=True).outcome == "eligible"
     denials = [r.getMessage() for r in caplog.records if r.name == "enrollment.access"]
-    assert len(denials) == 5
+    assert len(denials) == len(OFFICER_PAGES) + 1
     assert all(f"role={role}" in d for d in denials)
 
 
@@ -241,3 +245,134 @@ def test_schools_page_lists_demand_against_seats_and_draws_the_map(town, officer
     assertContains(response, "<title>教育地图：各校学位缺口</title>")
     assert response.content.decode().count('class="map-school"') == 2
     assertNotContains(response, "南海小学")
+
+
+def test_accepting_hukou_evidence_with_its_facts_rescores_the_case_and_audits_the_reason(
+    town, officer, parent
+):
+    evidence = _evidence(town["A03"], parent)
+
+    response = login(officer).post(
+        "/staff/officer/review/A03/evidence/",
+        {
+            "evidence": evidence.id,
+            "verdict": "accept",
+            "hukou_class": "D",
+            "registered_on": "2019-06-15",
+            "reason": "派出所户籍证明与申请一致",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/officer/review/A03/"
+    evidence.refresh_from_db()
+    assert (evidence.review, evidence.reviewed_by, evidence.review_reason) == (
+        "accepted",
+        officer,
+        "派出所户籍证明与申请一致",
+    )
+    decision = town["A03"].decisions.get(is_current=True)
+    # D + OWN with the stated registration date: DOMAIN.md example 1, 109.3.
+    assert (decision.basis, decision.outcome, decision.total_points) == (
+        "reviewed",
+        "eligible",
+        Decimal("109.3"),
+    )
+    assert list(
+        AuditLog.objects.filter(actor=officer).order_by("id").values_list("action", "reason")
+    ) == [
+        ("evidence_accept", "派出所户籍证明与申请一致"),
+        ("decision_recompute", "派出所户籍证明与申请一致"),
+    ]
+    page = login(officer).get("/staff/officer/review/A03/")
+    assertContains(page, "hukou_class=D")
+
+
+def test_accepting_hukou_evidence_without_the_class_it_shows_is_refused_and_writes_nothing(
+    town, officer, parent
+):
+    evidence = _evidence(town["A03"], parent)
+    before = _written()
+
+    response = login(officer).post(
+        "/staff/officer/review/A03/evidence/",
+        {"evidence": evidence.id, "verdict": "accept", "reason": "材料齐全"},
+    )
+
+    assert response.status_code == 400
+    assertContains(response, "values.hukou_class", status_code=400)
+    assert _written() == before
+
+
+def test_override_with_a_reason_changes_the_outcome_and_audits_it(town, officer):
+    response = login(officer).post(
+        "/staff/officer/review/A02/override/",
+        {"outcome": "ineligible", "reason": "租赁合同经核查为虚假备案"},
+    )
+
+    assert response.status_code == 302
+    decision = town["A02"].decisions.get(is_current=True)
+    assert (decision.basis, decision.outcome, decision.decided_by, decision.reason) == (
+        "override",
+        "ineligible",
+        officer,
+        "租赁合同经核查为虚假备案",
+    )
+    audit = AuditLog.objects.get(action="decision_override")
+    assert (audit.actor, audit.reason, audit.data) == (
+        officer,
+        "租赁合同经核查为虚假备案",
+        {"application": "A02", "from": "eligible", "to": "ineligible"},
+    )
+
+
+def test_retry_refuses_an_empty_reason_and_writes_nothing(town, officer):
+    before = _written()
+    jobs = VerificationJob.objects.count()
+
+    response = login(officer).post("/staff/officer/review/A03/retry/", {"reason": " "})
+
+    assert response.status_code == 400
+    assertContains(response, str(REASON_REQUIRED), status_code=400)
+    assert _written() == before
+    assert VerificationJob.objects.count() == jobs
+
+
+def test_whatif_starts_from_the_active_policy_and_reports_the_changes_it_would_make(town, officer):
+    client = login(officer)
+    page = client.get("/staff/officer/whatif/")
+    document = page.context["form"].initial["document"]
+    assert json.loads(document)["version"] == "2027.1"
+    decisions_before = list(Decision.objects.values_list("id", "outcome", "total_points"))
+
+    # A cap of 5 bonus points: A01's 9.3 becomes 5.0 (-4.3); A02's 1.2 stays.
+    response = client.post("/staff/officer/whatif/", {"document": document, "bonus_cap": "5"})
+
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert (result.applications, result.changed_outcome, result.changed_total) == (3, 0, 1)
+    assert response.context["delta_chart"].rows == (
+        ("-4", 1),
+        ("-3", 0),
+        ("-2", 0),
+        ("-1", 0),
+        ("0", 2),
+    )
+    assert response.context["schools_chart"].rows == (("第一小学", 2, 2), ("第二小学", 0, 1))
+    assertContains(response, "<title>总分变化分布</title>")
+    assert list(Decision.objects.values_list("id", "outcome", "total_points")) == decisions_before
+
+
+def test_whatif_refuses_broken_json_and_another_districts_policy(town, officer):
+    client = login(officer)
+    document = json.loads(client.get("/staff/officer/whatif/").context["form"].initial["document"])
+
+    broken = client.post("/staff/officer/whatif/", {"document": "{bad"})
+    document["district_code"] = "440605"
+    foreign = client.post("/staff/officer/whatif/", {"document": json.dumps(document)})
+
+    assert broken.status_code == 400
+    assertContains(broken, "JSON 格式有误：第 1 行第 2 列。", status_code=400)
+    assert foreign.status_code == 400
+    assertContains(foreign, "document.district_code", status_code=400)
+    assert foreign.context["result"] is None
