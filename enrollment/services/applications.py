@@ -315,6 +315,37 @@ def application_submit(
     return application
 
 
+@transaction.atomic
+def application_withdraw(*, application: Application, actor: User, reason: str) -> Application:
+    """The parent (or an officer of the district) withdraws an application; open verification
+    jobs are closed so that no decision follows."""
+    from enrollment.services.audit import audit_log
+
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    own = actor.is_parent and application.applicant_id == actor.pk
+    officer = actor.is_officer and actor.district_code == application.district_code
+    if not (own or officer):
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(ErrorCode.REASON_REQUIRED, "reason: say why", field="reason")
+    application_transition(
+        application=application,
+        to_state=ApplicationState.WITHDRAWN,
+        actor=actor,
+        reason=reason,
+    )
+    application.verification_jobs.filter(
+        status__in=[
+            VerificationJob.Status.PENDING,
+            VerificationJob.Status.RUNNING,
+            VerificationJob.Status.WAITING_REGISTRY,
+        ]
+    ).update(status=VerificationJob.Status.DONE, finished_at=timezone.now(), last_error="withdrawn")
+    audit_log(actor=actor, action="application_withdraw", target=application, reason=reason)
+    return application
+
+
 def application_transition(
     *,
     application: Application,

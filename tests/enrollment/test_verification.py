@@ -1,0 +1,394 @@
+"""Verification through the registry gateway: idempotent, recoverable, and a handful of queries
+per batch whatever its size."""
+
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
+from enrollment.models import (
+    Application,
+    ApplicationEvent,
+    Consent,
+    Decision,
+    Guardian,
+    VerificationJob,
+)
+from enrollment.services.applications import application_withdraw
+from enrollment.services.verification import (
+    retry_delay,
+    verification_reconcile,
+    verification_run,
+)
+from enrollment.tasks import reconcile_verification_jobs
+from registry import idnumber
+from registry.models import AuditEntry, HukouRecord, ImportBatch, PropertyRecord
+from tests.conftest import HOME, YEAR
+from tests.enrollment.factories import UserFactory
+from tests.enrollment.pipeline_support import open_job_ids, worked_example
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(application) -> list[str]:
+    return list(application.events.values_list("to_state", flat=True))
+
+
+def _down(monkeypatch):
+    def refuse(**kwargs):
+        raise RegistryUnavailable("registry answered HTTP 503")
+
+    monkeypatch.setattr(get_gateway(), "verify_families", refuse)
+
+
+def test_registry_down_leaves_the_application_visibly_waiting_with_a_next_attempt(
+    district, monkeypatch
+):
+    # given
+    application = worked_example(1)
+    _down(monkeypatch)
+    before = timezone.now()
+
+    # when
+    with pytest.raises(RegistryUnavailable):
+        verification_run(job_ids=open_job_ids())
+
+    # then
+    job = VerificationJob.objects.get(application=application)
+    assert (job.status, job.attempts, job.last_error) == (
+        "waiting_registry",
+        1,
+        "registry answered HTTP 503",
+    )
+    assert (
+        before + timedelta(seconds=5)
+        <= job.next_attempt_at
+        <= timezone.now() + timedelta(seconds=5)
+    )
+    application.refresh_from_db()
+    assert application.state == "waiting_registry"
+    assert _events(application) == ["submitted", "verifying", "waiting_registry"]
+    assert Decision.objects.count() == 0
+
+
+def test_registry_back_after_an_outage_decides_once(district, monkeypatch):
+    application = worked_example(1)
+    with monkeypatch.context() as patch:
+        _down(patch)
+        with pytest.raises(RegistryUnavailable):
+            verification_run(job_ids=open_job_ids())
+
+    result = verification_run(job_ids=open_job_ids())
+
+    assert (result.claimed, result.decided) == (1, 1)
+    application.refresh_from_db()
+    assert _events(application) == [
+        "submitted",
+        "verifying",
+        "waiting_registry",
+        "verifying",
+        "decided",
+    ]
+    assert Decision.objects.get(application=application).total_points == Decimal("109.3")
+
+
+def test_past_the_attempt_cap_the_job_goes_to_manual_review(district, monkeypatch, settings):
+    settings.VERIFICATION_MAX_ATTEMPTS = 3
+    application = worked_example(1)
+    job_ids = open_job_ids()
+    _down(monkeypatch)
+
+    for _ in range(2):
+        with pytest.raises(RegistryUnavailable):
+            verification_run(job_ids=job_ids)
+    result = verification_run(job_ids=job_ids)
+
+    assert (result.claimed, result.decided, result.manual) == (1, 0, 1)
+    job = VerificationJob.objects.get(application=application)
+    assert (job.status, job.attempts) == ("manual", 3)
+    application.refresh_from_db()
+    assert application.state == "needs_review"
+    assert application.events.last().reason == (
+        "registry unavailable after 3 attempts; manual review"
+    )
+    assert Decision.objects.count() == 0
+
+
+def test_backoff_doubles_up_to_five_minutes():
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 7, 8)] == [
+        5,
+        10,
+        20,
+        40,
+        300,
+        300,
+    ]
+
+
+def test_a_job_delivered_twice_is_decided_once(district):
+    application = worked_example(1)
+    job_ids = open_job_ids()
+
+    first = verification_run(job_ids=job_ids)
+    second = verification_run(job_ids=job_ids)
+
+    assert (first.decided, second.claimed, second.decided) == (1, 0, 0)
+    assert Decision.objects.filter(application=application).count() == 1
+    assert AuditEntry.objects.count() == 1
+    assert _events(application) == ["submitted", "verifying", "decided"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_the_same_batch_decide_each_application_once(district):
+    applications = [worked_example(number, seq=number) for number in (1, 2, 3, 4)]
+    job_ids = open_job_ids()
+    barrier = threading.Barrier(3)
+    results, errors = [], []
+
+    def deliver():
+        try:
+            barrier.wait()
+            results.append(verification_run(job_ids=job_ids))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(r.decided for r in results) == 4
+    for application in applications:
+        assert Decision.objects.filter(application=application).count() == 1
+        assert _events(application) == ["submitted", "verifying", "decided"]
+
+
+class WorkerKilled(BaseException):
+    """Stands for the worker process dying between claim and record."""
+
+
+def test_a_claim_lost_with_its_worker_is_reclaimed_after_the_lease(district, monkeypatch):
+    application = worked_example(1)
+    job_ids = open_job_ids()
+    with monkeypatch.context() as patch:
+
+        def die(**kwargs):
+            raise WorkerKilled
+
+        patch.setattr(get_gateway(), "verify_families", die)
+        with pytest.raises(WorkerKilled):
+            verification_run(job_ids=job_ids)
+    job = VerificationJob.objects.get(application=application)
+    assert job.status == "running"
+    # Within the lease nobody else takes it, and the reconciler leaves it alone.
+    assert verification_run(job_ids=job_ids).claimed == 0
+    assert verification_reconcile() == []
+
+    # when: the lease has passed
+    VerificationJob.objects.filter(pk=job.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=301)
+    )
+    reclaimed = verification_reconcile()
+    result = verification_run(job_ids=reclaimed)
+
+    # then
+    assert reclaimed == [job.pk]
+    assert result.decided == 1
+    assert Decision.objects.filter(application=application).count() == 1
+    assert VerificationJob.objects.get(pk=job.pk).status == "done"
+
+
+def test_a_stale_run_whose_token_no_longer_matches_writes_nothing(district, monkeypatch):
+    application = worked_example(1)
+    job = VerificationJob.objects.get(application=application)
+    real = get_gateway().verify_families
+
+    def reclaimed_meanwhile(**kwargs):
+        answers = real(**kwargs)
+        # Another worker took the job over (its lease had passed) while this one waited.
+        VerificationJob.objects.filter(pk=job.pk).update(claim_token="another-run")
+        return answers
+
+    monkeypatch.setattr(get_gateway(), "verify_families", reclaimed_meanwhile)
+
+    result = verification_run(job_ids=[job.pk])
+
+    assert (result.claimed, result.decided) == (1, 0)
+    assert Decision.objects.count() == 0
+    job.refresh_from_db()
+    assert (job.status, job.claim_token) == ("running", "another-run")
+    application.refresh_from_db()
+    assert application.state == "verifying"
+
+
+def test_jobs_whose_message_redis_lost_are_requeued_by_the_periodic_reconciler(district):
+    # given: submitted and enqueued, but the queue was dropped before any worker saw it
+    applications = [worked_example(number, seq=number) for number in (1, 2)]
+    VerificationJob.objects.update(enqueued_at=timezone.now() - timedelta(minutes=10))
+
+    # when: beat runs the reconciler (tasks run in-process in this test)
+    requeued = reconcile_verification_jobs.apply().get()
+
+    # then
+    assert requeued == 2
+    for application in applications:
+        application.refresh_from_db()
+        assert application.state == "decided"
+    assert VerificationJob.objects.filter(status="done").count() == 2
+
+
+def test_reconciler_leaves_recent_jobs_and_waits_for_the_next_attempt(district):
+    worked_example(1)
+    worked_example(2, seq=2)
+    now = timezone.now()
+    recent, waiting = VerificationJob.objects.order_by("id")
+    VerificationJob.objects.filter(pk=recent.pk).update(enqueued_at=now)
+    VerificationJob.objects.filter(pk=waiting.pk).update(
+        status="waiting_registry",
+        enqueued_at=now - timedelta(minutes=10),
+        next_attempt_at=now + timedelta(minutes=1),
+    )
+
+    assert verification_reconcile(now=now) == []
+    assert verification_reconcile(now=now + timedelta(minutes=3)) == [recent.pk, waiting.pk]
+
+
+def test_a_refused_lookup_goes_to_manual_review(district, monkeypatch):
+    application = worked_example(1)
+
+    def refuse(**kwargs):
+        raise LookupRefused("CONSENT_MISSING", "every lookup needs a consent reference")
+
+    monkeypatch.setattr(get_gateway(), "verify_families", refuse)
+
+    result = verification_run(job_ids=open_job_ids())
+
+    assert (result.decided, result.manual) == (0, 1)
+    job = VerificationJob.objects.get(application=application)
+    assert (job.status, job.last_error) == (
+        "manual",
+        "registry refused the lookup: CONSENT_MISSING",
+    )
+    application.refresh_from_db()
+    assert application.state == "needs_review"
+
+
+def test_a_withdrawn_application_is_not_decided(district):
+    application = worked_example(1)
+    job_ids = open_job_ids()
+    officer = UserFactory(officer=True)
+    application_withdraw(application=application, actor=officer, reason="family moved")
+    # A message for the job was already on its way: the run must still not decide.
+    VerificationJob.objects.update(status="pending")
+
+    result = verification_run(job_ids=job_ids)
+
+    assert result.decided == 0
+    assert Decision.objects.count() == 0
+    application.refresh_from_db()
+    assert application.state == "withdrawn"
+
+
+def _bulk_applications(count: int) -> list[int]:
+    """`count` applications of example 1's shape, written in bulk: the query test needs many."""
+    batch = ImportBatch.objects.create(source="hukou", as_of=date(2027, 3, 1), status="done")
+    flats = ImportBatch.objects.create(source="property", as_of=date(2027, 3, 1), status="done")
+    now = timezone.now()
+    children = [
+        idnumber.make("440604", date(2020, 1, 1) + timedelta(days=i // 900), i % 900 + 1)
+        for i in range(count)
+    ]
+    mothers = [
+        idnumber.make("440604", date(1990, 1, 1) + timedelta(days=i // 900), i % 900 + 1)
+        for i in range(count)
+    ]
+    fathers = [
+        idnumber.make("440604", date(1988, 1, 1) + timedelta(days=i // 900), i % 900 + 1)
+        for i in range(count)
+    ]
+    HukouRecord.objects.bulk_create(
+        HukouRecord(
+            batch=batch,
+            as_of=batch.as_of,
+            id_number=c,
+            name="孩子",
+            sex="M",
+            birth_date=idnumber.birth_date_of(c),
+            hukou_district_code="440604",
+            community_code=HOME,
+            registered_on=date(2019, 6, 15),
+            household_no=f"H{i}",
+        )
+        for i, c in enumerate(children)
+    )
+    PropertyRecord.objects.bulk_create(
+        PropertyRecord(
+            batch=flats,
+            as_of=flats.as_of,
+            certificate_no=f"C{i}",
+            owner_id_number=m,
+            share_percent=Decimal("100"),
+            community_code=HOME,
+            registered_on=date(2018, 1, 1),
+        )
+        for i, m in enumerate(mothers)
+    )
+    applications = Application.objects.bulk_create(
+        Application(
+            ref=f"B{i:06d}",
+            admission_year=YEAR,
+            district_code="440604",
+            channel="assisted",
+            child_name="孩子",
+            child_id_number=c,
+            child_birth_date=idnumber.birth_date_of(c),
+            home_community_code=HOME,
+            submitted_at=now,
+        )
+        for i, c in enumerate(children)
+    )
+    Guardian.objects.bulk_create(
+        Guardian(
+            application=a,
+            position=p + 1,
+            name="家长",
+            id_number=g,
+            relation=("mother", "father")[p],
+        )
+        for a, m, f in zip(applications, mothers, fathers, strict=True)
+        for p, g in enumerate((m, f))
+    )
+    Consent.objects.bulk_create(
+        Consent(
+            application=a,
+            reference=f"C-{a.ref}",
+            given_by_id_number=m,
+            given_at=now,
+            lookups=list(Consent.Lookup.values),
+        )
+        for a, m in zip(applications, mothers, strict=True)
+    )
+    jobs = VerificationJob.objects.bulk_create(
+        VerificationJob(application=a, enqueued_at=now) for a in applications
+    )
+    return [job.pk for job in jobs]
+
+
+def test_a_batch_of_500_jobs_is_a_handful_of_queries(district, django_assert_max_num_queries):
+    job_ids = _bulk_applications(500)
+
+    # 36 today: 17 on this side (claim, load, record), the rest the registry's lookups and audit.
+    with django_assert_max_num_queries(40):
+        result = verification_run(job_ids=job_ids)
+
+    assert (result.claimed, result.decided) == (500, 500)
+    assert Decision.objects.filter(outcome="eligible", total_points=Decimal("109.3")).count() == 500
+    assert ApplicationEvent.objects.filter(to_state="decided").count() == 500
