@@ -48,3 +48,12 @@ def reconcile_verification_jobs() -> int:
     ids = verification_reconcile()
     enqueue_verification(ids)
     return len(ids)
+
+
+@shared_task(name="enrollment.allocation_run", acks_late=True)
+def allocation_run(run_id: int) -> dict:
+    """Compute one recorded allocation run (queue `allocation`); a finished run is left alone."""
+    from enrollment.services.allocation import allocation_run_execute
+
+    run = allocation_run_execute(run_id=run_id)
+    return {"run": run.pk, "status": run.status, "placed": run.placed_count}

@@ -1,9 +1,24 @@
 from django.urls import path
 
+from enrollment.api.allocation import (
+    AllocationRunCompareApi,
+    AllocationRunDetailApi,
+    AllocationRunListCreateApi,
+    AllocationRunPublishApi,
+    OfficerRecheckListApi,
+    OfficerRecheckResolveApi,
+    OfficerSchoolDemandApi,
+)
 from enrollment.api.applications import ApplicationDetailApi, ApplicationSubmitApi
 from enrollment.api.health import healthz
+from enrollment.api.offers import ParentOfferAnswerApi, ParentOfferListApi, ParentRecheckRequestApi
 from enrollment.api.officers import OfficerDecisionListApi
-from enrollment.api.schools import SchoolApplicantsCsvApi
+from enrollment.api.schools import (
+    OfficerSchoolUpdateApi,
+    SchoolAdmittedApi,
+    SchoolApplicantsCsvApi,
+    SchoolEnrolmentApi,
+)
 from enrollment.api.subject_access import SubjectAccessApi
 
 urlpatterns = [
@@ -16,5 +31,62 @@ urlpatterns = [
         "schools/<str:code>/applicants.csv",
         SchoolApplicantsCsvApi.as_view(),
         name="api-school-applicants-csv",
+    ),
+    # allocation, offers, re-checks, admitted lists
+    path(
+        "officer/allocation/runs/",
+        AllocationRunListCreateApi.as_view(),
+        name="api-allocation-runs",
+    ),
+    path(
+        "officer/allocation/runs/<int:run_id>/",
+        AllocationRunDetailApi.as_view(),
+        name="api-allocation-run",
+    ),
+    path(
+        "officer/allocation/runs/<int:run_id>/compare/<int:other_id>/",
+        AllocationRunCompareApi.as_view(),
+        name="api-allocation-compare",
+    ),
+    path(
+        "officer/allocation/runs/<int:run_id>/publish/",
+        AllocationRunPublishApi.as_view(),
+        name="api-allocation-publish",
+    ),
+    path("officer/rechecks/", OfficerRecheckListApi.as_view(), name="api-officer-rechecks"),
+    path(
+        "officer/rechecks/<int:recheck_id>/resolve/",
+        OfficerRecheckResolveApi.as_view(),
+        name="api-officer-recheck-resolve",
+    ),
+    path("officer/schools/demand/", OfficerSchoolDemandApi.as_view(), name="api-school-demand"),
+    path(
+        "officer/schools/<str:code>/",
+        OfficerSchoolUpdateApi.as_view(),
+        name="api-officer-school-update",
+    ),
+    path("offers/", ParentOfferListApi.as_view(), name="api-offers"),
+    path("offers/<int:offer_id>/answer/", ParentOfferAnswerApi.as_view(), name="api-offer-answer"),
+    path(
+        "applications/<str:ref>/rechecks/",
+        ParentRecheckRequestApi.as_view(),
+        name="api-recheck-request",
+    ),
+    path(
+        "schools/<str:code>/admitted.csv",
+        SchoolAdmittedApi.as_view(),
+        {"fmt": "csv"},
+        name="api-school-admitted-csv",
+    ),
+    path(
+        "schools/<str:code>/admitted.xlsx",
+        SchoolAdmittedApi.as_view(),
+        {"fmt": "xlsx"},
+        name="api-school-admitted-xlsx",
+    ),
+    path(
+        "schools/<str:code>/enrolments/",
+        SchoolEnrolmentApi.as_view(),
+        name="api-school-enrolments",
     ),
 ]

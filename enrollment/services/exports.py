@@ -1,0 +1,205 @@
+"""Admitted lists for schools (CSV, XLSX) and the city-wide allocation file.
+
+Every cell goes through `safe_cell`, so no cell can start a spreadsheet formula; every download
+of an admitted list, and every refused attempt, is a DownloadLog row.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TextIO
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from openpyxl import Workbook
+
+from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.exports import safe_cell
+from enrollment.models import (
+    AllocationRun,
+    DownloadLog,
+    Guardian,
+    Offer,
+    Placement,
+    School,
+    User,
+)
+
+ADMITTED_COLUMNS = (
+    "school_code",
+    "ref",
+    "child_name",
+    "child_id_number",
+    "guardian_names",
+    "home_address",
+    "total_points",
+    "rank",
+)
+ALLOCATION_COLUMNS = (
+    "ref",
+    "school_code",
+    "in_catchment",
+    "total_points",
+    "lottery_number",
+    "seed",
+)
+FORMATS = ("csv", "xlsx")
+# Rows fetched per round trip by the streamed allocation export: about 1 MB of tuples.
+STREAM_CHUNK = 5000
+
+
+def admitted_rows(*, school: School, now: datetime | None = None) -> list[tuple]:
+    """The school's admitted children (live offers made visible), in the school's priority
+    order as the latest published run of their scope ranked them, numbered from 1."""
+    now = now or timezone.now()
+    offers = list(
+        Offer.objects.filter(school=school, status__in=Offer.LIVE, run__visible_from__lte=now)
+        .select_related("run", "application")
+        .prefetch_related(
+            Prefetch(
+                "application__guardians",
+                queryset=Guardian.objects.order_by("position"),
+                to_attr="guardian_list",
+            )
+        )
+    )
+    if not offers:
+        return []
+    newest = max(offers, key=lambda offer: (offer.run.round, offer.run_id)).run
+    latest = (
+        AllocationRun.objects.filter(
+            admission_year=newest.admission_year,
+            district_code=newest.district_code,
+            published_at__isnull=False,
+        )
+        .order_by("-round")
+        .first()
+    )
+    ranked = dict(
+        Placement.objects.filter(run=latest, school=school).values_list(
+            "application_id", "school_rank"
+        )
+    )
+    unranked = len(ranked) + 1
+    offers.sort(
+        key=lambda offer: (ranked.get(offer.application_id) or unranked, offer.application.ref)
+    )
+    points = dict(
+        Placement.objects.filter(
+            run_id__in={offer.run_id for offer in offers} | {latest.pk},
+            application_id__in=[offer.application_id for offer in offers],
+        )
+        .order_by("run_id")
+        .values_list("application_id", "total_points")
+    )
+    rows = []
+    for rank, offer in enumerate(offers, start=1):
+        application = offer.application
+        rows.append(
+            (
+                school.code,
+                application.ref,
+                application.child_name,
+                application.child_id_number,
+                ";".join(g.name for g in application.guardian_list),
+                application.home_address,
+                points.get(application.id, ""),
+                rank,
+            )
+        )
+    return rows
+
+
+def _csv_bytes(rows: list[tuple]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ADMITTED_COLUMNS)
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_bytes(rows: list[tuple], title: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31] or "admitted")
+    sheet.append(list(ADMITTED_COLUMNS))
+    for row in rows:
+        *text, rank = row
+        # text as text, made safe; the rank a number (a number cannot be a formula)
+        sheet.append([safe_cell(value) for value in text] + [rank])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def admitted_export(
+    *, school: School, fmt: str, user: User | None, channel: str = "api"
+) -> tuple[bytes, int]:
+    """The admitted list as file content and its row count; the download is logged. The caller
+    has already checked that `user` is the school's own staff (or an operator's command)."""
+    if fmt not in FORMATS:
+        raise ApplicationError(ErrorCode.INVALID, "The format is csv or xlsx.", field="format")
+    rows = admitted_rows(school=school)
+    content = _csv_bytes(rows) if fmt == "csv" else _xlsx_bytes(rows, school.code)
+    DownloadLog.objects.create(
+        at=timezone.now(),
+        user=user,
+        school_code=school.code,
+        admission_year=school.admission_year,
+        format=fmt,
+        channel=channel,
+        allowed=True,
+        rows=len(rows),
+    )
+    return content, len(rows)
+
+
+def download_denied_log(*, user: User | None, school_code: str, admission_year: int, fmt: str):
+    return DownloadLog.objects.create(
+        at=timezone.now(),
+        user=user if user is not None and user.is_authenticated else None,
+        school_code=school_code[:16],
+        admission_year=admission_year,
+        format=fmt,
+        allowed=False,
+    )
+
+
+def allocation_run_for_export(
+    *, admission_year: int, run_id: int | None = None
+) -> AllocationRun | None:
+    """The run named, or the year's latest published one, or its latest finished real run."""
+    runs = AllocationRun.objects.filter(
+        admission_year=admission_year, status=AllocationRun.Status.DONE
+    )
+    if run_id is not None:
+        return runs.filter(pk=run_id).first()
+    published = runs.filter(published_at__isnull=False).order_by("-published_at", "-id").first()
+    return published or runs.filter(is_dry_run=False).order_by("-finished_at", "-id").first()
+
+
+def allocation_rows(*, run: AllocationRun) -> Iterator[tuple]:
+    """Every placement of the run, ordered by reference, fetched in chunks (server-side cursor
+    on PostgreSQL), so memory stays flat however large the city."""
+    placements = (
+        Placement.objects.filter(run=run)
+        .order_by("application__ref")
+        .values_list(
+            "application__ref", "school__code", "in_catchment", "total_points", "lottery_number"
+        )
+        .iterator(chunk_size=STREAM_CHUNK)
+    )
+    seed = run.seed
+    for ref, code, in_catchment, total, lottery in placements:
+        yield (ref, code or "", 1 if in_catchment else 0, total, lottery, seed)
+
+
+def allocation_export_csv(*, run: AllocationRun, out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(ALLOCATION_COLUMNS)
+    count = 0
+    for row in allocation_rows(run=run):
+        writer.writerow([safe_cell(value) for value in row])
+        count += 1
+    return count

@@ -1,0 +1,114 @@
+"""Families answer their offers; schools record who enrolled (报到)."""
+
+import secrets
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.models import Offer, School, User
+from enrollment.services.audit import audit_log
+
+ANSWERS = {"accept": Offer.Status.ACCEPTED, "decline": Offer.Status.DECLINED}
+
+
+def _receipt_no(offer: Offer) -> str:
+    # Year, offer and a random part: unique by the offer id, unguessable by the random part.
+    return f"R{offer.run.admission_year}-{offer.pk:07d}-{secrets.token_hex(3).upper()}"
+
+
+def offer_is_visible(offer: Offer, now: datetime | None = None) -> bool:
+    run = offer.run
+    now = now or timezone.now()
+    return run.published_at is not None and run.visible_from is not None and run.visible_from <= now
+
+
+@transaction.atomic
+def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | None = None) -> Offer:
+    """Accept or decline an offer. Asking again with the same answer changes nothing and returns
+    the same receipt, so a retried click never counts twice; a different second answer is
+    refused."""
+    if answer not in ANSWERS:
+        raise ApplicationError(
+            ErrorCode.INVALID, "The answer is accept or decline.", field="answer"
+        )
+    now = now or timezone.now()
+    # The row lock makes two simultaneous clicks wait for each other; the second sees the first.
+    offer = Offer.objects.select_for_update().select_related("run", "application").get(pk=offer.pk)
+    if offer.application.applicant_id != parent.pk or not offer_is_visible(offer, now):
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such offer.", field="offer")
+    wanted = ANSWERS[answer]
+    if offer.status == wanted:
+        return offer
+    if offer.status != Offer.Status.OFFERED:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"This offer is already {offer.status}; it cannot be {wanted} now.",
+            field="answer",
+        )
+    if offer.respond_by is not None and offer.respond_by < now:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            "The deadline to answer this offer has passed.",
+            field="answer",
+        )
+    offer.status = wanted
+    offer.answered_at = now
+    offer.answered_by = parent
+    offer.receipt_no = _receipt_no(offer)
+    offer.save(update_fields=["status", "answered_at", "answered_by", "receipt_no"])
+    audit_log(
+        actor=parent,
+        action=f"offer.{answer}",
+        target=offer,
+        reason=f"family answered: {answer}",
+        data={"receipt_no": offer.receipt_no, "school": offer.school_id},
+    )
+    return offer
+
+
+@transaction.atomic
+def offer_mark_enrolment(
+    *, school: School, staff: User, ref: str, enrolment: str, reason: str = ""
+) -> Offer:
+    """The school records whether an admitted child enrolled (报到). A child who did not frees
+    the place for the next round."""
+    if not staff.is_school_staff or staff.school_code != school.code:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
+    if enrolment not in Offer.Enrolment.values:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            f"enrolment must be one of {', '.join(Offer.Enrolment.values)}",
+            field="enrolment",
+        )
+    offer = (
+        Offer.objects.select_for_update()
+        .select_related("run")
+        .filter(
+            school=school,
+            application__ref=ref,
+            status__in=Offer.LIVE,
+            run__visible_from__lte=timezone.now(),
+        )
+        .first()
+    )
+    if offer is None:
+        raise ApplicationError(
+            ErrorCode.NOT_FOUND, "No child with this reference is admitted here.", field="ref"
+        )
+    if offer.enrolment == enrolment:
+        return offer
+    before = offer.enrolment
+    offer.enrolment = enrolment
+    offer.enrolment_marked_by = staff
+    offer.enrolment_marked_at = timezone.now()
+    offer.save(update_fields=["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
+    audit_log(
+        actor=staff,
+        action="offer.enrolment",
+        target=offer,
+        reason=reason or f"报到: {enrolment}",
+        data={"before": before, "after": enrolment},
+    )
+    return offer

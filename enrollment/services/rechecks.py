@@ -1,0 +1,220 @@
+"""Re-checks (复核): a family asks within a window after publication; an officer answers.
+
+A changed answer becomes the application's current decision (basis `override`), which the next
+allocation round reads like any other; the published round itself is never rewritten.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.models import (
+    AllocationRun,
+    Application,
+    ApplicationState,
+    Decision,
+    Recheck,
+    User,
+)
+from enrollment.services.applications import application_transition
+from enrollment.services.audit import audit_log
+
+
+def recheck_window_days() -> int:
+    return int(getattr(settings, "RECHECK_WINDOW_DAYS", 7))
+
+
+def _published_run_for(application: Application) -> AllocationRun | None:
+    """The latest published run the application's results came from (its district or city)."""
+    return (
+        AllocationRun.objects.filter(
+            admission_year=application.admission_year,
+            district_code__in=[application.district_code, ""],
+            published_at__isnull=False,
+        )
+        .order_by("-published_at", "-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def recheck_request(
+    *, application: Application, parent: User, reason: str, now: datetime | None = None
+) -> Recheck:
+    now = now or timezone.now()
+    if application.applicant_id != parent.pk:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            ErrorCode.REASON_REQUIRED, "Say what should be checked again.", field="reason"
+        )
+    run = _published_run_for(application)
+    if run is None or run.visible_from is None or run.visible_from > now:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            "A re-check can be asked for once the results are published.",
+            field="ref",
+        )
+    closes = run.visible_from + timedelta(days=recheck_window_days())
+    if now > closes:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"Re-checks for these results closed on {timezone.localtime(closes):%Y-%m-%d %H:%M}.",
+            field="ref",
+        )
+    Application.objects.select_for_update().filter(pk=application.pk).first()
+    if Recheck.objects.filter(application=application, status=Recheck.Status.OPEN).exists():
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            "A re-check of this application is already open.",
+            field="ref",
+        )
+    recheck = Recheck.objects.create(
+        application=application,
+        run=run,
+        requested_by=parent,
+        requested_at=now,
+        reason=reason[:1000],
+    )
+    audit_log(actor=parent, action="recheck.request", target=recheck, reason=reason[:500])
+    return recheck
+
+
+CHANGEABLE = ("outcome", "total_points", "hukou_class", "housing_class")
+
+
+@transaction.atomic
+def recheck_resolve(
+    *,
+    recheck: Recheck,
+    officer: User,
+    result: str,
+    reason: str,
+    changes: dict | None = None,
+) -> Recheck:
+    """Uphold the decision, or change it: `changes` may set outcome, total_points, hukou_class
+    and housing_class; the new decision is an override that names the officer and the reason."""
+    recheck = Recheck.objects.select_for_update().select_related("application").get(pk=recheck.pk)
+    application = recheck.application
+    if not officer.is_officer or officer.district_code != application.district_code:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such re-check.", field="recheck")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            ErrorCode.REASON_REQUIRED, "Say why the re-check ends this way.", field="reason"
+        )
+    if recheck.status != Recheck.Status.OPEN:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION, "This re-check is already answered.", field="recheck"
+        )
+    if result not in (Recheck.Status.UPHELD, Recheck.Status.CHANGED):
+        raise ApplicationError(
+            ErrorCode.INVALID, "The result is upheld or changed.", field="result"
+        )
+    changes = dict(changes or {})
+    now = timezone.now()
+    if result == Recheck.Status.CHANGED:
+        recheck.new_decision = _decision_override(
+            application=application, officer=officer, reason=reason, changes=changes
+        )
+    elif changes:
+        raise ApplicationError(
+            ErrorCode.INVALID, "An upheld decision has no changes.", field="changes"
+        )
+    recheck.status = result
+    recheck.resolved_by = officer
+    recheck.resolved_at = now
+    recheck.resolution_reason = reason[:1000]
+    recheck.save(
+        update_fields=["status", "resolved_by", "resolved_at", "resolution_reason", "new_decision"]
+    )
+    audit_log(
+        actor=officer,
+        action=f"recheck.{result}",
+        target=recheck,
+        reason=reason[:500],
+        data={"changes": {k: str(v) for k, v in changes.items()}},
+    )
+    return recheck
+
+
+def _decision_override(
+    *, application: Application, officer: User, reason: str, changes: dict
+) -> Decision:
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown or not changes:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            f"A changed decision sets some of {', '.join(CHANGEABLE)}.",
+            field="changes",
+        )
+    current = (
+        Decision.objects.select_for_update()
+        .filter(application=application, is_current=True)
+        .first()
+    )
+    if current is None:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION, "The application has no decision yet.", field="recheck"
+        )
+    values = {}
+    if "outcome" in changes:
+        if changes["outcome"] not in Decision.Outcome.values:
+            raise ApplicationError(ErrorCode.INVALID, "Unknown outcome.", field="outcome")
+        values["outcome"] = changes["outcome"]
+    if "total_points" in changes:
+        try:
+            total = Decimal(str(changes["total_points"])).quantize(Decimal("0.1"))
+        except InvalidOperation:
+            raise ApplicationError(
+                ErrorCode.INVALID, "total_points is not a number.", field="total_points"
+            ) from None
+        if not Decimal("0") <= total <= Decimal("999.9"):
+            raise ApplicationError(
+                ErrorCode.INVALID, "total_points is out of range.", field="total_points"
+            )
+        values["total_points"] = total
+        values["bonus_points"] = total - current.base_points
+    if "hukou_class" in changes:
+        if changes["hukou_class"] not in ("D", "C", "N"):
+            raise ApplicationError(ErrorCode.INVALID, "Unknown hukou class.", field="hukou_class")
+        values["hukou_class"] = changes["hukou_class"]
+    if "housing_class" in changes:
+        if changes["housing_class"] not in ("OWN", "RENT", "NONE"):
+            raise ApplicationError(
+                ErrorCode.INVALID, "Unknown housing class.", field="housing_class"
+            )
+        values["housing_class"] = changes["housing_class"]
+
+    Decision.objects.filter(pk=current.pk).update(is_current=False)
+    new = Decision.objects.get(pk=current.pk)
+    new.pk = None
+    new.id = None
+    new._state.adding = True
+    new.is_current = True
+    new.basis = Decision.Basis.OVERRIDE
+    new.decided_by = officer
+    new.reason = f"re-check: {reason}"[:500]
+    new.trace = [
+        *current.trace,
+        {
+            "rule": "recheck.override",
+            "by": officer.pk,
+            "changes": {k: str(v) for k, v in values.items()},
+        },
+    ]
+    for name, value in values.items():
+        setattr(new, name, value)
+    new.save()
+    application_transition(
+        application=application,
+        to_state=ApplicationState.DECIDED,
+        actor=officer,
+        reason=f"re-check changed the decision: {reason}"[:500],
+    )
+    return new
