@@ -8,6 +8,7 @@ stands for 10.
 import logging
 import re
 from datetime import date
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -20,8 +21,14 @@ class InvalidIdNumber(ValueError):
     """The text is not a valid resident ID number; the message never repeats the number."""
 
 
+# The digits' ASCII codes are 48 more than their values; one subtraction undoes that for all
+# seventeen, so the weighted sum runs in C (bulk feeds check millions of numbers).
+_ASCII_OFFSET = 48 * sum(_WEIGHTS)
+
+
 def check_character(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    """The check character for 17 digits."""
+    total = sum(map(mul, first17.encode("ascii"), _WEIGHTS)) - _ASCII_OFFSET
     return _CHECK[total % 11]
 
 
@@ -39,7 +46,7 @@ def validate(id_number: str) -> str:
     if not _SHAPE.match(value):
         raise InvalidIdNumber("must be 17 digits followed by a digit or X")
     try:
-        birth_date_of(value)
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidIdNumber("the birth date inside the number is impossible") from None
     if check_character(value[:17]) != value[17]:

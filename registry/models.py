@@ -52,7 +52,12 @@ class ImportBatch(models.Model):
 class RegistryRecord(models.Model):
     """Provenance every fact carries: which department, which batch, as of which date."""
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="+")
+    # No database-level constraint: it would queue one trigger check per loaded row (a third
+    # of a bulk load's time). Batches are append-only provenance and never deleted; PROTECT
+    # still guards deletion through the ORM.
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     as_of = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,7 +68,9 @@ class RegistryRecord(models.Model):
 class HukouRecord(RegistryRecord):
     source = Source.HUKOU
 
-    id_number = models.CharField(max_length=18, unique=True)
+    # Keys and lookup columns are declared in Meta rather than with unique=/db_index=, which on
+    # PostgreSQL would add a second, `LIKE`-only index to every bulk load.
+    id_number = models.CharField(max_length=18)
     name = models.CharField(max_length=64)
     sex = models.CharField(max_length=1, choices=[("M", "male"), ("F", "female")])
     birth_date = models.DateField()
@@ -73,6 +80,9 @@ class HukouRecord(RegistryRecord):
     registered_on = models.DateField()
     household_no = models.CharField(max_length=32, blank=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["id_number"], name="hukou_natural_key")]
+
     def __str__(self) -> str:
         return f"hukou {self.household_no or self.pk}"
 
@@ -81,7 +91,7 @@ class PropertyRecord(RegistryRecord):
     source = Source.PROPERTY
 
     certificate_no = models.CharField(max_length=64)
-    owner_id_number = models.CharField(max_length=18, db_index=True)
+    owner_id_number = models.CharField(max_length=18)
     share_percent = models.DecimalField(max_digits=5, decimal_places=2)
     community_code = models.CharField(max_length=12)
     address = models.CharField(max_length=255, blank=True)
@@ -97,6 +107,7 @@ class PropertyRecord(RegistryRecord):
                 name="property_share_in_range",
             ),
         ]
+        indexes = [models.Index(fields=["owner_id_number"], name="property_owner_idx")]
 
     def __str__(self) -> str:
         return f"property {self.certificate_no}"
@@ -106,7 +117,7 @@ class RentalRecord(RegistryRecord):
     source = Source.RENTAL
 
     registration_no = models.CharField(max_length=64)
-    tenant_id_number = models.CharField(max_length=18, db_index=True)
+    tenant_id_number = models.CharField(max_length=18)
     community_code = models.CharField(max_length=12)
     address = models.CharField(max_length=255, blank=True)
     start_date = models.DateField()
@@ -121,6 +132,7 @@ class RentalRecord(RegistryRecord):
                 condition=Q(end_date__gte=F("start_date")), name="rental_ends_after_start"
             ),
         ]
+        indexes = [models.Index(fields=["tenant_id_number"], name="rental_tenant_idx")]
 
     def __str__(self) -> str:
         return f"rental {self.registration_no}"
@@ -148,8 +160,8 @@ class SocialInsuranceRecord(RegistryRecord):
 class ResidencePermitRecord(RegistryRecord):
     source = Source.RESIDENCE_PERMIT
 
-    permit_no = models.CharField(max_length=64, unique=True)
-    id_number = models.CharField(max_length=18, db_index=True)
+    permit_no = models.CharField(max_length=64)
+    id_number = models.CharField(max_length=18)
     district_code = models.CharField(max_length=6)
     issued_on = models.DateField()
     expires_on = models.DateField()
@@ -158,8 +170,10 @@ class ResidencePermitRecord(RegistryRecord):
         constraints = [
             models.CheckConstraint(
                 condition=Q(expires_on__gte=F("issued_on")), name="permit_expires_after_issue"
-            )
+            ),
+            models.UniqueConstraint(fields=["permit_no"], name="permit_natural_key"),
         ]
+        indexes = [models.Index(fields=["id_number"], name="permit_holder_idx")]
 
     def __str__(self) -> str:
         return f"permit {self.permit_no}"
@@ -195,6 +209,11 @@ class DepartmentClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return self.is_active and scope in self.scopes
+
+    # DRF treats the authenticated principal as a user; a department client is one.
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
 
 
 class AuditEntry(models.Model):
@@ -237,3 +256,19 @@ class AuditSubject(models.Model):
 
     def __str__(self) -> str:
         return f"audit {self.entry_id} subject"
+
+
+class AuditChainHead(models.Model):
+    """The chain's length and last hash, moved forward with every append (one row).
+
+    Hashes alone cannot show that the newest entries were deleted: what is left still chains.
+    The head can, as long as it is not rewritten along with them.
+    """
+
+    entries = models.PositiveBigIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"audit chain head: {self.entries} entries"

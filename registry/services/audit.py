@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from registry.models import AuditEntry, AuditSubject
+from registry.models import AuditChainHead, AuditEntry, AuditSubject
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one lock that serialises appends to the chain.
@@ -70,8 +70,8 @@ def audit_append(*, items: Iterable[AuditItem]) -> list[AuditEntry]:
     if not items:
         return []
     _lock_chain()
-    tail = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-    prev_hash = tail or GENESIS_HASH
+    head = _chain_head()
+    prev_hash = head.last_hash
     now = timezone.now()
     entries = []
     for item in items:
@@ -90,7 +90,7 @@ def audit_append(*, items: Iterable[AuditItem]) -> list[AuditEntry]:
         entry.entry_hash = _entry_hash(entry)
         prev_hash = entry.entry_hash
         entries.append(entry)
-    AuditEntry.objects.bulk_create(entries)
+    AuditEntry.objects.bulk_create(entries, batch_size=2000)
     if connection.features.can_return_rows_from_bulk_insert is False:
         # Backends that cannot return ids: read them back by their unique hashes.
         ids = dict(
@@ -101,11 +101,32 @@ def audit_append(*, items: Iterable[AuditItem]) -> list[AuditEntry]:
         for entry in entries:
             entry.id = ids[entry.entry_hash]
     AuditSubject.objects.bulk_create(
-        AuditSubject(entry_id=entry.id, digest=subject_digest(id_number))
-        for entry, item in zip(entries, items, strict=True)
-        for id_number in dict.fromkeys(item.subjects)
+        (
+            AuditSubject(entry_id=entry.id, digest=subject_digest(id_number))
+            for entry, item in zip(entries, items, strict=True)
+            for id_number in dict.fromkeys(item.subjects)
+        ),
+        batch_size=5000,
     )
+    head.entries += len(entries)
+    head.last_id = entries[-1].id
+    head.last_hash = entries[-1].entry_hash
+    head.save(update_fields=["entries", "last_id", "last_hash", "updated_at"])
     return entries
+
+
+def _chain_head() -> AuditChainHead:
+    """The head row, under the chain lock; made on first use from whatever chain exists."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None:
+        tail = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
+        head = AuditChainHead.objects.create(
+            pk=1,
+            entries=AuditEntry.objects.count(),
+            last_id=tail[0] if tail else 0,
+            last_hash=tail[1] if tail else GENESIS_HASH,
+        )
+    return head
 
 
 def audit_chain_first_break(*, chunk_size: int = 5000) -> AuditEntry | None:
@@ -116,3 +137,40 @@ def audit_chain_first_break(*, chunk_size: int = 5000) -> AuditEntry | None:
             return entry
         prev_hash = entry.entry_hash
     return None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    first_break: AuditEntry | None = None
+    # Set when the entries chain but do not end where the head says (the newest deleted).
+    head_mismatch: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None and not self.head_mismatch
+
+
+def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+    """Walk the whole chain, then check that it ends where the head row says it does."""
+    prev_hash = GENESIS_HASH
+    count, last_id = 0, 0
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=chunk_size):
+        if entry.prev_hash != prev_hash or _entry_hash(entry) != entry.entry_hash:
+            return ChainReport(entries=count, first_break=entry)
+        prev_hash, last_id = entry.entry_hash, entry.id
+        count += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None:
+        if count:
+            return ChainReport(entries=count, head_mismatch="the chain head row is missing")
+        return ChainReport(entries=0)
+    if (head.entries, head.last_id, head.last_hash) != (count, last_id, prev_hash):
+        return ChainReport(
+            entries=count,
+            head_mismatch=(
+                f"the head records {head.entries} entries ending at id {head.last_id}, "
+                f"the chain has {count} ending at id {last_id}"
+            ),
+        )
+    return ChainReport(entries=count)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from registry.contract import (
@@ -37,14 +38,14 @@ from registry.models import (
 )
 from registry.services.audit import AuditItem, audit_append
 
-# PostgreSQL takes large IN lists well; chunking keeps SQLite under its variable limit too.
-_IN_CHUNK = 900
-
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    # PostgreSQL takes large IN lists well, so a batch of thousands of families is one query
+    # per table; SQLite needs chunks under its variable limit.
+    size = 20_000 if connection.vendor == "postgresql" else 900
     values = list(values)
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _ref(source: str, key: str, row) -> RecordRef:
@@ -88,21 +89,69 @@ def verify_families(
     children = {q.child_id_number for q in questions}
     guardians = {g for q in questions for g in q.guardian_id_numbers}
 
+    # Named tuples of the few columns the answers need, not model instances: a batch of
+    # 10,000 families reads tens of thousands of rows.
     hukou = {}
     for chunk in _chunks(sorted(children)):
         hukou.update(
-            (row.id_number, row) for row in HukouRecord.objects.filter(id_number__in=chunk)
+            (row.id_number, row)
+            for row in HukouRecord.objects.filter(id_number__in=chunk).values_list(
+                "id_number",
+                "hukou_district_code",
+                "registered_on",
+                "household_no",
+                "batch_id",
+                "as_of",
+                named=True,
+            )
         )
 
     properties = defaultdict(list)
     rentals = defaultdict(list)
     permits = defaultdict(list)
     for chunk in _chunks(sorted(guardians)):
-        for row in PropertyRecord.objects.filter(owner_id_number__in=chunk):
+        for row in (
+            PropertyRecord.objects.filter(owner_id_number__in=chunk)
+            .order_by("id")
+            .values_list(
+                "owner_id_number",
+                "certificate_no",
+                "share_percent",
+                "community_code",
+                "batch_id",
+                "as_of",
+                named=True,
+            )
+        ):
             properties[row.owner_id_number].append(row)
-        for row in RentalRecord.objects.filter(tenant_id_number__in=chunk):
+        for row in (
+            RentalRecord.objects.filter(tenant_id_number__in=chunk)
+            .order_by("id")
+            .values_list(
+                "tenant_id_number",
+                "registration_no",
+                "community_code",
+                "start_date",
+                "end_date",
+                "batch_id",
+                "as_of",
+                named=True,
+            )
+        ):
             rentals[row.tenant_id_number].append(row)
-        for row in ResidencePermitRecord.objects.filter(id_number__in=chunk):
+        for row in (
+            ResidencePermitRecord.objects.filter(id_number__in=chunk)
+            .order_by("id")
+            .values_list(
+                "id_number",
+                "permit_no",
+                "issued_on",
+                "expires_on",
+                "batch_id",
+                "as_of",
+                named=True,
+            )
+        ):
             permits[row.id_number].append(row)
 
     si_months = _qualifying_months(questions, guardians)
