@@ -13,6 +13,14 @@ from enrollment.api.applications import ApplicationDetailApi, ApplicationSubmitA
 from enrollment.api.health import healthz
 from enrollment.api.offers import ParentOfferAnswerApi, ParentOfferListApi, ParentRecheckRequestApi
 from enrollment.api.officers import OfficerDecisionListApi
+from enrollment.api.review import (
+    DecisionOverrideApi,
+    EvidenceReviewApi,
+    EvidenceSubmitApi,
+    PolicyWhatIfApi,
+    ReviewQueueApi,
+    VerificationRetryApi,
+)
 from enrollment.api.schools import (
     OfficerSchoolUpdateApi,
     SchoolAdmittedApi,
@@ -27,6 +35,29 @@ urlpatterns = [
     path("applications/", ApplicationSubmitApi.as_view(), name="api-application-submit"),
     path("applications/<str:ref>/", ApplicationDetailApi.as_view(), name="api-application-detail"),
     path("officer/decisions/", OfficerDecisionListApi.as_view(), name="api-officer-decisions"),
+    # evidence, officer review, overrides, re-verification, what-if
+    path(
+        "applications/<str:ref>/evidence/",
+        EvidenceSubmitApi.as_view(),
+        name="api-evidence-submit",
+    ),
+    path("officer/review/", ReviewQueueApi.as_view(), name="api-officer-review-queue"),
+    path(
+        "officer/evidence/<int:pk>/review/",
+        EvidenceReviewApi.as_view(),
+        name="api-officer-evidence-review",
+    ),
+    path(
+        "officer/applications/<str:ref>/override/",
+        DecisionOverrideApi.as_view(),
+        name="api-officer-decision-override",
+    ),
+    path(
+        "officer/applications/<str:ref>/reverify/",
+        VerificationRetryApi.as_view(),
+        name="api-officer-reverify",
+    ),
+    path("officer/policy/what-if/", PolicyWhatIfApi.as_view(), name="api-officer-what-if"),
     path(
         "schools/<str:code>/applicants.csv",
         SchoolApplicantsCsvApi.as_view(),

@@ -1,0 +1,446 @@
+"""Exception paths: evidence, commitments, an officer's review, overrides and re-verification.
+
+Where the registry has no record or the wrong one, the parent uploads evidence or signs a
+commitment (告知承诺) and the application waits for an officer (`needs_review`). The officer
+accepts or rejects each piece with a reason; once nothing is pending the decision is
+recomputed from the registry's stored answer plus the reviewed evidence (basis `reviewed`):
+
+- accepted housing evidence scores as RENT (DOMAIN.md);
+- accepted hukou evidence counts as the hukou class and registration date the officer states
+  (`values={"hukou_class": "D", "registered_on": "2019-06-15"}`), since a booklet or a police
+  certificate shows both and the points depend on both;
+- accepted social-insurance evidence counts as the qualifying months the officer states
+  (`values={"qualifying_months": 40}`); accepted residence-permit evidence as a qualifying
+  permit;
+- rejected evidence for a fact the registry lacks closes that question: the application is
+  decided (ineligible, with the reason code kept) instead of waiting forever.
+
+An officer may override any current decision's outcome with a reason (basis `override`).
+Every service here is officer-scoped (their own district), writes an audit row naming actor
+and reason, and records every state change with `application_transition`.
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.models import (
+    Application,
+    ApplicationState,
+    Decision,
+    Evidence,
+    User,
+    VerificationJob,
+)
+from enrollment.policy import Policy, score
+from enrollment.policy.engine import HUKOU_CLASSES
+from enrollment.services.applications import application_transition
+from enrollment.services.audit import audit_log
+from enrollment.services.verification import (
+    OPEN_OR_RUNNING,
+    decision_from_score,
+    facts_from_answer,
+    state_for_outcome,
+)
+from registry.contract import FamilyAnswer, from_json
+
+# Magic bytes of the file types a parent may upload; the declared type is never trusted.
+MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+EVIDENCE_STATES = (ApplicationState.NEEDS_REVIEW, ApplicationState.DECIDED)
+MESSAGE_REASON_REQUIRED = "reason: say why"
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(ErrorCode.REASON_REQUIRED, MESSAGE_REASON_REQUIRED, field="reason")
+    return reason[:500]
+
+
+def _require_officer_of(officer: User, application: Application) -> None:
+    if not (officer and officer.is_officer and officer.district_code == application.district_code):
+        raise ApplicationError(
+            ErrorCode.PERMISSION_DENIED,
+            "Only an officer of the application's district may do this.",
+            field="application",
+        )
+
+
+def _locked(application: Application) -> Application:
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+def _current_decision(application: Application) -> Decision | None:
+    return (
+        Decision.objects.select_related("policy")
+        .filter(application=application, is_current=True)
+        .first()
+    )
+
+
+def evidence_file_type(head: bytes) -> str | None:
+    """The content type the first bytes show, or None when not a PDF, JPEG or PNG."""
+    for magic, content_type in MAGIC:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+# --- the parent's side ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def evidence_submit(
+    *,
+    application: Application,
+    user: User,
+    fact: str,
+    kind: str,
+    file: UploadedFile | None = None,
+    statement: str = "",
+) -> Evidence:
+    """A parent (or, for a counter-entered application, an officer of its district) offers
+    evidence or signs a commitment about one fact. A decided application goes back to
+    `needs_review` until an officer has looked at it."""
+    if application.applicant_id is not None and application.applicant_id == user.pk:
+        pass
+    elif application.applicant_id is None:
+        _require_officer_of(user, application)
+    else:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
+    if fact not in Evidence.Fact.values:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            f"fact: must be one of {', '.join(Evidence.Fact.values)}",
+            field="fact",
+        )
+    statement = (statement or "").strip()
+    content_type, size = "", 0
+    if kind == Evidence.Kind.UPLOAD:
+        if file is None:
+            raise ApplicationError(ErrorCode.INVALID, "file: attach the document", field="file")
+        size = file.size
+        if size == 0 or size > settings.EVIDENCE_MAX_BYTES:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                f"file: must be between 1 byte and {settings.EVIDENCE_MAX_BYTES} bytes",
+                field="file",
+            )
+        file.seek(0)
+        content_type = evidence_file_type(file.read(8))
+        file.seek(0)
+        if content_type is None:
+            raise ApplicationError(
+                ErrorCode.INVALID, "file: only PDF, JPEG or PNG documents", field="file"
+            )
+    elif kind == Evidence.Kind.COMMITMENT:
+        if file is not None:
+            raise ApplicationError(
+                ErrorCode.INVALID, "file: a commitment is a statement, not a file", field="file"
+            )
+        if not statement:
+            raise ApplicationError(
+                ErrorCode.INVALID, "statement: write the commitment", field="statement"
+            )
+    else:
+        raise ApplicationError(
+            ErrorCode.INVALID, "kind: must be upload or commitment", field="kind"
+        )
+    application = _locked(application)
+    if application.state not in EVIDENCE_STATES:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            "Evidence can be offered once the registry check has ended.",
+            field="state",
+        )
+    evidence = Evidence(
+        application=application,
+        fact=fact,
+        kind=kind,
+        content_type=content_type,
+        size=size,
+        statement=statement[:5000],
+        submitted_by=user,
+        submitted_at=timezone.now(),
+    )
+    if file is not None:
+        evidence.file.save(f"{application.ref}-{fact}", file, save=False)
+    evidence.save()
+    if application.state == ApplicationState.DECIDED:
+        application_transition(
+            application=application,
+            to_state=ApplicationState.NEEDS_REVIEW,
+            actor=user,
+            reason=f"{kind} offered about {fact}",
+        )
+    audit_log(
+        actor=user,
+        action="evidence_submit",
+        target=evidence,
+        reason=f"{kind} about {fact}",
+        data={"application": application.ref, "content_type": content_type, "size": size},
+    )
+    return evidence
+
+
+# --- the officer's side ---------------------------------------------------------------------
+
+
+def _accepted_values(fact: str, values: dict | None, cutoff: date) -> dict:
+    values = values or {}
+    if fact == Evidence.Fact.HUKOU:
+        hukou_class = values.get("hukou_class")
+        if hukou_class not in HUKOU_CLASSES:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                "values.hukou_class: state the hukou class the evidence shows (D, C or N)",
+                field="values.hukou_class",
+            )
+        try:
+            registered_on = date.fromisoformat(str(values.get("registered_on")))
+        except ValueError:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                "values.registered_on: state the registration date (YYYY-MM-DD)",
+                field="values.registered_on",
+            ) from None
+        if registered_on > cutoff:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                f"values.registered_on: must not be after the cut-off date {cutoff}",
+                field="values.registered_on",
+            )
+        return {"hukou_class": hukou_class, "registered_on": registered_on.isoformat()}
+    if fact == Evidence.Fact.SOCIAL_INSURANCE:
+        months = values.get("qualifying_months")
+        if not isinstance(months, int) or isinstance(months, bool) or not 0 <= months <= 600:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                "values.qualifying_months: state the months with pension and medical paid",
+                field="values.qualifying_months",
+            )
+        return {"qualifying_months": months}
+    return {}
+
+
+@transaction.atomic
+def evidence_review(
+    *,
+    officer: User,
+    evidence: Evidence,
+    accept: bool,
+    reason: str,
+    values: dict | None = None,
+) -> Evidence:
+    """Accept or reject one piece of evidence, with a reason. When nothing about the
+    application is pending any more, its decision is recomputed (basis `reviewed`)."""
+    application = _locked(evidence.application)
+    _require_officer_of(officer, application)
+    reason = _reason(reason)
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    if evidence.review != Evidence.Review.PENDING:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION, "This evidence has been reviewed already.", field="review"
+        )
+    current = _current_decision(application)
+    cutoff = (
+        Policy(current.policy.document).cutoff
+        if current
+        else date(application.admission_year, 3, 31)
+    )
+    evidence.accepted_values = _accepted_values(evidence.fact, values, cutoff) if accept else {}
+    evidence.review = Evidence.Review.ACCEPTED if accept else Evidence.Review.REJECTED
+    evidence.reviewed_by = officer
+    evidence.review_reason = reason
+    evidence.reviewed_at = timezone.now()
+    evidence.save(
+        update_fields=["accepted_values", "review", "reviewed_by", "review_reason", "reviewed_at"]
+    )
+    audit_log(
+        actor=officer,
+        action="evidence_accept" if accept else "evidence_reject",
+        target=evidence,
+        reason=reason,
+        data={"application": application.ref, "fact": evidence.fact, **evidence.accepted_values},
+    )
+    pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
+    if not pending and application.state == ApplicationState.NEEDS_REVIEW:
+        _decision_recompute(application=application, officer=officer, reason=reason)
+    return evidence
+
+
+def _decision_recompute(*, application: Application, officer: User, reason: str) -> None:
+    """Score again from the registry's stored answer and the reviewed evidence; without a
+    stored answer (the registry never answered), verify again instead."""
+    current = _current_decision(application)
+    answer_json = (current.facts or {}).get("answer") if current else None
+    if answer_json is None:
+        _verification_requeue(application=application, actor=officer, reason=reason)
+        return
+    answer = from_json(FamilyAnswer, answer_json)
+    evidence = list(application.evidence.exclude(review=Evidence.Review.PENDING))
+    facts = facts_from_answer(answer, evidence)
+    result = score(facts, Policy(current.policy.document))
+    Decision.objects.filter(pk=current.pk).update(is_current=False)
+    decision = decision_from_score(
+        application_id=application.pk,
+        policy=current.policy,
+        result=result,
+        facts=facts,
+        answer=answer,
+        evidence_ids=[e.pk for e in evidence],
+        basis=Decision.Basis.REVIEWED,
+        decided_by=officer,
+        reason=reason,
+    )
+    decision.save()
+    to_state = state_for_outcome(result.outcome)
+    if to_state != application.state:
+        application_transition(
+            application=application, to_state=to_state, actor=officer, reason=reason
+        )
+    audit_log(
+        actor=officer,
+        action="decision_recompute",
+        target=decision,
+        reason=reason,
+        data={
+            "application": application.ref,
+            "outcome": result.outcome,
+            "total_points": str(result.total_points),
+        },
+    )
+
+
+@transaction.atomic
+def decision_override(
+    *, officer: User, application: Application, outcome: str, reason: str
+) -> Decision:
+    """Replace the current decision's outcome, keeping its facts and points and adding the
+    override to its trace (basis `override`)."""
+    application = _locked(application)
+    _require_officer_of(officer, application)
+    reason = _reason(reason)
+    if outcome not in Decision.Outcome.values or outcome == Decision.Outcome.NEEDS_REVIEW:
+        raise ApplicationError(
+            ErrorCode.INVALID, "outcome: must be eligible or ineligible", field="outcome"
+        )
+    current = _current_decision(application)
+    if current is None:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            "There is no decision to override yet; verify the application first.",
+            field="application",
+        )
+    if application.state not in EVIDENCE_STATES:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"An application that is {application.state} cannot be overridden.",
+            field="state",
+        )
+    Decision.objects.filter(pk=current.pk).update(is_current=False)
+    decision = Decision.objects.create(
+        application=application,
+        policy=current.policy,
+        is_current=True,
+        basis=Decision.Basis.OVERRIDE,
+        outcome=outcome,
+        hukou_class=current.hukou_class,
+        housing_class=current.housing_class,
+        base_points=current.base_points,
+        bonus_points=current.bonus_points,
+        total_points=current.total_points,
+        residence_months=current.residence_months,
+        si_months=current.si_months,
+        reasons=current.reasons,
+        facts=current.facts,
+        facts_packed=current.facts_packed,
+        trace=[
+            *current.trace,
+            {
+                "step": "override",
+                "rule": "officer.override",
+                "from": current.outcome,
+                "value": outcome,
+                "officer": officer.pk,
+                "reason": reason,
+            },
+        ],
+        decided_by=officer,
+        reason=reason,
+    )
+    application_transition(
+        application=application,
+        to_state=ApplicationState.DECIDED,
+        actor=officer,
+        reason=f"override: {reason}",
+    )
+    audit_log(
+        actor=officer,
+        action="decision_override",
+        target=decision,
+        reason=reason,
+        data={"application": application.ref, "from": current.outcome, "to": outcome},
+    )
+    return decision
+
+
+def _verification_requeue(*, application: Application, actor: User, reason: str) -> None:
+    if application.verification_jobs.filter(status__in=OPEN_OR_RUNNING).exists():
+        return
+    job = VerificationJob.objects.create(application=application, enqueued_at=timezone.now())
+    application_transition(
+        application=application,
+        to_state=ApplicationState.VERIFYING,
+        actor=actor,
+        reason=f"verify again: {reason}",
+    )
+    from enrollment.tasks import verify_batch
+
+    transaction.on_commit(lambda: verify_batch.delay([job.pk]))
+
+
+@transaction.atomic
+def verification_retry(*, officer: User, application: Application, reason: str) -> Application:
+    """Ask the registry again for an application waiting for review (e.g. after the registry
+    was down past the attempt cap, or a department corrected its records)."""
+    application = _locked(application)
+    _require_officer_of(officer, application)
+    reason = _reason(reason)
+    if application.state not in EVIDENCE_STATES:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"An application that is {application.state} is not waiting for review.",
+            field="state",
+        )
+    _verification_requeue(application=application, actor=officer, reason=reason)
+    audit_log(actor=officer, action="verification_retry", target=application, reason=reason)
+    return application
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def review_queue(*, officer: User, admission_year: int) -> QuerySet[Application]:
+    """The officer's district's applications waiting for review, those with pending evidence
+    first, oldest first."""
+    pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
+    return (
+        Application.objects.filter(
+            district_code=officer.district_code,
+            admission_year=admission_year,
+            state=ApplicationState.NEEDS_REVIEW,
+        )
+        .annotate(has_pending_evidence=Exists(pending))
+        .prefetch_related("evidence")
+        .order_by("-has_pending_evidence", "submitted_at", "id")
+    )
