@@ -9,7 +9,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import ApplicationState, Decision
+from enrollment.models import ApplicationState, Decision, Offer, Recheck
 from enrollment.policy.engine import Reason
 from registry.models import AuditEntry
 
@@ -143,22 +143,68 @@ class WhatIfForm(forms.Form):
 
 
 class AllocationStartForm(forms.Form):
-    seed = forms.IntegerField(label=_("随机种子"), min_value=0, max_value=2**31 - 1)
+    seed = forms.IntegerField(label=_("随机种子"), min_value=0, max_value=2**63 - 1)
+    dry_run = forms.BooleanField(label=_("试运行（不可发布）"), required=False)
 
 
 class AllocationCompareForm(forms.Form):
-    a = forms.IntegerField(label=_("方案 A"))
-    b = forms.IntegerField(label=_("方案 B"))
+    a = forms.IntegerField(label=_("方案 A"), min_value=1)
+    b = forms.IntegerField(label=_("方案 B"), min_value=1)
+
+
+class PublishForm(ReasonForm):
+    """Publishing a run makes its offers visible to families: a reason is required."""
 
 
 class RecheckResolveForm(ReasonForm):
-    UPHOLD = "uphold"
-    REVISE = "revise"
+    """Uphold the decision, or change it: a change sets at least one of the values below."""
 
-    verdict = forms.ChoiceField(
-        label=_("复核结论"),
-        choices=[(UPHOLD, _("维持原结果")), (REVISE, _("重新核验"))],
+    UPHELD = "upheld"
+    CHANGED = "changed"
+
+    result = forms.ChoiceField(
+        label=_("复核结论"), choices=[(UPHELD, _("维持原结果")), (CHANGED, _("更正结果"))]
     )
+    outcome = forms.ChoiceField(
+        label=_("更正后结果"),
+        required=False,
+        choices=[("", "—"), *Decision.Outcome.choices],
+    )
+    total_points = forms.DecimalField(
+        label=_("更正后总积分"), required=False, min_value=0, max_digits=4, decimal_places=1
+    )
+    hukou_class = forms.ChoiceField(
+        label=_("更正后户籍类别"),
+        required=False,
+        choices=[("", "—"), ("D", "D"), ("C", "C"), ("N", "N")],
+    )
+    housing_class = forms.ChoiceField(
+        label=_("更正后住房类别"),
+        required=False,
+        choices=[("", "—"), ("OWN", "OWN"), ("RENT", "RENT"), ("NONE", "NONE")],
+    )
+
+    def changes(self) -> dict:
+        names = ("outcome", "total_points", "hukou_class", "housing_class")
+        return {
+            name: self.cleaned_data[name]
+            for name in names
+            if self.cleaned_data.get(name) not in (None, "")
+        }
+
+
+class RecheckFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部")), *Recheck.Status.choices]
+    )
+
+
+class EnrolmentForm(forms.Form):
+    """The school marks whether an admitted child enrolled (报到)."""
+
+    ref = forms.CharField(max_length=32, widget=forms.HiddenInput)
+    enrolment = forms.ChoiceField(label=_("报到情况"), choices=Offer.Enrolment.choices)
+    reason = forms.CharField(label=_("备注"), required=False, max_length=500, strip=True)
 
 
 class AuditFilterForm(forms.Form):

@@ -9,11 +9,14 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from enrollment.models import (
+    AllocationRun,
     Application,
     ApplicationState,
     Decision,
     Evidence,
+    Offer,
     PolicyDocument,
+    Recheck,
     School,
     SchoolPreference,
     User,
@@ -197,3 +200,50 @@ def audit_entries(
     if date_to:
         entries = entries.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
     return entries.annotate(subject_count=Count("subjects"))
+
+
+def district_runs(*, user: User, admission_year: int) -> QuerySet[AllocationRun]:
+    return AllocationRun.objects.filter(
+        district_code=user.district_code, admission_year=admission_year
+    ).select_related("created_by", "published_by")
+
+
+def officer_run(*, user: User, run_id: int) -> AllocationRun | None:
+    return (
+        AllocationRun.objects.filter(pk=run_id, district_code=user.district_code)
+        .select_related("created_by", "published_by")
+        .first()
+    )
+
+
+def district_rechecks(*, user: User, status: str = "") -> QuerySet[Recheck]:
+    rechecks = Recheck.objects.filter(application__district_code=user.district_code).select_related(
+        "application", "run", "resolved_by"
+    )
+    if status:
+        rechecks = rechecks.filter(status=status)
+    return rechecks.order_by("requested_at", "id")
+
+
+def officer_recheck(*, user: User, recheck_id: int) -> Recheck | None:
+    return (
+        Recheck.objects.filter(pk=recheck_id, application__district_code=user.district_code)
+        .select_related("application", "run", "resolved_by", "new_decision")
+        .first()
+    )
+
+
+def staff_school(*, user: User, admission_year: int | None = None) -> School | None:
+    """The school this staff member works at, for the year asked or its newest year."""
+    schools = School.objects.filter(code=user.school_code)
+    if admission_year:
+        schools = schools.filter(admission_year=admission_year)
+    return schools.order_by("-admission_year").first()
+
+
+def school_live_offers(*, school: School) -> dict[str, Offer]:
+    """The school's live offers that families can see, by application reference."""
+    offers = Offer.objects.filter(
+        school=school, status__in=Offer.LIVE, run__visible_from__lte=timezone.now()
+    ).select_related("application", "enrolment_marked_by")
+    return {offer.application.ref: offer for offer in offers}

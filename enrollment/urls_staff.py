@@ -33,7 +33,27 @@ urlpatterns = [
         name="officer-evidence-file",
     ),
     path("officer/whatif/", views.officer_whatif, name="officer-whatif"),
+    path("officer/allocation/", views.officer_allocation, name="officer-allocation"),
+    path("officer/allocation/compare/", views.officer_runs_compare, name="officer-runs-compare"),
+    path("officer/allocation/<int:run_id>/", views.officer_run, name="officer-run"),
+    path(
+        "officer/allocation/<int:run_id>/progress/",
+        views.officer_run_progress,
+        name="officer-run-progress",
+    ),
+    path(
+        "officer/allocation/<int:run_id>/publish/",
+        views.officer_run_publish,
+        name="officer-run-publish",
+    ),
+    path("officer/rechecks/", views.officer_rechecks, name="officer-rechecks"),
+    path("officer/rechecks/<int:recheck_id>/", views.officer_recheck, name="officer-recheck"),
     path("officer/schools/", views.officer_schools, name="officer-schools"),
+    # School staff: their own school only (the school comes from the account, never the URL).
+    path("school/", views.school_admitted, name="school-admitted"),
+    path("school/admitted.csv", views.school_download_csv, name="school-download-csv"),
+    path("school/admitted.xlsx", views.school_download_xlsx, name="school-download-xlsx"),
+    path("school/enrolment/", views.school_enrolment, name="school-enrolment"),
     # Data stewards.
     path("steward/imports/", views.steward_imports, name="steward-imports"),
     path("steward/imports/<int:batch_id>/", views.steward_import_detail, name="steward-import"),

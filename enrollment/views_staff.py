@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,18 +25,32 @@ from enrollment import selectors_staff as staff_selectors
 from enrollment.errors import ApplicationError
 from enrollment.forms_staff import (
     REASON_CODES,
+    AllocationCompareForm,
+    AllocationStartForm,
     AuditFilterForm,
+    EnrolmentForm,
     EvidenceReviewForm,
     OverrideForm,
+    PublishForm,
+    RecheckFilterForm,
+    RecheckResolveForm,
     RetryForm,
     ReviewQueueFilterForm,
     WhatIfForm,
 )
-from enrollment.models import ApplicationState, Decision, Role
+from enrollment.models import AllocationRun, ApplicationState, Decision, Recheck, Role, School
+from enrollment.services.allocation import (
+    allocation_publish,
+    allocation_run_create,
+    allocation_runs_compare,
+)
+from enrollment.services.exports import admitted_export, admitted_rows, download_denied_log
+from enrollment.services.offers import offer_mark_enrolment
 from enrollment.services.policies import policy_active
+from enrollment.services.rechecks import recheck_resolve
 from enrollment.services.review import decision_override, evidence_review, verification_retry
 from enrollment.services.whatif import policy_what_if
-from registry.idnumber import mask_in_text
+from registry.idnumber import mask, mask_in_text
 
 access_log = logging.getLogger("enrollment.access")
 
@@ -434,6 +448,224 @@ def _whatif_charts(result) -> dict:
     }
 
 
+# --- officers: allocation runs -------------------------------------------------------------
+
+
+def _officer_run_or_404(request, run_id: int):
+    run = staff_selectors.officer_run(user=request.user, run_id=run_id)
+    if run is None:
+        raise not_found(request, f"allocation run {run_id}")
+    return run
+
+
+@officer_view
+@require_http_methods(["GET", "POST"])
+def officer_allocation(request):
+    """The district's allocation runs of the year, and a form to start one."""
+    year = _year(request)
+    if request.method == "POST":
+        form = AllocationStartForm(request.POST)
+        if form.is_valid():
+            try:
+                run = allocation_run_create(
+                    admission_year=year,
+                    seed=form.cleaned_data["seed"],
+                    actor=request.user,
+                    district_code=request.user.district_code,
+                    dry_run=form.cleaned_data["dry_run"],
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                return redirect("staff:officer-run", run_id=run.pk)
+    else:
+        form = AllocationStartForm()
+    runs = staff_selectors.district_runs(user=request.user, admission_year=year)
+    done = [run for run in runs if run.status == AllocationRun.Status.DONE]
+    return render(
+        request,
+        "officer/allocation.html",
+        {
+            "year": year,
+            "form": form,
+            "runs": runs,
+            "compare_form": AllocationCompareForm(
+                initial={"a": done[1].pk, "b": done[0].pk} if len(done) > 1 else None
+            ),
+            "done_runs": done,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _run_school_rows(run) -> list[dict]:
+    names = dict(
+        School.objects.filter(
+            admission_year=run.admission_year, code__in=list(run.counts or {})
+        ).values_list("code", "name")
+    )
+    return [
+        {
+            "code": code,
+            "name": names.get(code, code),
+            "capacity": counts.get("capacity", 0),
+            "placed": counts.get("placed", 0),
+            "in_catchment": counts.get("in_catchment", 0),
+        }
+        for code, counts in sorted((run.counts or {}).items())
+    ]
+
+
+def _run_is_moving(run) -> bool:
+    return run.status in (AllocationRun.Status.PENDING, AllocationRun.Status.RUNNING)
+
+
+@officer_view
+def officer_run(request, run_id: int):
+    run = _officer_run_or_404(request, run_id)
+    return render(request, "officer/run.html", _run_context(run, PublishForm()))
+
+
+def _run_context(run, publish_form) -> dict:
+    rows = _run_school_rows(run)
+    return {
+        "run": run,
+        "moving": _run_is_moving(run),
+        "rows": rows,
+        "placed_chart": charts.paired_bar_chart(
+            title=_("各校录取人数与学位数"),
+            pairs=[(row["name"], row["placed"], row["capacity"]) for row in rows],
+            first_name=_("录取"),
+            second_name=_("学位数"),
+            label_header=_("学校"),
+        ),
+        "publish_form": publish_form,
+        "can_publish": bool(publish_form.errors)
+        or (
+            run.status == AllocationRun.Status.DONE
+            and not run.is_dry_run
+            and run.published_at is None
+        ),
+    }
+
+
+@officer_view
+def officer_run_progress(request, run_id: int):
+    """The progress fragment that htmx polls while a run is queued or computing."""
+    run = _officer_run_or_404(request, run_id)
+    response = render(
+        request, "officer/_run_progress.html", {"run": run, "moving": _run_is_moving(run)}
+    )
+    if request.htmx and not _run_is_moving(run):
+        # The run ended: reload the page so that its results and the publish form appear.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@officer_view
+@require_POST
+def officer_run_publish(request, run_id: int):
+    run = _officer_run_or_404(request, run_id)
+    form = PublishForm(request.POST)
+    if form.is_valid():
+        try:
+            allocation_publish(run=run, actor=request.user, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已发布录取结果。"))
+            return redirect("staff:officer-run", run_id=run.pk)
+    return render(request, "officer/run.html", _run_context(run, form), status=400)
+
+
+@officer_view
+def officer_runs_compare(request):
+    form = AllocationCompareForm(request.GET)
+    changes, first, second = None, None, None
+    if form.is_valid():
+        first = _officer_run_or_404(request, form.cleaned_data["a"])
+        second = _officer_run_or_404(request, form.cleaned_data["b"])
+        try:
+            changes = allocation_runs_compare(first=first, second=second)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+    rows = []
+    if changes is not None:
+        a_rows = {row["code"]: row for row in _run_school_rows(first)}
+        b_rows = {row["code"]: row for row in _run_school_rows(second)}
+        for code in sorted(a_rows.keys() | b_rows.keys()):
+            a, b = a_rows.get(code, {}), b_rows.get(code, {})
+            rows.append(
+                {
+                    "code": code,
+                    "name": (a or b)["name"],
+                    "capacity": (a or b)["capacity"],
+                    "a": a.get("placed", 0),
+                    "b": b.get("placed", 0),
+                }
+            )
+    return render(
+        request,
+        "officer/compare.html",
+        {"form": form, "changes": changes, "first": first, "second": second, "rows": rows},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+# --- officers: re-checks (复核) --------------------------------------------------------------
+
+
+@officer_view
+def officer_rechecks(request):
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = Recheck.Status.OPEN
+    form = RecheckFilterForm(params)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = _page(request, staff_selectors.district_rechecks(user=request.user, status=status))
+    return render(
+        request,
+        "officer/rechecks.html",
+        {"form": form, "page": page, "query": _query_without_page(request)},
+    )
+
+
+@officer_view
+@require_http_methods(["GET", "POST"])
+def officer_recheck(request, recheck_id: int):
+    recheck = staff_selectors.officer_recheck(user=request.user, recheck_id=recheck_id)
+    if recheck is None:
+        raise not_found(request, f"recheck {recheck_id}")
+    status = 200
+    if request.method == "POST":
+        form = RecheckResolveForm(request.POST)
+        if form.is_valid():
+            try:
+                recheck_resolve(
+                    recheck=recheck,
+                    officer=request.user,
+                    result=form.cleaned_data["result"],
+                    reason=form.cleaned_data["reason"],
+                    changes=form.changes(),
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("已答复复核申请。"))
+                return redirect("staff:officer-recheck", recheck_id=recheck.pk)
+        status = 400
+    else:
+        form = RecheckResolveForm()
+    application = staff_selectors.officer_case(user=request.user, ref=recheck.application.ref)
+    decision = application.current_decisions[0] if application.current_decisions else None
+    return render(
+        request,
+        "officer/recheck.html",
+        {"recheck": recheck, "application": application, "decision": decision, "form": form},
+        status=status,
+    )
+
+
 # --- officers: schools, demand and the education map ---------------------------------------
 
 
@@ -459,6 +691,114 @@ def officer_schools(request):
             ),
         },
     )
+
+
+# --- school staff --------------------------------------------------------------------------
+
+
+def _staff_school_or_404(request):
+    year = None
+    try:
+        year = int(request.GET.get("year", "")) or None
+    except ValueError:
+        year = None
+    school = staff_selectors.staff_school(user=request.user, admission_year=year)
+    if school is None:
+        raise not_found(request, f"school {request.user.school_code}")
+    return school
+
+
+@school_view
+def school_admitted(request):
+    """The school's admitted children, with the 报到 marks, and the downloads."""
+    school = _staff_school_or_404(request)
+    offers = staff_selectors.school_live_offers(school=school)
+    rows = []
+    for _code, ref, child, child_id, guardians, address, points, rank in admitted_rows(
+        school=school
+    ):
+        offer = offers.get(ref)
+        rows.append(
+            {
+                "rank": rank,
+                "ref": ref,
+                "child_name": child,
+                "child_id": mask(child_id),
+                "guardians": guardians,
+                "address": address,
+                "points": points,
+                "offer": offer,
+                "form": EnrolmentForm(
+                    initial={"ref": ref, "enrolment": offer.enrolment if offer else ""}
+                ),
+            }
+        )
+    enrolled = sum(1 for row in rows if row["offer"] and row["offer"].enrolment == "enrolled")
+    return render(
+        request,
+        "school/admitted.html",
+        {"school": school, "rows": rows, "enrolled": enrolled},
+    )
+
+
+def school_download(request, fmt: str):
+    """The admitted list as CSV or XLSX, through the export service (which logs it). A refused
+    attempt is logged as a download denied."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if user.role != Role.SCHOOL or not user.is_active:
+        _deny(request, f"role {user.role} may not download admitted lists")
+        download_denied_log(
+            user=user,
+            school_code=user.school_code or "-",
+            admission_year=staff_selectors.officer_default_year(user=user),
+            fmt=fmt,
+        )
+        raise PermissionDenied
+    school = _staff_school_or_404(request)
+    content, _rows = admitted_export(school=school, fmt=fmt, user=user, channel="portal")
+    content_type = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{school.code}-{school.admission_year}-admitted.{fmt}"'
+    )
+    return response
+
+
+def school_download_csv(request):
+    return school_download(request, "csv")
+
+
+def school_download_xlsx(request):
+    return school_download(request, "xlsx")
+
+
+@school_view
+@require_POST
+def school_enrolment(request):
+    school = _staff_school_or_404(request)
+    form = EnrolmentForm(request.POST)
+    if form.is_valid():
+        try:
+            offer_mark_enrolment(
+                school=school,
+                staff=request.user,
+                ref=form.cleaned_data["ref"],
+                enrolment=form.cleaned_data["enrolment"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("已记录报到情况。"))
+    else:
+        messages.error(request, _("请选择报到情况。"))
+    return redirect(f"{reverse('staff:school-admitted')}?year={school.admission_year}")
 
 
 # --- data stewards -------------------------------------------------------------------------

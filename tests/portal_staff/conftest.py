@@ -28,7 +28,7 @@ def login(user) -> Client:
     return client
 
 
-def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=HOME):
+def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=HOME, parent=None):
     application = application_submit(
         data=ApplicationInput(
             admission_year=YEAR,
@@ -39,8 +39,8 @@ def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=
             preferences=preferences,
             consent_given_by=guardian,
         ),
-        acting_user=None,
-        channel=Application.Channel.ASSISTED,
+        acting_user=parent,
+        channel=Application.Channel.ONLINE if parent else Application.Channel.ASSISTED,
         enqueue=False,
     )
     job = VerificationJob.objects.get(application=application)
@@ -50,7 +50,7 @@ def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=
 
 
 @pytest.fixture
-def town(district):
+def town(district, parent):
     """Three applications in 440604: A01 eligible 109.3 (DOMAIN.md example 1), A02 eligible
     91.2, A03 needs review (no hukou); and B01 of district 440605, which 440604's officers must
     never see."""
@@ -79,7 +79,10 @@ def town(district):
     mother2 = idnumber.make("440604", date(1991, 2, 3), 224)
     HukouRecordFactory(id_number=child2, registered_on=date(2026, 3, 31))
     RentalRecordFactory(tenant_id_number=mother2, community_code=HOME)
-    a2 = submit_and_verify(ref="A02", child=child2, guardian=mother2, preferences=["S440604001"])
+    # A02 is the signed-in parent's own application.
+    a2 = submit_and_verify(
+        ref="A02", child=child2, guardian=mother2, preferences=["S440604001"], parent=parent
+    )
     # A03: no hukou for the child: needs review, CHILD_HUKOU_NOT_FOUND.
     child3 = idnumber.make("440604", date(2020, 7, 9), 127)
     mother3 = idnumber.make("440604", date(1992, 4, 5), 226)
