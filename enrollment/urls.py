@@ -23,4 +23,10 @@ urlpatterns = [
         name="application-evidence-file",
     ),
     path("applications/<str:ref>/lookups/", views.application_lookups, name="application-lookups"),
+    path(
+        "applications/<str:ref>/offers/<int:offer_id>/answer/",
+        views.offer_answer_view,
+        name="application-offer-answer",
+    ),
+    path("applications/<str:ref>/recheck/", views.recheck_request_view, name="application-recheck"),
 ]

@@ -9,6 +9,7 @@ import logging
 from datetime import datetime
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,10 +25,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from enrollment import forms as portal_forms
 from enrollment.errors import ApplicationError, ValidationErrors
 from enrollment.gateway import RegistryUnavailable, get_gateway
-from enrollment.models import Application, ApplicationState, Community, Evidence, School
+from enrollment.models import (
+    AllocationRun,
+    Application,
+    ApplicationState,
+    Community,
+    Evidence,
+    Offer,
+    Recheck,
+    School,
+    WaitlistEntry,
+)
 from enrollment.selectors import applications_visible_to, current_decision_prefetch
 from enrollment.services.accounts import parent_register
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.offers import offer_answer
+from enrollment.services.rechecks import recheck_request
+from enrollment.services.review import evidence_submit
 from enrollment.templatetags import portal as presentation
 from registry.idnumber import mask
 
@@ -396,7 +411,54 @@ def _detail_context(request, application: Application) -> dict:
         "missing_facts": missing,
         "evidence": evidence,
         "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
+        **_results_context(application),
+    }
+
+
+def _published_run(application: Application):
+    """The latest allocation run whose results parents may see now (its embargo is over)."""
+    return (
+        AllocationRun.objects.filter(
+            admission_year=application.admission_year,
+            district_code__in=[application.district_code, ""],
+            published_at__isnull=False,
+            visible_from__lte=timezone.now(),
+        )
+        .order_by("-published_at", "-id")
+        .first()
+    )
+
+
+def _results_context(application: Application) -> dict:
+    run = _published_run(application)
+    if run is None:
+        return {"published": False}
+    now = timezone.now()
+    offers = list(
+        Offer.objects.filter(
+            application=application,
+            run__published_at__isnull=False,
+            run__visible_from__lte=now,
+        )
+        .select_related("school", "run")
+        .order_by("-made_at", "-id")
+    )
+    waitlist = list(
+        WaitlistEntry.objects.filter(run=run, application=application)
+        .select_related("school")
+        .order_by("position")
+    )
+    rechecks = list(Recheck.objects.filter(application=application).order_by("-requested_at"))
+    return {
+        "published": True,
+        "run": run,
+        "offers": offers,
+        "live_offer": next((o for o in offers if o.status in Offer.LIVE), None),
+        "waitlist": waitlist,
+        "rechecks": rechecks,
+        "recheck_open": any(r.status == Recheck.Status.OPEN for r in rechecks),
         "recheck_form": portal_forms.RecheckForm(),
+        "recheck_days": getattr(settings, "RECHECK_WINDOW_DAYS", 7),
     }
 
 
@@ -439,8 +501,6 @@ def evidence_submit_view(request, ref: str):
         else:
             messages.error(request, _("这份申请目前不需要补充材料。"))
         return render(request, "enrollment/application_detail.html", context, status=400)
-    from enrollment.services.review import evidence_submit
-
     try:
         evidence_submit(
             application=application,
@@ -456,6 +516,58 @@ def evidence_submit_view(request, ref: str):
         messages.error(request, portal_forms.friendly_message(refused))
     else:
         messages.success(request, _("材料已提交，工作人员审核后会更新结果。"))
+    return redirect("application-detail", ref=application.ref)
+
+
+@parent_required
+@require_POST
+def offer_answer_view(request, ref: str, offer_id: int):
+    application = own_application(request, ref)
+    offer = Offer.objects.filter(pk=offer_id, application=application).first()
+    answer = request.POST.get("answer", "")
+    if offer is None or answer not in ("accept", "decline"):
+        logger.warning(
+            "parent %s answered offer %s of %s: not theirs or no such answer",
+            request.user.pk,
+            offer_id,
+            ref,
+        )
+        raise Http404
+    try:
+        offer = offer_answer(offer=offer, parent=request.user, answer=answer)
+    except ApplicationError as refused:
+        messages.error(request, portal_forms.offer_message(refused))
+    else:
+        if offer.status == Offer.Status.ACCEPTED:
+            messages.success(
+                request,
+                _("您已接受学位。回执号 %(receipt)s，请按学校通知按时报到。")
+                % {"receipt": offer.receipt_no},
+            )
+        else:
+            messages.success(
+                request, _("您已放弃这个学位。回执号 %(receipt)s。") % {"receipt": offer.receipt_no}
+            )
+    return redirect("application-detail", ref=application.ref)
+
+
+@parent_required
+@require_POST
+def recheck_request_view(request, ref: str):
+    application = own_application(request, ref)
+    form = portal_forms.RecheckForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, application)
+        context["recheck_form"] = form
+        return render(request, "enrollment/application_detail.html", context, status=400)
+    try:
+        recheck_request(
+            application=application, parent=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as refused:
+        messages.error(request, portal_forms.recheck_message(refused))
+    else:
+        messages.success(request, _("复核申请已提交，工作人员处理后会在这里告诉您结果。"))
     return redirect("application-detail", ref=application.ref)
 
 

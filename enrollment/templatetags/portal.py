@@ -101,6 +101,8 @@ def consent_lookups() -> list[dict]:
 def _source_line(record: dict | None) -> str:
     if not record:
         return ""
+    if record.get("source") == "evidence":
+        return _("您补充的材料，经工作人员审核采纳")
     return _("%(department)s · %(source)s · 数据截至 %(as_of)s · 批次 %(batch)s · 记录 %(key)s") % {
         "department": DEPARTMENTS.get(record.get("source"), record.get("source", "")),
         "source": SOURCE_NAMES.get(record.get("source"), ""),
@@ -158,7 +160,7 @@ def _fact_found(key: str, answer: dict, decision: Decision) -> dict:
         sources = []
         if decision.housing_class == "OWN":
             summary = _("监护人在所填社区共同拥有住房 %(share)s%% 产权") % {
-                "share": share.normalize()
+                "share": format(share.normalize(), "f")
             }
             sources.append(_source_line(housing.get("owned_record")))
             status = "found"
@@ -226,6 +228,9 @@ def points_lines(decision: Decision) -> list[dict]:
     version = document.get("version", "")
     lines = []
     for item in decision.trace or []:
+        # The fact and outcome steps are shown in the verification panel and the headline.
+        if item.get("step") in ("fact", "outcome"):
+            continue
         rule = str(item.get("rule", ""))
         line = {"rule_code": rule, "points": item.get("points"), "sources": []}
         if rule.startswith("base_points["):
@@ -247,15 +252,18 @@ def points_lines(decision: Decision) -> list[dict]:
             if item.get("fact") == "residence_month":
                 line["label"] = _("居住年限加分：户籍登记满 %(n)s 个月") % {"n": item.get("value")}
             else:
-                line["label"] = _("社保加分：超过 %(beyond)s 个月的缴费月数 %(n)s 个月") % {
-                    "beyond": bonus.get("beyond", 0),
+                line["label"] = _(
+                    "社保加分：缴费 %(n)s 个月，超过 %(beyond)s 个月的 %(counted)s 个月计分"
+                ) % {
                     "n": item.get("value"),
+                    "beyond": bonus.get("beyond", 0),
+                    "counted": item.get("counted", item.get("value")),
                 }
             line["rule"] = _("积分办法 %(version)s：%(class)s每月 %(per)s 分，最多 %(cap)s 分") % {
                 "version": version,
                 "class": HUKOU_CLASSES.get(cls, cls),
-                "per": bonus.get("points", ""),
-                "cap": bonus.get("cap", ""),
+                "per": item.get("per", bonus.get("points", "")),
+                "cap": item.get("cap", bonus.get("cap", "")),
             }
         elif rule == "hukou.required":
             line["label"] = _("未查到孩子户籍，暂不计分")
@@ -263,7 +271,7 @@ def points_lines(decision: Decision) -> list[dict]:
         elif rule == "housing.required":
             line["label"] = _("住房未核实，暂不计分")
             line["rule"] = _("需要住房信息才能计分：可补充材料，由工作人员审核")
-        elif rule == "permit.required_for_N":
+        elif rule in ("permit.required", "permit.required_for_N"):
             line["label"] = _("非本市户籍：未查到符合要求的居住证")
             line["rule"] = _(
                 "积分办法 %(version)s：非本市户籍须持有截止日有效、满 %(n)s 个月的居住证"
@@ -275,7 +283,7 @@ def points_lines(decision: Decision) -> list[dict]:
             line["label"] = _("非本市户籍：社保 %(n)s 个月") % {"n": item.get("value")}
             line["rule"] = _("积分办法 %(version)s：非本市户籍须有至少 %(min)s 个月社保") % {
                 "version": version,
-                "min": document.get("si_min_months", 12),
+                "min": item.get("min", document.get("si_min_months", 12)),
             }
         else:
             line["label"] = rule

@@ -9,6 +9,7 @@ from django.test import Client
 
 from enrollment.models import Application, Role
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
@@ -29,7 +30,8 @@ def signed_in(user, language: str = "zh-hans") -> Client:
 
 
 def submit(*, parent, child=CHILD, guardian=MOTHER, name="陈小明", ref="") -> Application:
-    return application_submit(
+    """Submit and verify in-process, as the eager worker would after commit."""
+    application = application_submit(
         data=ApplicationInput(
             admission_year=YEAR,
             ref=ref,
@@ -40,7 +42,11 @@ def submit(*, parent, child=CHILD, guardian=MOTHER, name="陈小明", ref="") ->
             consent_given_by=guardian,
         ),
         acting_user=parent,
+        enqueue=False,
     )
+    verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
+    application.refresh_from_db()
+    return application
 
 
 @pytest.fixture
@@ -67,5 +73,9 @@ def other_parent(db):
 @pytest.fixture
 def others_application(district, other_parent) -> Application:
     return submit(
-        parent=other_parent, child=OTHER_CHILD, guardian=OTHER_MOTHER, name="王小红", ref="A0000000OTHR"
+        parent=other_parent,
+        child=OTHER_CHILD,
+        guardian=OTHER_MOTHER,
+        name="王小红",
+        ref="A0000000OTHR",
     )
