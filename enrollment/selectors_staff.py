@@ -22,7 +22,7 @@ from enrollment.models import (
     User,
 )
 from enrollment.selectors import current_decision_prefetch
-from registry.models import AuditEntry, ImportBatch
+from registry.models import AuditEntry, AuditSubject, ImportBatch
 
 
 def officer_default_year(*, user: User) -> int:
@@ -109,16 +109,24 @@ def district_school_demand(*, user: User, admission_year: int) -> list[SchoolDem
     preferences = (
         SchoolPreference.objects.filter(school__in=schools)
         .exclude(application__state=ApplicationState.WITHDRAWN)
-        .values_list("school_id", "rank", "application__home_community_code")
+        .order_by()
     )
-    first, anyc, catch = Counter(), Counter(), Counter()
+    # Counted by the database; only (school, community) groups of first choices come back.
+    anyc = Counter(
+        dict(preferences.values("school_id").annotate(n=Count("id")).values_list("school_id", "n"))
+    )
+    first, catch = Counter(), Counter()
     catchments = {s.id: set(s.catchment_communities) for s in schools}
-    for school_id, rank, community in preferences:
-        anyc[school_id] += 1
-        if rank == 1:
-            first[school_id] += 1
-            if community in catchments[school_id]:
-                catch[school_id] += 1
+    groups = (
+        preferences.filter(rank=1)
+        .values("school_id", "application__home_community_code")
+        .annotate(n=Count("id"))
+        .values_list("school_id", "application__home_community_code", "n")
+    )
+    for school_id, community, n in groups:
+        first[school_id] += n
+        if community in catchments[school_id]:
+            catch[school_id] += n
     return [SchoolDemand(s, first[s.id], anyc[s.id], catch[s.id]) for s in schools]
 
 
@@ -199,7 +207,19 @@ def audit_entries(
         entries = entries.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
     if date_to:
         entries = entries.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
-    return entries.annotate(subject_count=Count("subjects"))
+    return entries
+
+
+def audit_subject_counts(*, entry_ids) -> dict[int, int]:
+    """How many people each entry was about, for one page of entries only: counting over the
+    whole (very long) log before paginating would read all of it."""
+    rows = (
+        AuditSubject.objects.filter(entry_id__in=list(entry_ids))
+        .values("entry_id")
+        .annotate(n=Count("id"))
+        .values_list("entry_id", "n")
+    )
+    return dict(rows)
 
 
 def district_runs(*, user: User, admission_year: int) -> QuerySet[AllocationRun]:

@@ -836,6 +836,7 @@ def steward_audit(request):
     if form.is_bound and not form.is_valid():
         entries = entries.none()
     page = _page(request, entries)
+    subjects = staff_selectors.audit_subject_counts(entry_ids=[e.id for e in page.object_list])
     rows = [
         {
             "id": entry.id,
@@ -846,7 +847,7 @@ def steward_audit(request):
             "consent_reference": mask_in_text(entry.consent_reference),
             "outcome": entry.outcome,
             "refusal_reason": mask_in_text(entry.refusal_reason),
-            "subject_count": entry.subject_count,
+            "subject_count": subjects.get(entry.id, 0),
         }
         for entry in page.object_list
     ]

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from enrollment.models import Application, Community, Role, VerificationJob
+from enrollment.models import AllocationRun, Application, Community, Role, VerificationJob
+from enrollment.services.allocation import allocation_run_execute
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.verification import verification_run
 from registry import idnumber
@@ -105,6 +106,28 @@ def town(district, parent):
         ref="B01", child=child4, guardian=mother4, preferences=["S440605001"], home=OTHER_HOME
     )
     return {"A01": a1, "A02": a2, "A03": a3, "B01": b1, "first": first, "second": second}
+
+
+def start_run(client, seed: int, **extra) -> AllocationRun:
+    response = client.post("/staff/officer/allocation/?year=2027", {"seed": seed, **extra})
+    assert response.status_code == 302
+    run = AllocationRun.objects.get(seed=seed)
+    assert response["Location"] == f"/staff/officer/allocation/{run.id}/"
+    return run
+
+
+@pytest.fixture
+def published(town, officer):
+    """Round 1 run and published: A01 and A02 both placed at 第一小学 (two seats)."""
+    client = login(officer)
+    run = start_run(client, 2027)
+    allocation_run_execute(run_id=run.id)
+    response = client.post(
+        f"/staff/officer/allocation/{run.id}/publish/", {"reason": "区教育局审定通过"}
+    )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    return run
 
 
 @pytest.fixture

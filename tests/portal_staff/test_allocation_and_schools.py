@@ -12,7 +12,6 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from enrollment.forms_staff import REASON_REQUIRED
 from enrollment.models import (
-    AllocationRun,
     AuditLog,
     Decision,
     DownloadLog,
@@ -23,7 +22,7 @@ from enrollment.models import (
 from enrollment.services.allocation import allocation_run_execute
 from enrollment.services.rechecks import recheck_request
 from tests.enrollment.factories import UserFactory
-from tests.portal_staff.conftest import login
+from tests.portal_staff.conftest import login, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -39,32 +38,10 @@ ADMITTED_HEADER = [
 ]
 
 
-def _start_run(client, seed: int, **extra) -> AllocationRun:
-    response = client.post("/staff/officer/allocation/?year=2027", {"seed": seed, **extra})
-    assert response.status_code == 302
-    run = AllocationRun.objects.get(seed=seed)
-    assert response["Location"] == f"/staff/officer/allocation/{run.id}/"
-    return run
-
-
-@pytest.fixture
-def published(town, officer):
-    """Round 1 run and published: A01 and A02 both placed at 第一小学 (two seats)."""
-    client = login(officer)
-    run = _start_run(client, 2027)
-    allocation_run_execute(run_id=run.id)
-    response = client.post(
-        f"/staff/officer/allocation/{run.id}/publish/", {"reason": "区教育局审定通过"}
-    )
-    assert response.status_code == 302
-    run.refresh_from_db()
-    return run
-
-
 def test_a_run_is_started_polled_while_it_computes_and_shows_its_results(town, officer):
     client = login(officer)
 
-    run = _start_run(client, 7)
+    run = start_run(client, 7)
     polling = client.get(f"/staff/officer/allocation/{run.id}/progress/", HTTP_HX_REQUEST="true")
     allocation_run_execute(run_id=run.id)
     finished = client.get(f"/staff/officer/allocation/{run.id}/progress/", HTTP_HX_REQUEST="true")
@@ -90,7 +67,7 @@ def test_a_run_is_started_polled_while_it_computes_and_shows_its_results(town, o
 
 def test_publishing_refuses_an_empty_reason_and_writes_nothing(town, officer):
     client = login(officer)
-    run = _start_run(client, 11)
+    run = start_run(client, 11)
     allocation_run_execute(run_id=run.id)
     audit_rows = AuditLog.objects.count()
 
@@ -116,7 +93,7 @@ def test_publishing_makes_offers_and_names_the_officer_and_reason(published, off
 
 def test_two_runs_are_compared_school_by_school(town, officer):
     client = login(officer)
-    first, second = _start_run(client, 1), _start_run(client, 2)
+    first, second = start_run(client, 1), start_run(client, 2)
     allocation_run_execute(run_id=first.id)
     allocation_run_execute(run_id=second.id)
 
