@@ -1,0 +1,549 @@
+"""Opening-day surge: parents submitting over HTTP, through the production stack.
+
+gunicorn (config.settings.production) on loopback, PostgreSQL, Redis and two Celery workers;
+locust drives it headless. Two phases in one run, each with the same number of users:
+1. bare: GET /api/v1/healthz/ (no auth, one SELECT 1): what the stack serves at most;
+2. submit: POST /api/v1/applications/, every request a different signed-in parent.
+Afterwards the workers drain the queue, and the run checks that the applications stored equal
+the 201 responses and that every one of them reached a decision.
+
+The run uses its own database (bench_surge, dropped and created) and its own Redis database
+number, so it never touches anyone else's data.
+
+    python bench/surge.py            # 60 s of submissions, 30 s of baseline, 48 users
+    python bench/surge.py --scale 0.2
+"""
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+YEAR = 2027
+HOME = "440604010003"
+SCHOOL = "S440604001"
+# Requests sent before measuring, so that every gunicorn worker has imported its views and
+# opened its database and broker connections (the first request of a worker takes ~1 s).
+WARM_UP = 160
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="shrinks durations")
+    parser.add_argument("--users", type=int, default=48, help="concurrent locust users")
+    parser.add_argument("--seconds", type=int, default=60, help="submission phase at scale 1")
+    parser.add_argument("--baseline-seconds", type=int, default=30, help="bare phase at scale 1")
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--gunicorn-threads", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--database", default="bench_surge")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--drain-timeout", type=int, default=900)
+    parser.add_argument(
+        "--workers-during-load",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the Celery workers while locust submits (as on the real day)",
+    )
+    return parser.parse_args()
+
+
+def urls(args) -> tuple[str, str]:
+    base_db = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"))
+    database_url = urlunsplit(base_db._replace(path="/" + args.database))
+    base_broker = urlsplit(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
+    broker_url = urlunsplit(base_broker._replace(path=f"/{args.redis_db}"))
+    return database_url, broker_url
+
+
+def stack_env(database_url: str, broker_url: str) -> dict:
+    """The production settings with deploy/production.env.example's variables, local services."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_SECRET_KEY": "bench-surge-" + "k" * 60,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "REGISTRY_GATEWAY": "inprocess",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def recreate_database(database_url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def population(count: int) -> list[tuple[str, str]]:
+    """(child, mother) ID number pairs: children born in the 2027 window, all distinct."""
+    from registry.idnumber import make
+
+    pairs = []
+    day = date(2019, 9, 1)
+    sequence = 1
+    for index in range(count):
+        child = make("440604", day, sequence)
+        mother = make("440604", date(1985, 1, 1) + timedelta(days=index // 900), index % 900 + 1)
+        pairs.append((child, mother))
+        sequence += 1
+        if sequence > 999:
+            sequence, day = 1, day + timedelta(days=1)
+    return pairs
+
+
+def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
+    """Registry facts, the district, parent accounts and their sessions; the plan for locust."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from enrollment.models import Community, Role, School, User
+    from enrollment.services.policies import policy_install_default
+    from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
+
+    policy_install_default(admission_year=YEAR)
+    Community.objects.create(code=HOME, district_code="440604", name="示范社区")
+    School.objects.create(
+        code=SCHOOL,
+        admission_year=YEAR,
+        name="示范小学",
+        district_code="440604",
+        kind=School.Kind.PUBLIC,
+        capacity=3000,
+        catchment_communities=[HOME],
+    )
+    pairs = population(count)
+    hukou = ImportBatch.objects.create(
+        source=Source.HUKOU, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
+    )
+    housing = ImportBatch.objects.create(
+        source=Source.PROPERTY, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
+    )
+    HukouRecord.objects.bulk_create(
+        (
+            HukouRecord(
+                batch=hukou,
+                as_of=hukou.as_of,
+                id_number=child,
+                name="儿童",
+                sex="M",
+                birth_date=date(int(child[6:10]), int(child[10:12]), int(child[12:14])),
+                hukou_district_code="440604",
+                community_code=HOME,
+                registered_on=date(2020, 6, 1),
+            )
+            for child, _ in pairs
+        ),
+        batch_size=2000,
+    )
+    PropertyRecord.objects.bulk_create(
+        (
+            PropertyRecord(
+                batch=housing,
+                as_of=housing.as_of,
+                certificate_no=f"粤2020佛禅不动产权第{index:07d}号",
+                owner_id_number=mother,
+                share_percent=100,
+                community_code=HOME,
+                registered_on=date(2019, 1, 1),
+            )
+            for index, (_, mother) in enumerate(pairs)
+        ),
+        batch_size=2000,
+    )
+    # Accounts are created with an unusable password: the parents sign in by session, which
+    # is what a phone holds after the one login of the day.
+    User.objects.bulk_create(
+        (
+            User(username=f"surge-parent-{index}", role=Role.PARENT, password=make_password(None))
+            for index in range(count)
+        ),
+        batch_size=2000,
+    )
+    users = list(
+        User.objects.filter(username__startswith="surge-parent-")
+        .order_by("id")
+        .only("id", "password")
+    )
+    store = SessionStore()
+    expiry = store.get_expiry_date()
+    sessions, parents = [], []
+    for user, (child, mother) in zip(users, pairs, strict=True):
+        key = secrets.token_hex(16)
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
+        )
+        parents.append(
+            {
+                "session": key,
+                "csrf": secrets.token_hex(16),
+                "payload": {
+                    "admission_year": YEAR,
+                    "child": {"name": "陈小明", "id_number": child},
+                    "guardians": [{"name": "李美玲", "id_number": mother, "relation": "mother"}],
+                    "home_community_code": HOME,
+                    "preferences": [SCHOOL],
+                    "consent_given_by": mother,
+                },
+            }
+        )
+    Session.objects.bulk_create(sessions, batch_size=2000)
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    plan_path.write_text(json.dumps({"parents": parents[:-WARM_UP]}))
+    warm_path.write_text(json.dumps({"parents": parents[-WARM_UP:]}))
+
+
+def start(cmd, env, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def wait_log(log: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{log} never said {text!r}:\n{log.read_text()[-2000:]}")
+
+
+def warm_up(host: str, warm_path: Path) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    parents = json.loads(warm_path.read_text())["parents"]
+
+    def bare(_):
+        with urllib.request.urlopen(host + "/api/v1/healthz/", timeout=30) as response:  # noqa: S310
+            return response.status
+
+    def submit(parent):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            host + "/api/v1/applications/",
+            data=json.dumps(parent["payload"]).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Cookie": f"sessionid={parent['session']}; csrftoken={parent['csrf']}",
+                "X-CSRFToken": parent["csrf"],
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read())["ref"]
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bare, range(WARM_UP)))
+        return list(pool.map(submit, parents))
+
+
+def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
+    prefix = workdir / f"locust-{mode}"
+    cmd = [
+        PY,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "bench" / "locustfile_surge.py"),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{seconds}s",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "30",
+        "--loglevel",
+        "WARNING",
+    ]
+    started = time.monotonic()
+    subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env={
+            **env,
+            "SURGE_MODE": mode,
+            "SURGE_PLAN": str(plan),
+            "SURGE_LEDGER": str(workdir / "ledger.json"),
+        },
+        stdout=(workdir / f"locust-{mode}.log").open("w"),
+        stderr=subprocess.STDOUT,
+        check=False,
+        timeout=seconds + 120,
+    )
+    elapsed = time.monotonic() - started
+    with open(f"{prefix}_stats.csv") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    row = rows["Aggregated"]
+    count = int(row["Request Count"])
+    failures = int(row["Failure Count"])
+    with open(f"{prefix}_failures.csv") as handle:
+        failures_sample = [f"{r['Error']} x{r['Occurrences']}" for r in csv.DictReader(handle)][:5]
+    with open(f"{prefix}_stats_history.csv") as handle:
+        history = list(csv.DictReader(handle))
+    first = float(history[0]["Timestamp"]) if history else 0
+    last = float(history[-1]["Timestamp"]) if history else 0
+    ledger = workdir / "ledger.json"
+    accepted = json.loads(ledger.read_text()) if mode == "submit" and ledger.exists() else None
+    return {
+        "requests": count,
+        "failures": failures,
+        "ok": len(accepted) if accepted is not None else count - failures,
+        "accepted": accepted or [],
+        "seconds": max(last - first, 1.0) if history else elapsed,
+        "p50_ms": float(row["50%"]),
+        "p95_ms": float(row["95%"]),
+        "p99_ms": float(row["99%"]),
+        "max_ms": float(row["Max Response Time"]),
+        "locust_rps": float(row["Requests/s"]),
+        "failures_sample": failures_sample,
+    }
+
+
+def drained(database_url: str, timeout: float) -> tuple[dict, set[str], float]:
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            open_jobs = conn.execute(
+                "SELECT count(*) FROM enrollment_verificationjob "
+                "WHERE status IN ('pending', 'running', 'waiting_registry')"
+            ).fetchone()[0]
+            if open_jobs == 0 or time.monotonic() - started > timeout:
+                break
+            time.sleep(1)
+        figures = {
+            "stored": conn.execute("SELECT count(*) FROM enrollment_application").fetchone()[0],
+            "decided": conn.execute(
+                "SELECT count(*) FROM enrollment_application WHERE state = 'decided'"
+            ).fetchone()[0],
+            "with_current_decision": conn.execute(
+                "SELECT count(DISTINCT application_id) FROM enrollment_decision WHERE is_current"
+            ).fetchone()[0],
+            "decided_twice": conn.execute(
+                "SELECT count(*) FROM (SELECT application_id FROM enrollment_decision "
+                "WHERE basis = 'computed' GROUP BY application_id HAVING count(*) > 1) t"
+            ).fetchone()[0],
+            "open_jobs": open_jobs,
+        }
+        refs = {row[0] for row in conn.execute("SELECT ref FROM enrollment_application")}
+    return figures, refs, time.monotonic() - started
+
+
+def main() -> None:
+    args = parse_args()
+    submit_seconds = max(5, round(args.seconds * args.scale))
+    baseline_seconds = max(5, round(args.baseline_seconds * args.scale))
+    database_url, broker_url = urls(args)
+    env = stack_env(database_url, broker_url)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    workdir = Path(tempfile.mkdtemp(prefix="surge-"))
+    recreate_database(database_url)
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    # Room for the best rate seen on this machine with headroom; unused parents cost nothing.
+    capacity = max(2000, submit_seconds * 700)
+    plan = workdir / "plan.json"
+    warm_plan = workdir / "warm.json"
+    prepare(capacity + WARM_UP, plan, warm_plan)
+    import redis
+
+    redis.Redis.from_url(broker_url).flushdb()  # this run's own database number only
+
+    host = f"http://127.0.0.1:{args.port}"
+    processes = []
+    try:
+        processes.append(
+            start(
+                [
+                    PY,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{args.port}",
+                    "--workers",
+                    str(args.gunicorn_workers),
+                    "--threads",
+                    str(args.gunicorn_threads),
+                    "--worker-class",
+                    "gthread" if args.gunicorn_threads > 1 else "sync",
+                    "--backlog",
+                    "2048",
+                    "--keep-alive",
+                    "5",
+                    "--preload",
+                ],
+                env,
+                workdir / "gunicorn.log",
+            )
+        )
+        wait_http(host + "/api/v1/healthz/")
+        warm_refs = warm_up(host, warm_plan)
+        worker_cmd = [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,verification,allocation,exports",
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ]
+
+        def start_workers():
+            for number in (1, 2):
+                log = workdir / f"worker{number}.log"
+                processes.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
+            time.sleep(4)
+
+        baseline = run_locust("bare", args.users, baseline_seconds, host, plan, env, workdir)
+        if args.workers_during_load:
+            start_workers()
+        surge = run_locust("submit", args.users, submit_seconds, host, plan, env, workdir)
+        if not args.workers_during_load:
+            start_workers()
+        figures, stored_refs, drain_seconds = drained(database_url, args.drain_timeout)
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+    baseline_rate = baseline["ok"] / baseline["seconds"]
+    rate = surge["ok"] / surge["seconds"]
+    all_decided = figures["decided"] == figures["stored"] == figures["with_current_decision"]
+    measured_refs = stored_refs - set(warm_refs)
+    accepted = set(surge["accepted"])
+    common = {"users": args.users, "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}"}
+    print(
+        json.dumps(
+            {
+                "bench": "surge",
+                "case": f"bare-{args.users}u-{baseline_seconds}s",
+                "n": baseline["ok"],
+                "seconds": round(baseline["seconds"], 2),
+                "per_second": round(baseline_rate, 1),
+                "p50_ms": baseline["p50_ms"],
+                "p95_ms": baseline["p95_ms"],
+                "p99_ms": baseline["p99_ms"],
+                "errors": baseline["failures"],
+                **common,
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "surge",
+                "case": f"submit-{args.users}u-{submit_seconds}s",
+                "n": surge["ok"],
+                "seconds": round(surge["seconds"], 2),
+                "per_second": round(rate, 1),
+                "baseline": "bare Django JSON endpoint /api/v1/healthz/ (same stack, same users)",
+                "baseline_seconds": round(surge["ok"] / baseline_rate, 2)
+                if baseline_rate
+                else None,
+                "ratio": round(rate / baseline_rate, 3) if baseline_rate else None,
+                "identical": measured_refs == accepted and all_decided,
+                "p50_ms": surge["p50_ms"],
+                "p95_ms": surge["p95_ms"],
+                "p99_ms": surge["p99_ms"],
+                "max_ms": surge["max_ms"],
+                "errors": surge["failures"],
+                "error_rate": round(surge["failures"] / surge["requests"], 5)
+                if surge["requests"]
+                else None,
+                "stored": len(measured_refs),
+                "warm_up_submissions": len(warm_refs),
+                "decided": figures["decided"],
+                "lost": len(accepted - measured_refs),
+                "stored_without_201": len(measured_refs - accepted),
+                "decided_twice": figures["decided_twice"],
+                "open_jobs_left": figures["open_jobs"],
+                "drain_seconds": round(drain_seconds, 1),
+                "workers_during_load": args.workers_during_load,
+                "failures_sample": surge["failures_sample"],
+                **common,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
