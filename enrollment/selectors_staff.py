@@ -76,6 +76,22 @@ def district_outcome_counts(*, user: User, admission_year: int) -> dict[str, int
     return counts
 
 
+def district_open_work(*, user: User, admission_year: int) -> dict[str, int]:
+    """What waits for an officer: pending evidence and open re-checks."""
+    return {
+        "pending_evidence": Evidence.objects.filter(
+            application__district_code=user.district_code,
+            application__admission_year=admission_year,
+            review=Evidence.Review.PENDING,
+        ).count(),
+        "open_rechecks": Recheck.objects.filter(
+            application__district_code=user.district_code,
+            application__admission_year=admission_year,
+            status=Recheck.Status.OPEN,
+        ).count(),
+    }
+
+
 def district_eligible_points(*, user: User, admission_year: int) -> list[Decimal]:
     return list(
         district_current_decisions(user=user, admission_year=admission_year)
@@ -139,7 +155,8 @@ def review_queue(
         district_applications(user=user, admission_year=admission_year)
         .annotate(has_pending_evidence=Exists(pending))
         .prefetch_related(current_decision_prefetch())
-        .order_by("submitted_at", "id")
+        # Cases with evidence waiting for an officer first, then the oldest.
+        .order_by("-has_pending_evidence", "submitted_at", "id")
     )
     if state:
         applications = applications.filter(state=state)

@@ -132,6 +132,8 @@ def officer_dashboard(request):
         "year": year,
         "state_rows": state_rows,
         "total": sum(states.values()),
+        "work": staff_selectors.district_open_work(user=user, admission_year=year),
+        "state_counts_review": states[ApplicationState.NEEDS_REVIEW],
         "decisions_chart": charts.bar_chart(
             title=_("审核结果分布"),
             bars=[(label, outcomes[value]) for value, label in Decision.Outcome.choices],
@@ -237,6 +239,7 @@ def _case_context(request, application, **forms) -> dict:
     context = {
         "application": application,
         "decision": decision,
+        "registry_facts": _registry_facts(decision),
         "sources": sources,
         "trace": _trace_rows(decision),
         "evidence": evidence,
@@ -261,6 +264,24 @@ def _case_context(request, application, **forms) -> dict:
     if forms.get("retry_form") is not None:
         context["retry_form"] = forms["retry_form"]
     return context
+
+
+def _registry_facts(decision) -> list[tuple[str, object]]:
+    """The facts scoring used, as the registry (and any accepted evidence) established them."""
+    facts = ((decision.facts or {}).get("facts") or {}) if decision else {}
+    if not facts:
+        return []
+    yes, no = _("是"), _("否")
+    return [
+        (_("户籍类别"), facts.get("hukou_class") or _("无记录")),
+        (_("户籍登记日期"), facts.get("hukou_registered_on") or "—"),
+        (_("家庭在居住社区的产权占比（%）"), facts.get("owned_share_percent", "0")),
+        (_("居住社区有租赁备案"), yes if facts.get("has_rental") else no),
+        (_("在本市其他社区有房产"), yes if facts.get("owns_elsewhere") else no),
+        (_("社保缴费月数"), facts.get("si_months", 0)),
+        (_("居住证符合条件"), yes if facts.get("permit_qualifies") else no),
+        (_("已采纳住房证明材料"), yes if facts.get("housing_evidence_accepted") else no),
+    ]
 
 
 def _officer_case_or_404(request, ref: str):

@@ -41,6 +41,8 @@ def test_dashboard_counts_states_outcomes_points_and_demand_of_the_district_only
 
     assert response.status_code == 200
     assertContains(response, "2027 年招生概览（440604）")
+    assert response.context["work"] == {"pending_evidence": 0, "open_rechecks": 0}
+    assert response.context["state_counts_review"] == 1
     # States: A01 and A02 decided, A03 waits for review; B01 (440605) is not counted.
     assertContains(response, '<tr><td>已出结果</td><td class="num">2</td></tr>', html=True)
     assertContains(response, '<tr><td>待人工审核</td><td class="num">1</td></tr>', html=True)
@@ -113,6 +115,16 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     )
     assertContains(response, "base_points[0]")
     assertContains(response, "未提交证明材料。")
+    assert response.context["registry_facts"] == [
+        ("户籍类别", "D"),
+        ("户籍登记日期", "2019-06-15"),
+        ("家庭在居住社区的产权占比（%）", "100.00"),
+        ("居住社区有租赁备案", "否"),
+        ("在本市其他社区有房产", "否"),
+        ("社保缴费月数", 0),
+        ("居住证符合条件", "否"),
+        ("已采纳住房证明材料", "否"),
+    ]
     assertContains(response, "440604********1230")
     assert application.child_id_number not in html
     for guardian in application.guardians.all():
