@@ -16,12 +16,13 @@ from enrollment.models import (
     Community,
     Consent,
     Guardian,
+    PolicyDocument,
     School,
     SchoolPreference,
     User,
     VerificationJob,
 )
-from enrollment.services.policies import as_policy, policy_active
+from enrollment.services.policies import as_policy
 from enrollment.states import can_transition
 from registry import idnumber
 
@@ -66,8 +67,50 @@ def _check_id(value: str, field_name: str, errors: list) -> str | None:
         return None
 
 
+@dataclass
+class _Lookups:
+    """What validation needs from the database, read once for a whole batch."""
+
+    communities: dict[str, Community]
+    policies: dict[tuple[str, int, str], PolicyDocument]
+    schools: dict[tuple[str, int], School]
+    # (child ID number, admission year) pairs that already have an application
+    taken: set[tuple[str, int]]
+
+
+def _lookups_for(items: Sequence[ApplicationInput]) -> _Lookups:
+    """Four queries whatever the number of items."""
+    codes = {(item.home_community_code or "").strip() for item in items}
+    communities = {c.code: c for c in Community.objects.filter(code__in=codes)}
+    years = {item.admission_year for item in items}
+    policies = {
+        (p.district_code, p.admission_year, p.grade): p
+        for p in PolicyDocument.objects.filter(
+            district_code__in={c.district_code for c in communities.values()},
+            admission_year__in=years,
+            is_active=True,
+        )
+    }
+    school_codes = {code.strip() for item in items for code in item.preferences}
+    schools = {
+        (school.code, school.admission_year): school
+        for school in School.objects.filter(code__in=school_codes, admission_year__in=years)
+    }
+    children = {idnumber.normalise(item.child.id_number) for item in items}
+    taken = set(
+        Application.objects.filter(
+            child_id_number__in=children, admission_year__in=years
+        ).values_list("child_id_number", "admission_year")
+    )
+    return _Lookups(communities=communities, policies=policies, schools=schools, taken=taken)
+
+
 def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]:
     """Check everything before anything is stored; raise ValidationErrors naming each field."""
+    return _validate(data, _lookups_for([data]))
+
+
+def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[School]]:
     errors: list[ApplicationError] = []
     cleaned: dict = {}
 
@@ -80,7 +123,7 @@ def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]
     child_id = _check_id(data.child.id_number, "child.id_number", errors)
     cleaned["child_id_number"] = child_id
 
-    community = Community.objects.filter(code=(data.home_community_code or "").strip()).first()
+    community = lookups.communities.get((data.home_community_code or "").strip())
     if community is None:
         errors.append(
             ApplicationError(
@@ -93,14 +136,16 @@ def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]
 
     policy = None
     if community is not None:
-        try:
-            policy = policy_active(
-                district_code=community.district_code,
-                admission_year=data.admission_year,
-                grade=data.grade,
+        policy = lookups.policies.get((community.district_code, data.admission_year, data.grade))
+        if policy is None:
+            errors.append(
+                ApplicationError(
+                    ErrorCode.NO_POLICY,
+                    f"No points policy is active for district {community.district_code}, "
+                    f"year {data.admission_year}.",
+                    field="admission_year",
+                )
             )
-        except ApplicationError as error:
-            errors.append(error)
     cleaned["policy"] = policy
     if child_id and policy is not None:
         birth = idnumber.birth_date_of(child_id)
@@ -172,8 +217,9 @@ def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]
             )
         )
     by_code = {
-        school.code: school
-        for school in School.objects.filter(code__in=codes, admission_year=data.admission_year)
+        code: lookups.schools[(code, data.admission_year)]
+        for code in codes
+        if (code, data.admission_year) in lookups.schools
     }
     for index, code in enumerate(codes):
         if code in codes[:index]:
@@ -214,12 +260,7 @@ def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]
             )
         )
 
-    if (
-        child_id
-        and Application.objects.filter(
-            child_id_number=child_id, admission_year=data.admission_year
-        ).exists()
-    ):
+    if child_id and (child_id, data.admission_year) in lookups.taken:
         errors.append(_duplicate_error(data.admission_year))
 
     if errors:
@@ -313,6 +354,126 @@ def application_submit(
         job_id = job.pk
         transaction.on_commit(lambda: verify_batch.delay([job_id]))
     return application
+
+
+@dataclass(frozen=True)
+class SubmitManyResult:
+    created: list[Application]
+    # refs already stored (or repeated in the batch): nothing about them changed
+    existing: list[str]
+    # position in the batch -> why that item was refused
+    rejected: dict[int, ValidationErrors]
+    job_ids: list[int]
+
+
+@transaction.atomic
+def application_submit_many(
+    *,
+    items: Sequence[ApplicationInput],
+    acting_user: User | None = None,
+    channel: str = Application.Channel.ASSISTED,
+    enqueue: bool = True,
+) -> SubmitManyResult:
+    """Submit a batch with a fixed number of queries (the assisted channel's files, bulk loads).
+
+    Each item is checked exactly as `application_submit` checks one; refused items are
+    reported by position and skipped, the rest are stored together with their consent, event
+    and verification job in this one transaction. An item whose `ref` is already stored
+    changes nothing. With `enqueue`, the jobs are enqueued in batches after commit.
+    """
+    refs = [item.ref for item in items if item.ref]
+    known_refs = set(Application.objects.filter(ref__in=refs).values_list("ref", flat=True))
+    lookups = _lookups_for(items)
+    existing: list[str] = []
+    rejected: dict[int, ValidationErrors] = {}
+    accepted = []
+    for index, item in enumerate(items):
+        if item.ref and item.ref in known_refs:
+            existing.append(item.ref)
+            continue
+        try:
+            cleaned, schools = _validate(item, lookups)
+        except ValidationErrors as errors:
+            rejected[index] = errors
+            continue
+        lookups.taken.add((cleaned["child_id_number"], item.admission_year))
+        if item.ref:
+            known_refs.add(item.ref)
+        accepted.append((item, cleaned, schools))
+    if not accepted:
+        return SubmitManyResult([], existing, rejected, [])
+
+    now = timezone.now()
+    parent = acting_user if acting_user and acting_user.is_parent else None
+    applications = Application.objects.bulk_create(
+        Application(
+            ref=item.ref or _new_ref(),
+            admission_year=item.admission_year,
+            grade=item.grade,
+            district_code=cleaned["community"].district_code,
+            channel=channel,
+            applicant=parent,
+            child_name=item.child.name.strip(),
+            child_id_number=cleaned["child_id_number"],
+            child_birth_date=idnumber.birth_date_of(cleaned["child_id_number"]),
+            home_community_code=cleaned["community"].code,
+            home_address=item.home_address.strip(),
+            state=ApplicationState.SUBMITTED,
+            submitted_at=now,
+        )
+        for item, cleaned, _ in accepted
+    )
+    Guardian.objects.bulk_create(
+        Guardian(
+            application=application,
+            position=position,
+            name=guardian.name.strip(),
+            id_number=guardian_id,
+            relation=guardian.relation,
+        )
+        for application, (item, cleaned, _) in zip(applications, accepted, strict=True)
+        for position, (guardian, guardian_id) in enumerate(
+            zip(item.guardians, cleaned["guardian_ids"], strict=True), start=1
+        )
+    )
+    SchoolPreference.objects.bulk_create(
+        SchoolPreference(application=application, rank=rank, school=school)
+        for application, (_, _, schools) in zip(applications, accepted, strict=True)
+        for rank, school in enumerate(schools, start=1)
+    )
+    Consent.objects.bulk_create(
+        Consent(
+            application=application,
+            reference=f"C-{application.ref}-{uuid.uuid4().hex[:8]}",
+            given_by_id_number=idnumber.normalise(item.consent_given_by),
+            given_by_user=parent,
+            given_at=item.consent_given_at or now,
+            lookups=list(item.consent_lookups),
+        )
+        for application, (item, _, _) in zip(applications, accepted, strict=True)
+    )
+    ApplicationEvent.objects.bulk_create(
+        ApplicationEvent(
+            application=application,
+            from_state="",
+            to_state=ApplicationState.SUBMITTED,
+            actor=acting_user,
+            actor_label="" if acting_user else channel,
+            reason="submitted",
+            at=now,
+        )
+        for application in applications
+    )
+    jobs = VerificationJob.objects.bulk_create(
+        VerificationJob(application=application, enqueued_at=now if enqueue else None)
+        for application in applications
+    )
+    job_ids = [job.pk for job in jobs]
+    if enqueue:
+        from enrollment.tasks import enqueue_verification
+
+        enqueue_verification(job_ids, on_commit=True)
+    return SubmitManyResult(applications, existing, rejected, job_ids)
 
 
 @transaction.atomic
