@@ -1,0 +1,249 @@
+"""Every visible string is translated: pages in English carry no Chinese outside data values,
+pages in Chinese carry no stray English words, and the catalogue has no empty or fuzzy entry."""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from enrollment.models import Community, School, User
+from registry.models import PropertyRecord
+from tests.portal.conftest import signed_in, submit
+from tests.portal.test_status import _allocate_and_publish
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
+ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+# Attributes a person hears or sees.
+VISIBLE_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
+# Words that are the same in both languages: file formats, the English switch, units.
+SHARED_WORDS = {"English", "CSV", "Excel", "PDF", "JPG", "PNG", "JSON"}
+
+
+class VisibleText(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "svg"):
+            self.skip += 1
+        for name, value in attrs:
+            if value and (
+                name in VISIBLE_ATTRIBUTES
+                or (name == "value" and dict(attrs).get("type") in ("submit", "button"))
+            ):
+                self.parts.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "svg") and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def data_values() -> list[str]:
+    """Names people and places carry; they stay as they are in every language."""
+    values = ["简体中文", "陈小明", "李美玲", "陈大文", "王小红"]
+    values += list(School.objects.values_list("name", flat=True))
+    values += list(Community.objects.values_list("name", flat=True))
+    values += list(School.objects.values_list("address", flat=True))
+    # Registry record keys (certificate numbers) are shown as the department wrote them.
+    values += list(PropertyRecord.objects.values_list("certificate_no", flat=True))
+    for first, last in User.objects.values_list("first_name", "last_name"):
+        values += [first, last]
+    return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def untranslated_chinese(html: str) -> list[str]:
+    text = visible_text(html)
+    for value in data_values():
+        text = text.replace(value, "")
+    return CJK.findall(text)
+
+
+def stray_english(html: str, refs: list[str]) -> list[str]:
+    text = visible_text(html)
+    for value in refs:
+        text = text.replace(value, "")
+    return [w for w in ENGLISH_WORD.findall(text) if w not in SHARED_WORDS]
+
+
+@pytest.fixture
+def pages(district, parent, officer, registry_example_1):
+    """Every parent page in each of its states, as (name, url, client)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from registry import idnumber
+    from tests.conftest import HOME
+    from tests.registry.factories import PropertyRecordFactory
+
+    decided = submit(parent=parent, ref="A0000000I18N")
+    # A second child with no hukou in the registry: needs review, with the evidence form.
+    lone_child = idnumber.make("440604", date(2020, 7, 7), 811)
+    lone_mother = idnumber.make("440604", date(1990, 3, 3), 822)
+    PropertyRecordFactory(
+        owner_id_number=lone_mother, share_percent=Decimal("100"), community_code=HOME
+    )
+    review = submit(
+        parent=parent, child=lone_child, guardian=lone_mother, name="王小红", ref="A0000000REVW"
+    )
+    _allocate_and_publish(officer)
+    client = signed_in(parent)
+    # A draft through every step, so that each step's page renders with its data.
+    client.post(
+        reverse("apply-step", args=["child"]),
+        {"child_name": "陈小明", "child_id_number": idnumber.make("440604", date(2020, 1, 2), 901)},
+    )
+    client.post(
+        reverse("apply-step", args=["guardians"]),
+        {
+            "guardian1_name": "李美玲",
+            "guardian1_relation": "mother",
+            "guardian1_id_number": idnumber.make("440604", date(1988, 1, 2), 902),
+        },
+    )
+    client.post(
+        reverse("apply-step", args=["home"]),
+        {"home_community_code": HOME, "school_1": "S440604001"},
+    )
+    anonymous = Client()
+    urls = [
+        ("home", reverse("home"), client),
+        ("child", reverse("apply-step", args=["child"]), client),
+        ("guardians", reverse("apply-step", args=["guardians"]), client),
+        ("home-step", reverse("apply-step", args=["home"]), client),
+        ("consent", reverse("apply-step", args=["consent"]), client),
+        ("decided", reverse("application-detail", args=[decided.ref]), client),
+        ("review", reverse("application-detail", args=[review.ref]), client),
+        ("live", reverse("application-live", args=[decided.ref]), client),
+        ("lookups", reverse("application-lookups", args=[decided.ref]), client),
+        ("not-found", reverse("application-detail", args=["A-NOT-MINE"]), client),
+        ("login", reverse("login"), anonymous),
+        ("signup", reverse("signup"), anonymous),
+    ]
+    return urls, [
+        decided.ref,
+        review.ref,
+        decided.consent.reference,
+        settings.REGISTRY_CLIENT_ID,
+    ]
+
+
+def _get(client, url, language):
+    client.cookies["django_language"] = language
+    return client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+
+
+def test_every_parent_page_in_english_has_no_chinese_outside_data_values(pages):
+    urls, _refs = pages
+    for name, url, client in urls:
+        response = _get(client, url, "en")
+        assert response.status_code in (200, 404), (name, response.status_code)
+        html = response.content.decode()
+        assert untranslated_chinese(html) == [], name
+        if name != "live":
+            assert '<html lang="en">' in html, name
+
+
+def test_every_parent_page_in_chinese_has_no_stray_english(pages):
+    urls, refs = pages
+    for name, url, client in urls:
+        html = _get(client, url, "zh-hans").content.decode()
+        assert stray_english(html, refs) == [], name
+        if name != "live":
+            assert '<html lang="zh-Hans">' in html, name
+
+
+def test_validation_messages_in_english_are_translated(district, parent):
+    from datetime import date
+
+    from registry import idnumber
+
+    client = signed_in(parent, language="en")
+    too_young = idnumber.make("440604", date(2021, 9, 1), 123)
+
+    check = client.post(
+        reverse("apply-check"),
+        {"field": "child_id_number", "child_id_number": too_young},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    step = client.post(
+        reverse("apply-step", args=["child"]),
+        {"child_name": "", "child_id_number": "12345"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert (
+        "To start grade 1 in 2027, a child must be born between Sept. 1, 2019 and Aug. 31, 2021."
+        in check.content.decode()
+    )
+    assert untranslated_chinese(step.content.decode()) == []
+    assert "An ID number has 18 characters; this one has 5." in step.content.decode()
+
+
+def test_the_lockout_page_is_translated():
+    from tests.enrollment.factories import UserFactory
+
+    UserFactory(username="13800138000", password="Qiuzhi-2027-xue")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for _attempt in range(5):
+        locked = client.post(reverse("login"), {"username": "13800138000", "password": "no"})
+
+    assert locked.status_code == 429
+    assert "Account locked for now" in locked.content.decode()
+    assert untranslated_chinese(locked.content.decode()) == []
+
+
+def _catalogue_entries(path: Path) -> list[dict]:
+    entries, current, field = [], None, None
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if current:
+                entries.append(current)
+            current, field = None, None
+            continue
+        current = current or {"flags": "", "msgid": "", "msgstr": []}
+        if line.startswith("#,"):
+            current["flags"] += line
+        elif line.startswith("msgid "):
+            field = "msgid"
+            current["msgid"] = line[6:].strip('"')
+        elif line.startswith("msgid_plural"):
+            field = None
+        elif line.startswith("msgstr"):
+            field = "msgstr"
+            current["msgstr"].append(line.split(" ", 1)[1].strip('"'))
+        elif line.startswith('"') and field == "msgid":
+            current["msgid"] += line.strip('"')
+        elif line.startswith('"') and field == "msgstr":
+            current["msgstr"][-1] += line.strip('"')
+    return entries
+
+
+def test_the_english_catalogue_has_no_empty_or_fuzzy_entry_and_is_compiled():
+    po = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
+    entries = [e for e in _catalogue_entries(po) if e["msgid"]]
+
+    assert len(entries) > 400
+    assert [e["msgid"] for e in entries if not all(e["msgstr"])] == []
+    assert [e["msgid"] for e in entries if "fuzzy" in e["flags"]] == []
+    assert [e["msgid"] for e in entries if CJK.search("".join(e["msgstr"]))] == []
+    mo = po.with_suffix(".mo")
+    assert mo.stat().st_mtime >= po.stat().st_mtime - 1
