@@ -22,7 +22,7 @@ from enrollment.models import (
     User,
 )
 from enrollment.selectors import current_decision_prefetch
-from registry.models import AuditEntry, AuditSubject, ImportBatch
+from registry.models import AuditEntry, AuditSubject, ImportBatch, Source
 
 
 def officer_default_year(*, user: User) -> int:
@@ -202,6 +202,20 @@ def officer_evidence(*, user: User, evidence_id: int) -> Evidence | None:
 
 def import_batches() -> QuerySet[ImportBatch]:
     return ImportBatch.objects.order_by("-started_at", "-id")
+
+
+def latest_batch_per_source() -> list[ImportBatch]:
+    """The newest finished batch of each department feed, for the data-quality summary."""
+    batches = []
+    for source in Source.values:
+        batch = (
+            ImportBatch.objects.filter(source=source, status=ImportBatch.Status.DONE)
+            .order_by("-started_at", "-id")
+            .first()
+        )
+        if batch is not None:
+            batches.append(batch)
+    return batches
 
 
 def audit_entries(

@@ -828,7 +828,17 @@ def school_enrolment(request):
 @steward_view
 def steward_imports(request):
     page = _page(request, staff_selectors.import_batches())
-    return render(request, "steward/imports.html", {"page": page, "query": ""})
+    latest = staff_selectors.latest_batch_per_source()
+    quality = charts.paired_bar_chart(
+        title=_("各数据源最近一次导入：读取与拒收行数"),
+        pairs=[(batch.source, batch.rows_read, batch.rows_rejected) for batch in latest],
+        first_name=_("读取"),
+        second_name=_("拒收"),
+        label_header=_("数据源"),
+    )
+    return render(
+        request, "steward/imports.html", {"page": page, "query": "", "quality_chart": quality}
+    )
 
 
 @steward_view

@@ -388,3 +388,25 @@ def test_whatif_refuses_broken_json_and_another_districts_policy(town, officer):
     assert foreign.status_code == 400
     assertContains(foreign, "document.district_code", status_code=400)
     assert foreign.context["result"] is None
+
+
+@pytest.mark.parametrize(
+    ("role", "target"),
+    [
+        (Role.OFFICER, "/staff/officer/"),
+        (Role.SCHOOL, "/staff/school/"),
+        (Role.STEWARD, "/staff/steward/imports/"),
+    ],
+)
+def test_staff_start_page_sends_each_role_to_its_own_pages(db, role, target):
+    user = UserFactory(
+        username=f"start-{role}", role=role, district_code="440604", school_code="S1"
+    )
+
+    response = login(user).get("/staff/")
+
+    assert (response.status_code, response["Location"]) == (302, target)
+
+
+def test_parents_have_no_staff_start_page(parent):
+    assert login(parent).get("/staff/").status_code == 403

@@ -168,3 +168,14 @@ def test_import_batches_list_is_newest_first(steward):
     response = login(steward).get("/staff/steward/imports/")
 
     assert [b.id for b in response.context["page"].object_list] == [new.id, old.id]
+
+
+def test_import_history_summarises_the_latest_batch_of_each_source(steward, batch):
+    older = ImportBatchFactory(source=Source.PROPERTY, rows_read=9, rows_rejected=9)
+    ImportBatch.objects.filter(pk=older.pk).update(started_at=timezone.now() - timedelta(days=1))
+    ImportBatchFactory(source=Source.HUKOU, rows_read=4, rows_rejected=0)
+    ImportBatchFactory(source=Source.RENTAL, rows_read=7, status=ImportBatch.Status.FAILED)
+
+    response = login(steward).get("/staff/steward/imports/")
+
+    assert response.context["quality_chart"].rows == (("hukou", 4, 0), ("property", 5, 2))
