@@ -52,25 +52,41 @@ def _id_number(value: str, field: str) -> str:
         raise RowRejected(f"{field}: {error}", field=field) from None
 
 
+# Dates and months that passed, kept to skip parsing them again: a feed of a million rows
+# holds a few thousand distinct dates. Bounded: a century of days is 36,525 keys.
+_GOOD_DATES: dict[str, str] = {}
+_GOOD_MONTHS: dict[str, str] = {}
+_CACHE_LIMIT = 100_000
+
+
 def _date(value: str, field: str) -> str:
     """The value itself when it is a real `YYYY-MM-DD` date (the database parses it again)."""
-    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+    if value in _GOOD_DATES:
+        return value
+    if len(value) != 10 or value[4] != "-" or value[7] != "-" or not value.isascii():
         raise RowRejected(f"{field}: not a date (YYYY-MM-DD)", field=field)
     try:
         date.fromisoformat(value)
     except ValueError:
         raise RowRejected(f"{field}: impossible date {value}", field=field) from None
+    if len(_GOOD_DATES) < _CACHE_LIMIT:
+        _GOOD_DATES[value] = value
     return value
 
 
 def _month(value: str, field: str) -> str:
-    if len(value) != 7 or value[4] != "-":
+    first_day = _GOOD_MONTHS.get(value)
+    if first_day is not None:
+        return first_day
+    if len(value) != 7 or value[4] != "-" or not value.isascii():
         raise RowRejected(f"{field}: not a month (YYYY-MM)", field=field)
     first_day = value + "-01"
     try:
         date.fromisoformat(first_day)
     except ValueError:
         raise RowRejected(f"{field}: impossible month {value}", field=field) from None
+    if len(_GOOD_MONTHS) < _CACHE_LIMIT:
+        _GOOD_MONTHS[value] = first_day
     return first_day
 
 
@@ -90,12 +106,14 @@ def _text(value: str, max_length: int, field: str, *, required: bool = True) -> 
     return value
 
 
+_FLAGS = {"1": True, "0": False}
+
+
 def _flag(value: str, field: str) -> bool:
-    if value == "1":
-        return True
-    if value == "0":
-        return False
-    raise RowRejected(f"{field}: must be 1 or 0", field=field)
+    flag = _FLAGS.get(value)
+    if flag is None:
+        raise RowRejected(f"{field}: must be 1 or 0", field=field)
+    return flag
 
 
 _HUNDRED = Decimal(100)
@@ -186,13 +204,16 @@ def check_social_insurance(values: tuple[str, ...]) -> tuple:
     if id_number != _last_si_id[0]:
         id_number = _id_number(id_number, "id_number")
         _last_si_id[0] = id_number
-    return (
-        id_number,
-        _month(month, "month"),
-        _flag(pension, "pension"),
-        _flag(medical, "medical"),
-        _text(employer_name, 255, "employer_name", required=False),
-    )
+    first_day = _GOOD_MONTHS.get(month) or _month(month, "month")
+    paid_pension = _FLAGS.get(pension)
+    if paid_pension is None:
+        _flag(pension, "pension")
+    paid_medical = _FLAGS.get(medical)
+    if paid_medical is None:
+        _flag(medical, "medical")
+    if len(employer_name) > 255 or "\x00" in employer_name:
+        _text(employer_name, 255, "employer_name", required=False)
+    return (id_number, first_day, paid_pension, paid_medical, employer_name)
 
 
 def check_residence_permit(values: tuple[str, ...]) -> tuple:

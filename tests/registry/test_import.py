@@ -262,3 +262,42 @@ def test_bad_arguments_exit_with_a_one_line_reason(tmp_path):
     with pytest.raises(CommandError, match="unknown encoding 'klingon'"):
         run(str(tmp_path), "--encoding", "klingon")
     assert ImportBatch.objects.count() == 0
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_a_later_feed_updates_stored_rows_and_still_rejects_duplicates_in_itself(tmp_path, method):
+    # given: the permit feed loaded once (an empty table: the first-load path)
+    header = "id_number,permit_no,district_code,issued_on,expires_on"
+    first = write(
+        tmp_path / "residence_permit.csv",
+        [
+            header,
+            f"{FATHER},P1,440604,2024-05-01,2026-05-01",
+            f"{MOTHER},P2,440604,2024-05-01,2028-05-01",
+        ],
+    )
+    registry_import_file(source="residence_permit", path=first, method=method)
+
+    # when: a later feed renews P1, repeats P2 as it was, adds P3 twice
+    later = write(
+        tmp_path / "residence_permit.csv",
+        [
+            header,
+            f"{FATHER},P1,440604,2024-05-01,2029-05-01",
+            f"{MOTHER},P2,440604,2024-05-01,2028-05-01",
+            f"{MOTHER},P3,440604,2025-01-01,2030-01-01",
+            f"{MOTHER},P3,440604,2025-02-01,2030-02-01",
+        ],
+    )
+    report = registry_import_file(source="residence_permit", path=later, method=method)
+
+    # then
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
+    assert report.rejections == [(5, "duplicate key: the same key as line 4")]
+    assert dict(ResidencePermitRecord.objects.values_list("permit_no", "expires_on")) == {
+        "P1": date(2029, 5, 1),
+        "P2": date(2028, 5, 1),
+        "P3": date(2030, 1, 1),
+    }
+    assert ResidencePermitRecord.objects.get(permit_no="P1").batch_id == report.batch_id
+    assert ResidencePermitRecord.objects.get(permit_no="P2").batch_id != report.batch_id

@@ -1,0 +1,160 @@
+"""`import_registry` of the five feeds on PostgreSQL against a plain COPY of the same files.
+
+The district comes from `generate_district` (36,000 households: about 1.06 million feed rows,
+most of them social insurance), written into a temporary folder (untimed). The run uses its
+own database (`bench_registry`, dropped, created and migrated), never anyone else's.
+
+Cases (one JSON line each):
+- `first_load`: all five feeds into empty registry tables: streaming checks, COPY into a
+  staging table, duplicate check, upsert by natural key with its indexes. In a child process,
+  so `peak_rss_mb` is the import's own.
+- `reimport`: the same files again; every row is found unchanged, nothing is rewritten.
+The baseline, timed in the same run: `COPY … FROM STDIN (FORMAT csv, HEADER)` of the same
+files into unindexed tables of text columns, no checks at all. `ratio` = baseline seconds /
+import seconds (0.5 means the import takes twice as long as the bare copy). `identical` says
+the registry holds as many rows as the files have.
+
+    python bench/registry_import.py              # ~1.06 million rows
+    python bench/registry_import.py --scale 0.1  # a quick look
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import database_url, django_setup, emit, peak_rss_mb, recreate_database
+
+FEEDS = ["hukou", "property", "rental", "social_insurance", "residence_permit"]
+
+
+def plain_copy(url: str, folder: Path) -> float:
+    """Seconds to COPY every feed file into unindexed text tables."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        for feed in FEEDS:
+            path = folder / f"{feed}.csv"
+            with path.open("rb") as handle:
+                header = handle.readline().decode().strip().split(",")
+            table = f"plain_{feed}"
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(f"CREATE TABLE {table} ({', '.join(f'{c} text' for c in header)})")
+            with conn.transaction(), conn.cursor() as cursor:
+                with cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                    with path.open("rb") as handle:
+                        while block := handle.read(1 << 20):
+                            copy.write(block)
+        seconds = time.perf_counter() - started
+        counts = {
+            feed: conn.execute(f"SELECT count(*) FROM plain_{feed}").fetchone()[0] for feed in FEEDS
+        }
+        for feed in FEEDS:
+            conn.execute(f"DROP TABLE plain_{feed}")
+    return seconds, counts
+
+
+def import_in_child(url: str, folder: Path) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child-import", str(folder), "--url", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def child_import(url: str, folder: Path) -> None:
+    """Runs in the child: the timed import of the five files, then its figures as JSON."""
+    django_setup(url)
+    from registry.services.imports import registry_import_file
+
+    reports = []
+    started = time.perf_counter()
+    for feed in FEEDS:
+        reports.append(registry_import_file(source=feed, path=folder / f"{feed}.csv"))
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": sum(r.rows_read for r in reports),
+                "inserted": sum(r.inserted for r in reports),
+                "updated": sum(r.updated for r in reports),
+                "unchanged": sum(r.unchanged for r in reports),
+                "rejected": sum(r.rejected for r in reports),
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
+def registry_counts(url: str) -> dict:
+    import psycopg
+
+    tables = {
+        "hukou": "registry_hukourecord",
+        "property": "registry_propertyrecord",
+        "rental": "registry_rentalrecord",
+        "social_insurance": "registry_socialinsurancerecord",
+        "residence_permit": "registry_residencepermitrecord",
+    }
+    with psycopg.connect(url) as conn:
+        return {
+            feed: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for feed, table in tables.items()
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--database", default="bench_registry")
+    parser.add_argument("--child-import", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_import:
+        child_import(args.url, args.child_import)
+        return
+
+    url = database_url(args.database)
+    households = max(200, int(36_000 * args.scale))
+    recreate_database(url)
+    django_setup(url, migrate=True)
+    from registry.district import generate_district
+
+    with tempfile.TemporaryDirectory(prefix="bench-registry-") as name:
+        folder = Path(name)
+        generate_district(households=households, seed=2027, year=2027, out=folder)
+        for path in folder.iterdir():
+            path.read_bytes()  # the files in the page cache for both contenders
+
+        baseline_seconds, file_counts = plain_copy(url, folder)
+        rows = sum(file_counts.values())
+        for case in ("first_load", "reimport"):
+            figures = import_in_child(url, folder)
+            stored = registry_counts(url)
+            emit(
+                bench="registry_import",
+                case=case,
+                n=figures["rows"],
+                seconds=round(figures["seconds"], 3),
+                baseline="plain COPY of the same files into unindexed text tables",
+                baseline_seconds=round(baseline_seconds, 3),
+                baseline_per_second=round(rows / baseline_seconds, 1),
+                identical=stored == file_counts and figures["rows"] == rows,
+                households=households,
+                inserted=figures["inserted"],
+                updated=figures["updated"],
+                unchanged=figures["unchanged"],
+                rejected=figures["rejected"],
+                peak_rss_mb=figures["peak_rss_mb"],
+            )
+
+
+if __name__ == "__main__":
+    main()
