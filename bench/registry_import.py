@@ -44,11 +44,15 @@ def plain_copy(url: str, folder: Path) -> float:
             table = f"plain_{feed}"
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(f"CREATE TABLE {table} ({', '.join(f'{c} text' for c in header)})")
-            with conn.transaction(), conn.cursor() as cursor:
-                with cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
-                    with path.open("rb") as handle:
-                        while block := handle.read(1 << 20):
-                            copy.write(block)
+            statement = f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)"
+            with (
+                conn.transaction(),
+                conn.cursor() as cursor,
+                cursor.copy(statement) as copy,
+                path.open("rb") as handle,
+            ):
+                while block := handle.read(1 << 20):
+                    copy.write(block)
         seconds = time.perf_counter() - started
         counts = {
             feed: conn.execute(f"SELECT count(*) FROM plain_{feed}").fetchone()[0] for feed in FEEDS
