@@ -105,3 +105,23 @@ def test_second_application_for_the_same_child_and_year_is_refused(district, par
     assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
     assert Application.objects.count() == 1
     assert VerificationJob.objects.count() == 1
+
+
+def test_verification_is_enqueued_only_after_commit(
+    district, parent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrollment import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.verify_batch, "delay", lambda ids: sent.append(ids))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        application = application_submit(data=_input(), acting_user=parent)
+        # inside the transaction nothing has gone to the broker yet
+        assert sent == []
+    for callback in callbacks:
+        callback()
+
+    job = VerificationJob.objects.get(application=application)
+    assert sent == [[job.pk]]
+    assert job.enqueued_at is not None
