@@ -13,16 +13,24 @@ A school's priority over applicants is, in order:
 
 The global order is sorted once; a school's rank of an applicant is then one integer,
 `tier * n + global_position`, which keeps the inner loop to integer comparisons on a heap of
-the school's capacity (the worst admitted applicant on top).
+the school's capacity (the worst admitted applicant on top). The preparation (lottery, sort,
+ranks) and the waiting lists are whole-array numpy work; only the proposals loop is Python.
+
+Lottery numbers 1..n are a permutation drawn by numpy's PCG64 generator from the published
+seed, dealt to the applicants in the order of their sorted keys (application references), so
+anyone with the seed and the list of references can deal them again:
+`numpy.random.Generator(numpy.random.PCG64(seed)).permutation(n) + 1`.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import numpy as np
 
 from enrollment.policy.engine import HOUSING_RANK, HUKOU_RANK, sort_key
 
@@ -73,61 +81,63 @@ class Allocation:
     waiting: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _deal(count: int, seed: int) -> np.ndarray:
+    return np.random.Generator(np.random.PCG64(seed)).permutation(count) + 1
+
+
 def lottery_numbers(keys: Iterable[str], seed: int) -> dict[str, int]:
-    """Numbers 1..n dealt to the sorted keys by a permutation from `random.Random(seed)`."""
+    """Numbers 1..n dealt to the sorted keys by a permutation drawn from the seed."""
     ordered = sorted(keys)
-    numbers = list(range(1, len(ordered) + 1))
-    # Reproducible by design: the seed is published so that anyone can re-deal the numbers.
-    random.Random(seed).shuffle(numbers)  # noqa: S311
-    return dict(zip(ordered, numbers, strict=True))
+    return dict(zip(ordered, _deal(len(ordered), seed).tolist(), strict=True))
 
 
-def priority_keys(applicants: Sequence[Applicant], lottery: dict[str, int]) -> list:
-    """Keys whose order is exactly `sort_key`'s order.
-
-    Totals are published with one decimal place, so each key is packed into one integer
-    (points in tenths, then the tie-breaks, then the lottery number, each in a field wide enough
-    for the largest value present); integers sort about twice as fast as tuples of Decimals.
-    Any total with a finer fraction falls back to the `sort_key` tuples themselves.
-    """
-    tenths_of: dict[Decimal, int] = {}
-    tenths: list[int] = []
+def _tenths(applicants: Sequence[Applicant]) -> np.ndarray | None:
+    """Totals in tenths of a point, or None when some total has a finer fraction."""
+    tenths_of: dict = {}
+    values = []
     for a in applicants:
         value = tenths_of.get(a.total_points)
         if value is None:
             scaled = Decimal(a.total_points) * 10
             if scaled != scaled.to_integral_value():
-                return [
-                    sort_key(
-                        b.total_points,
-                        b.hukou_class,
-                        b.housing_class,
-                        b.residence_months,
-                        b.si_months,
-                        lottery[b.key],
-                    )
-                    for b in applicants
-                ]
+                return None
             value = tenths_of[a.total_points] = int(scaled)
-        tenths.append(value)
-    if not applicants:
-        return []
-    top_total = max(tenths)
-    top_residence = max(max(a.residence_months for a in applicants), 0)
-    top_si = max(max(a.si_months for a in applicants), 0)
-    residence_width = top_residence + 1
-    si_width = top_si + 1
-    lottery_width = len(applicants) + 1
-    keys = []
-    for a, total in zip(applicants, tenths, strict=True):
-        if a.residence_months < 0 or a.si_months < 0:
-            raise ValueError(f"applicant {a.key} has negative months")
-        key = (top_total - total) * 4 + HUKOU_RANK.get(a.hukou_class, 3)
-        key = key * 4 + HOUSING_RANK.get(a.housing_class, 3)
-        key = key * residence_width + (top_residence - a.residence_months)
-        key = key * si_width + (top_si - a.si_months)
-        keys.append(key * lottery_width + lottery[a.key])
-    return keys
+        values.append(value)
+    return np.array(values, dtype=np.int64)
+
+
+def priority_order(applicants: Sequence[Applicant], lottery: np.ndarray) -> np.ndarray:
+    """Applicant indices in `sort_key` order (best first); `lottery[i]` is applicant i's number.
+
+    Totals are published with one decimal place, so the order is one numpy lexsort over the
+    key's columns; any total with a finer fraction falls back to sorting the `sort_key` tuples.
+    """
+    count = len(applicants)
+    tenths = _tenths(applicants)
+    if tenths is None:
+        numbers = lottery.tolist()
+        keys = [
+            sort_key(
+                a.total_points,
+                a.hukou_class,
+                a.housing_class,
+                a.residence_months,
+                a.si_months,
+                numbers[i],
+            )
+            for i, a in enumerate(applicants)
+        ]
+        return np.array(sorted(range(count), key=keys.__getitem__), dtype=np.int64)
+    hukou = np.fromiter(
+        (HUKOU_RANK.get(a.hukou_class, 3) for a in applicants), dtype=np.int64, count=count
+    )
+    housing = np.fromiter(
+        (HOUSING_RANK.get(a.housing_class, 3) for a in applicants), dtype=np.int64, count=count
+    )
+    residence = np.fromiter((a.residence_months for a in applicants), dtype=np.int64, count=count)
+    si = np.fromiter((a.si_months for a in applicants), dtype=np.int64, count=count)
+    # lexsort: the last key is the primary one
+    return np.lexsort((lottery, -si, -residence, housing, hukou, -tenths))
 
 
 def allocate(
@@ -139,86 +149,128 @@ def allocate(
 ) -> Allocation:
     """Run deferred acceptance; the same applicants, schools and seed give the same result,
     whatever the order of the inputs."""
+    # A city's run builds a few million small lists and ints and no reference cycles, so the
+    # cyclic collector's passes would be pure overhead.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _allocate(applicants, schools, seed=seed, with_waiting_lists=with_waiting_lists)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _allocate(
+    applicants: Sequence[Applicant],
+    schools: Sequence[School],
+    *,
+    seed: int,
+    with_waiting_lists: bool,
+) -> Allocation:
     n = len(applicants)
+    m = len(schools)
     keys = [a.key for a in applicants]
     if len(set(keys)) != n:
         raise ValueError("applicant keys must be unique")
     school_index = {s.code: index for index, s in enumerate(schools)}
-    if len(school_index) != len(schools):
+    if len(school_index) != m:
         raise ValueError("school codes must be unique")
+    codes = [s.code for s in schools]
     capacity = [max(int(s.capacity), 0) for s in schools]
-    catchments = [s.catchment for s in schools]
 
-    lottery = lottery_numbers(keys, seed)
-    priority = priority_keys(applicants, lottery)
-    order = sorted(range(n), key=priority.__getitem__)
-    del priority
-    position = [0] * n
-    for place, i in enumerate(order):
-        position[i] = place
+    # the lottery, dealt in the order of the sorted keys
+    lottery = np.empty(n, dtype=np.int64)
+    lottery[np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)] = _deal(n, seed)
+    order = priority_order(applicants, lottery)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n, dtype=np.int64)
 
-    # community -> indices of the schools whose catchment holds it
-    catchment_schools: dict[str, set[int]] = {}
-    for s, catchment in enumerate(catchments):
-        for community in catchment:
-            catchment_schools.setdefault(community, set()).add(s)
-    nobody: set[int] = set()
-    in_tier = n * TIER_CATCHMENT
-    out_tier = n * TIER_OTHER
-    lookup = school_index.__getitem__
-    pref_index: list[list[int]] = [[]] * n
-    pref_rank: list[list[int]] = [[]] * n
-    for i, applicant in enumerate(applicants):
-        try:
-            prefs = list(map(lookup, applicant.preferences))
-        except KeyError as error:
-            raise ValueError(f"applicant {applicant.key} ranks unknown school {error}") from None
-        if len(set(prefs)) != len(prefs):
-            raise ValueError(f"applicant {applicant.key} ranks a school twice")
-        base = position[i]
-        home_schools = catchment_schools.get(applicant.home_community, nobody)
-        ranks = [base + (in_tier if s in home_schools else out_tier) for s in prefs]
-        if applicant.held_school:
-            held = school_index.get(applicant.held_school, -1)
-            if held in prefs:
-                ranks[prefs.index(held)] = base + n * TIER_HELD
-        pref_index[i] = prefs
-        pref_rank[i] = ranks
+    # every (applicant, preference) pair, flattened: owner, school, and where each list starts
+    lengths = np.fromiter((len(a.preferences) for a in applicants), dtype=np.int64, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat_codes = [code for a in applicants for code in a.preferences]
+    try:
+        flat = np.fromiter(
+            map(school_index.__getitem__, flat_codes), dtype=np.int64, count=len(flat_codes)
+        )
+    except KeyError as error:
+        who = next(a.key for a in applicants if error.args[0] in a.preferences)
+        raise ValueError(f"applicant {who} ranks unknown school {error}") from None
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pairs = owner * max(m, 1) + flat
+    pairs.sort()
+    if len(pairs) > 1 and bool((pairs[1:] == pairs[:-1]).any()):
+        repeated = next(a.key for a in applicants if len(set(a.preferences)) != len(a.preferences))
+        raise ValueError(f"applicant {repeated} ranks a school twice")
 
-    heaps = _deferred_acceptance(n, pref_index, pref_rank, capacity, order)
+    # catchment: (community, school) pairs as integers, looked up all at once
+    community_id: dict[str, int] = {}
+    catchment_pairs = []
+    for s, school in enumerate(schools):
+        for community in school.catchment:
+            cid = community_id.setdefault(community, len(community_id))
+            catchment_pairs.append(cid * max(m, 1) + s)
+    home = np.fromiter(
+        (community_id.get(a.home_community, -1) for a in applicants), dtype=np.int64, count=n
+    )
+    home_pairs = np.repeat(home, lengths) * max(m, 1) + flat
+    in_catchment_flat = (np.repeat(home, lengths) >= 0) & np.isin(
+        home_pairs, np.array(catchment_pairs, dtype=np.int64)
+    )
+    held = np.full(n, -1, dtype=np.int64)
+    for i, a in enumerate(applicants):
+        if a.held_school:
+            held[i] = school_index.get(a.held_school, -1)
+    tier = np.where(
+        flat == np.repeat(held, lengths),
+        TIER_HELD,
+        np.where(in_catchment_flat, TIER_CATCHMENT, TIER_OTHER),
+    )
+    ranks = tier * n + np.repeat(position, lengths)
 
-    placement: dict[str, str | None] = dict.fromkeys(keys)
-    in_catchment: dict[str, bool] = dict.fromkeys(keys, False)
-    admitted: dict[str, list[str]] = {}
-    placed_at = [-1] * n
-    for s, heap in enumerate(heaps):
-        code = schools[s].code
-        ranked = sorted(-value for value in heap)
-        members = [order[value % n] for value in ranked]
-        admitted[code] = [keys[i] for i in members]
+    heaps, next_choice = _deferred_acceptance(
+        n, flat.tolist(), ranks.tolist(), offsets.tolist(), capacity, order.tolist()
+    )
+
+    # each school's admitted applicants in its priority order, and where each one was held
+    order_list = order.tolist()
+    admitted_idx = [[order_list[r % n] for r in sorted(-v for v in heap)] for heap in heaps]
+    placed_flat = np.full(n, -1, dtype=np.int64)
+    for members in admitted_idx:
         for i in members:
-            placed_at[i] = s
-            placement[keys[i]] = code
-            in_catchment[keys[i]] = applicants[i].home_community in catchments[s]
-    unplaced = [keys[i] for i in order if placed_at[i] < 0]
+            placed_flat[i] = next_choice[i] - 1
+    placed = placed_flat >= 0
+    where = np.maximum(placed_flat, 0)
+    if len(flat):
+        placed_school = np.where(placed, flat[where], -1)
+        catchment_of = placed & in_catchment_flat[where]
+    else:
+        placed_school = np.full(n, -1, dtype=np.int64)
+        catchment_of = placed
+    placement = dict(
+        zip(keys, [codes[s] if s >= 0 else None for s in placed_school.tolist()], strict=True)
+    )
+    in_catchment = dict(zip(keys, catchment_of.tolist(), strict=True))
+    admitted = {codes[s]: [keys[i] for i in members] for s, members in enumerate(admitted_idx)}
+    unplaced = [keys[i] for i in order[~placed[order]].tolist()]
 
     waiting: dict[str, list[str]] = {}
     if with_waiting_lists:
-        candidates: list[list[int]] = [[] for _ in schools]
-        for i in range(n):
-            got = placed_at[i]
-            for s, rank in zip(pref_index[i], pref_rank[i], strict=True):
-                if s == got:
-                    break
-                candidates[s].append(rank)
-        for s, ranks in enumerate(candidates):
-            ranks.sort()
-            waiting[schools[s].code] = [keys[order[rank % n]] for rank in ranks]
+        cutoff = np.where(placed, placed_flat, offsets[1:])
+        above = np.arange(len(flat), dtype=np.int64) < np.repeat(cutoff, lengths)
+        w_school, w_rank = flat[above], ranks[above]
+        arranged = np.lexsort((w_rank, w_school))
+        w_school, w_owner = w_school[arranged], order[w_rank[arranged] % max(n, 1)]
+        bounds = np.searchsorted(w_school, np.arange(m + 1))
+        owners = w_owner.tolist()
+        for s in range(m):
+            waiting[codes[s]] = [keys[i] for i in owners[bounds[s] : bounds[s + 1]]]
 
     return Allocation(
         seed=seed,
         placement=placement,
-        lottery=lottery,
+        lottery=dict(zip(keys, lottery.tolist(), strict=True)),
         in_catchment=in_catchment,
         admitted=admitted,
         unplaced=unplaced,
@@ -228,28 +280,30 @@ def allocate(
 
 def _deferred_acceptance(
     n: int,
-    pref_index: list[list[int]],
-    pref_rank: list[list[int]],
+    flat: list[int],
+    ranks: list[int],
+    offsets: list[int],
     capacity: list[int],
     order: list[int],
-) -> list[list[int]]:
+) -> tuple[list[list[int]], list[int]]:
     """Each school keeps a max-heap (negated ranks) of at most its capacity; an applicant
     proposes down their list until held, and whoever is pushed out proposes next. Each
     applicant proposes at most once to each school, so the work is O(proposals * log capacity).
-    The order in which free applicants propose does not change the outcome."""
+    The order in which free applicants propose does not change the outcome.
+
+    Returns the heaps and, per applicant, the flat index just past their last proposal."""
     heaps: list[list[int]] = [[] for _ in capacity]
-    next_choice = [0] * n
+    next_choice = offsets[:-1]
+    ends = offsets[1:]
     heappush, heapreplace = heapq.heappush, heapq.heapreplace
     for start in range(n):
         current = start
         while current >= 0:
-            prefs = pref_index[current]
-            ranks = pref_rank[current]
             k = next_choice[current]
-            length = len(prefs)
+            end = ends[current]
             displaced = -1
-            while k < length:
-                s = prefs[k]
+            while k < end:
+                s = flat[k]
                 rank = ranks[k]
                 k += 1
                 heap = heaps[s]
@@ -261,4 +315,4 @@ def _deferred_acceptance(
                     break
             next_choice[current] = k
             current = displaced
-    return heaps
+    return heaps, next_choice

@@ -4,11 +4,12 @@ import itertools
 import random
 from decimal import Decimal
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enrollment.allocation import Applicant, School, allocate, lottery_numbers
-from enrollment.allocation.deferred_acceptance import priority_keys
+from enrollment.allocation.deferred_acceptance import priority_order
 from enrollment.policy.engine import sort_key
 
 COMMUNITIES = ["440604010001", "440604010002", "440604010003"]
@@ -147,11 +148,11 @@ def test_same_inputs_and_seed_give_the_same_result_in_any_input_order(instance, 
 
 @settings(max_examples=100, deadline=None)
 @given(instances(max_applicants=20))
-def test_packed_priority_keys_order_exactly_as_sort_key(instance):
+def test_the_priority_order_is_exactly_sort_key_order(instance):
     applicants, _, seed = instance
     lottery = lottery_numbers([a.key for a in applicants], seed)
 
-    packed = priority_keys(applicants, lottery)
+    order = priority_order(applicants, np.array([lottery[a.key] for a in applicants]))
     by_sort_key = sorted(
         applicants,
         key=lambda a: sort_key(
@@ -164,9 +165,7 @@ def test_packed_priority_keys_order_exactly_as_sort_key(instance):
         ),
     )
 
-    assert [a.key for _, a in sorted(zip(packed, applicants, strict=True))] == [
-        a.key for a in by_sort_key
-    ]
+    assert [applicants[i].key for i in order.tolist()] == [a.key for a in by_sort_key]
 
 
 @settings(max_examples=100, deadline=None)
