@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TextIO
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -51,64 +50,82 @@ STREAM_CHUNK = 5000
 
 def admitted_rows(*, school: School, now: datetime | None = None) -> list[tuple]:
     """The school's admitted children (live offers made visible), in the school's priority
-    order as the latest published run of their scope ranked them, numbered from 1."""
+    order as the latest published run of their scope ranked them, numbered from 1.
+
+    Plain value queries, no model instances: five queries and a few ms for a 500-row list."""
     now = now or timezone.now()
     offers = list(
-        Offer.objects.filter(school=school, status__in=Offer.LIVE, run__visible_from__lte=now)
-        .select_related("run", "application")
-        .prefetch_related(
-            Prefetch(
-                "application__guardians",
-                queryset=Guardian.objects.order_by("position"),
-                to_attr="guardian_list",
-            )
+        Offer.objects.filter(
+            school=school, status__in=Offer.LIVE, run__visible_from__lte=now
+        ).values_list(
+            "application_id",
+            "run_id",
+            "run__round",
+            "run__admission_year",
+            "run__district_code",
+            "application__ref",
+            "application__child_name",
+            "application__child_id_number",
+            "application__home_address",
         )
     )
     if not offers:
         return []
-    newest = max(offers, key=lambda offer: (offer.run.round, offer.run_id)).run
-    latest = (
+    newest = max(offers, key=lambda offer: (offer[2], offer[1]))
+    latest_id = (
         AllocationRun.objects.filter(
-            admission_year=newest.admission_year,
-            district_code=newest.district_code,
-            published_at__isnull=False,
+            admission_year=newest[3], district_code=newest[4], published_at__isnull=False
         )
         .order_by("-round")
+        .values_list("id", flat=True)
         .first()
     )
+    application_ids = [offer[0] for offer in offers]
     ranked = dict(
-        Placement.objects.filter(run=latest, school=school).values_list(
+        Placement.objects.filter(run_id=latest_id, school=school).values_list(
             "application_id", "school_rank"
         )
     )
-    unranked = len(ranked) + 1
-    offers.sort(
-        key=lambda offer: (ranked.get(offer.application_id) or unranked, offer.application.ref)
-    )
     points = dict(
         Placement.objects.filter(
-            run_id__in={offer.run_id for offer in offers} | {latest.pk},
-            application_id__in=[offer.application_id for offer in offers],
+            run_id__in={offer[1] for offer in offers} | {latest_id},
+            application_id__in=application_ids,
         )
         .order_by("run_id")
         .values_list("application_id", "total_points")
     )
-    rows = []
-    for rank, offer in enumerate(offers, start=1):
-        application = offer.application
-        rows.append(
-            (
-                school.code,
-                application.ref,
-                application.child_name,
-                application.child_id_number,
-                ";".join(g.name for g in application.guardian_list),
-                application.home_address,
-                points.get(application.id, ""),
-                rank,
-            )
+    guardians: dict[int, list[str]] = {}
+    for application_id, name in (
+        Guardian.objects.filter(application_id__in=application_ids)
+        .order_by("application_id", "position")
+        .values_list("application_id", "name")
+    ):
+        guardians.setdefault(application_id, []).append(name)
+    unranked = len(ranked) + 1
+    offers.sort(key=lambda offer: (ranked.get(offer[0]) or unranked, offer[5]))
+    return [
+        (
+            school.code,
+            ref,
+            child_name,
+            child_id_number,
+            ";".join(guardians.get(application_id, [])),
+            home_address,
+            points.get(application_id, ""),
+            rank,
         )
-    return rows
+        for rank, (
+            application_id,
+            _,
+            _,
+            _,
+            _,
+            ref,
+            child_name,
+            child_id_number,
+            home_address,
+        ) in enumerate(offers, start=1)
+    ]
 
 
 def _csv_bytes(rows: list[tuple]) -> bytes:
