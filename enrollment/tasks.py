@@ -57,3 +57,11 @@ def allocation_run(run_id: int) -> dict:
 
     run = allocation_run_execute(run_id=run_id)
     return {"run": run.pk, "status": run.status, "placed": run.placed_count}
+
+
+@shared_task(name="enrollment.retention_apply", acks_late=True)
+def retention_apply() -> dict:
+    """De-identify applications whose admission year's retention period is over."""
+    from enrollment.services.retention import retention_apply as apply_rule
+
+    return asdict(apply_rule())
