@@ -62,6 +62,12 @@ def day(value) -> str:
     return date_format(value, "DATE_FORMAT")
 
 
+def month(value) -> str:
+    if not value:
+        return ""
+    return date_format(date.fromisoformat(value), "YEAR_MONTH_FORMAT")
+
+
 def consent_lookups() -> list[dict]:
     """Exactly what will be looked up, from which department, and why: the consent screen."""
     why = {
@@ -184,7 +190,11 @@ def _fact_found(key: str, answer: dict, decision: Decision) -> dict:
         return {
             "status": "found" if months else "none",
             "summary": _("%(from)s 至 %(to)s 期间，有 %(n)s 个月同时缴纳养老和医疗保险")
-            % {"from": day(si.get("window_start")), "to": day(si.get("window_end")), "n": months}
+            % {
+                "from": month(si.get("window_start")),
+                "to": month(si.get("window_end")),
+                "n": months,
+            }
             if si.get("window_start")
             else _("未查到社保缴费记录"),
             "sources": [s for s in [_source_line(si.get("record"))] if s],

@@ -1,0 +1,156 @@
+"""An officer resolving a review case and publishing an allocation; a school downloading its
+admitted list. Real browser, the staff pages, the services behind them."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from enrollment.models import AllocationRun, Application, DownloadLog, Evidence, Role
+from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.review import evidence_submit
+from enrollment.services.verification import verification_run
+from registry import idnumber
+from tests.conftest import HOME, YEAR
+from tests.enrollment.factories import UserFactory
+from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "demo-pass-2027"  # the factories' password
+DECIDED_CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
+DECIDED_MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)
+REVIEW_CHILD = idnumber.make("440604", date(2020, 6, 6), 345)
+REVIEW_MOTHER = idnumber.make("440604", date(1991, 2, 2), 456)
+
+
+def _submit(*, parent, child, mother, name, ref) -> Application:
+    application = application_submit(
+        data=ApplicationInput(
+            admission_year=YEAR,
+            ref=ref,
+            child=PersonInput(name=name, id_number=child),
+            guardians=[PersonInput(name="李美玲", id_number=mother, relation="mother")],
+            home_community_code=HOME,
+            preferences=["S440604001"],
+            consent_given_by=mother,
+        ),
+        acting_user=parent,
+        enqueue=False,
+    )
+    verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
+    application.refresh_from_db()
+    return application
+
+
+@pytest.fixture
+def families(district):
+    """One family decided (109.3 points); one whose child the registry does not know, with a
+    signed commitment waiting for an officer."""
+    parent = UserFactory(role=Role.PARENT, username="13900000003")
+    HukouRecordFactory(id_number=DECIDED_CHILD, registered_on=date(2019, 6, 15))
+    PropertyRecordFactory(owner_id_number=DECIDED_MOTHER, share_percent=Decimal("100"))
+    PropertyRecordFactory(owner_id_number=REVIEW_MOTHER, share_percent=Decimal("100"))
+    decided = _submit(
+        parent=None, child=DECIDED_CHILD, mother=DECIDED_MOTHER, name="陈小明", ref="A00000000DEC"
+    )
+    review = _submit(
+        parent=parent, child=REVIEW_CHILD, mother=REVIEW_MOTHER, name="王小红", ref="A00000000REV"
+    )
+    assert (decided.state, review.state) == ("decided", "needs_review")
+    evidence_submit(
+        application=review,
+        user=parent,
+        fact=Evidence.Fact.HUKOU,
+        kind=Evidence.Kind.COMMITMENT,
+        statement="孩子户籍在禅城区，2020 年 7 月登记，承诺属实。",
+    )
+    return {"decided": decided, "review": review}
+
+
+def _sign_in(watched, username: str) -> None:
+    watched.goto("/accounts/login/")
+    watched.page.fill("#id_username", username)
+    watched.page.fill("#id_password", PASSWORD)
+    watched.page.get_by_role("button", name="登录").click()
+
+
+def test_officer_resolves_a_review_case_and_publishes_the_allocation(new_page, families, officer):
+    watched = new_page()
+    page = watched.page
+    _sign_in(watched, officer.username)
+    expect(page.locator("h1")).to_be_visible()
+    assert "/staff/officer/" in page.url
+    watched.screenshot("officer-dashboard")
+
+    # The review queue, then the case.
+    page.get_by_role("link", name="审核队列").click()
+    page.get_by_role("link", name=families["review"].ref).click()
+    expect(page.locator("h1")).to_contain_text(families["review"].ref)
+    watched.screenshot("officer-case")
+
+    # Accept the commitment: the child's hukou is in the district since 2020-07-01.
+    form = page.locator("form.action-form", has=page.locator("input[name=evidence]"))
+    form.locator("select[name=verdict]").select_option("accept")
+    form.locator("select[name=hukou_class]").select_option("D")
+    form.locator("input[name=registered_on]").fill("2020-07-01")
+    form.locator("[name=reason]").fill("派出所户籍证明与承诺一致")
+    form.get_by_role("button", name="提交审核结论").click()
+    expect(page.locator(".staff-messages")).to_be_visible()
+    review = Application.objects.get(pk=families["review"].pk)
+    assert review.state == "decided"
+    decision = review.decisions.get(is_current=True)
+    # D + OWN = 100; 2020-07-01 to 2027-03-31 is 80 full months: 8.0.
+    assert (decision.outcome, decision.basis, str(decision.total_points)) == (
+        "eligible",
+        "reviewed",
+        "108.0",
+    )
+
+    # Run the allocation, then publish it.
+    page.get_by_role("link", name="录取分配").click()
+    page.fill("#id_seed", "2027")
+    page.get_by_role("button", name="开始分配").click()
+    expect(page.locator("#run-progress")).to_contain_text("100%")
+    watched.screenshot("officer-run")
+    page.locator("form.action-form [name=reason]").fill("第一轮录取结果，经局务会审定")
+    page.get_by_role("button", name="确认发布").click()
+    run = AllocationRun.objects.get()
+    assert run.published_at is not None
+    assert run.published_by == officer
+    assert run.placed_count == 2
+
+
+def test_school_downloads_its_admitted_list(new_page, families, officer, school_staff):
+    from enrollment.services.allocation import (
+        allocation_publish,
+        allocation_run_create,
+        allocation_run_execute,
+    )
+
+    run = allocation_run_create(
+        admission_year=YEAR, seed=1, actor=officer, district_code="440604", enqueue=False
+    )
+    allocation_publish(
+        run=allocation_run_execute(run_id=run.pk), actor=officer, reason="第一轮录取结果"
+    )
+    watched = new_page()
+    page = watched.page
+    _sign_in(watched, school_staff.username)
+    expect(page.locator("h1")).to_contain_text("录取名单")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    watched.screenshot("school-admitted")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="下载 CSV").click()
+    download = download_info.value
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+
+    assert rows[0][:3] == ["school_code", "ref", "child_name"]
+    assert [row[1] for row in rows[1:]] == ["A00000000DEC"]
+    assert DownloadLog.objects.filter(user=school_staff, allowed=True).count() == 1
