@@ -19,7 +19,7 @@ from enrollment.services.allocation import (
     allocation_runs_compare,
 )
 from enrollment.tasks import allocation_run
-from tests.conftest import YEAR
+from tests.conftest import YEAR, wait_until
 from tests.enrollment.allocation_helpers import decided_application
 from tests.enrollment.factories import SchoolFactory, UserFactory
 
@@ -394,3 +394,20 @@ def test_placements_record_points_and_preference_ranks(
     row = Placement.objects.get(run=run, application__ref="A002")
 
     assert (row.total_points, row.preference_rank, row.in_catchment) == (Decimal("109.3"), 2, False)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_computes_the_run_from_the_allocation_queue(
+    celery_worker_process, district, schools, officer
+):
+    for ref, points in (("W001", "90"), ("W002", "80"), ("W003", "70")):
+        decided_application(policy=district["policy"], prefs=["S440604001"], points=points, ref=ref)
+
+    run = allocation_run_create(admission_year=YEAR, seed=3, actor=officer, district_code="440604")
+
+    done = wait_until(
+        lambda: AllocationRun.objects.filter(pk=run.pk, status="done").first(), timeout=120
+    )
+    assert (done.progress, done.placed_count, done.unplaced_count) == (100, 2, 1)
+    assert _placements(done) == {"W001": "S440604001", "W002": "S440604001", "W003": None}
