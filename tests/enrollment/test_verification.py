@@ -20,16 +20,18 @@ from enrollment.models import (
 )
 from enrollment.services.applications import application_withdraw
 from enrollment.services.verification import (
+    answer_json,
     retry_delay,
     verification_reconcile,
     verification_run,
 )
 from enrollment.tasks import reconcile_verification_jobs
 from registry import idnumber
+from registry.contract import FamilyAnswer, from_json, to_json
 from registry.models import AuditEntry, HukouRecord, ImportBatch, PropertyRecord
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.enrollment.pipeline_support import open_job_ids, worked_example
+from tests.enrollment.pipeline_support import open_job_ids, verify_all, worked_example
 
 pytestmark = pytest.mark.django_db
 
@@ -392,3 +394,15 @@ def test_a_batch_of_500_jobs_is_a_handful_of_queries(district, django_assert_max
     assert (result.claimed, result.decided) == (500, 500)
     assert Decision.objects.filter(outcome="eligible", total_points=Decimal("109.3")).count() == 500
     assert ApplicationEvent.objects.filter(to_state="decided").count() == 500
+
+
+def test_decisions_store_the_answer_exactly_as_the_contract_serialises_it(district):
+    application = worked_example(4)
+    verify_all()
+
+    stored = Decision.objects.get(application=application).facts["answer"]
+    answer = from_json(FamilyAnswer, stored)
+
+    assert answer_json(answer) == to_json(answer) == stored
+    assert stored["permit"]["issued_on"] == "2024-05-01"
+    assert stored["social_insurance"]["qualifying_months"] == 40

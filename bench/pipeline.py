@@ -1,0 +1,435 @@
+"""Submitted to decided, through two real Celery worker processes, Redis and PostgreSQL.
+
+The registry holds 1,000,000 people (hukou rows; `--scale` shrinks it): the 200,000 families
+that apply (child and one or two guardians) and as many other residents as it takes. Every
+DOMAIN.md path appears: owners (alone, or shares on one certificate, some under 50 %), renters
+(some owning elsewhere in the city), families with no housing record, children with no hukou
+row, migrants with and without a qualifying permit and with 0-48 insured months. Built with
+COPY in a few seconds (untimed), in its own database `bench_pipeline`.
+
+Cases (one JSON line each):
+- `submit`: the applications stored through `application_submit_many` (the services' own
+  checks, bulk writes, enqueue off), 5,000 at a time.
+- `<N>x<people>`: the timed pipeline: every job enqueued in batches (VERIFICATION_BATCH_SIZE)
+  to Redis, claimed, looked up through the registry gateway (audited), scored and recorded by
+  two `celery -A config worker -c 1` processes, until every job is done.
+  Baseline: the same lookups as raw set-based SQL in this one process (one statement with
+  CTEs over the same tables), nothing written; `ratio` = baseline seconds / pipeline seconds
+  (below 1: the pipeline is slower than the bare lookups, which it is, since it also audits,
+  scores, traces, records and moves states). `identical`: every decision's packed facts equal
+  the facts the SQL derives. `lost`: jobs not done at the end; `decided_once`: every
+  application has exactly one decision.
+
+    python bench/pipeline.py              # 200,000 applications, 1,000,000 people
+    python bench/pipeline.py --scale 0.05 # a quick look
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from _common import ROOT, database_url, django_setup, emit, recreate_database
+
+YEAR = 2027
+CUTOFF = date(2027, 3, 31)
+DISTRICT = "440604"
+CITY = "4406"
+STREETS, PER_STREET = 10, 20  # 200 communities
+SCHOOLS = 40
+
+
+def community(index: int) -> str:
+    return f"{DISTRICT}{index // PER_STREET + 1:03d}{index % PER_STREET + 1:03d}"
+
+
+def _copy(cursor, table: str, columns: list[str], rows) -> int:
+    count = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def build_world(applications: int, people: int, seed: int) -> list[dict]:
+    """The registry and the enrollment reference data; returns the families that apply."""
+    from django.db import connection
+
+    from enrollment.models import Community, School
+    from enrollment.services.policies import policy_install_default
+    from registry import idnumber
+    from registry.models import ImportBatch
+
+    rng = random.Random(seed)
+    policy_install_default(admission_year=YEAR)
+    codes = [community(i) for i in range(STREETS * PER_STREET)]
+    Community.objects.bulk_create(Community(code=c, district_code=DISTRICT) for c in codes)
+    per_school = len(codes) // SCHOOLS
+    School.objects.bulk_create(
+        School(
+            code=f"S{DISTRICT}{i + 1:03d}",
+            admission_year=YEAR,
+            name=f"第{i + 1}小学",
+            district_code=DISTRICT,
+            kind="public",
+            capacity=applications // SCHOOLS,
+            catchment_communities=codes[i * per_school : (i + 1) * per_school],
+        )
+        for i in range(SCHOOLS)
+    )
+    batches = {
+        source: ImportBatch.objects.create(source=source, as_of=date(2027, 3, 1), status="done")
+        for source in ("hukou", "property", "rental", "social_insurance", "residence_permit")
+    }
+    as_of = date(2027, 3, 1)
+    born_from = date(2019, 9, 1)
+
+    families, hukou, properties, rentals, si, permits = [], [], [], [], [], []
+    for i in range(applications):
+        child = idnumber.make(DISTRICT, born_from + timedelta(days=i // 999 % 730), i % 999 + 1)
+        mother = idnumber.make(DISTRICT, date(1980, 1, 1) + timedelta(days=i // 999), i % 999 + 1)
+        father = idnumber.make(DISTRICT, date(1978, 1, 1) + timedelta(days=i // 999), i % 999 + 1)
+        guardians = [mother, father] if rng.random() < 0.7 else [mother]
+        home_index = rng.randrange(len(codes))
+        home = codes[home_index]
+        draw = rng.random()
+        hukou_class = "D" if draw < 0.5 else "C" if draw < 0.7 else "N"
+        district = {"D": DISTRICT, "C": "440605", "N": "445202"}[hukou_class]
+        if rng.random() < 0.98:
+            registered = date(2015, 1, 1) + timedelta(days=rng.randrange(4400))
+            hukou.append((child, "孩子", "M", idnumber.birth_date_of(child), district, home,
+                          "", registered, f"H{i}"))  # fmt: skip
+        housing = rng.random()
+        if housing < 0.55:
+            certificate = f"P{i}"
+            if len(guardians) == 2 and rng.random() < 0.4:
+                share = "50" if rng.random() < 0.85 else "20"
+                for owner in guardians:
+                    properties.append((certificate, owner, share, home, "", date(2015, 5, 1)))
+            else:
+                properties.append((certificate, mother, "100", home, "", date(2015, 5, 1)))
+        elif housing < 0.9:
+            rentals.append((f"R{i}", guardians[-1], home, "", date(2026, 9, 1), date(2027, 8, 31)))
+            if rng.random() < 0.1:
+                elsewhere = codes[(home_index + 1) % len(codes)]
+                properties.append((f"E{i}", mother, "100", elsewhere, "", date(2012, 1, 1)))
+        if hukou_class == "N":
+            if rng.random() < 0.85:
+                issued = date(2020, 1, 1) + timedelta(days=rng.randrange(2550))
+                permits.append((f"J{i}", mother, DISTRICT, issued, issued + timedelta(days=1826)))
+            months = rng.randrange(49)
+            start = (CUTOFF.year * 12 + CUTOFF.month - 1) - months + 1
+            for m in range(start, start + months):
+                si.append((mother, date(m // 12, m % 12 + 1, 1), True, rng.random() < 0.97))
+        families.append(
+            {"ref": f"A{i:07d}", "child": child, "guardians": guardians, "home": home,
+             "preferences": [f"S{DISTRICT}{home_index // per_school + 1:03d}",
+                             f"S{DISTRICT}{(home_index // per_school + 1) % SCHOOLS + 1:03d}"]}
+        )  # fmt: skip
+    # Other residents, to a registry of `people` people in all.
+    others = max(people - len(hukou), 0)
+    for k in range(others):
+        person = idnumber.make(DISTRICT, date(1940, 1, 1) + timedelta(days=k // 999), k % 999 + 1)
+        hukou.append((person, "居民", "F", idnumber.birth_date_of(person), DISTRICT,
+                      codes[k % len(codes)], "", date(2000, 1, 1), f"O{k}"))  # fmt: skip
+
+    now = datetime.now(UTC)
+
+    def stamped(rows, source):
+        batch = batches[source]
+        return ((batch.pk, as_of, now, *row) for row in rows)
+
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        _copy(raw, "registry_hukourecord",
+              ["batch_id", "as_of", "updated_at", "id_number", "name", "sex", "birth_date",
+               "hukou_district_code", "community_code", "address", "registered_on",
+               "household_no"], stamped(hukou, "hukou"))  # fmt: skip
+        _copy(raw, "registry_propertyrecord",
+              ["batch_id", "as_of", "updated_at", "certificate_no", "owner_id_number",
+               "share_percent", "community_code", "address", "registered_on"],
+              stamped(properties, "property"))  # fmt: skip
+        _copy(raw, "registry_rentalrecord",
+              ["batch_id", "as_of", "updated_at", "registration_no", "tenant_id_number",
+               "community_code", "address", "start_date", "end_date"],
+              stamped(rentals, "rental"))  # fmt: skip
+        _copy(raw, "registry_socialinsurancerecord",
+              ["batch_id", "as_of", "updated_at", "id_number", "month", "pension", "medical",
+               "employer_name"], (r + ("",) for r in stamped(si, "social_insurance")))  # fmt: skip
+        _copy(raw, "registry_residencepermitrecord",
+              ["batch_id", "as_of", "updated_at", "permit_no", "id_number", "district_code",
+               "issued_on", "expires_on"], stamped(permits, "residence_permit"))  # fmt: skip
+        cursor.execute("ANALYZE")
+    return families, {"hukou": len(hukou), "property": len(properties),
+                      "rental": len(rentals), "social_insurance": len(si),
+                      "residence_permit": len(permits)}  # fmt: skip
+
+
+def submit(families: list[dict]) -> tuple[float, list[int]]:
+    from enrollment.services.applications import (
+        ApplicationInput,
+        PersonInput,
+        application_submit_many,
+    )
+
+    relations = ("mother", "father")
+    started = time.perf_counter()
+    job_ids, rejected = [], 0
+    for start in range(0, len(families), 5000):
+        items = [
+            ApplicationInput(
+                ref=f["ref"],
+                admission_year=YEAR,
+                child=PersonInput(name="孩子", id_number=f["child"]),
+                guardians=[
+                    PersonInput(name="家长", id_number=g, relation=relations[n])
+                    for n, g in enumerate(f["guardians"])
+                ],  # fmt: skip
+                home_community_code=f["home"],
+                preferences=f["preferences"],
+                consent_given_by=f["guardians"][0],
+            )
+            for f in families[start : start + 5000]
+        ]
+        result = application_submit_many(items=items, enqueue=False)
+        job_ids += result.job_ids
+        rejected += len(result.rejected)
+    if rejected:
+        raise SystemExit(f"{rejected} applications were refused; the population is wrong")
+    return time.perf_counter() - started, job_ids
+
+
+def start_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    workers = []
+    for n in range(count):
+        log = (logs / f"worker{n}.log").open("w")
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-c",
+                    "1",
+                    "-Q",
+                    "verification,default",
+                    "-n",
+                    f"bench{n}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        )
+    deadline = time.monotonic() + 90
+    for n, worker in enumerate(workers):
+        while "ready." not in (logs / f"worker{n}.log").read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit((logs / f"worker{n}.log").read_text()[-2000:])
+            time.sleep(0.2)
+    return workers
+
+
+def stop_workers(workers) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+BASELINE_SQL = """
+WITH g AS (
+    SELECT application_id, id_number FROM enrollment_guardian
+),
+a AS (
+    SELECT id, child_id_number, home_community_code FROM enrollment_application
+    WHERE admission_year = %(year)s
+),
+owned AS (
+    SELECT application_id, max(share) AS share FROM (
+        SELECT g.application_id, p.certificate_no, sum(p.share_percent) AS share
+        FROM g JOIN a ON a.id = g.application_id
+        JOIN registry_propertyrecord p
+          ON p.owner_id_number = g.id_number AND p.community_code = a.home_community_code
+        GROUP BY g.application_id, p.certificate_no
+    ) s GROUP BY application_id
+),
+rented AS (
+    SELECT DISTINCT g.application_id
+    FROM g JOIN a ON a.id = g.application_id
+    JOIN registry_rentalrecord r
+      ON r.tenant_id_number = g.id_number AND r.community_code = a.home_community_code
+     AND r.start_date <= %(cutoff)s AND r.end_date >= %(cutoff)s
+),
+elsewhere AS (
+    SELECT DISTINCT g.application_id
+    FROM g JOIN a ON a.id = g.application_id
+    JOIN registry_propertyrecord p
+      ON p.owner_id_number = g.id_number AND p.community_code <> a.home_community_code
+     AND p.community_code LIKE %(city)s
+),
+insured AS (
+    SELECT application_id, max(months) AS months FROM (
+        SELECT g.application_id, g.id_number, count(DISTINCT s.month) AS months
+        FROM g JOIN registry_socialinsurancerecord s ON s.id_number = g.id_number
+        WHERE s.month BETWEEN %(window_start)s AND %(window_end)s AND s.pension AND s.medical
+        GROUP BY g.application_id, g.id_number
+    ) m GROUP BY application_id
+),
+permitted AS (
+    SELECT DISTINCT g.application_id
+    FROM g JOIN registry_residencepermitrecord r ON r.id_number = g.id_number
+    WHERE r.issued_on <= %(permit_latest)s AND r.expires_on >= %(cutoff)s
+)
+SELECT a.id,
+       CASE WHEN h.hukou_district_code IS NULL THEN 0
+            WHEN h.hukou_district_code = %(district)s THEN 1
+            WHEN h.hukou_district_code LIKE %(city)s THEN 2 ELSE 3 END,
+       coalesce(to_char(h.registered_on, 'YYYYMMDD')::int, 0),
+       coalesce((owned.share * 100)::int, 0),
+       (rented.application_id IS NOT NULL)::int,
+       (elsewhere.application_id IS NOT NULL)::int,
+       coalesce(insured.months, 0),
+       (permitted.application_id IS NOT NULL)::int
+FROM a
+LEFT JOIN registry_hukourecord h ON h.id_number = a.child_id_number
+LEFT JOIN owned ON owned.application_id = a.id
+LEFT JOIN rented ON rented.application_id = a.id
+LEFT JOIN elsewhere ON elsewhere.application_id = a.id
+LEFT JOIN insured ON insured.application_id = a.id
+LEFT JOIN permitted ON permitted.application_id = a.id
+"""
+
+
+def baseline() -> tuple[float, dict[int, str]]:
+    from django.db import connection
+
+    from registry.contract import month_window
+
+    window = month_window(CUTOFF, 120)
+    params = {
+        "year": YEAR,
+        "cutoff": CUTOFF,
+        "city": f"{CITY}%",
+        "district": DISTRICT,
+        "window_start": window[0],
+        "window_end": window[1],
+        "permit_latest": date(CUTOFF.year - 1, CUTOFF.month, CUTOFF.day),
+    }
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINE_SQL, params)
+        rows = cursor.fetchall()
+    seconds = time.perf_counter() - started
+    return seconds, {row[0]: " ".join(str(v) for v in row[1:]) + " 0 0 0" for row in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2027)
+    args = parser.parse_args()
+    applications = max(int(200_000 * args.scale), 10)
+    people = max(int(1_000_000 * args.scale), applications * 3)
+
+    url = database_url("bench_pipeline")
+    recreate_database(url)
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+    django_setup(url, migrate=True)
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Count
+
+    from config.celery_app import app
+    from enrollment.models import Decision, VerificationJob
+    from enrollment.tasks import enqueue_verification
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        raise SystemExit("the pipeline benchmark needs CELERY_BROKER_URL (Redis)")
+
+    started = time.perf_counter()
+    families, registry_rows = build_world(applications, people, args.seed)
+    build_seconds = time.perf_counter() - started
+    submit_seconds, job_ids = submit(families)
+    emit(bench="pipeline", case="submit", n=len(job_ids), seconds=round(submit_seconds, 3),
+         registry_build_seconds=round(build_seconds, 1), registry_rows=registry_rows)  # fmt: skip
+    connection.close()
+
+    with app.connection_for_write() as conn:
+        for queue in ("default", "verification"):
+            conn.default_channel.queue_purge(queue)
+    with tempfile.TemporaryDirectory() as logs:
+        workers = start_workers(url, args.workers, Path(logs))
+        try:
+            started = time.perf_counter()
+            enqueue_verification(job_ids)
+            while True:
+                open_jobs = VerificationJob.objects.exclude(status="done").count()
+                if open_jobs == 0:
+                    break
+                if time.perf_counter() - started > 3600:
+                    break
+                time.sleep(0.25)
+            seconds = time.perf_counter() - started
+        finally:
+            stop_workers(workers)
+            errors = sum(
+                (Path(logs) / f"worker{n}.log").read_text().count("ERROR")
+                for n in range(args.workers)
+            )
+
+    lost = VerificationJob.objects.exclude(status="done").count()
+    counts = Decision.objects.values("application_id").annotate(n=Count("id")).order_by()
+    decided_once = counts.filter(n=1).count() == len(job_ids) and not counts.filter(n__gt=1)
+    outcomes = dict(
+        Decision.objects.values_list("outcome").annotate(n=Count("id")).order_by("outcome")
+    )
+    baseline_seconds, expected = baseline()
+    packed = dict(Decision.objects.values_list("application_id", "facts_packed"))
+    identical = packed == expected
+    emit(
+        bench="pipeline",
+        case=f"{applications}x{people}",
+        n=len(job_ids),
+        seconds=round(seconds, 3),
+        baseline="raw set-based SQL, one process",
+        baseline_seconds=round(baseline_seconds, 3),
+        identical=identical,
+        mismatched=sum(1 for k, v in expected.items() if packed.get(k) != v),
+        lost=lost,
+        decided_once=decided_once,
+        errors=errors,
+        workers=args.workers,
+        batch_size=settings.VERIFICATION_BATCH_SIZE,
+        outcomes=outcomes,
+    )
+
+
+if __name__ == "__main__":
+    main()
