@@ -264,6 +264,14 @@ def _load_orm(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportBa
     rest = [name for name in spec.columns if name not in spec.key]
     first_line: dict[tuple, int] = {}
     chunk: list[tuple] = []
+    as_of_field = model._meta.get_field("as_of")
+    updated_field = model._meta.get_field("updated_at")
+    quote = connection.ops.quote_name
+    columns = [f.column for f in fields] + ["batch_id", "as_of", "updated_at"]
+    insert = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * len(columns))})"
+    )
 
     def flush() -> None:
         by_key = {tuple(values[i] for i in key_index): values for values in chunk}
@@ -275,15 +283,41 @@ def _load_orm(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportBa
             .iterator()
         }
         new, changed = [], []
+        rest_index = [spec.columns.index(name) for name in rest]
         for row_key, values in by_key.items():
-            record = model(
-                batch=batch, as_of=batch.as_of, **dict(zip(spec.columns, values, strict=True))
-            )
             if row_key not in stored:
-                new.append(record)
-            elif tuple(getattr(record, name) for name in rest) != stored[row_key]:
-                changed.append(record)
-        model.objects.bulk_create(new)
+                new.append(values)
+            elif tuple(values[i] for i in rest_index) != stored[row_key]:
+                changed.append(
+                    model(
+                        batch=batch,
+                        as_of=batch.as_of,
+                        **dict(zip(spec.columns, values, strict=True)),
+                    )
+                )
+        if new:
+            # New rows as plain parameter tuples: building a model instance per row would
+            # cost more than the insert itself.
+            now = timezone.now()
+            provenance = [
+                batch.id,
+                as_of_field.get_db_prep_value(batch.as_of, connection),
+                updated_field.get_db_prep_value(now, connection),
+            ]
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    insert,
+                    [
+                        [
+                            *(
+                                f.get_db_prep_value(v, connection)
+                                for f, v in zip(fields, values, strict=True)
+                            ),
+                            *provenance,
+                        ]
+                        for values in new
+                    ],
+                )
         if changed:
             model.objects.bulk_create(
                 changed,
