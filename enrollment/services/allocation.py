@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from enrollment import allocation
@@ -274,11 +274,20 @@ def _progress(run: AllocationRun, percent: int, note: str) -> None:
 
 
 def allocation_run_execute(*, run_id: int) -> AllocationRun:
-    """Compute one recorded run. Idempotent: a finished run returns at once, an unfinished one
-    (a worker died) is started over."""
-    claimed = AllocationRun.objects.filter(
-        pk=run_id, status__in=[AllocationRun.Status.PENDING, AllocationRun.Status.RUNNING]
-    ).update(status=AllocationRun.Status.RUNNING, started_at=timezone.now(), error="")
+    """Compute one recorded run. Idempotent: a finished or running run returns at once; one
+    abandoned by a dead worker is started over."""
+    now = timezone.now()
+    # A run another worker is still computing is left to it; one started longer ago than the
+    # task time limit was abandoned (its worker died) and is started over.
+    abandoned = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimed = (
+        AllocationRun.objects.filter(pk=run_id)
+        .filter(
+            Q(status=AllocationRun.Status.PENDING)
+            | Q(status=AllocationRun.Status.RUNNING, started_at__lt=abandoned)
+        )
+        .update(status=AllocationRun.Status.RUNNING, started_at=now, error="")
+    )
     run = AllocationRun.objects.get(pk=run_id)
     if not claimed:
         return run

@@ -411,3 +411,21 @@ def test_a_real_worker_computes_the_run_from_the_allocation_queue(
     )
     assert (done.progress, done.placed_count, done.unplaced_count) == (100, 2, 1)
     assert _placements(done) == {"W001": "S440604001", "W002": "S440604001", "W003": None}
+
+
+def test_a_run_being_computed_is_left_alone_and_an_abandoned_one_is_started_over(families, officer):
+    run = allocation_run_create(
+        admission_year=YEAR, seed=1, actor=officer, district_code="440604", enqueue=False
+    )
+    AllocationRun.objects.filter(pk=run.pk).update(status="running", started_at=timezone.now())
+
+    busy = allocation_run_execute(run_id=run.pk)
+
+    assert (busy.status, Placement.objects.filter(run=run).count()) == ("running", 0)
+
+    AllocationRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - timedelta(minutes=31)
+    )
+    redone = allocation_run_execute(run_id=run.pk)
+
+    assert (redone.status, Placement.objects.filter(run=run).count()) == ("done", 4)
