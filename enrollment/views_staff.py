@@ -152,10 +152,21 @@ def officer_dashboard(request):
     return render(request, "officer/dashboard.html", context)
 
 
+# A bar chart stays readable up to about this many schools; the tables list every school.
+CHART_SCHOOLS = 20
+
+
+def _chart_title(full: str, top: str, total: int) -> str:
+    return full if total <= CHART_SCHOOLS else top % {"n": CHART_SCHOOLS}
+
+
 def _demand_chart(demand) -> charts.Chart:
+    shown = sorted(demand, key=lambda row: (-row.seats_short, row.school.code))[:CHART_SCHOOLS]
     return charts.paired_bar_chart(
-        title=_("第一志愿人数与学位数"),
-        pairs=[(row.school.name, row.first_choice, row.seats) for row in demand],
+        title=_chart_title(
+            _("第一志愿人数与学位数"), _("学位缺口最大的 %(n)d 所学校"), len(demand)
+        ),
+        pairs=[(row.school.name, row.first_choice, row.seats) for row in shown],
         first_name=_("第一志愿"),
         second_name=_("学位数"),
         label_header=_("学校"),
@@ -554,8 +565,13 @@ def _run_context(run, publish_form) -> dict:
         "moving": _run_is_moving(run),
         "rows": rows,
         "placed_chart": charts.paired_bar_chart(
-            title=_("各校录取人数与学位数"),
-            pairs=[(row["name"], row["placed"], row["capacity"]) for row in rows],
+            title=_chart_title(_("各校录取人数与学位数"), _("录取最满的 %(n)d 所学校"), len(rows)),
+            pairs=[
+                (row["name"], row["placed"], row["capacity"])
+                for row in sorted(rows, key=lambda r: (r["capacity"] - r["placed"], r["code"]))[
+                    :CHART_SCHOOLS
+                ]
+            ],
             first_name=_("录取"),
             second_name=_("学位数"),
             label_header=_("学校"),

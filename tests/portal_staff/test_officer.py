@@ -410,3 +410,25 @@ def test_staff_start_page_sends_each_role_to_its_own_pages(db, role, target):
 
 def test_parents_have_no_staff_start_page(parent):
     assert login(parent).get("/staff/").status_code == 403
+
+
+def test_demand_chart_keeps_to_the_twenty_schools_shortest_of_seats(town, officer):
+    from tests.enrollment.factories import SchoolFactory
+
+    for index in range(23):
+        SchoolFactory(code=f"S440604{index + 200}", name=f"学校{index:02d}", capacity=10 + index)
+
+    response = login(officer).get("/staff/officer/")
+
+    chart = response.context["demand_chart"]
+    assert chart.title == "学位缺口最大的 20 所学校"
+    # 第一小学 and 第二小学 are full (0 short); then the smallest of the empty schools.
+    assert chart.rows[:4] == (
+        ("第一小学", 2, 2),
+        ("第二小学", 1, 1),
+        ("学校00", 0, 10),
+        ("学校01", 0, 11),
+    )
+    assert len(chart.rows) == 20
+    schools_page = login(officer).get("/staff/officer/schools/")
+    assert len(schools_page.context["demand"]) == 25
