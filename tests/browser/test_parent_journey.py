@@ -160,6 +160,12 @@ def test_status_page_follows_verification_live_and_shows_the_points_when_done(
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.locator("h1")).to_contain_text("您好")
+    # The first Tab reaches the skip link, which takes keyboard users past the header.
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    expect(page.locator(".skip-link")).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
 
     page.get_by_role("link", name="陈小明").click()
     expect(page.locator("#live")).to_have_attribute("hx-trigger", "every 2s")
