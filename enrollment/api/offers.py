@@ -31,6 +31,10 @@ class OfferOutputSerializer(serializers.Serializer):
     receipt_no = serializers.CharField(allow_null=True)
 
 
+class OfferWithWaitlistsSerializer(OfferOutputSerializer):
+    waiting_lists = WaitlistPlaceSerializer(many=True)
+
+
 class ParentOfferListApi(APIView):
     """The parent's offers once published (after the embargo), with the family's place on the
     waiting list of every school it ranked above the offer."""
@@ -40,7 +44,10 @@ class ParentOfferListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         year = serializers.IntegerField(min_value=2000, max_value=2100)
 
-    @extend_schema(parameters=[OpenApiParameter("year", int, required=True)])
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True)],
+        responses=OfferWithWaitlistsSerializer(many=True),
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
