@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
+IDEOGRAPHS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 # Attributes a person hears or sees.
 VISIBLE_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
@@ -70,11 +71,11 @@ def data_values() -> list[str]:
     return sorted({v for v in values if v}, key=len, reverse=True)
 
 
-def untranslated_chinese(html: str) -> list[str]:
+def untranslated_chinese(html: str, pattern=CJK) -> list[str]:
     text = visible_text(html)
     for value in data_values():
         text = text.replace(value, "")
-    return CJK.findall(text)
+    return pattern.findall(text)
 
 
 def stray_english(html: str, refs: list[str]) -> list[str]:
@@ -247,3 +248,29 @@ def test_the_english_catalogue_has_no_empty_or_fuzzy_entry_and_is_compiled():
     assert [e["msgid"] for e in entries if CJK.search("".join(e["msgstr"]))] == []
     mo = po.with_suffix(".mo")
     assert mo.stat().st_mtime >= po.stat().st_mtime - 1
+
+
+def test_every_staff_page_in_english_has_no_chinese_words_outside_data_values(
+    decided, officer, school_staff
+):
+    from tests.enrollment.factories import UserFactory
+
+    run = _allocate_and_publish(officer)
+    steward = UserFactory(role="steward", username="steward1", district_code="440604")
+    pages = [
+        (officer, reverse("staff:officer-dashboard")),
+        (officer, reverse("staff:officer-review")),
+        (officer, reverse("staff:officer-case", args=[decided.ref])),
+        (officer, reverse("staff:officer-allocation")),
+        (officer, reverse("staff:officer-run", args=[run.pk])),
+        (officer, reverse("staff:officer-rechecks")),
+        (officer, reverse("staff:officer-schools")),
+        (officer, reverse("staff:officer-whatif")),
+        (school_staff, reverse("staff:school-admitted")),
+        (steward, reverse("staff:steward-imports")),
+        (steward, reverse("staff:steward-audit")),
+    ]
+    for user, url in pages:
+        response = signed_in(user, "en").get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, url
+        assert untranslated_chinese(response.content.decode(), IDEOGRAPHS) == [], url
