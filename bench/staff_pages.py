@@ -1,0 +1,179 @@
+"""Staff pages on a whole district: how long each officer, school and steward page takes.
+
+The district is built through the product's own commands (generate_district, import_registry,
+import_schools, import_applications, verify_applications with tasks in-process,
+run_allocation --district 440604 --publish), untimed. Then each page is requested through
+Django's test client, signed in as its role: one JSON line per page with the median of
+`--repeat` requests (`seconds`), the HTML size (`bytes`) and the number of SQL queries.
+`n` is the number of applications in the district.
+
+The run uses its own PostgreSQL database (`bench_staff_pages`, dropped and created).
+
+    python bench/staff_pages.py               # 40,000 households: about 20,000 applications
+    python bench/staff_pages.py --scale 0.1
+"""
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import database_url, emit, recreate_database  # noqa: E402
+
+YEAR = 2027
+DISTRICT = "440604"
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def build_district(households: int, folder: Path) -> None:
+    from django.core.management import call_command
+
+    from enrollment.services.policies import policy_install_default
+
+    # The commands' own reports are kept off stdout, which carries only the JSON lines.
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO(), "verbosity": 0}
+    call_command(
+        "generate_district", households=households, seed=7, year=YEAR, out=str(folder), **quiet
+    )
+    call_command("import_registry", str(folder), **quiet)
+    call_command("import_schools", str(folder / "schools.csv"), year=YEAR, **quiet)
+    policy_install_default(admission_year=YEAR, district_code=DISTRICT)
+    call_command("import_applications", str(folder / "applications.jsonl"), **quiet)
+    call_command("verify_applications", year=YEAR, wait=True, **quiet)
+    call_command("run_allocation", year=YEAR, seed=7, district=DISTRICT, publish=True, **quiet)
+
+
+def staff_clients():
+    from django.test import Client
+
+    from enrollment.models import Offer, Role, User
+
+    school_code = (
+        Offer.objects.filter(run__district_code=DISTRICT)
+        .values_list("school__code", flat=True)
+        .first()
+    )
+    users = {
+        "officer": User.objects.create(
+            username="bench-officer", role=Role.OFFICER, district_code=DISTRICT
+        ),
+        "school": User.objects.create(
+            username="bench-school", role=Role.SCHOOL, school_code=school_code
+        ),
+        "steward": User.objects.create(username="bench-steward", role=Role.STEWARD),
+    }
+    clients = {}
+    for role, user in users.items():
+        client = Client()
+        client.force_login(user, backend=BACKEND)
+        clients[role] = client
+    return clients
+
+
+def measure(clients, repeat: int, applications: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from enrollment.models import AllocationRun, Application, ApplicationState
+
+    case_ref = (
+        Application.objects.filter(district_code=DISTRICT, state=ApplicationState.NEEDS_REVIEW)
+        .values_list("ref", flat=True)
+        .first()
+    )
+    run_id = AllocationRun.objects.filter(district_code=DISTRICT).values_list("id", flat=True)[0]
+    pages = [
+        ("officer_dashboard", "officer", "/staff/officer/"),
+        ("officer_review_queue", "officer", "/staff/officer/review/"),
+        ("officer_review_all", "officer", "/staff/officer/review/?state="),
+        ("officer_case", "officer", f"/staff/officer/review/{case_ref}/"),
+        ("officer_schools_map", "officer", "/staff/officer/schools/"),
+        ("officer_allocation_run", "officer", f"/staff/officer/allocation/{run_id}/"),
+        ("officer_whatif_form", "officer", "/staff/officer/whatif/"),
+        ("school_admitted", "school", "/staff/school/"),
+        ("school_admitted_csv", "school", "/staff/school/admitted.csv"),
+        ("school_admitted_xlsx", "school", "/staff/school/admitted.xlsx"),
+        ("steward_imports", "steward", "/staff/steward/imports/"),
+        ("steward_audit", "steward", "/staff/steward/audit/?outcome=answered"),
+    ]
+    for case, role, url in pages:
+        client = clients[role]
+        client.get(url)  # warm the connection and the template cache
+        times = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {response.status_code}")
+        emit(
+            bench="staff_pages",
+            case=f"{case}_{applications}",
+            n=applications,
+            seconds=round(statistics.median(times), 4),
+            max_seconds=round(max(times), 4),
+            bytes=len(response.content),
+            queries=len(queries),
+        )
+    # The what-if itself: the whole district rescored under a changed policy, rendered.
+    document = clients["officer"].get("/staff/officer/whatif/").context["form"].initial["document"]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = clients["officer"].post(
+            "/staff/officer/whatif/", {"document": document, "bonus_cap": "5"}
+        )
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise SystemExit(f"what-if: HTTP {response.status_code}")
+    emit(
+        bench="staff_pages",
+        case=f"officer_whatif_run_{applications}",
+        n=applications,
+        seconds=round(statistics.median(times), 4),
+        max_seconds=round(max(times), 4),
+        bytes=len(response.content),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", default="bench_staff_pages")
+    args = parser.parse_args()
+    households = max(200, int(40_000 * args.scale))
+
+    url = database_url(args.database)
+    recreate_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_BROKER_URL"] = ""  # tasks in-process: this measures pages, not workers
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    call_command("migrate", verbosity=0)
+    setup_test_environment()  # the test client records each response's template context
+    with tempfile.TemporaryDirectory() as folder:
+        build_district(households, Path(folder))
+    from enrollment.models import Application
+
+    applications = Application.objects.filter(district_code=DISTRICT).count()
+    measure(staff_clients(), args.repeat, applications)
+
+
+if __name__ == "__main__":
+    main()
