@@ -22,6 +22,7 @@ Cases (one JSON line each):
 
     python bench/pipeline.py              # 200,000 applications, 1,000,000 people
     python bench/pipeline.py --scale 0.05 # a quick look
+    python bench/pipeline.py --scale 0.1 --people 1000000  # 20,000 against the full registry
 """
 
 import argparse
@@ -329,6 +330,7 @@ LEFT JOIN permitted ON permitted.application_id = a.id
 def baseline() -> tuple[float, dict[int, str]]:
     from django.db import connection
 
+    from enrollment.policy.engine import PACKED_FIELDS
     from registry.contract import month_window
 
     window = month_window(CUTOFF, 120)
@@ -346,7 +348,11 @@ def baseline() -> tuple[float, dict[int, str]]:
         cursor.execute(BASELINE_SQL, params)
         rows = cursor.fetchall()
     seconds = time.perf_counter() - started
-    return seconds, {row[0]: " ".join(str(v) for v in row[1:]) + " 0 0 0" for row in rows}
+    widths = [width for _, width in PACKED_FIELDS]
+    return seconds, {
+        row[0]: " ".join(f"{v:0{w}d}" for v, w in zip([*row[1:], 0, 0, 0], widths, strict=True))
+        for row in rows
+    }
 
 
 def main() -> None:
@@ -354,9 +360,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument(
+        "--people", type=int, default=None, help="registry size (default 1,000,000 x scale)"
+    )
     args = parser.parse_args()
     applications = max(int(200_000 * args.scale), 10)
-    people = max(int(1_000_000 * args.scale), applications * 3)
+    people = max(args.people or int(1_000_000 * args.scale), applications * 3)
 
     url = database_url("bench_pipeline")
     recreate_database(url)

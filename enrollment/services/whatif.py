@@ -9,6 +9,7 @@ Decisions an officer overrode keep their overridden outcome; their points are re
 
 import time
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 from django.db import connection
@@ -101,7 +102,8 @@ def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
             application__grade=grade,
         )
         .annotate(total_tenths=Cast(F("total_points") * 10, IntegerField()))
-        .order_by("application_id")
+        # No ORDER BY: a sort in numpy is cheaper than an ordered index walk over the rows.
+        .order_by()
         .values_list("application_id", "facts_packed", "outcome", "total_tenths", "basis")
     )
     rows = _raw_rows(decisions)
@@ -118,7 +120,7 @@ def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
     first_choices = _raw_rows(preferences)
     loaded = time.perf_counter()
 
-    rescorable = [row for row in rows if row[1]]
+    rescorable = sorted((row for row in rows if row[1]), key=itemgetter(0))
     application_ids = np.fromiter((row[0] for row in rescorable), dtype=np.int64)
     matrix = facts_matrix([row[1] for row in rescorable])
     before_outcome = np.fromiter(

@@ -240,7 +240,7 @@ def test_packed_facts_round_trip():
         rejected_on_review=frozenset({"child_hukou"}),
     )
 
-    assert facts_pack(facts) == "2 20250120 3333 1 1 17 1 1 1 0"
+    assert facts_pack(facts) == "2 20250120 03333 1 1 017 1 1 1 0"
     assert facts_unpack(facts_pack(facts)) == facts
 
 
@@ -358,7 +358,7 @@ def test_decision_names_the_registry_record_behind_each_point(district):
     assert decision.facts["answer"]["child_hukou"]["registered_on"] == "2019-06-15"
     base = next(step for step in decision.trace if step["rule"] == "base_points[0]")
     assert base["source"] == [hukou_source, housing_source]
-    assert decision.facts_packed == "1 20190615 10000 0 0 0 0 0 0 0"
+    assert decision.facts_packed == "1 20190615 10000 0 0 000 0 0 0 0"
 
 
 @pytestmark_db
