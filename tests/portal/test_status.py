@@ -231,3 +231,51 @@ def test_who_looked_at_my_data_lists_each_registry_query_with_purpose_and_time(p
     assert decided.consent.reference in body
     assert "已答复" in body
     assert CHILD not in body
+
+
+def test_declining_the_offer_records_it_and_a_second_different_answer_is_refused(
+    district, parent, officer, registry_example_1
+):
+    application = submit(parent=parent, ref="A0000000DECL")
+    _allocate_and_publish(officer)
+    offer = Offer.objects.get(application=application)
+    client = signed_in(parent)
+    url = reverse("application-offer-answer", args=[application.ref, offer.pk])
+
+    declined = client.post(url, {"answer": "decline"}, follow=True)
+    again = client.post(url, {"answer": "accept"}, follow=True)
+
+    offer.refresh_from_db()
+    assert (offer.status, offer.answered_by) == ("declined", parent)
+    assert f"您已放弃这个学位。回执号 {offer.receipt_no}。" in declined.content.decode()
+    assert "这个学位已经答复过，不能更改。" in again.content.decode()
+    assert AuditLog.objects.filter(action__startswith="offer.").count() == 1
+
+
+def test_an_uploaded_document_is_kept_and_only_its_family_can_download_it(
+    district, parent, other_parent
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
+    application = submit(parent=parent, ref="A0000000PNG1")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    client = signed_in(parent)
+
+    client.post(
+        reverse("application-evidence", args=[application.ref]),
+        {
+            "fact": "hukou",
+            "kind": "upload",
+            "file": SimpleUploadedFile("booklet.png", png, content_type="image/png"),
+        },
+    )
+
+    evidence = Evidence.objects.get()
+    assert (evidence.content_type, evidence.size, evidence.kind) == ("image/png", 40, "upload")
+    url = reverse("application-evidence-file", args=[application.ref, evidence.pk])
+    download = client.get(url)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == png
+    assert download["Content-Disposition"].startswith("attachment")
+    assert signed_in(other_parent).get(url).status_code == 404
