@@ -172,14 +172,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="shrinks every case")
     parser.add_argument("--seed", type=int, default=20270701, help="the lottery seed")
-    parser.add_argument("--skip-city", action="store_true", help="only the comparison cases")
+    parser.add_argument(
+        "--cases",
+        choices=["all", "city", "compare"],
+        default="all",
+        help="the city-wide case, the comparisons with matching, or both",
+    )
     args = parser.parse_args()
 
     def size(applicants, schools):
         return max(10, int(applicants * args.scale)), max(2, int(schools * args.scale))
 
     ok = True
-    if not args.skip_city:
+    if args.cases in ("all", "city"):
         n, m = size(200_000, 1_000)
         people, schools = population(n, m, seed=1)
         result, seconds, cpu_seconds = ours(people, schools, args.seed)
@@ -197,7 +202,8 @@ def main() -> int:
         )
         del people, schools, result
 
-    for applicants, school_count in ((10_000, 100), (20_000, 200)):
+    comparisons = ((10_000, 100), (20_000, 200)) if args.cases in ("all", "compare") else ()
+    for applicants, school_count in comparisons:
         n, m = size(applicants, school_count)
         people, schools = population(n, m, seed=2)
         result, seconds, cpu_seconds = ours(people, schools, args.seed)
