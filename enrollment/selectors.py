@@ -275,3 +275,43 @@ def recheck_for_officer(*, user: User, recheck_id: int) -> Recheck | None:
     return Recheck.objects.filter(
         pk=recheck_id, application__district_code=user.district_code
     ).first()
+
+
+def waitlist_places_for_parent(
+    *, user: User, admission_year: int, now: datetime | None = None
+) -> list[tuple[str, WaitlistPlace]]:
+    """(application ref, place) for every waiting list the parent's families are on in the
+    latest published round they can see, placed or not: a family with no offer waits on the
+    list of every school it ranked."""
+    now = now or timezone.now()
+    result = []
+    applications = Application.objects.filter(applicant=user, admission_year=admission_year)
+    for application in applications.order_by("ref"):
+        run = (
+            AllocationRun.objects.filter(
+                admission_year=admission_year,
+                district_code__in=[application.district_code, ""],
+                published_at__isnull=False,
+                visible_from__lte=now,
+            )
+            .order_by("-published_at", "-id")
+            .first()
+        )
+        if run is None:
+            continue
+        entries = list(
+            WaitlistEntry.objects.filter(run=run, application=application).select_related("school")
+        )
+        lengths = Counter(
+            WaitlistEntry.objects.filter(
+                run=run, school__in=[e.school_id for e in entries]
+            ).values_list("school_id", flat=True)
+        )
+        result.extend(
+            (
+                application.ref,
+                WaitlistPlace(e.school.code, e.school.name, e.position, lengths[e.school_id]),
+            )
+            for e in sorted(entries, key=lambda e: e.school.code)
+        )
+    return result

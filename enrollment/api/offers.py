@@ -7,7 +7,12 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors import application_detail, offer_for_parent, offers_for_parent
+from enrollment.selectors import (
+    application_detail,
+    offer_for_parent,
+    offers_for_parent,
+    waitlist_places_for_parent,
+)
 from enrollment.services.offers import offer_answer
 from enrollment.services.rechecks import recheck_request
 
@@ -112,3 +117,30 @@ class ParentRecheckRequestApi(APIView):
             reason=serializer.validated_data["reason"],
         )
         return Response(self.OutputSerializer(recheck).data, status=status.HTTP_201_CREATED)
+
+
+class ParentWaitlistApi(APIView):
+    """Every waiting list the parent's families are on in the latest published round, with
+    their place, including families that were offered no place at all."""
+
+    permission_classes = [IsParent]
+
+    class FilterSerializer(serializers.Serializer):
+        year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+    class OutputSerializer(WaitlistPlaceSerializer):
+        ref = serializers.CharField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True)],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        places = waitlist_places_for_parent(
+            user=request.user, admission_year=filters.validated_data["year"]
+        )
+        return Response(
+            [{"ref": ref, **WaitlistPlaceSerializer(place).data} for ref, place in places]
+        )

@@ -11,7 +11,12 @@ from enrollment.api.allocation import (
 )
 from enrollment.api.applications import ApplicationDetailApi, ApplicationSubmitApi
 from enrollment.api.health import healthz
-from enrollment.api.offers import ParentOfferAnswerApi, ParentOfferListApi, ParentRecheckRequestApi
+from enrollment.api.offers import (
+    ParentOfferAnswerApi,
+    ParentOfferListApi,
+    ParentRecheckRequestApi,
+    ParentWaitlistApi,
+)
 from enrollment.api.officers import OfficerDecisionListApi
 from enrollment.api.review import (
     DecisionOverrideApi,
@@ -97,6 +102,7 @@ urlpatterns = [
         name="api-officer-school-update",
     ),
     path("offers/", ParentOfferListApi.as_view(), name="api-offers"),
+    path("waiting-lists/", ParentWaitlistApi.as_view(), name="api-waiting-lists"),
     path("offers/<int:offer_id>/answer/", ParentOfferAnswerApi.as_view(), name="api-offer-answer"),
     path(
         "applications/<str:ref>/rechecks/",

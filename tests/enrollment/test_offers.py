@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import AuditLog, Community, Offer, Role
+from enrollment.models import Application, AuditLog, Community, Offer, Role
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
@@ -203,3 +203,17 @@ def test_enrolment_api_for_the_schools_own_staff(published, api):
         "enrolment": "enrolled",
     }
     assert unknown.status_code == 404
+
+
+def test_a_family_without_an_offer_sees_its_places_on_every_list(published, api):
+    # F001 was offered nothing; its family signs in as this parent
+    unplaced_parent = UserFactory(role=Role.PARENT, username="waiting")
+    Application.objects.filter(ref="F001").update(applicant=unplaced_parent)
+
+    response = api(unplaced_parent).get("/api/v1/waiting-lists/", {"year": YEAR})
+    offers = api(unplaced_parent).get("/api/v1/offers/", {"year": YEAR})
+
+    assert offers.json() == []
+    assert [
+        (row["ref"], row["school_code"], row["position"], row["length"]) for row in response.json()
+    ] == [("F001", "S440604001", 2, 2), ("F001", "S440604002", 1, 1)]
