@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from enrollment.models import AllocationRun, Application, DownloadLog, Evidence, Role
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
-from enrollment.services.review import evidence_submit
 from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
@@ -49,8 +48,7 @@ def _submit(*, parent, child, mother, name, ref) -> Application:
 
 @pytest.fixture
 def families(district):
-    """One family decided (109.3 points); one whose child the registry does not know, with a
-    signed commitment waiting for an officer."""
+    """One family decided (109.3 points); one whose child the registry does not know."""
     parent = UserFactory(role=Role.PARENT, username="13900000003")
     HukouRecordFactory(id_number=DECIDED_CHILD, registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=DECIDED_MOTHER, share_percent=Decimal("100"))
@@ -62,14 +60,7 @@ def families(district):
         parent=parent, child=REVIEW_CHILD, mother=REVIEW_MOTHER, name="王小红", ref="A00000000REV"
     )
     assert (decided.state, review.state) == ("decided", "needs_review")
-    evidence_submit(
-        application=review,
-        user=parent,
-        fact=Evidence.Fact.HUKOU,
-        kind=Evidence.Kind.COMMITMENT,
-        statement="孩子户籍在禅城区，2020 年 7 月登记，承诺属实。",
-    )
-    return {"decided": decided, "review": review}
+    return {"decided": decided, "review": review, "parent": parent}
 
 
 def _sign_in(watched, username: str) -> None:
@@ -79,7 +70,24 @@ def _sign_in(watched, username: str) -> None:
     watched.page.get_by_role("button", name="登录").click()
 
 
-def test_officer_resolves_a_review_case_and_publishes_the_allocation(new_page, families, officer):
+def test_officer_resolves_a_review_case_and_publishes_the_allocation(
+    new_page, families, officer, tmp_path
+):
+    # The family uploads the household booklet where the registry has no hukou.
+    family = new_page()
+    _sign_in(family, families["parent"].username)
+    family.page.get_by_role("link", name="王小红").click()
+    expect(family.page.locator(".reasons")).to_contain_text("数据库中没有查到孩子的户籍")
+    family.screenshot("status-needs-review")
+    booklet = tmp_path / "booklet.png"
+    booklet.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    family.page.select_option("#id_fact", "hukou")
+    family.page.set_input_files("#id_file", str(booklet))
+    family.page.get_by_role("button", name="提交材料").click()
+    expect(family.page.locator(".messages")).to_contain_text("材料已提交")
+    evidence = Evidence.objects.get()
+    assert (evidence.kind, evidence.content_type) == ("upload", "image/png")
+
     watched = new_page()
     page = watched.page
     _sign_in(watched, officer.username)
@@ -98,7 +106,7 @@ def test_officer_resolves_a_review_case_and_publishes_the_allocation(new_page, f
     form.locator("select[name=verdict]").select_option("accept")
     form.locator("select[name=hukou_class]").select_option("D")
     form.locator("input[name=registered_on]").fill("2020-07-01")
-    form.locator("[name=reason]").fill("派出所户籍证明与承诺一致")
+    form.locator("[name=reason]").fill("户口簿页与派出所记录一致")
     form.get_by_role("button", name="提交审核结论").click()
     expect(page.locator(".staff-messages")).to_be_visible()
     review = Application.objects.get(pk=families["review"].pk)
