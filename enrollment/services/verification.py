@@ -113,17 +113,20 @@ def _bulk_transition(
     ]
     if not rows:
         return []
-    ApplicationEvent.objects.bulk_create(
-        ApplicationEvent(
-            application_id=app_id,
-            from_state=state,
-            to_state=to_state,
-            actor=actor,
-            actor_label="" if actor else "worker",
-            reason=reason,
-            at=now,
-        )
-        for app_id, state in rows
+    _copy_insert(
+        ApplicationEvent,
+        [
+            ApplicationEvent(
+                application_id=app_id,
+                from_state=state,
+                to_state=to_state,
+                actor=actor,
+                actor_label="" if actor else "worker",
+                reason=reason,
+                at=now,
+            )
+            for app_id, state in rows
+        ],
     )
     update = {"state": to_state, "updated_at": now}
     if to_state == ApplicationState.DECIDED:
@@ -413,31 +416,32 @@ def decision_from_score(
     )
 
 
-_DECISION_COLUMNS = [f for f in Decision._meta.concrete_fields if not f.primary_key]
+def _copy_insert(model, objects: Sequence[models.Model]) -> None:
+    """Insert new rows. On PostgreSQL with COPY: a batch carries 500 decisions of a few
+    kilobytes of JSON each (and 500 events), which a parameterised multi-row INSERT spends
+    seconds escaping. Elsewhere (SQLite, the demo) bulk_create."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for obj in objects:
+            row = []
+            for field in fields:
+                value = getattr(obj, field.attname)
+                if value is None and getattr(field, "auto_now_add", False):
+                    value = now
+                if isinstance(field, models.JSONField):
+                    value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                row.append(value)
+            copy.write_row(row)
 
 
 def decisions_insert(decisions: Sequence[Decision]) -> None:
-    """Insert new decisions. On PostgreSQL with COPY: a batch carries 500 decisions of a few
-    kilobytes of JSON each, which a parameterised INSERT spends seconds escaping."""
-    if connection.vendor != "postgresql":
-        Decision.objects.bulk_create(decisions)
-        return
-    now = timezone.now()
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _DECISION_COLUMNS)
-    statement = f"COPY {Decision._meta.db_table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for decision in decisions:
-            if decision.created_at is None:
-                decision.created_at = now
-            copy.write_row(
-                [
-                    json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-                    if isinstance(field, models.JSONField)
-                    else value
-                    for field in _DECISION_COLUMNS
-                    for value in (getattr(decision, field.attname),)
-                ]
-            )
+    _copy_insert(Decision, decisions)
 
 
 def state_for_outcome(outcome: str) -> str:
