@@ -26,7 +26,20 @@ def emit(**record) -> None:
 
 
 def peak_rss_mb(*, children: bool = False) -> float:
-    """The peak resident set size of this process (or of its finished children), in MB."""
+    """The peak resident set size of this process (or of its finished children), in MB.
+
+    On Linux this process's own peak is read from /proc (VmHWM): `getrusage` keeps the high
+    water mark across `execve`, so a child started by a large parent would report the
+    parent's peak as its own.
+    """
+    if not children:
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 

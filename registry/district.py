@@ -195,6 +195,11 @@ class _District:
                 self.community_names[code] = (
                     f"{STREET_NAMES[street]}街道{COMMUNITY_NAMES[index % len(COMMUNITY_NAMES)]}社区"
                 )
+        # "YYYY-MM" of the cut-off's month (offset 0) and of the 239 months before it.
+        last = self.cutoff.year * 12 + self.cutoff.month - 1
+        self.month_labels = [
+            f"{(last - offset) // 12:04d}-{(last - offset) % 12 + 1:02d}" for offset in range(240)
+        ]
         self.elsewhere_communities = [
             f"{district}{street:03d}{index:03d}"
             for district in (HOME_DISTRICT, *CITY_DISTRICTS)
@@ -535,20 +540,21 @@ def _insurance(d: _District, w: _Writers, id_number: str, months: int, *, gaps: 
     if months <= 0:
         return
     rng = d.rng
-    last = d.cutoff.year * 12 + d.cutoff.month - 1
+    labels = d.month_labels
     skipped = set()
     for _ in range(gaps):
         start = rng.randint(0, months - 1)
         skipped.update(range(start, start + rng.randint(1, 4)))
     employer = rng.choice(EMPLOYERS)
-    rows = []
-    for offset in range(months - 1, -1, -1):
-        if offset in skipped:
-            continue
-        index = last - offset
-        medical = "0" if rng.random() < 0.02 else "1"
-        rows.append((id_number, f"{index // 12:04d}-{index % 12 + 1:02d}", "1", medical, employer))
-    w.rows("social_insurance", rows)
+    draw = rng.random
+    w.rows(
+        "social_insurance",
+        [
+            (id_number, labels[offset], "1", "0" if draw() < 0.02 else "1", employer)
+            for offset in range(min(months, len(labels)) - 1, -1, -1)
+            if offset not in skipped
+        ],
+    )
 
 
 def _schools(d: _District, applications: int) -> list[dict]:
