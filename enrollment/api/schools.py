@@ -15,7 +15,7 @@ from enrollment.exports import safe_cell
 from enrollment.models import Offer, School
 from enrollment.selectors import school_applicants, school_for_officer, school_for_staff
 from enrollment.services.exports import admitted_export, download_denied_log
-from enrollment.services.offers import offer_mark_enrolment
+from enrollment.services.offers import offer_mark_enrolment, offers_close_enrolment
 from enrollment.services.schools import school_update
 
 logger = logging.getLogger("enrollment.downloads")
@@ -141,6 +141,25 @@ class SchoolEnrolmentApi(APIView):
             reason=data["reason"],
         )
         return Response(self.OutputSerializer(offer).data)
+
+
+class SchoolEnrolmentCloseApi(APIView):
+    """The school closes 报到: every admitted child not marked enrolled becomes no_show."""
+
+    class InputSerializer(serializers.Serializer):
+        year = serializers.IntegerField(min_value=2000, max_value=2100)
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, code: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        school = school_for_staff(user=request.user, code=code, admission_year=data["year"])
+        if school is None:
+            raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
+        count = offers_close_enrolment(school=school, staff=request.user, reason=data["reason"])
+        return Response({"no_show": count})
 
 
 class OfficerSchoolUpdateApi(APIView):

@@ -31,6 +31,7 @@ from enrollment.api.schools import (
     SchoolAdmittedApi,
     SchoolApplicantsCsvApi,
     SchoolEnrolmentApi,
+    SchoolEnrolmentCloseApi,
 )
 from enrollment.api.subject_access import SubjectAccessApi
 
@@ -125,5 +126,10 @@ urlpatterns = [
         "schools/<str:code>/enrolments/",
         SchoolEnrolmentApi.as_view(),
         name="api-school-enrolments",
+    ),
+    path(
+        "schools/<str:code>/enrolments/close/",
+        SchoolEnrolmentCloseApi.as_view(),
+        name="api-school-enrolments-close",
     ),
 ]

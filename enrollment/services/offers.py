@@ -112,3 +112,32 @@ def offer_mark_enrolment(
         data={"before": before, "after": enrolment},
     )
     return offer
+
+
+@transaction.atomic
+def offers_close_enrolment(*, school: School, staff: User, reason: str) -> int:
+    """报到 is over at this school: every admitted child not marked enrolled is marked no_show,
+    so that the next round offers those places to the waiting lists. Returns how many."""
+    if not staff.is_school_staff or staff.school_code != school.code:
+        raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
+    if not (reason or "").strip():
+        raise ApplicationError(ErrorCode.REASON_REQUIRED, "Say why 报到 is closed.", field="reason")
+    now = timezone.now()
+    offers = list(
+        Offer.objects.select_for_update().filter(
+            school=school, status__in=Offer.LIVE, enrolment="", run__visible_from__lte=now
+        )
+    )
+    for offer in offers:
+        offer.enrolment = Offer.Enrolment.NO_SHOW
+        offer.enrolment_marked_by = staff
+        offer.enrolment_marked_at = now
+    Offer.objects.bulk_update(offers, ["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
+    audit_log(
+        actor=staff,
+        action="offer.enrolment_closed",
+        target=school,
+        reason=reason,
+        data={"no_show": [offer.pk for offer in offers]},
+    )
+    return len(offers)

@@ -217,3 +217,27 @@ def test_a_family_without_an_offer_sees_its_places_on_every_list(published, api)
     assert [
         (row["ref"], row["school_code"], row["position"], row["length"]) for row in response.json()
     ] == [("F001", "S440604001", 2, 2), ("F001", "S440604002", 1, 1)]
+
+
+def test_closing_enrolment_marks_the_rest_no_show_for_the_next_round(published, api):
+    staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
+    url = "/api/v1/schools/S440604001/"
+    api(staff).post(
+        url + "enrolments/", {"year": YEAR, "ref": "H002", "enrolment": "enrolled"}, format="json"
+    )
+
+    closed = api(staff).post(
+        url + "enrolments/close/", {"year": YEAR, "reason": "报到截止"}, format="json"
+    )
+    refused = api(UserFactory(role=Role.SCHOOL, username="s2", school_code="S440604002")).post(
+        url + "enrolments/close/", {"year": YEAR, "reason": "x"}, format="json"
+    )
+
+    assert closed.status_code == 200
+    assert closed.json() == {"no_show": 1}
+    assert refused.status_code == 404
+    marks = dict(
+        Offer.objects.filter(school__code="S440604001").values_list("application__ref", "enrolment")
+    )
+    assert marks == {"H001": "no_show", "H002": "enrolled"}
+    assert AuditLog.objects.get(action="offer.enrolment_closed").reason == "报到截止"
