@@ -1,6 +1,7 @@
 """`manage.py run_allocation --year Y --seed S [--publish]`: same inputs and seed, same result."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from enrollment.errors import ApplicationError
 from enrollment.models import AllocationRun
@@ -61,6 +62,6 @@ class Command(BaseCommand):
             except ApplicationError as error:
                 raise CommandError(error.message) from None
             self.stdout.write(
-                f"published run {run.pk} at {run.published_at:%Y-%m-%d %H:%M}; "
-                f"answers due {run.respond_by:%Y-%m-%d %H:%M}"
+                f"published run {run.pk} at {timezone.localtime(run.published_at):%Y-%m-%d %H:%M}; "
+                f"answers due {timezone.localtime(run.respond_by):%Y-%m-%d %H:%M}"
             )
