@@ -183,6 +183,15 @@ def allocation_run_for_officer(*, user: User, run_id: int) -> AllocationRun | No
     return AllocationRun.objects.filter(pk=run_id, district_code=user.district_code).first()
 
 
+def allocation_run_unplaced(*, run: AllocationRun) -> list[str]:
+    """References of the applications the run placed nowhere, in reference order."""
+    return list(
+        run.placements.filter(school__isnull=True)
+        .order_by("application__ref")
+        .values_list("application__ref", flat=True)
+    )
+
+
 def school_for_officer(*, user: User, code: str, admission_year: int) -> School | None:
     if user.role != Role.OFFICER:
         return None

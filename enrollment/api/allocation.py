@@ -10,6 +10,7 @@ from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import Recheck
 from enrollment.selectors import (
     allocation_run_for_officer,
+    allocation_run_unplaced,
     allocation_runs_for_officer,
     recheck_for_officer,
     rechecks_for_officer,
@@ -98,11 +99,19 @@ class AllocationRunListCreateApi(APIView):
 
 
 class AllocationRunDetailApi(APIView):
+    """One run with its progress, counts per school and the applications it did not place."""
+
     permission_classes = [IsOfficer]
 
-    @extend_schema(responses=RunOutputSerializer)
+    class OutputSerializer(RunOutputSerializer):
+        unplaced = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request, run_id: int):
-        return Response(RunOutputSerializer(_run_or_404(request, run_id)).data)
+        run = _run_or_404(request, run_id)
+        return Response(
+            {**RunOutputSerializer(run).data, "unplaced": allocation_run_unplaced(run=run)}
+        )
 
 
 class AllocationRunCompareApi(APIView):

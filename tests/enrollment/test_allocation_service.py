@@ -358,6 +358,7 @@ def test_officer_api_runs_watches_compares_and_publishes(
 
     detail = client.get(f"/api/v1/officer/allocation/runs/{run_id}/").json()
     assert (detail["status"], detail["progress"], detail["placed_count"]) == ("done", 100, 3)
+    assert detail["unplaced"] == ["A003"]
     assert client.get(f"/api/v1/officer/allocation/runs/{run_id}/compare/{dry}/").json() == []
 
     published = client.post(
