@@ -44,6 +44,16 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# Longer labels are cut with an ellipsis inside the drawing; the <title> of each bar and the
+# table keep the whole text.
+LABEL_CHARS = 11
+
+
+def _short(label) -> str:
+    text = str(label)
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
 def _svg(title: str, desc: str, width: int, height: int, body: list[str]) -> SafeString:
     head = format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
@@ -76,7 +86,7 @@ def bar_chart(
                 '<text x="{}" y="{}" class="chart-value">{}</text>',
                 LABEL_WIDTH - 6,
                 y + BAR_HEIGHT - 6,
-                label,
+                _short(label),
                 LABEL_WIDTH,
                 y,
                 length,
@@ -236,9 +246,10 @@ def paired_bar_chart(
             )
         body.append(
             format_html(
-                '<text x="{}" y="{}" class="chart-label" text-anchor="end">{}</text>',
+                '<text x="{}" y="{}" class="chart-label" text-anchor="end">{}<title>{}</title></text>',
                 LABEL_WIDTH - 6,
                 y + 17,
+                _short(label),
                 label,
             )
         )

@@ -38,7 +38,15 @@ from enrollment.forms_staff import (
     ReviewQueueFilterForm,
     WhatIfForm,
 )
-from enrollment.models import AllocationRun, ApplicationState, Decision, Recheck, Role, School
+from enrollment.models import (
+    AllocationRun,
+    ApplicationState,
+    Consent,
+    Decision,
+    Recheck,
+    Role,
+    School,
+)
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
@@ -53,6 +61,9 @@ from enrollment.services.whatif import policy_what_if
 from registry.idnumber import mask, mask_in_text
 
 access_log = logging.getLogger("enrollment.access")
+
+# The registry's department feeds, named as parents and officers know them.
+SOURCE_LABELS = dict(Consent.Lookup.choices)
 
 PAGE_SIZE = 50
 
@@ -211,6 +222,7 @@ def _record_refs(value, found: list) -> list:
         if {"source", "key", "batch_id", "as_of"} <= value.keys():
             ref = {
                 "source": value["source"],
+                "label": SOURCE_LABELS.get(value["source"], value["source"]),
                 "key": mask_in_text(str(value["key"])),
                 "batch_id": value["batch_id"],
                 "as_of": value["as_of"],
@@ -844,10 +856,15 @@ def school_enrolment(request):
 @steward_view
 def steward_imports(request):
     page = _page(request, staff_selectors.import_batches())
+    for batch in page.object_list:
+        batch.source_label = SOURCE_LABELS.get(batch.source, batch.source)
     latest = staff_selectors.latest_batch_per_source()
     quality = charts.paired_bar_chart(
         title=_("各数据源最近一次导入：读取与拒收行数"),
-        pairs=[(batch.source, batch.rows_read, batch.rows_rejected) for batch in latest],
+        pairs=[
+            (SOURCE_LABELS.get(batch.source, batch.source), batch.rows_read, batch.rows_rejected)
+            for batch in latest
+        ],
         first_name=_("读取"),
         second_name=_("拒收"),
         label_header=_("数据源"),

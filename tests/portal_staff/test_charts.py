@@ -75,3 +75,15 @@ def test_map_colours_schools_by_shortfall_and_keeps_unplaced_ones_in_the_table()
     assert "<title>一小: 20</title>" in chart.svg
     assert chart.rows == (("一小", 20), ("二小", -5), ("三小", 3))
     assert "style=" not in chart.svg
+
+
+def test_long_labels_are_cut_in_the_drawing_but_kept_whole_in_titles_and_table():
+    name = "佛山市禅城区新风实验小学77校"
+
+    chart = charts.paired_bar_chart(
+        title="需求", pairs=[(name, 3, 2)], first_name="甲", second_name="乙", label_header="学校"
+    )
+
+    assert ">佛山市禅城区新风实验…<title>" in chart.svg
+    assert f"<title>{name} 甲: 3</title>" in chart.svg
+    assert chart.rows == ((name, 3, 2),)

@@ -110,7 +110,12 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     assertContains(response, "<dt>居住月数</dt><dd>93</dd>", html=True)
     assertContains(
         response,
-        _row("hukou", hukou_source["key"], hukou_source["batch_id"], hukou_source["as_of"]),
+        _row(
+            "户籍信息（公安部门）",
+            hukou_source["key"],
+            hukou_source["batch_id"],
+            hukou_source["as_of"],
+        ),
         html=True,
     )
     assertContains(response, "base_points[0]")

@@ -178,4 +178,8 @@ def test_import_history_summarises_the_latest_batch_of_each_source(steward, batc
 
     response = login(steward).get("/staff/steward/imports/")
 
-    assert response.context["quality_chart"].rows == (("hukou", 4, 0), ("property", 5, 2))
+    assert response.context["quality_chart"].rows == (
+        ("户籍信息（公安部门）", 4, 0),
+        ("房产登记（住建部门）", 5, 2),
+    )
+    assertContains(response, '<td data-label="数据源">房产登记（住建部门）</td>', html=True)
