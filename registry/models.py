@@ -237,11 +237,13 @@ class AuditEntry(models.Model):
     question_hash = models.CharField(max_length=64)
     answer_hash = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    entry_hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "audit entries"
+        # As a constraint rather than unique=True: no second, LIKE-only index on PostgreSQL.
+        constraints = [models.UniqueConstraint(fields=["entry_hash"], name="audit_entry_hash")]
 
     def __str__(self) -> str:
         return f"audit {self.pk} {self.outcome} by {self.client_id}"
@@ -252,7 +254,10 @@ class AuditSubject(models.Model):
     who looked at their data without the log holding their numbers."""
 
     entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects")
-    digest = models.CharField(max_length=64, db_index=True)
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["digest"], name="audit_subject_digest_idx")]
 
     def __str__(self) -> str:
         return f"audit {self.entry_id} subject"

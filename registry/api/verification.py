@@ -15,7 +15,9 @@ from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_j
 from registry.models import DepartmentClient
 from registry.services.verification import verify_families
 
-MAX_QUESTIONS = 20_000
+# Django refuses request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default), about
+# 5,000 questions; larger batches go as several requests.
+MAX_QUESTIONS = 5_000
 
 
 class RecordRefSerializer(serializers.Serializer):

@@ -40,12 +40,20 @@ from registry.services.audit import AuditItem, audit_append
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    # PostgreSQL takes large IN lists well, so a batch of thousands of families is one query
-    # per table; SQLite needs chunks under its variable limit.
-    size = 20_000 if connection.vendor == "postgresql" else 900
+    # PostgreSQL takes the whole batch as one array parameter (`__any`), so a batch of
+    # thousands of families is one query per table; SQLite needs chunks under its variable
+    # limit.
     values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    if connection.vendor == "postgresql":
+        yield values
+        return
+    for start in range(0, len(values), 900):
+        yield values[start : start + 900]
+
+
+def _among(field: str, values: list[str]) -> Q:
+    lookup = "any" if connection.vendor == "postgresql" else "in"
+    return Q(**{f"{field}__{lookup}": values})
 
 
 def _ref(source: str, key: str, row) -> RecordRef:
@@ -95,7 +103,7 @@ def verify_families(
     for chunk in _chunks(sorted(children)):
         hukou.update(
             (row.id_number, row)
-            for row in HukouRecord.objects.filter(id_number__in=chunk).values_list(
+            for row in HukouRecord.objects.filter(_among("id_number", chunk)).values_list(
                 "id_number",
                 "hukou_district_code",
                 "registered_on",
@@ -111,7 +119,7 @@ def verify_families(
     permits = defaultdict(list)
     for chunk in _chunks(sorted(guardians)):
         for row in (
-            PropertyRecord.objects.filter(owner_id_number__in=chunk)
+            PropertyRecord.objects.filter(_among("owner_id_number", chunk))
             .order_by("id")
             .values_list(
                 "owner_id_number",
@@ -125,7 +133,7 @@ def verify_families(
         ):
             properties[row.owner_id_number].append(row)
         for row in (
-            RentalRecord.objects.filter(tenant_id_number__in=chunk)
+            RentalRecord.objects.filter(_among("tenant_id_number", chunk))
             .order_by("id")
             .values_list(
                 "tenant_id_number",
@@ -140,7 +148,7 @@ def verify_families(
         ):
             rentals[row.tenant_id_number].append(row)
         for row in (
-            ResidencePermitRecord.objects.filter(id_number__in=chunk)
+            ResidencePermitRecord.objects.filter(_among("id_number", chunk))
             .order_by("id")
             .values_list(
                 "id_number",
@@ -191,7 +199,7 @@ def _qualifying_months(
         for chunk in _chunks(sorted(guardians)):
             rows = (
                 SocialInsuranceRecord.objects.filter(
-                    Q(id_number__in=chunk),
+                    _among("id_number", chunk),
                     month__gte=window[0],
                     month__lte=window[1],
                     pension=True,
