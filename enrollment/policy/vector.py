@@ -51,12 +51,18 @@ def facts_matrix(packed: list[str]) -> np.ndarray:
     if len(block) != len(packed) * PACKED_LENGTH:
         raise ValueError("packed facts of the wrong length")
     digits = np.frombuffer(block, dtype=np.uint8).reshape(len(packed), PACKED_LENGTH)
-    digits = digits.astype(np.int64) - ord("0")
-    matrix = np.empty((len(packed), len(PACKED_FIELDS)), dtype=np.int64)
+    return facts_matrix_from_digits(digits)
+
+
+def facts_matrix_from_digits(digits: np.ndarray) -> np.ndarray:
+    """(n, PACKED_LENGTH) bytes of packed facts to the (n, 10) int64 matrix."""
+    matrix = np.zeros((len(digits), len(PACKED_FIELDS)), dtype=np.int64)
     start = 0
     for column, (_, width) in enumerate(PACKED_FIELDS):
-        weights = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-        matrix[:, column] = digits[:, start : start + width] @ weights
+        value = matrix[:, column]
+        for offset in range(start, start + width):
+            value *= 10
+            value += digits[:, offset] - ord("0")
         start += width + 1
     return matrix
 

@@ -9,17 +9,20 @@ Decisions an officer overrode keep their overridden outcome; their points are re
 
 import time
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 from django.db import connection
-from django.db.models import F, IntegerField
-from django.db.models.functions import Cast
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import Decision, School, SchoolPreference, User
+from enrollment.models import Application, Decision, School, SchoolPreference, User
 from enrollment.policy import Policy, PolicyInvalid, policy_validate
-from enrollment.policy.vector import OUTCOME_CODE, OUTCOMES, facts_matrix, score_many
+from enrollment.policy.engine import PACKED_LENGTH
+from enrollment.policy.vector import (
+    OUTCOME_CODE,
+    OUTCOMES,
+    facts_matrix_from_digits,
+    score_many,
+)
 from enrollment.services.policies import policy_active
 
 # Totals are grouped in bands of this many points for the before/after histograms.
@@ -63,12 +66,105 @@ class WhatIfResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _raw_rows(queryset) -> list[tuple]:
-    """The queryset's rows as plain tuples, without Django's per-row conversions."""
-    sql, params = queryset.query.sql_with_params()
+@dataclass(frozen=True)
+class _Population:
+    """The current decisions of a district's year, as columns."""
+
+    facts_digits: np.ndarray  # (n, PACKED_LENGTH) uint8: the packed facts as bytes
+    outcome: np.ndarray  # OUTCOME_CODE
+    total_tenths: np.ndarray
+    overridden: np.ndarray  # bool
+    first_choice: np.ndarray  # school id of the first preference, 0 for none
+    not_rescorable: int
+
+
+# One fixed-width record per decision: packed facts, outcome and basis initials, the total in
+# tenths (5 digits) and the first choice's school id (12 digits).
+_TOTAL_WIDTH, _SCHOOL_WIDTH = 5, 12
+_RECORD = PACKED_LENGTH + 2 + _TOTAL_WIDTH + _SCHOOL_WIDTH
+_OUTCOME_OF_INITIAL = {ord(name[0]): OUTCOME_CODE[name] for name in OUTCOMES}
+
+
+def _load(district_code: str, year: int, grade: str) -> _Population:
+    if connection.vendor == "postgresql":
+        return _load_aggregated(district_code, year, grade)
+    return _load_rows(district_code, year, grade)
+
+
+def _load_aggregated(district_code: str, year: int, grade: str) -> _Population:
+    """PostgreSQL: every decision as one fixed-width record, all of them in one text value, so
+    200,000 decisions cross the wire as one value and are read as one block of bytes."""
+    decision, application, preference = (
+        Decision._meta.db_table,
+        Application._meta.db_table,
+        SchoolPreference._meta.db_table,
+    )
+    sql = f"""
+        SELECT
+            string_agg(
+                d.facts_packed || left(d.outcome, 1) || left(d.basis, 1)
+                || lpad(round(d.total_points * 10)::int::text, {_TOTAL_WIDTH}, '0')
+                || lpad(coalesce(p.school_id, 0)::text, {_SCHOOL_WIDTH}, '0'),
+                ''
+            ) FILTER (WHERE length(d.facts_packed) = {PACKED_LENGTH}),
+            count(*) FILTER (WHERE length(d.facts_packed) <> {PACKED_LENGTH})
+        FROM {decision} d
+        JOIN {application} a ON a.id = d.application_id
+        LEFT JOIN {preference} p ON p.application_id = d.application_id AND p.rank = 1
+        WHERE d.is_current AND a.district_code = %s AND a.admission_year = %s AND a.grade = %s
+    """  # noqa: S608 - table names come from the models, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        cursor.execute(sql, [district_code, year, grade])
+        block, not_rescorable = cursor.fetchone()
+    data = (block or "").encode("ascii")
+    records = np.frombuffer(data, dtype=np.uint8).reshape(len(data) // _RECORD, _RECORD)
+    at = PACKED_LENGTH
+    outcome_of = np.zeros(256, dtype=np.int64)
+    for initial, code in _OUTCOME_OF_INITIAL.items():
+        outcome_of[initial] = code
+    return _Population(
+        facts_digits=records[:, :PACKED_LENGTH],
+        outcome=outcome_of[records[:, at]],
+        overridden=records[:, at + 1] == ord(Decision.Basis.OVERRIDE[0]),
+        total_tenths=_digits(records[:, at + 2 : at + 2 + _TOTAL_WIDTH]),
+        first_choice=_digits(records[:, at + 2 + _TOTAL_WIDTH :]),
+        not_rescorable=int(not_rescorable or 0),
+    )
+
+
+def _digits(columns: np.ndarray) -> np.ndarray:
+    value = np.zeros(len(columns), dtype=np.int64)
+    for index in range(columns.shape[1]):
+        value *= 10
+        value += columns[:, index] - ord("0")
+    return value
+
+
+def _load_rows(district_code: str, year: int, grade: str) -> _Population:
+    """Any database: the same columns from plain rows (the demo's SQLite)."""
+    decisions = list(
+        Decision.objects.filter(
+            is_current=True,
+            application__district_code=district_code,
+            application__admission_year=year,
+            application__grade=grade,
+        ).values_list("application_id", "facts_packed", "outcome", "total_points", "basis")
+    )
+    first = dict(
+        SchoolPreference.objects.filter(
+            rank=1, application_id__in=[row[0] for row in decisions]
+        ).values_list("application_id", "school_id")
+    )
+    rows = [row for row in decisions if len(row[1]) == PACKED_LENGTH]
+    digits = np.frombuffer("".join(row[1] for row in rows).encode("ascii"), dtype=np.uint8)
+    return _Population(
+        facts_digits=digits.reshape(len(rows), PACKED_LENGTH),
+        outcome=np.array([OUTCOME_CODE[row[2]] for row in rows], dtype=np.int64),
+        total_tenths=np.array([int(row[3] * 10) for row in rows], dtype=np.int64),
+        overridden=np.array([row[4] == Decision.Basis.OVERRIDE for row in rows], dtype=bool),
+        first_choice=np.array([first.get(row[0], 0) for row in rows], dtype=np.int64),
+        not_rescorable=len(decisions) - len(rows),
+    )
 
 
 def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
@@ -94,50 +190,14 @@ def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
     tried = Policy(document)
 
     started = time.perf_counter()
-    decisions = (
-        Decision.objects.filter(
-            is_current=True,
-            application__district_code=officer.district_code,
-            application__admission_year=year,
-            application__grade=grade,
-        )
-        .annotate(total_tenths=Cast(F("total_points") * 10, IntegerField()))
-        # No ORDER BY: a sort in numpy is cheaper than an ordered index walk over the rows.
-        .order_by()
-        .values_list("application_id", "facts_packed", "outcome", "total_tenths", "basis")
-    )
-    rows = _raw_rows(decisions)
-    preferences = (
-        SchoolPreference.objects.filter(
-            rank=1,
-            application__district_code=officer.district_code,
-            application__admission_year=year,
-            application__grade=grade,
-        )
-        .order_by()
-        .values_list("application_id", "school_id")
-    )
-    first_choices = _raw_rows(preferences)
+    population = _load(officer.district_code, year, grade)
     loaded = time.perf_counter()
-
-    rescorable = sorted((row for row in rows if row[1]), key=itemgetter(0))
-    application_ids = np.fromiter((row[0] for row in rescorable), dtype=np.int64)
-    matrix = facts_matrix([row[1] for row in rescorable])
-    before_outcome = np.fromiter(
-        (OUTCOME_CODE[row[2]] for row in rescorable), dtype=np.int64, count=len(rescorable)
-    )
-    before_total = np.fromiter(
-        (row[3] for row in rescorable), dtype=np.int64, count=len(rescorable)
-    )
-    overridden = np.fromiter(
-        (row[4] == Decision.Basis.OVERRIDE for row in rescorable),
-        dtype=bool,
-        count=len(rescorable),
-    )
+    matrix = facts_matrix_from_digits(population.facts_digits)
     parsed = time.perf_counter()
+    before_outcome, before_total = population.outcome, population.total_tenths
 
     scores = score_many(matrix, tried)
-    after_outcome = np.where(overridden, before_outcome, scores.outcome)
+    after_outcome = np.where(population.overridden, before_outcome, scores.outcome)
     after_total = scores.total_tenths
     delta = after_total - before_total
     scored = time.perf_counter()
@@ -148,8 +208,8 @@ def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
         grade=grade,
         active_version=active.version,
         tried_version=str(document["version"]),
-        applications=len(rescorable),
-        not_rescorable=len(rows) - len(rescorable),
+        applications=len(before_total),
+        not_rescorable=population.not_rescorable,
         changed_outcome=int(np.count_nonzero(after_outcome != before_outcome)),
         changed_total=int(np.count_nonzero(delta)),
         outcomes_before=_outcome_counts(before_outcome),
@@ -161,12 +221,7 @@ def policy_what_if(*, officer: User, document: dict) -> WhatIfResult:
         delta_histogram=_delta_histogram(delta),
         total_histogram=_total_histogram(before_total, after_total),
         schools=_school_demand(
-            officer.district_code,
-            year,
-            application_ids,
-            before_outcome,
-            after_outcome,
-            first_choices,
+            officer.district_code, year, population.first_choice, before_outcome, after_outcome
         ),
     )
     finished = time.perf_counter()
@@ -239,29 +294,25 @@ def _total_histogram(before: np.ndarray, after: np.ndarray) -> list[dict]:
 def _school_demand(
     district_code: str,
     year: int,
-    application_ids: np.ndarray,
+    first_choice: np.ndarray,
     before: np.ndarray,
     after: np.ndarray,
-    first_choices: list[tuple],
 ) -> list[SchoolDemand]:
     schools = list(
         School.objects.filter(district_code=district_code, admission_year=year).order_by("code")
     )
-    if not schools or not len(application_ids):
-        return [SchoolDemand(s.code, s.name, s.capacity, 0, 0) for s in schools]
-    index_of_school = {school.id: index for index, school in enumerate(schools)}
-    choice_apps = np.fromiter((row[0] for row in first_choices), dtype=np.int64)
-    choice_school = np.fromiter(
-        (index_of_school.get(row[1], -1) for row in first_choices), dtype=np.int64
-    )
-    # application_ids is sorted (ordered by application id): find each choice's decision.
-    position = np.searchsorted(application_ids, choice_apps)
-    position = np.minimum(position, len(application_ids) - 1)
-    known = (application_ids[position] == choice_apps) & (choice_school >= 0)
-    position, choice_school = position[known], choice_school[known]
+    if not schools:
+        return []
+    # School ids to positions in `schools`; a first choice elsewhere counts nowhere.
+    ids = np.array([school.id for school in schools], dtype=np.int64)
+    order = np.argsort(ids)
+    slot = np.searchsorted(ids[order], first_choice)
+    slot = np.minimum(slot, len(ids) - 1)
+    known = ids[order][slot] == first_choice
+    position = order[slot][known]
     eligible = OUTCOME_CODE["eligible"]
-    count_before = np.bincount(choice_school[before[position] == eligible], minlength=len(schools))
-    count_after = np.bincount(choice_school[after[position] == eligible], minlength=len(schools))
+    count_before = np.bincount(position[before[known] == eligible], minlength=len(schools))
+    count_after = np.bincount(position[after[known] == eligible], minlength=len(schools))
     return [
         SchoolDemand(
             code=school.code,
