@@ -475,8 +475,17 @@ def _whatif_charts(result) -> dict:
             label_header=_("积分区间"),
         ),
         "schools_chart": charts.paired_bar_chart(
-            title=_("推演后第一志愿人数与学位数"),
-            pairs=[(s.name, s.first_choice_after, s.capacity) for s in result.schools],
+            title=_chart_title(
+                _("推演后第一志愿人数与学位数"),
+                _("推演后学位缺口最大的 %(n)d 所学校"),
+                len(result.schools),
+            ),
+            pairs=[
+                (s.name, s.first_choice_after, s.capacity)
+                for s in sorted(
+                    result.schools, key=lambda s: (s.capacity - s.first_choice_after, s.code)
+                )[:CHART_SCHOOLS]
+            ],
             first_name=_("第一志愿（推演）"),
             second_name=_("学位数"),
             label_header=_("学校"),
