@@ -28,6 +28,7 @@ Cases (one JSON line each):
 import argparse
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -393,6 +394,7 @@ def main() -> None:
     with app.connection_for_write() as conn:
         for queue in ("default", "verification"):
             conn.default_channel.queue_purge(queue)
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as logs:
         workers = start_workers(url, args.workers, Path(logs))
         try:
@@ -406,6 +408,7 @@ def main() -> None:
                     break
                 time.sleep(0.25)
             seconds = time.perf_counter() - started
+            load_average = os.getloadavg()[0]
         finally:
             stop_workers(workers)
             errors = sum(
@@ -413,6 +416,11 @@ def main() -> None:
                 for n in range(args.workers)
             )
 
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The workers' CPU (with their start-up): the machine is shared, wall time waits for cores.
+    workers_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
     lost = VerificationJob.objects.exclude(status="done").count()
     counts = Decision.objects.values("application_id").annotate(n=Count("id")).order_by()
     decided_once = counts.filter(n=1).count() == len(job_ids) and not counts.filter(n__gt=1)
@@ -435,6 +443,8 @@ def main() -> None:
         decided_once=decided_once,
         errors=errors,
         workers=args.workers,
+        workers_cpu_seconds=round(workers_cpu, 1),
+        load_average=load_average,
         batch_size=settings.VERIFICATION_BATCH_SIZE,
         outcomes=outcomes,
     )

@@ -265,32 +265,35 @@ def main() -> None:
     started = time.perf_counter()
     matrix = facts_matrix(packed)
     parse_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     ours = score_many(matrix, policy)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
 
     system = openfisca_system(document)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     theirs_total, theirs_outcome = openfisca_score(system, matrix)
-    baseline_seconds = time.perf_counter() - started
+    baseline_seconds, baseline_cpu = time.perf_counter() - started, time.process_time() - cpu
     identical = bool(
         np.array_equal(ours.total_tenths, theirs_total)
         and np.array_equal(ours.outcome, theirs_outcome)
     )
     emit(bench="scoring", case="columns", n=n, seconds=round(seconds, 4),
          baseline="openfisca-core, the same formulas", baseline_seconds=round(baseline_seconds, 4),
-         identical=identical, parse_seconds=round(parse_seconds, 4))  # fmt: skip
+         identical=identical, parse_seconds=round(parse_seconds, 4),
+         cpu_seconds=round(cpu_seconds, 4), baseline_cpu_seconds=round(baseline_cpu, 4),
+         load_average=os.getloadavg()[0])  # fmt: skip
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     reference = [score(f, policy) for f in people]
-    engine_seconds = time.perf_counter() - started
+    engine_seconds, engine_cpu = time.perf_counter() - started, time.process_time() - cpu
     engine_identical = all(
         int(r.total_points * 10) == int(ours.total_tenths[i])
         and OUTCOME_CODE[r.outcome] == int(ours.outcome[i])
         for i, r in enumerate(reference)
     )
     emit(bench="scoring", case="engine", n=n, seconds=round(engine_seconds, 3),
-         identical=engine_identical)  # fmt: skip
+         cpu_seconds=round(engine_cpu, 3), identical=engine_identical,
+         load_average=os.getloadavg()[0])  # fmt: skip
 
     build_decisions(people, packed, ours)
     officer = User.objects.create(username="officer", role=Role.OFFICER, district_code=DISTRICT)
@@ -298,14 +301,15 @@ def main() -> None:
     tried["base_points"] = [dict(row) for row in document["base_points"]]
     tried["base_points"][0]["points"] = "105"
     policy_what_if(officer=officer, document=tried)  # warm the connection and the caches
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = policy_what_if(officer=officer, document=tried)
-    whatif_seconds = time.perf_counter() - started
+    whatif_seconds, whatif_cpu = time.perf_counter() - started, time.process_time() - cpu
     expected = score_many(matrix, Policy(tried))
     emit(bench="scoring", case="whatif", n=result.applications, seconds=round(whatif_seconds, 4),
          score_seconds=result.seconds["score"], load_seconds=result.seconds["load"],
          parse_seconds=result.seconds["parse"], summarise_seconds=result.seconds["summarise"],
          changed_outcome=result.changed_outcome, changed_total=result.changed_total,
+         cpu_seconds=round(whatif_cpu, 4), load_average=os.getloadavg()[0],
          identical=result.changed_total == int(np.count_nonzero(
              expected.total_tenths != ours.total_tenths)))  # fmt: skip
 
