@@ -52,6 +52,9 @@ def parse_args():
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--drain-timeout", type=int, default=900)
     parser.add_argument(
+        "--max-rate", type=int, default=150, help="parents prepared per second of submissions"
+    )
+    parser.add_argument(
         "--workers-during-load",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -300,6 +303,72 @@ def warm_up(host: str, warm_path: Path) -> list[str]:
         return list(pool.map(submit, parents))
 
 
+class CpuMeter:
+    """CPU seconds spent by the web server, the workers and PostgreSQL's backends for this
+    run's database between start() and stop(): what a request costs, whatever else the shared
+    machine is doing at the same time."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self.roots: dict[str, list[int]] = {"web": [], "workers": []}
+
+    @staticmethod
+    def _tree(pid: int) -> dict[int, float]:
+        import psutil
+
+        try:
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return {}
+        times = {}
+        for process in processes:
+            try:
+                cpu = process.cpu_times()
+                times[process.pid] = cpu.user + cpu.system
+            except psutil.NoSuchProcess:
+                continue
+        return times
+
+    def _database(self) -> dict[int, float]:
+        import psutil
+        import psycopg
+
+        name = urlsplit(self.database_url).path.lstrip("/")
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            pids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                    "pg_backend_pid()",
+                    [name],
+                )
+            ]
+        times = {}
+        for pid in pids:
+            try:
+                cpu = psutil.Process(pid).cpu_times()
+                times[pid] = cpu.user + cpu.system
+            except psutil.NoSuchProcess:
+                continue
+        return times
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        shot = {"database": self._database()}
+        for part, pids in self.roots.items():
+            shot[part] = {}
+            for pid in pids:
+                shot[part].update(self._tree(pid))
+        return shot
+
+    @staticmethod
+    def spent(before, after) -> dict[str, float]:
+        return {
+            part: sum(cpu - before.get(part, {}).get(pid, 0.0) for pid, cpu in times.items())
+            for part, times in after.items()
+        }
+
+
 def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
     prefix = workdir / f"locust-{mode}"
     cmd = [
@@ -326,6 +395,9 @@ def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
         "WARNING",
     ]
     started = time.monotonic()
+    import resource
+
+    generator_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         cmd,
         cwd=ROOT,
@@ -341,6 +413,10 @@ def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
         timeout=seconds + 120,
     )
     elapsed = time.monotonic() - started
+    generator_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    generator_cpu = (generator_after.ru_utime + generator_after.ru_stime) - (
+        generator_before.ru_utime + generator_before.ru_stime
+    )
     with open(f"{prefix}_stats.csv") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     row = rows["Aggregated"]
@@ -366,6 +442,7 @@ def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
         "max_ms": float(row["Max Response Time"]),
         "locust_rps": float(row["Requests/s"]),
         "failures_sample": failures_sample,
+        "generator_cpu_seconds": generator_cpu,
     }
 
 
@@ -411,8 +488,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="surge-"))
     recreate_database(database_url)
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    # Room for the best rate seen on this machine with headroom; unused parents cost nothing.
-    capacity = max(2000, submit_seconds * 700)
+    # Parents for the best rate this machine could sustain, with headroom (every parent submits
+    # once; a run that used them all says so in `parents_exhausted`).
+    capacity = max(2000, submit_seconds * args.max_rate)
     plan = workdir / "plan.json"
     warm_plan = workdir / "warm.json"
     prepare(capacity + WARM_UP, plan, warm_plan)
@@ -471,12 +549,29 @@ def main() -> None:
             for number in (1, 2):
                 log = workdir / f"worker{number}.log"
                 processes.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
-            time.sleep(4)
+            # Let the workers finish booting before the meter starts (boot costs seconds of CPU).
+            deadline = time.monotonic() + 60
+            previous = None
+            while time.monotonic() < deadline:
+                total = sum(sum(CpuMeter._tree(p.pid).values()) for p in processes[1:])
+                if previous is not None and total - previous < 0.05:
+                    break
+                previous = total
+                time.sleep(1)
 
+        meter = CpuMeter(database_url)
+        meter.roots["web"].append(processes[0].pid)
+        before = meter.snapshot()
+        load_before = os.getloadavg()[0]
         baseline = run_locust("bare", args.users, baseline_seconds, host, plan, env, workdir)
+        baseline["cpu"] = CpuMeter.spent(before, meter.snapshot())
         if args.workers_during_load:
             start_workers()
+            meter.roots["workers"].extend(p.pid for p in processes[1:])
+        before = meter.snapshot()
         surge = run_locust("submit", args.users, submit_seconds, host, plan, env, workdir)
+        surge["cpu"] = CpuMeter.spent(before, meter.snapshot())
+        load_after = os.getloadavg()[0]
         if not args.workers_during_load:
             start_workers()
         figures, stored_refs, drain_seconds = drained(database_url, args.drain_timeout)
@@ -489,7 +584,25 @@ def main() -> None:
     all_decided = figures["decided"] == figures["stored"] == figures["with_current_decision"]
     measured_refs = stored_refs - set(warm_refs)
     accepted = set(surge["accepted"])
-    common = {"users": args.users, "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}"}
+    common = {
+        "users": args.users,
+        "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}",
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(load_after, 2),
+    }
+
+    def cpu_figures(phase: dict) -> dict:
+        """CPU milliseconds per answered request, by part, and the rate two dedicated cores
+        would sustain at that cost (an estimate: it ignores locks and I/O waits)."""
+        answered = max(phase["requests"], 1)
+        parts = {f"cpu_ms_{part}": 1000 * cpu / answered for part, cpu in phase["cpu"].items()}
+        parts["cpu_ms_generator"] = 1000 * phase["generator_cpu_seconds"] / answered
+        server = sum(v for k, v in parts.items() if k != "cpu_ms_generator")
+        return {
+            **{key: round(value, 2) for key, value in parts.items()},
+            "two_core_estimate_per_second": round(2000 / server, 1) if server else None,
+        }
+
     print(
         json.dumps(
             {
@@ -502,6 +615,7 @@ def main() -> None:
                 "p95_ms": baseline["p95_ms"],
                 "p99_ms": baseline["p99_ms"],
                 "errors": baseline["failures"],
+                **cpu_figures(baseline),
                 **common,
             }
         )
@@ -537,7 +651,9 @@ def main() -> None:
                 "open_jobs_left": figures["open_jobs"],
                 "drain_seconds": round(drain_seconds, 1),
                 "workers_during_load": args.workers_during_load,
+                "parents_exhausted": surge["requests"] >= capacity,
                 "failures_sample": surge["failures_sample"],
+                **cpu_figures(surge),
                 **common,
             },
             ensure_ascii=False,
