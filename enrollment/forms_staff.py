@@ -113,6 +113,27 @@ class WhatIfForm(forms.Form):
         label=_("加分上限"), required=False, min_value=0, max_digits=5, decimal_places=1
     )
 
+    def __init__(self, *args, base_rows: list | None = None, **kwargs):
+        """`base_rows` (the active policy's base-points table) adds one number per row."""
+        super().__init__(*args, **kwargs)
+        self.base_rows = list(base_rows or [])
+        for index, row in enumerate(self.base_rows):
+            label = f"{row.get('hukou', '')}+{row.get('housing', '')}"
+            if row.get("owns_elsewhere") is True:
+                label += _("（另有房产）")
+            elif row.get("owns_elsewhere") is False:
+                label += _("（无其他房产）")
+            self.fields[f"base_{index}"] = forms.DecimalField(
+                label=_("基础分 %(row)s") % {"row": label},
+                required=False,
+                min_value=0,
+                max_digits=5,
+                decimal_places=1,
+            )
+
+    def base_fields_bound(self):
+        return [self[f"base_{index}"] for index in range(len(self.base_rows))]
+
     def clean_document(self):
         text = self.cleaned_data["document"]
         try:
@@ -139,6 +160,11 @@ class WhatIfForm(forms.Form):
         if self.cleaned_data.get("bonus_cap") is not None:
             for rule in document.get("bonus", {}).values():
                 rule["cap"] = str(self.cleaned_data["bonus_cap"])
+        rows = document.get("base_points")
+        for index in range(len(self.base_rows)):
+            points = self.cleaned_data.get(f"base_{index}")
+            if points is not None and isinstance(rows, list) and index < len(rows):
+                rows[index]["points"] = str(points)
         return document
 
 

@@ -431,8 +431,9 @@ def officer_whatif(request):
     except ApplicationError:
         active = None
     result = None
+    base_rows = active.document.get("base_points", []) if active else []
     if request.method == "POST":
-        form = WhatIfForm(request.POST)
+        form = WhatIfForm(request.POST, base_rows=base_rows)
         if form.is_valid():
             try:
                 result = policy_what_if(officer=request.user, document=form.policy_document())
@@ -440,7 +441,7 @@ def officer_whatif(request):
                 form.add_error("document", error.message)
     else:
         initial = {"document": json.dumps(active.document, ensure_ascii=False, indent=2)}
-        form = WhatIfForm(initial=initial if active else None)
+        form = WhatIfForm(initial=initial if active else None, base_rows=base_rows)
     context = {"year": year, "form": form, "active": active, "result": result}
     if result is not None:
         context.update(_whatif_charts(result))

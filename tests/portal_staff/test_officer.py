@@ -29,6 +29,8 @@ OFFICER_PAGES = [
     "/staff/officer/whatif/",
     "/staff/officer/review/A03/",
     "/staff/officer/schools/",
+    "/staff/officer/allocation/",
+    "/staff/officer/rechecks/",
 ]
 
 
@@ -437,3 +439,21 @@ def test_demand_chart_keeps_to_the_twenty_schools_shortest_of_seats(town, office
     assert len(chart.rows) == 20
     schools_page = login(officer).get("/staff/officer/schools/")
     assert len(schools_page.context["demand"]) == 25
+
+
+def test_whatif_base_points_of_one_row_change_who_is_affected(town, officer):
+    client = login(officer)
+    page = client.get("/staff/officer/whatif/")
+    document = page.context["form"].initial["document"]
+    assert [field.label for field in page.context["form"].base_fields_bound()][:3] == [
+        "基础分 D+OWN",
+        "基础分 C+OWN",
+        "基础分 D+RENT（无其他房产）",
+    ]
+
+    # D+RENT not owning elsewhere (A02) from 90 to 80 points: one total moves by -10.
+    response = client.post("/staff/officer/whatif/", {"document": document, "base_2": "80"})
+
+    result = response.context["result"]
+    assert (result.changed_outcome, result.changed_total, result.delta_min) == (0, 1, -10.0)
+    assert json.loads(document)["base_points"][2]["points"] == "90"
