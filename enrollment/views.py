@@ -397,9 +397,19 @@ def apply_check(request):
 # --- after submission -----------------------------------------------------------------------
 
 
+# Evidence is taken once the registry check has ended (enrollment.services.review).
+EVIDENCE_STATES = (ApplicationState.NEEDS_REVIEW, ApplicationState.DECIDED)
+
+
+def _missing_facts(application: Application, decision) -> list[str]:
+    if decision is None or application.state not in EVIDENCE_STATES:
+        return []
+    return presentation.missing_facts(decision)
+
+
 def _detail_context(request, application: Application) -> dict:
     decision = (application.current_decisions or [None])[0]
-    missing = presentation.missing_facts(decision) if decision else []
+    missing = _missing_facts(application, decision)
     evidence = list(application.evidence.order_by("-submitted_at"))
     return {
         "application": application,
@@ -492,7 +502,7 @@ def application_live(request, ref: str):
 def evidence_submit_view(request, ref: str):
     application = own_application(request, ref)
     decision = (application.current_decisions or [None])[0]
-    missing = presentation.missing_facts(decision) if decision else []
+    missing = _missing_facts(application, decision)
     form = portal_forms.EvidenceForm(request.POST, request.FILES, facts=missing)
     if not missing or not form.is_valid():
         context = _detail_context(request, application)
