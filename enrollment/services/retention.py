@@ -4,8 +4,9 @@ Once 31 December of (admission year + RETENTION_YEARS) has passed, an applicatio
 statistics and appeals of later years need (its year, district, community, channel, states,
 schools chosen and the points of each decision) and loses everything that names or identifies
 a person: names, ID numbers, address, the link to the parent's account, the registry answers
-and traces behind the points, the evidence files and statements. The unique ID-number column
-gets a placeholder built from the row's own id, so it can never collide or look like a number.
+and traces behind the points, the evidence files and statements, what was written in
+re-checks. The unique ID-number column gets a placeholder built from the row's own id, so it
+can never collide or look like a number.
 
 Running it again changes nothing: only rows without `deidentified_at` are touched.
 """
@@ -25,6 +26,7 @@ from enrollment.models import (
     Decision,
     Evidence,
     Guardian,
+    Recheck,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,9 @@ def _deidentify_chunk(ids: list[int], now) -> tuple[int, int]:
     Evidence.objects.filter(application_id__in=ids).update(file="", statement="", review_reason="")
     Guardian.objects.filter(application_id__in=ids).update(name=DEIDENTIFIED_NAME, id_number="")
     Consent.objects.filter(application_id__in=ids).update(given_by_id_number="", given_by_user=None)
+    # What a parent wrote when asking for a re-check, and the officer's answer to it, may
+    # describe the family; the re-check's status and dates stay.
+    Recheck.objects.filter(application_id__in=ids).update(reason="", resolution_reason="")
     Decision.objects.filter(application_id__in=ids).update(facts={}, trace=[])
     for application in applications:
         Application.objects.filter(id=application.id).update(

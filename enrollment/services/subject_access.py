@@ -112,6 +112,30 @@ def _application_document(application: Application) -> dict:
             }
             for e in application.evidence.all()
         ],
+        "offers": [
+            {
+                "round": o.round,
+                "school_code": o.school.code,
+                "school_name": o.school.name,
+                "status": o.status,
+                "made_at": _iso(o.made_at),
+                "respond_by": _iso(o.respond_by),
+                "answered_at": _iso(o.answered_at),
+                "receipt_no": o.receipt_no,
+                "enrolment": o.enrolment,
+            }
+            for o in application.offers.all()
+        ],
+        "rechecks": [
+            {
+                "requested_at": _iso(r.requested_at),
+                "reason": r.reason,
+                "status": r.status,
+                "resolved_at": _iso(r.resolved_at),
+                "resolution_reason": r.resolution_reason,
+            }
+            for r in application.rechecks.all()
+        ],
     }
 
 
@@ -127,6 +151,8 @@ def subject_access_export(*, user: User) -> dict:
             "events",
             "decisions__policy",
             "evidence",
+            "offers__school",
+            "rechecks",
         )
         .order_by("submitted_at", "id")
     )

@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from enrollment.models import (
+    AllocationRun,
     Application,
     AuditLog,
     Consent,
@@ -14,7 +15,13 @@ from enrollment.models import (
     Evidence,
     Guardian,
 )
+from enrollment.services.allocation import (
+    allocation_publish,
+    allocation_run_create,
+    allocation_run_execute,
+)
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.rechecks import recheck_request
 from enrollment.services.retention import (
     placeholder_id_number,
     retention_apply,
@@ -141,6 +148,23 @@ def test_expired_application_loses_personal_data_and_keeps_its_statistics(distri
         str(application.pk),
         {"ref": application.ref, "admission_year": YEAR},
     )
+
+
+def test_what_a_parent_wrote_in_a_recheck_is_removed(district, parent, officer):
+    application = _decided_application(parent, with_evidence=False)
+    run = allocation_run_create(
+        admission_year=YEAR, seed=7, actor=officer, district_code="440604", enqueue=False
+    )
+    allocation_run_execute(run_id=run.pk)
+    allocation_publish(run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason="round 1")
+    recheck = recheck_request(
+        application=application, parent=parent, reason="我家租住在示范路1号三年了，请复核"
+    )
+
+    retention_apply(today=FIRST_EXPIRED_DAY)
+
+    recheck.refresh_from_db()
+    assert (recheck.reason, recheck.resolution_reason, recheck.status) == ("", "", "open")
 
 
 def test_running_the_rule_again_changes_nothing(district, parent):

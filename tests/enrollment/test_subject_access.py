@@ -4,8 +4,14 @@ from decimal import Decimal
 
 import pytest
 
-from enrollment.models import Application, AuditLog, Role
+from enrollment.models import AllocationRun, Application, AuditLog, Role
+from enrollment.services.allocation import (
+    allocation_publish,
+    allocation_run_create,
+    allocation_run_execute,
+)
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.rechecks import recheck_request
 from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
@@ -82,11 +88,29 @@ def test_parent_downloads_their_own_family_only(families, parent, api):
         "residence_permit",
     ]
     assert [r["outcome"] for r in document["registry_lookups"]] == ["answered"]
+    assert (application["offers"], application["rechecks"]) == ([], [])
     text = response.content.decode()
     for number in (CHILD, MOTHER, OTHER_CHILD, OTHER_FATHER):
         assert number not in text
     assert theirs.ref not in text
     assert "王小红" not in text
+
+
+def test_offers_and_rechecks_are_in_the_document(families, parent, officer, api):
+    mine, _, _ = families
+    run = allocation_run_create(
+        admission_year=YEAR, seed=7, actor=officer, district_code="440604", enqueue=False
+    )
+    allocation_run_execute(run_id=run.pk)
+    allocation_publish(run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason="round 1")
+    recheck_request(application=mine, parent=parent, reason="请复核住房")
+
+    application = json.loads(api(parent).get(URL).content)["applications"][0]
+
+    assert [(o["round"], o["school_code"], o["status"]) for o in application["offers"]] == [
+        (1, "S440604001", "offered")
+    ]
+    assert [(r["reason"], r["status"]) for r in application["rechecks"]] == [("请复核住房", "open")]
 
 
 def test_download_is_audited(families, parent, api):
