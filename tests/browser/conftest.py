@@ -14,7 +14,7 @@ import pytest
 # synchronous, so Django's guard against async contexts is switched off for this process.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# Generous waits: a busy CI machine may take a few seconds to answer; a passing check returns
+# as soon as it holds, so this costs nothing when things are quick.
+expect.set_options(timeout=15_000)
 DESKTOP = {"width": 1280, "height": 800}
 
 
