@@ -270,7 +270,8 @@ _SHORTFALL_COLOURS = ("#2e7d32", "#9e9d24", "#f9a825", "#ef6c00", "#c62828")
 def shortfall_colour(short: int, worst: int) -> str:
     if short <= 0 or worst <= 0:
         return _SHORTFALL_COLOURS[0]
-    step = min(len(_SHORTFALL_COLOURS) - 1, 1 + int(3 * short / worst))
+    # Quarters of the worst shortfall: olive below a quarter, red from three quarters up.
+    step = 1 + min(3, int(4 * short / worst))
     return _SHORTFALL_COLOURS[step]
 
 
@@ -280,6 +281,7 @@ def school_map(
     schools: Sequence[tuple[str, Decimal | float | None, Decimal | float | None, int]],
     name_header: str,
     short_header: str,
+    legend: Sequence[str] = (),
 ) -> Chart:
     """Schools as dots at their (lat, lon), coloured by seats short (demand minus seats).
 
@@ -325,4 +327,6 @@ def school_map(
         svg=_svg(title, desc, WIDTH, height, body),
         headers=(name_header, short_header),
         rows=tuple((name, short) for name, _, _, short in schools),
+        # Up to five labels, from seats to spare to the worst shortfall.
+        legend=tuple(zip(legend, [f"short-{step}" for step in range(len(legend))], strict=True)),
     )

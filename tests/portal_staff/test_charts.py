@@ -87,3 +87,15 @@ def test_long_labels_are_cut_in_the_drawing_but_kept_whole_in_titles_and_table()
     assert ">佛山市禅城区新风实验…<title>" in chart.svg
     assert f"<title>{name} 甲: 3</title>" in chart.svg
     assert chart.rows == ((name, 3, 2),)
+
+
+def test_shortfall_colours_go_by_quarters_of_the_worst():
+    assert [charts.shortfall_colour(short, 100) for short in (-3, 0, 10, 30, 60, 80, 100)] == [
+        "#2e7d32",
+        "#2e7d32",
+        "#9e9d24",
+        "#f9a825",
+        "#ef6c00",
+        "#c62828",
+        "#c62828",
+    ]
