@@ -91,6 +91,18 @@ def test_staff_cannot_open_parent_pages(officer, decided):
         assert client.get(url).status_code == 403
 
 
+def test_the_live_check_answers_parents_only(officer, district):
+    response = signed_in(officer).post(
+        reverse("apply-check"), {"field": "child_id_number", "child_id_number": "1"}
+    )
+    anonymous = Client().post(
+        reverse("apply-check"), {"field": "child_id_number", "child_id_number": "1"}
+    )
+
+    assert response.status_code == 403
+    assert anonymous.status_code == 302
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(decided):
     client = Client()
 
