@@ -29,6 +29,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 
 import numpy as np
 
@@ -229,17 +230,22 @@ def _allocate(
     )
     ranks = tier * n + np.repeat(position, lengths)
 
+    heaps, next_choice, rejected = _first_choices(flat, ranks, offsets, lengths, capacity, n)
     heaps, next_choice = _deferred_acceptance(
-        n, flat.tolist(), ranks.tolist(), offsets.tolist(), capacity, order.tolist()
+        n, rejected, heaps, next_choice, flat.tolist(), ranks.tolist(), offsets, capacity, order
     )
 
     # each school's admitted applicants in its priority order, and where each one was held
-    order_list = order.tolist()
-    admitted_idx = [[order_list[r % n] for r in sorted(-v for v in heap)] for heap in heaps]
+    sizes = [len(heap) for heap in heaps]
+    held_ranks = -np.fromiter(chain.from_iterable(heaps), dtype=np.int64, count=sum(sizes))
+    held_schools = np.repeat(np.arange(m, dtype=np.int64), sizes)
+    arranged = np.lexsort((held_ranks, held_schools))
+    members = order[held_ranks[arranged] % max(n, 1)]
+    member_bounds = np.searchsorted(held_schools[arranged], np.arange(m + 1)).tolist()
     placed_flat = np.full(n, -1, dtype=np.int64)
-    for members in admitted_idx:
-        for i in members:
-            placed_flat[i] = next_choice[i] - 1
+    placed_flat[members] = np.array(next_choice, dtype=np.int64)[members] - 1
+    members_list = members.tolist()
+    admitted_idx = [members_list[member_bounds[s] : member_bounds[s + 1]] for s in range(m)]
     placed = placed_flat >= 0
     where = np.maximum(placed_flat, 0)
     if len(flat):
@@ -278,25 +284,61 @@ def _allocate(
     )
 
 
+def _first_choices(
+    flat: np.ndarray,
+    ranks: np.ndarray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    capacity: list[int],
+    n: int,
+) -> tuple[list[list[int]], list[int], list[int]]:
+    """Everyone proposes to their first choice at once and each school holds the best up to
+    its capacity: the state deferred acceptance reaches after the first proposals in any order,
+    computed with whole arrays. Most applicants stop here; the rest go on in the Python loop.
+
+    Returns the schools' heaps (negated ranks), each applicant's next proposal (flat index),
+    and the applicants rejected by their first choice."""
+    m = len(capacity)
+    proposers = np.nonzero(lengths > 0)[0]
+    first = offsets[:-1][proposers]
+    schools_of, ranks_of = flat[first], ranks[first]
+    arranged = np.lexsort((ranks_of, schools_of))
+    schools_sorted = schools_of[arranged]
+    starts = np.searchsorted(schools_sorted, np.arange(m, dtype=np.int64))
+    within = np.arange(len(schools_sorted), dtype=np.int64) - starts[schools_sorted]
+    keep = within < np.array(capacity, dtype=np.int64)[schools_sorted]
+    kept_schools = schools_sorted[keep]
+    kept_ranks = (-ranks_of[arranged][keep]).tolist()
+    bounds = np.searchsorted(kept_schools, np.arange(m + 1, dtype=np.int64)).tolist()
+    heaps = [kept_ranks[bounds[s] : bounds[s + 1]] for s in range(m)]
+    for heap in heaps:
+        heapq.heapify(heap)
+    next_choice = offsets[:-1].copy()
+    next_choice[proposers] += 1
+    return heaps, next_choice.tolist(), proposers[arranged][~keep].tolist()
+
+
 def _deferred_acceptance(
     n: int,
+    free: list[int],
+    heaps: list[list[int]],
+    next_choice: list[int],
     flat: list[int],
     ranks: list[int],
-    offsets: list[int],
+    offsets: np.ndarray,
     capacity: list[int],
-    order: list[int],
+    order: np.ndarray,
 ) -> tuple[list[list[int]], list[int]]:
-    """Each school keeps a max-heap (negated ranks) of at most its capacity; an applicant
+    """Each school keeps a max-heap (negated ranks) of at most its capacity; a free applicant
     proposes down their list until held, and whoever is pushed out proposes next. Each
     applicant proposes at most once to each school, so the work is O(proposals * log capacity).
     The order in which free applicants propose does not change the outcome.
 
     Returns the heaps and, per applicant, the flat index just past their last proposal."""
-    heaps: list[list[int]] = [[] for _ in capacity]
-    next_choice = offsets[:-1]
-    ends = offsets[1:]
+    ends = offsets[1:].tolist()
+    by_position = order.tolist()
     heappush, heapreplace = heapq.heappush, heapq.heapreplace
-    for start in range(n):
+    for start in free:
         current = start
         while current >= 0:
             k = next_choice[current]
@@ -311,7 +353,7 @@ def _deferred_acceptance(
                     heappush(heap, -rank)
                     break
                 if heap and -heap[0] > rank:
-                    displaced = order[(-heapreplace(heap, -rank)) % n]
+                    displaced = by_position[(-heapreplace(heap, -rank)) % n]
                     break
             next_choice[current] = k
             current = displaced
