@@ -160,3 +160,14 @@ def test_production_cookies_are_secure_and_http_only():
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["True", "True", "True", "True", "True", "5"]
+
+
+def test_a_server_error_shows_a_plain_page_without_the_request_context(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "系统暂时出错" in body
+    assert '<html lang="zh-Hans">' in body
