@@ -457,3 +457,14 @@ def test_whatif_base_points_of_one_row_change_who_is_affected(town, officer):
     result = response.context["result"]
     assert (result.changed_outcome, result.changed_total, result.delta_min) == (0, 1, -10.0)
     assert json.loads(document)["base_points"][2]["points"] == "90"
+
+
+def test_whatif_refusal_is_swapped_in_place_for_htmx(town, officer):
+    response = login(officer).post(
+        "/staff/officer/whatif/", {"document": "[1, 2]"}, HTTP_HX_REQUEST="true"
+    )
+
+    # htmx swaps only successful responses, so the refusal comes back as 200.
+    assert response.status_code == 200
+    assertContains(response, "政策文件必须是 JSON 对象。")
+    assert response.context["result"] is None
