@@ -118,6 +118,18 @@ def home(request):
         .prefetch_related(current_decision_prefetch())
         .order_by("-submitted_at")[:50]
     )
+    applications = list(applications)
+    offers = {
+        offer.application_id: offer
+        for offer in Offer.objects.filter(
+            application__in=applications,
+            status__in=Offer.LIVE,
+            run__published_at__isnull=False,
+            run__visible_from__lte=timezone.now(),
+        ).select_related("school")
+    }
+    for application in applications:
+        application.live_offer = offers.get(application.id)
     draft = request.session.get(DRAFT_KEY) or {}
     return render(
         request,

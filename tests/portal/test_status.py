@@ -178,6 +178,10 @@ def test_published_offer_is_accepted_with_a_receipt_and_waiting_lists_are_shown(
 
     offer.refresh_from_db()
     assert (offer.status, offer.answered_by) == ("accepted", parent)
+    home = client.get(reverse("home")).content.decode()
+    assert (
+        f'<span class="badge offer-accepted">已接受</span> <span>{offer.school.name}</span>' in home
+    )
     assert f"您已接受学位。回执号 {offer.receipt_no}" in response.content.decode()
     assert AuditLog.objects.filter(action="offer.accept", actor=parent).count() == 1
     # The other family sees no offer and its place on the waiting list.
