@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from enrollment.models import (
@@ -253,17 +253,28 @@ def audit_subject_counts(*, entry_ids) -> dict[int, int]:
     return dict(rows)
 
 
-def district_runs(*, user: User, admission_year: int) -> QuerySet[AllocationRun]:
+def _runs_of(user: User) -> QuerySet[AllocationRun]:
+    """The district's own runs and the city-wide ones (district_code empty), which place the
+    district's applicants too; pages show only the district's part of a city-wide run."""
     return AllocationRun.objects.filter(
-        district_code=user.district_code, admission_year=admission_year
+        Q(district_code=user.district_code) | Q(district_code="")
     ).select_related("created_by", "published_by")
 
 
+def district_runs(*, user: User, admission_year: int) -> QuerySet[AllocationRun]:
+    return _runs_of(user).filter(admission_year=admission_year)
+
+
 def officer_run(*, user: User, run_id: int) -> AllocationRun | None:
-    return (
-        AllocationRun.objects.filter(pk=run_id, district_code=user.district_code)
-        .select_related("created_by", "published_by")
-        .first()
+    return _runs_of(user).filter(pk=run_id).first()
+
+
+def district_refs(*, user: User, refs) -> set[str]:
+    """Which of these application references belong to the officer's district."""
+    return set(
+        Application.objects.filter(
+            district_code=user.district_code, ref__in=list(refs)
+        ).values_list("ref", flat=True)
     )
 
 

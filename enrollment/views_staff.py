@@ -552,21 +552,26 @@ def officer_allocation(request):
     )
 
 
-def _run_school_rows(run) -> list[dict]:
+def _run_school_rows(run, user) -> list[dict]:
+    """The run's counts for the officer's own district's schools only (a city-wide run has
+    every district's)."""
     names = dict(
         School.objects.filter(
-            admission_year=run.admission_year, code__in=list(run.counts or {})
+            admission_year=run.admission_year,
+            district_code=user.district_code,
+            code__in=list(run.counts or {}),
         ).values_list("code", "name")
     )
     return [
         {
             "code": code,
-            "name": names.get(code, code),
+            "name": names[code],
             "capacity": counts.get("capacity", 0),
             "placed": counts.get("placed", 0),
             "in_catchment": counts.get("in_catchment", 0),
         }
         for code, counts in sorted((run.counts or {}).items())
+        if code in names
     ]
 
 
@@ -577,13 +582,15 @@ def _run_is_moving(run) -> bool:
 @officer_view
 def officer_run(request, run_id: int):
     run = _officer_run_or_404(request, run_id)
-    return render(request, "officer/run.html", _run_context(run, PublishForm()))
+    return render(request, "officer/run.html", _run_context(run, PublishForm(), request.user))
 
 
-def _run_context(run, publish_form) -> dict:
-    rows = _run_school_rows(run)
+def _run_context(run, publish_form, user) -> dict:
+    rows = _run_school_rows(run, user)
     return {
         "run": run,
+        "citywide": not run.district_code,
+        "district_placed": sum(row["placed"] for row in rows),
         "moving": _run_is_moving(run),
         "rows": rows,
         "placed_chart": charts.paired_bar_chart(
@@ -604,6 +611,8 @@ def _run_context(run, publish_form) -> dict:
             run.status == AllocationRun.Status.DONE
             and not run.is_dry_run
             and run.published_at is None
+            # A city-wide run is published from the command line, not by one district.
+            and run.district_code == user.district_code
         ),
     }
 
@@ -634,7 +643,7 @@ def officer_run_publish(request, run_id: int):
         else:
             messages.success(request, _("已发布录取结果。"))
             return redirect("staff:officer-run", run_id=run.pk)
-    return render(request, "officer/run.html", _run_context(run, form), status=400)
+    return render(request, "officer/run.html", _run_context(run, form, request.user), status=400)
 
 
 @officer_view
@@ -648,10 +657,16 @@ def officer_runs_compare(request):
             changes = allocation_runs_compare(first=first, second=second)
         except ApplicationError as error:
             form.add_error(None, error.message)
+        else:
+            # City-wide runs place other districts' applicants too: show only this district's.
+            own = staff_selectors.district_refs(
+                user=request.user, refs=[change.ref for change in changes]
+            )
+            changes = [change for change in changes if change.ref in own]
     rows = []
     if changes is not None:
-        a_rows = {row["code"]: row for row in _run_school_rows(first)}
-        b_rows = {row["code"]: row for row in _run_school_rows(second)}
+        a_rows = {row["code"]: row for row in _run_school_rows(first, request.user)}
+        b_rows = {row["code"]: row for row in _run_school_rows(second, request.user)}
         for code in sorted(a_rows.keys() | b_rows.keys()):
             a, b = a_rows.get(code, {}), b_rows.get(code, {})
             rows.append(

@@ -273,3 +273,28 @@ def test_resolving_a_recheck_with_a_change_makes_an_override_decision(recheck, o
         officer,
     )
     assert Recheck.objects.filter(status="open").count() == 0
+
+
+def test_a_citywide_run_shows_each_district_only_its_own_schools(town, officer, other_officer):
+    from enrollment.services.allocation import allocation_run_create
+
+    run = allocation_run_create(
+        admission_year=2027, seed=5, actor=None, district_code="", enqueue=False
+    )
+    allocation_run_execute(run_id=run.id)
+
+    own = login(officer).get(f"/staff/officer/allocation/{run.id}/")
+    other = login(other_officer).get(f"/staff/officer/allocation/{run.id}/")
+    listing = login(other_officer).get("/staff/officer/allocation/?year=2027")
+
+    assert [(r["code"], r["placed"]) for r in own.context["rows"]] == [
+        ("S440604001", 2),
+        ("S440604002", 0),
+    ]
+    assert [(r["code"], r["placed"]) for r in other.context["rows"]] == [("S440605001", 0)]
+    assert (own.context["district_placed"], own.context["can_publish"]) == (2, False)
+    assertContains(own, "这是全市统一分配，本页只显示本区学校的结果。")
+    assertNotContains(own, "确认发布")
+    assertNotContains(other, "第一小学")
+    assertNotContains(other, "<dt>参与人数</dt>", html=True)
+    assert [r.id for r in listing.context["runs"]] == [run.id]
