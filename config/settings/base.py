@@ -209,6 +209,10 @@ VERIFICATION_LEASE_SECONDS = env.int("VERIFICATION_LEASE_SECONDS", default=300)
 # An open verification job enqueued longer ago than this is taken to have lost its message
 # (Redis restarted) and is enqueued again by the reconciler; a duplicate costs one no-op claim.
 VERIFICATION_REQUEUE_SECONDS = env.int("VERIFICATION_REQUEUE_SECONDS", default=120)
+# Off on opening day: a submission then sends no message of its own and the reconciler (every
+# VERIFICATION_RECONCILE_SECONDS) sends the new jobs in batches of VERIFICATION_BATCH_SIZE,
+# which costs the workers a fraction of one-job batches per application.
+VERIFICATION_ENQUEUE_ON_SUBMIT = env.bool("VERIFICATION_ENQUEUE_ON_SUBMIT", default=True)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -290,6 +291,8 @@ def application_submit(
     reconciler finds it again if the message is lost.
     """
     cleaned, schools = application_validate(data=data)
+    # Without a message of its own the job waits for the reconciler, which batches (opening day).
+    enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
     community = cleaned["community"]
     try:

@@ -125,3 +125,22 @@ def test_verification_is_enqueued_only_after_commit(
     job = VerificationJob.objects.get(application=application)
     assert sent == [[job.pk]]
     assert job.enqueued_at is not None
+
+
+def test_with_enqueue_on_submit_off_the_reconciler_sends_new_jobs_in_batches(
+    district, parent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from enrollment import tasks
+    from enrollment.services.verification import verification_reconcile
+
+    settings.VERIFICATION_ENQUEUE_ON_SUBMIT = False
+    sent = []
+    monkeypatch.setattr(tasks.verify_batch, "delay", lambda ids: sent.append(ids))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_submit(data=_input(), acting_user=parent)
+
+    job = VerificationJob.objects.get(application=application)
+    assert sent == []
+    assert job.enqueued_at is None
+    assert verification_reconcile() == [job.pk]
