@@ -143,6 +143,9 @@ def _load_copy(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportB
     staging = f"registry_staging_{spec.source}"
     column_list = ", ".join(columns)
     with connection.cursor() as cursor:
+        if _lock_if_empty(cursor, table):
+            _first_load(cursor, spec, table, columns, key, rows, batch, report)
+            return
         cursor.execute(f"DROP TABLE IF EXISTS {staging}")
         cursor.execute(
             f"CREATE TEMP TABLE {staging} (line integer NOT NULL, "
@@ -177,21 +180,6 @@ def _load_copy(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportB
         assignments = ", ".join(
             f"{c} = EXCLUDED.{c}" for c in [*rest, "batch_id", "as_of", "updated_at"]
         )
-        if _lock_if_empty(cursor, table):
-            # A first load: nothing to conflict with, so the rows go in with a plain INSERT
-            # and the table's secondary indexes are built once afterwards, by sorting, which
-            # is several times cheaper than growing them a row at a time. The table stays
-            # locked until the commit; only an empty table is ever loaded this way.
-            with _indexes_rebuilt_after(cursor, table):
-                load = (
-                    f"INSERT INTO {table} ({column_list}, batch_id, as_of, updated_at)"  # noqa: S608
-                    f" SELECT {column_list}, %s, %s, %s FROM {staging}"
-                )
-                cursor.execute(load, [batch.id, batch.as_of, timezone.now()])
-                report.inserted, report.updated = cursor.rowcount, 0
-            cursor.execute(f"DROP TABLE {staging}")
-            return
-
         # The planner needs the staging keys' spread to join them to the stored rows well.
         cursor.execute(f"ANALYZE {staging} ({key_list})")
         # Rows whose key is stored with the same facts are left out before the upsert: ON
@@ -212,6 +200,53 @@ def _load_copy(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportB
         cursor.execute(upsert, [batch.id, batch.as_of, timezone.now()])
         report.inserted, report.updated = cursor.fetchone()
         cursor.execute(f"DROP TABLE {staging}")
+
+
+def _first_load(cursor, spec, table, columns, key, rows, batch, report) -> None:
+    """Into an empty table: COPY straight into it, then drop the later rows of keys that
+    occur twice, then build its indexes once.
+
+    Nothing stored can conflict, so there is no staging table and no upsert: the rows take
+    COPY's multi-row insert path, and each secondary index is built by one sort instead of
+    growing a row at a time. Each row's id is its line number (unique in one file, and what a
+    duplicate is reported by); the id sequence moves past them afterwards. The table stays
+    locked until the commit; only an empty table is ever loaded this way.
+    """
+    column_list = ", ".join(columns)
+    key_list = ", ".join(key)
+    written = last_line = 0
+    with _indexes_rebuilt_after(cursor, table):
+        statement = f"COPY {table} (id, {column_list}, batch_id, as_of, updated_at) FROM STDIN"
+        with cursor.cursor.copy(statement) as copy:
+            write = copy.write_row
+            provenance = (batch.id, batch.as_of, timezone.now())
+            for line, values in rows:
+                write((line, *values, *provenance))
+                written += 1
+                last_line = line
+        if not written:
+            return
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        find_duplicates = (
+            f"SELECT t.id, first.id FROM {table} t JOIN ("  # noqa: S608
+            f"  SELECT {key_list}, min(id) AS id FROM {table}"
+            f"  GROUP BY {key_list} HAVING count(*) > 1"
+            f") first USING ({key_list}) WHERE t.id <> first.id ORDER BY t.id"
+        )
+        cursor.execute(find_duplicates)
+        duplicates = cursor.fetchall()
+        if duplicates:
+            drop_lines = f"DELETE FROM {table} WHERE id = ANY(%s)"  # noqa: S608
+            cursor.execute(drop_lines, [[line for line, _ in duplicates]])
+            for line, first in duplicates:
+                report.reject(line, f"duplicate key: the same key as line {first}")
+            report.rejections.sort()
+        report.inserted, report.updated = written - len(duplicates), 0
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    (sequence,) = cursor.fetchone()
+    move_on = f"SELECT setval(%s::regclass, GREATEST(%s, (SELECT last_value FROM {sequence})))"  # noqa: S608
+    # Lines only grow, so the last one is the largest id written.
+    cursor.execute(move_on, [sequence, last_line])
 
 
 def _lock_if_empty(cursor, table: str) -> bool:
