@@ -238,6 +238,23 @@ def start_beat(env: dict, workdir: Path) -> subprocess.Popen:
     )
 
 
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU seconds used so far by a process and everything it started."""
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Signal the process and everything it started (its session), then reap it."""
     if process.poll() is None:

@@ -65,10 +65,15 @@ def main() -> int:
                 if not VerificationJob.objects.filter(status__in=["pending", "running"]).exists():
                     break  # nothing left to interrupt
                 continue
-            name = rng.choice(sorted(workers))
+            # Kill the worker that is busy right now (CPU spent in the last 0.3 s), so that the
+            # kill lands in the middle of a batch; count it as mid-batch only when it was.
+            before = {name: common.cpu_seconds(p) for name, p in workers.items()}
+            time.sleep(0.3)
+            spent = {name: common.cpu_seconds(p) - before[name] for name, p in workers.items()}
+            name = max(sorted(spent), key=lambda n: spent[n])
             common.kill(workers[name], signal.SIGKILL)
             kills += 1
-            mid_batch += 1
+            mid_batch += spent[name] >= 0.05
             workers[name] = common.start_worker(env, name, workdir / f"{name}.log")
         last_kill = time.monotonic()
         settled, _ = common.wait_settled(args.timeout)
