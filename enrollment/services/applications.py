@@ -24,6 +24,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.services.policies import as_policy
+from enrollment.services.verification import copy_insert
 from enrollment.states import can_transition
 from registry import idnumber
 
@@ -426,46 +427,58 @@ def application_submit_many(
         )
         for item, cleaned, _ in accepted
     )
-    Guardian.objects.bulk_create(
-        Guardian(
-            application=application,
-            position=position,
-            name=guardian.name.strip(),
-            id_number=guardian_id,
-            relation=guardian.relation,
-        )
-        for application, (item, cleaned, _) in zip(applications, accepted, strict=True)
-        for position, (guardian, guardian_id) in enumerate(
-            zip(item.guardians, cleaned["guardian_ids"], strict=True), start=1
-        )
+    copy_insert(
+        Guardian,
+        [
+            Guardian(
+                application=application,
+                position=position,
+                name=guardian.name.strip(),
+                id_number=guardian_id,
+                relation=guardian.relation,
+            )
+            for application, (item, cleaned, _) in zip(applications, accepted, strict=True)
+            for position, (guardian, guardian_id) in enumerate(
+                zip(item.guardians, cleaned["guardian_ids"], strict=True), start=1
+            )
+        ],
     )
-    SchoolPreference.objects.bulk_create(
-        SchoolPreference(application=application, rank=rank, school=school)
-        for application, (_, _, schools) in zip(applications, accepted, strict=True)
-        for rank, school in enumerate(schools, start=1)
+    copy_insert(
+        SchoolPreference,
+        [
+            SchoolPreference(application=application, rank=rank, school=school)
+            for application, (_, _, schools) in zip(applications, accepted, strict=True)
+            for rank, school in enumerate(schools, start=1)
+        ],
     )
-    Consent.objects.bulk_create(
-        Consent(
-            application=application,
-            reference=f"C-{application.ref}-{uuid.uuid4().hex[:8]}",
-            given_by_id_number=idnumber.normalise(item.consent_given_by),
-            given_by_user=parent,
-            given_at=item.consent_given_at or now,
-            lookups=list(item.consent_lookups),
-        )
-        for application, (item, _, _) in zip(applications, accepted, strict=True)
+    copy_insert(
+        Consent,
+        [
+            Consent(
+                application=application,
+                reference=f"C-{application.ref}-{uuid.uuid4().hex[:8]}",
+                given_by_id_number=idnumber.normalise(item.consent_given_by),
+                given_by_user=parent,
+                given_at=item.consent_given_at or now,
+                lookups=list(item.consent_lookups),
+            )
+            for application, (item, _, _) in zip(applications, accepted, strict=True)
+        ],
     )
-    ApplicationEvent.objects.bulk_create(
-        ApplicationEvent(
-            application=application,
-            from_state="",
-            to_state=ApplicationState.SUBMITTED,
-            actor=acting_user,
-            actor_label="" if acting_user else channel,
-            reason="submitted",
-            at=now,
-        )
-        for application in applications
+    copy_insert(
+        ApplicationEvent,
+        [
+            ApplicationEvent(
+                application=application,
+                from_state="",
+                to_state=ApplicationState.SUBMITTED,
+                actor=acting_user,
+                actor_label="" if acting_user else channel,
+                reason="submitted",
+                at=now,
+            )
+            for application in applications
+        ],
     )
     jobs = VerificationJob.objects.bulk_create(
         VerificationJob(application=application, enqueued_at=now if enqueue else None)

@@ -113,7 +113,7 @@ def _bulk_transition(
     ]
     if not rows:
         return []
-    _copy_insert(
+    copy_insert(
         ApplicationEvent,
         [
             ApplicationEvent(
@@ -416,7 +416,7 @@ def decision_from_score(
     )
 
 
-def _copy_insert(model, objects: Sequence[models.Model]) -> None:
+def copy_insert(model, objects: Sequence[models.Model]) -> None:
     """Insert new rows. On PostgreSQL with COPY: a batch carries 500 decisions of a few
     kilobytes of JSON each (and 500 events), which a parameterised multi-row INSERT spends
     seconds escaping. Elsewhere (SQLite, the demo) bulk_create."""
@@ -441,7 +441,7 @@ def _copy_insert(model, objects: Sequence[models.Model]) -> None:
 
 
 def decisions_insert(decisions: Sequence[Decision]) -> None:
-    _copy_insert(Decision, decisions)
+    copy_insert(Decision, decisions)
 
 
 def state_for_outcome(outcome: str) -> str:
