@@ -269,12 +269,12 @@ def _case_context(request, application, **forms) -> dict:
         "history": staff_selectors.case_decision_history(application=application),
         "events": application.events.all(),
         "evidence_forms": {
-            item.id: EvidenceReviewForm(initial={"evidence": item.id})
+            item.id: EvidenceReviewForm(initial={"evidence": item.id}, auto_id=f"ev{item.id}_%s")
             for item in evidence
             if item.review == item.Review.PENDING
         },
-        "override_form": OverrideForm(),
-        "retry_form": RetryForm(),
+        "override_form": OverrideForm(auto_id="override_%s"),
+        "retry_form": RetryForm(auto_id="retry_%s"),
     }
     if "evidence_form" in forms and forms["evidence_form"] is not None:
         form = forms["evidence_form"]
@@ -325,7 +325,9 @@ def officer_case(request, ref: str):
 def officer_case_evidence(request, ref: str):
     """Accept or reject one piece of evidence, with a reason."""
     application = _officer_case_or_404(request, ref)
-    form = EvidenceReviewForm(request.POST)
+    # Each piece of evidence has its own form on the page; ids follow the evidence.
+    key = request.POST.get("evidence", "")
+    form = EvidenceReviewForm(request.POST, auto_id=f"ev{key if key.isdigit() else 0}_%s")
     if form.is_valid():
         evidence = staff_selectors.officer_evidence(
             user=request.user, evidence_id=form.cleaned_data["evidence"]
@@ -358,7 +360,7 @@ def officer_case_evidence(request, ref: str):
 def officer_case_override(request, ref: str):
     """Change the outcome of the current decision by hand, with a reason."""
     application = _officer_case_or_404(request, ref)
-    form = OverrideForm(request.POST)
+    form = OverrideForm(request.POST, auto_id="override_%s")
     if form.is_valid():
         try:
             decision_override(
@@ -385,7 +387,7 @@ def officer_case_override(request, ref: str):
 def officer_case_retry(request, ref: str):
     """Ask the registry again, with a reason."""
     application = _officer_case_or_404(request, ref)
-    form = RetryForm(request.POST)
+    form = RetryForm(request.POST, auto_id="retry_%s")
     if form.is_valid():
         try:
             verification_retry(
@@ -810,7 +812,8 @@ def school_admitted(request):
                 "points": points,
                 "offer": offer,
                 "form": EnrolmentForm(
-                    initial={"ref": ref, "enrolment": offer.enrolment if offer else ""}
+                    auto_id=False,
+                    initial={"ref": ref, "enrolment": offer.enrolment if offer else ""},
                 ),
             }
         )

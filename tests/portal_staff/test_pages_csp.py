@@ -1,4 +1,5 @@
-"""Every staff page keeps to the CSP: no inline script, no style attribute, no outside asset."""
+"""Every staff page keeps to the CSP (no inline script, no style attribute, no outside asset)
+and to valid HTML ids."""
 
 import re
 
@@ -26,6 +27,9 @@ def _check(response) -> str:
     assert not EVENT_ATTRIBUTE.search(html)
     assert not OUTSIDE_ASSET.search(html)
     assert "<style" not in html
+    # Every label points at one field: no id twice on a page.
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     return html
 
 
