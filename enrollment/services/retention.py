@@ -8,15 +8,21 @@ and traces behind the points, the evidence files and statements, what was writte
 re-checks. The unique ID-number column gets a placeholder built from the row's own id, so it
 can never collide or look like a number.
 
-Running it again changes nothing: only rows without `deidentified_at` are touched.
+A parent account with no application left that names it, not used for RETENTION_YEARS whole
+years, loses its name, phone and e-mail and can no longer sign in.
+
+Running it again changes nothing: only rows without `deidentified_at` (and active accounts)
+are touched.
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from enrollment.models import (
@@ -27,6 +33,8 @@ from enrollment.models import (
     Evidence,
     Guardian,
     Recheck,
+    Role,
+    User,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ class RetentionResult:
     last_expired_year: int
     deidentified: int
     evidence_files_removed: int
+    accounts_removed: int = 0
 
 
 def retention_last_expired_year(*, today: date | None = None, years: int | None = None) -> int:
@@ -103,8 +112,50 @@ def _deidentify_chunk(ids: list[int], now) -> tuple[int, int]:
     return len(applications), files_removed
 
 
+@transaction.atomic
+def _remove_idle_parent_accounts(*, today: date, now) -> int:
+    """Parent accounts with no application left that names them, and not used for
+    RETENTION_YEARS whole years: their name, phone and e-mail go, and they can no longer sign
+    in. The row stays, because events and evidence of de-identified applications point at it."""
+    idle_since = datetime(
+        today.year - settings.RETENTION_YEARS, 1, 1, tzinfo=timezone.get_current_timezone()
+    )
+    accounts = list(
+        User.objects.select_for_update()
+        .filter(role=Role.PARENT, is_active=True)
+        .exclude(Exists(Application.objects.filter(applicant=OuterRef("pk"))))
+        .filter(
+            Q(last_login__lt=idle_since) | Q(last_login__isnull=True, date_joined__lt=idle_since)
+        )
+        .only("id")
+    )
+    for account in accounts:
+        User.objects.filter(pk=account.pk).update(
+            username=f"removed-{account.pk}",
+            first_name="",
+            last_name="",
+            email="",
+            phone="",
+            password=make_password(None),
+            is_active=False,
+        )
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            at=now,
+            actor=None,
+            action="retention.account_removed",
+            target_type="User",
+            target_id=str(account.pk),
+            reason=(f"no application left and not used for {settings.RETENTION_YEARS} years"),
+        )
+        for account in accounts
+    )
+    return len(accounts)
+
+
 def retention_apply(*, today: date | None = None) -> RetentionResult:
     """De-identify every application whose admission year's retention period is over."""
+    today = today or timezone.localdate()
     last_year = retention_last_expired_year(today=today)
     now = timezone.now()
     pending = list(
@@ -117,13 +168,18 @@ def retention_apply(*, today: date | None = None) -> RetentionResult:
         count, removed = _deidentify_chunk(pending[start : start + RETENTION_CHUNK], now)
         done += count
         files += removed
+    accounts = _remove_idle_parent_accounts(today=today, now=now)
     logger.info(
         "retention: %d applications of admission years up to %d de-identified, "
-        "%d evidence files removed",
+        "%d evidence files removed, %d idle parent accounts removed",
         done,
         last_year,
         files,
+        accounts,
     )
     return RetentionResult(
-        last_expired_year=last_year, deidentified=done, evidence_files_removed=files
+        last_expired_year=last_year,
+        deidentified=done,
+        evidence_files_removed=files,
+        accounts_removed=accounts,
     )

@@ -167,6 +167,45 @@ def test_what_a_parent_wrote_in_a_recheck_is_removed(district, parent, officer):
     assert (recheck.reason, recheck.resolution_reason, recheck.status) == ("", "", "open")
 
 
+def test_idle_parent_accounts_with_nothing_left_are_removed(district, parent, officer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from enrollment.models import Role, User
+    from tests.enrollment.factories import UserFactory
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    application = _decided_application(parent, with_evidence=False)
+    User.objects.filter(pk=parent.pk).update(
+        phone="13800138000", email="p@example.cn", last_login=datetime(2027, 5, 1, tzinfo=shanghai)
+    )
+    recent = UserFactory(role=Role.PARENT, username="recent", phone="13900139000")
+    User.objects.filter(pk=recent.pk).update(last_login=datetime(2028, 3, 1, tzinfo=shanghai))
+    User.objects.filter(pk=officer.pk).update(last_login=datetime(2027, 1, 1, tzinfo=shanghai))
+
+    result = retention_apply(today=FIRST_EXPIRED_DAY)
+
+    assert (result.deidentified, result.accounts_removed) == (1, 1)
+    parent.refresh_from_db()
+    assert (parent.username, parent.first_name, parent.last_name, parent.phone, parent.email) == (
+        f"removed-{parent.pk}",
+        "",
+        "",
+        "",
+        "",
+    )
+    assert not parent.is_active
+    assert not parent.has_usable_password()
+    recent.refresh_from_db()
+    officer.refresh_from_db()
+    assert (recent.username, recent.phone, recent.is_active) == ("recent", "13900139000", True)
+    assert (officer.username, officer.is_active) == ("officer1", True)
+    audit = AuditLog.objects.get(action="retention.account_removed")
+    assert (audit.target_type, audit.target_id) == ("User", str(parent.pk))
+    assert Application.objects.get(pk=application.pk).applicant_id is None
+    assert retention_apply(today=FIRST_EXPIRED_DAY).accounts_removed == 0
+
+
 def test_running_the_rule_again_changes_nothing(district, parent):
     application = _decided_application(parent, with_evidence=False)
     retention_apply(today=FIRST_EXPIRED_DAY)
