@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
 # synchronous, so Django's guard against async contexts is switched off for this process.
@@ -32,6 +34,13 @@ PHONE = {"width": 390, "height": 844}
 # as soon as it holds, so this costs nothing when things are quick.
 expect.set_options(timeout=15_000)
 DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """Requests in English leave English active in this thread; later tests expect the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(scope="session")

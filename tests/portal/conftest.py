@@ -5,7 +5,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from enrollment.models import Application, Role
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
@@ -47,6 +49,13 @@ def submit(*, parent, child=CHILD, guardian=MOTHER, name="陈小明", ref="") ->
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
     application.refresh_from_db()
     return application
+
+
+@pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """Requests in English leave English active in this thread; later tests expect the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
