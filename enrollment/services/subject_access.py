@@ -74,7 +74,13 @@ def _application_document(application: Application) -> dict:
                 "at": _iso(e.at),
                 "from_state": e.from_state,
                 "to_state": e.to_state,
-                "by": "officer" if e.actor_id and e.actor_id != application.applicant_id else "",
+                # Who moved it, without naming staff: the family, a member of staff, or the
+                # system (a worker, the counter).
+                "by": "family"
+                if e.actor_id and e.actor_id == application.applicant_id
+                else "staff"
+                if e.actor_id
+                else "system",
                 "reason": e.reason,
             }
             for e in application.events.all()
