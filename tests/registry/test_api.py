@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from enrollment.gateway import HttpRegistryGateway
@@ -346,3 +346,17 @@ def test_the_openapi_schema_describes_the_registry_api():
         "/registry/api/v1/records/",
     } <= set(paths)
     assert "DepartmentApiKey" in response.json()["components"]["securitySchemes"]
+
+
+def test_create_department_client_refuses_an_unknown_scope():
+    with pytest.raises(CommandError, match="unknown scope admin: one of audit, push, verify"):
+        call_command(
+            "create_department_client",
+            "--client-id",
+            "x",
+            "--name",
+            "n",
+            "--scopes",
+            "verify,admin",
+        )
+    assert DepartmentClient.objects.count() == 0

@@ -301,3 +301,27 @@ def test_a_later_feed_updates_stored_rows_and_still_rejects_duplicates_in_itself
     }
     assert ResidencePermitRecord.objects.get(permit_no="P1").batch_id == report.batch_id
     assert ResidencePermitRecord.objects.get(permit_no="P2").batch_id != report.batch_id
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path, monkeypatch):
+    monkeypatch.setattr("registry.services.imports.PROGRESS_EVERY", 2)
+    lines = ["id_number,month,pension,medical,employer_name"]
+    lines += [f"{FATHER},2025-{month:02d},1,1," for month in range(1, 6)]
+    write(tmp_path / "social_insurance.csv", lines)
+    terminal, pipe = _Terminal(), io.StringIO()
+
+    call_command("import_registry", str(tmp_path), stdout=terminal)
+    call_command("import_registry", str(tmp_path), stdout=pipe)
+
+    assert "\rsocial_insurance.csv: 2 rows read…" in terminal.getvalue()
+    assert "\rsocial_insurance.csv: 4 rows read…" in terminal.getvalue()
+    assert "rows read…" not in pipe.getvalue()
+    assert pipe.getvalue().startswith(
+        "social_insurance.csv (social_insurance, utf-8): 5 rows read, 0 inserted, 0 updated, "
+        "5 unchanged, 0 rejected"
+    )
