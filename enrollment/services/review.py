@@ -111,11 +111,10 @@ def evidence_submit(
     """A parent (or, for a counter-entered application, an officer of its district) offers
     evidence or signs a commitment about one fact. A decided application goes back to
     `needs_review` until an officer has looked at it."""
-    if application.applicant_id is not None and application.applicant_id == user.pk:
-        pass
-    elif application.applicant_id is None:
+    if application.applicant_id is None:
+        # Entered at the counter: the officer there offers the family's evidence.
         _require_officer_of(user, application)
-    else:
+    elif application.applicant_id != user.pk:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
     if fact not in Evidence.Fact.values:
         raise ApplicationError(

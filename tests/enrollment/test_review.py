@@ -397,3 +397,21 @@ def test_api_refuses_a_parent_reviewing_and_an_override_without_reason(
     assert no_reason.json()["extra"]["errors"][0]["field"] == "reason"
     assert Evidence.objects.get().review == "pending"
     assert Decision.objects.filter(application=application).count() == 1
+
+
+def test_an_officer_offers_evidence_for_a_counter_entered_application(district, officer):
+    application = worked_example(7)  # entered at the counter: no parent account
+    verify_all()
+    application.refresh_from_db()
+    parent = UserFactory(role=Role.PARENT)
+
+    with pytest.raises(ApplicationError) as refused:
+        evidence_submit(
+            application=application, user=parent, fact="hukou", kind="upload", file=_pdf()
+        )
+    evidence = evidence_submit(
+        application=application, user=officer, fact="hukou", kind="upload", file=_pdf()
+    )
+
+    assert refused.value.code == ErrorCode.PERMISSION_DENIED
+    assert (evidence.submitted_by, evidence.review) == (officer, "pending")
