@@ -19,8 +19,9 @@ class RecordPushApi(RegistryApi):
             ref_name = "RegistryRecordPushInput"
 
         source = serializers.ChoiceField(choices=sorted(FEEDS))
-        # The feed's columns (INTERCHANGE.md) as strings; checked as a feed row is.
-        record = serializers.DictField(child=serializers.CharField(allow_blank=True))
+        # The feed's columns (INTERCHANGE.md); strings as in a feed, though numbers and
+        # true/false are taken too. Checked exactly as a feed row is.
+        record = serializers.DictField(child=serializers.JSONField())
         as_of = serializers.DateField(required=False, default=None, allow_null=True)
 
     class OutputSerializer(serializers.Serializer):

@@ -12,7 +12,13 @@ from rest_framework.test import APIClient
 from enrollment.gateway import HttpRegistryGateway
 from registry import idnumber
 from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
-from registry.models import AuditEntry, DepartmentClient, HukouRecord, ImportBatch
+from registry.models import (
+    AuditEntry,
+    DepartmentClient,
+    HukouRecord,
+    ImportBatch,
+    SocialInsuranceRecord,
+)
 from registry.services.clients import api_key_hash, department_client_create
 from registry.services.verification import verify_families
 from tests.registry.factories import (
@@ -360,3 +366,21 @@ def test_create_department_client_refuses_an_unknown_scope():
             "verify,admin",
         )
     assert DepartmentClient.objects.count() == 0
+
+
+def test_a_social_insurance_month_pushed_with_json_booleans_is_taken():
+    api = client_with("push")
+
+    response = api.post(
+        "/registry/api/v1/records/",
+        {
+            "source": "social_insurance",
+            "record": {"id_number": FATHER, "month": "2026-05", "pension": True, "medical": 1},
+        },
+        format="json",
+    )
+
+    assert (response.status_code, response.json()["outcome"]) == (201, "inserted")
+    assert list(SocialInsuranceRecord.objects.values_list("month", "pension", "medical")) == [
+        (date(2026, 5, 1), True, True)
+    ]
