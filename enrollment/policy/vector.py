@@ -55,16 +55,22 @@ def facts_matrix(packed: list[str]) -> np.ndarray:
 
 
 def facts_matrix_from_digits(digits: np.ndarray) -> np.ndarray:
-    """(n, PACKED_LENGTH) bytes of packed facts to the (n, 10) int64 matrix."""
-    matrix = np.zeros((len(digits), len(PACKED_FIELDS)), dtype=np.int64)
+    """(n, PACKED_LENGTH) bytes of packed facts to the (n, 10) int64 matrix.
+
+    The bytes are transposed once so that each digit position is one contiguous row; each
+    field is then built from its few rows. The matrix returned is a view whose columns are
+    contiguous, which is how score_many reads it."""
+    by_position = np.ascontiguousarray(digits.T) - np.uint8(ord("0"))
+    fields = np.empty((len(PACKED_FIELDS), digits.shape[0]), dtype=np.int64)
     start = 0
     for column, (_, width) in enumerate(PACKED_FIELDS):
-        value = matrix[:, column]
-        for offset in range(start, start + width):
+        value = by_position[start].astype(np.int64)
+        for offset in range(start + 1, start + width):
             value *= 10
-            value += digits[:, offset] - ord("0")
+            value += by_position[offset]
+        fields[column] = value
         start += width + 1
-    return matrix
+    return fields.T
 
 
 def _tenths(value) -> int:
