@@ -127,22 +127,19 @@ def district_school_demand(*, user: User, admission_year: int) -> list[SchoolDem
         .exclude(application__state=ApplicationState.WITHDRAWN)
         .order_by()
     )
-    # Counted by the database; only (school, community) groups of first choices come back.
-    anyc = Counter(
-        dict(preferences.values("school_id").annotate(n=Count("id")).values_list("school_id", "n"))
-    )
-    first, catch = Counter(), Counter()
-    catchments = {s.id: set(s.catchment_communities) for s in schools}
+    # One grouped query: per (school, home community), all choices and first choices.
     groups = (
-        preferences.filter(rank=1)
-        .values("school_id", "application__home_community_code")
-        .annotate(n=Count("id"))
-        .values_list("school_id", "application__home_community_code", "n")
+        preferences.values("school_id", "application__home_community_code")
+        .annotate(any_choice=Count("id"), first_choice=Count("id", filter=Q(rank=1)))
+        .values_list("school_id", "application__home_community_code", "any_choice", "first_choice")
     )
-    for school_id, community, n in groups:
-        first[school_id] += n
+    anyc, first, catch = Counter(), Counter(), Counter()
+    catchments = {s.id: set(s.catchment_communities) for s in schools}
+    for school_id, community, any_choice, first_choice in groups:
+        anyc[school_id] += any_choice
+        first[school_id] += first_choice
         if community in catchments[school_id]:
-            catch[school_id] += n
+            catch[school_id] += first_choice
     return [SchoolDemand(s, first[s.id], anyc[s.id], catch[s.id]) for s in schools]
 
 
