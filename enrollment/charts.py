@@ -126,16 +126,35 @@ def histogram_bins(
     return [(low + i * step, low + (i + 1) * step, n) for i, n in enumerate(bins)]
 
 
+def bins_from_counts(
+    counts: dict[int, int], *, width: Decimal | int | float
+) -> list[tuple[Decimal, Decimal, int]]:
+    """Bins from counts per bin number (floor(value / width), as a database can group them),
+    from the first to the last non-empty bin, empty ones between kept."""
+    if not counts:
+        return []
+    step = Decimal(str(width))
+    return [
+        (index * step, (index + 1) * step, counts.get(index, 0))
+        for index in range(min(counts), max(counts) + 1)
+    ]
+
+
 def histogram(
     *,
     title: str,
-    values: Sequence[Decimal | int | float],
     bin_width: Decimal | int | float,
     range_header: str,
     count_header: str,
+    values: Sequence[Decimal | int | float] = (),
+    counts: dict[int, int] | None = None,
 ) -> Chart:
-    """Vertical bars of counts per bin of `bin_width`."""
-    bins = histogram_bins(values, width=bin_width)
+    """Vertical bars of counts per bin of `bin_width`, from the values or from counts per bin
+    number already grouped (`bins_from_counts`)."""
+    if counts is not None:
+        bins = bins_from_counts(counts, width=bin_width)
+    else:
+        bins = histogram_bins(values, width=bin_width)
     return column_chart(
         title=title,
         columns=[(f"{_fmt(low)} – {_fmt(high)}", n, _fmt(low)) for low, high, n in bins],

@@ -3,9 +3,9 @@
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Floor
 from django.utils import timezone
 
 from enrollment.models import (
@@ -92,12 +92,19 @@ def district_open_work(*, user: User, admission_year: int) -> dict[str, int]:
     }
 
 
-def district_eligible_points(*, user: User, admission_year: int) -> list[Decimal]:
-    return list(
+def district_points_counts(*, user: User, admission_year: int, width: int) -> dict[int, int]:
+    """Eligible applications per band of `width` points, by band number (floor(total / width)),
+    grouped by the database so that a district's totals never travel one by one."""
+    rows = (
         district_current_decisions(user=user, admission_year=admission_year)
         .filter(outcome=Decision.Outcome.ELIGIBLE)
-        .values_list("total_points", flat=True)
+        .annotate(band=Floor(F("total_points") / width))
+        .order_by()
+        .values("band")
+        .annotate(n=Count("id"))
+        .values_list("band", "n")
     )
+    return {int(band): n for band, n in rows}
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ access_log = logging.getLogger("enrollment.access")
 SOURCE_LABELS = dict(Consent.Lookup.choices)
 
 PAGE_SIZE = 50
+# The points histogram's band: half a base-points step of the default policy.
+POINTS_BAND = 5
 
 
 def _deny(request, why: str) -> None:
@@ -136,7 +138,9 @@ def officer_dashboard(request):
     user = request.user
     states = staff_selectors.district_state_counts(user=user, admission_year=year)
     outcomes = staff_selectors.district_outcome_counts(user=user, admission_year=year)
-    points = staff_selectors.district_eligible_points(user=user, admission_year=year)
+    points = staff_selectors.district_points_counts(
+        user=user, admission_year=year, width=POINTS_BAND
+    )
     demand = staff_selectors.district_school_demand(user=user, admission_year=year)
     state_rows = [(label, states[value]) for value, label in ApplicationState.choices]
     context = {
@@ -153,8 +157,8 @@ def officer_dashboard(request):
         ),
         "points_chart": charts.histogram(
             title=_("积分分布（符合条件）"),
-            values=points,
-            bin_width=5,
+            counts=points,
+            bin_width=POINTS_BAND,
             range_header=_("积分区间"),
             count_header=_("人数"),
         ),

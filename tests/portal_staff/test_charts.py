@@ -99,3 +99,15 @@ def test_shortfall_colours_go_by_quarters_of_the_worst():
         "#c62828",
         "#c62828",
     ]
+
+
+def test_bins_from_grouped_counts_keep_empty_bins_between():
+    bins = charts.bins_from_counts({18: 1, 21: 1}, width=5)
+
+    assert [(str(low), str(high), n) for low, high, n in bins] == [
+        ("90", "95", 1),
+        ("95", "100", 0),
+        ("100", "105", 0),
+        ("105", "110", 1),
+    ]
+    assert charts.bins_from_counts({}, width=5) == []
