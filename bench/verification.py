@@ -8,8 +8,11 @@ table and index has the size of a real district's. Setup is untimed. The run use
 database (`bench_verification`, dropped, created and migrated).
 
 Cases (one JSON line each):
-- `in_process_10000`: one `verify_families` call for all questions (five reads, one audit
-  append of 10,000 chained entries), as the in-process gateway makes it.
+- `in_process_cold_10000`: one `verify_families` call for all questions (five reads, one
+  audit append of 10,000 chained entries), as the in-process gateway makes it, right after
+  the load, with the tables out of the caches.
+- `in_process_10000`: the same call again, the registry's indexes in memory as they are
+  once it serves lookups.
 - `http_10000`: the same questions POSTed to /registry/api/v1/verify/families/ in requests
   of 1,000 through Django's test client (authentication, validation, JSON both ways; no
   network). `identical`
@@ -164,20 +167,23 @@ def main() -> None:
     context = LookupContext(client_id="edu-440604", purpose="enrollment-2027")
     verify_families(questions=questions[:10], context=context)  # warm connection and caches
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    answers = verify_families(questions=questions, context=context)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    emit(
-        bench="verification",
-        case=f"in_process_{len(questions)}",
-        n=len(answers),
-        seconds=round(seconds, 3),
-        cpu_seconds=round(cpu_seconds, 3),
-        people=people,
-        with_hukou=sum(1 for a in answers if a.child_hukou),
-        peak_rss_mb=peak_rss_mb(),
-    )
+    # Twice: the first call reads the tables from disk (the loads above pushed them out of
+    # the caches); the second is the registry as it runs all day, its indexes in memory.
+    for case in ("in_process_cold", "in_process"):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        answers = verify_families(questions=questions, context=context)
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        emit(
+            bench="verification",
+            case=f"{case}_{len(questions)}",
+            n=len(answers),
+            seconds=round(seconds, 3),
+            cpu_seconds=round(cpu_seconds, 3),
+            people=people,
+            with_hukou=sum(1 for a in answers if a.child_hukou),
+            peak_rss_mb=peak_rss_mb(),
+        )
 
     _, key = department_client_create(client_id="edu-440604", name="教育局", scopes=["verify"])
     api = APIClient(HTTP_HOST="127.0.0.1")
