@@ -73,6 +73,12 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM). Not getrusage's ru_maxrss: that one
+    survives exec, so a child forked from the big parent would report the parent's size."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -228,6 +234,11 @@ def main() -> int:
 
     call_command("migrate", "--noinput", verbosity=0)
     run_id = populate(total, admitted, schools=max(10, int(1000 * args.scale)))
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # what autovacuum would do after a bulk load: fresh planner statistics
+        cursor.execute("ANALYZE")
 
     from enrollment.models import School
     from enrollment.services.exports import admitted_export
@@ -258,8 +269,6 @@ def main() -> int:
             ),
             flush=True,
         )
-
-    from django.db import connection
 
     connection.close()
     out_dir = ROOT / "var" / "bench"

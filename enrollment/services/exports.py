@@ -4,19 +4,22 @@ Every cell goes through `safe_cell`, so no cell can start a spreadsheet formula;
 of an admitted list, and every refused attempt, is a DownloadLog row.
 """
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TextIO
 
+from django.db import connection
 from django.utils import timezone
 from openpyxl import Workbook
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.exports import safe_cell
+from enrollment.exports import FORMULA_START, safe_cell
 from enrollment.models import (
     AllocationRun,
+    Application,
     DownloadLog,
     Guardian,
     Offer,
@@ -213,10 +216,69 @@ def allocation_rows(*, run: AllocationRun) -> Iterator[tuple]:
 
 
 def allocation_export_csv(*, run: AllocationRun, out: TextIO) -> int:
-    writer = csv.writer(out)
+    """Write the run's allocation file; returns the number of rows.
+
+    On PostgreSQL the rows come straight from `COPY ... TO STDOUT` in chunks (the server writes
+    the CSV; the formula guard of `safe_cell` is the same test done in SQL), sorted by the
+    references' bytes (the "C" collation: references are ASCII, and a linguistic collation
+    sorts several times slower); elsewhere, the streamed ORM rows."""
+    if connection.vendor == "postgresql":
+        return _allocation_copy(run=run, out=out)
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ALLOCATION_COLUMNS)
     count = 0
     for row in allocation_rows(run=run):
         writer.writerow([safe_cell(value) for value in row])
         count += 1
     return count
+
+
+def _safe_sql(column: str) -> str:
+    """`safe_cell` in SQL: a leading apostrophe where a spreadsheet would see a formula."""
+    starts = ", ".join(
+        {"\t": "E'\\t'", "\r": "E'\\r'"}.get(start, f"'{start}'") for start in FORMULA_START
+    )
+    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
+
+
+def _allocation_copy(*, run: AllocationRun, out: TextIO) -> int:
+    from psycopg import sql
+
+    query = sql.SQL(
+        "COPY (SELECT {ref}, {code}, CASE WHEN p.in_catchment THEN 1 ELSE 0 END, "
+        "p.total_points, p.lottery_number, {seed} "
+        "FROM {placement} p JOIN {application} a ON a.id = p.application_id "
+        "LEFT JOIN {school} s ON s.id = p.school_id "
+        'WHERE p.run_id = {run} ORDER BY a.ref COLLATE "C") TO STDOUT WITH (FORMAT csv)'
+    ).format(
+        ref=sql.SQL(_safe_sql("a.ref")),
+        code=sql.SQL(_safe_sql("s.code")),
+        seed=sql.Literal(int(run.seed)),
+        run=sql.Literal(int(run.pk)),
+        placement=sql.Identifier(Placement._meta.db_table),
+        application=sql.Identifier(Application._meta.db_table),
+        school=sql.Identifier(School._meta.db_table),
+    )
+    csv.writer(out, lineterminator="\n").writerow(ALLOCATION_COLUMNS)
+    # The server sends a message per row: join STREAM_CHUNK of them before decoding and
+    # writing. A message may end inside a multi-byte character, so decode incrementally.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    pending: list = []
+
+    def flush():
+        nonlocal lines
+        data = b"".join(pending)
+        pending.clear()
+        lines += data.count(b"\n")
+        out.write(decoder.decode(data))
+
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(query) as copy:
+        for chunk in copy:
+            pending.append(chunk)
+            if len(pending) >= STREAM_CHUNK:
+                flush()
+    flush()
+    out.write(decoder.decode(b"", final=True))
+    return lines

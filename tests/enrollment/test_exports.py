@@ -224,3 +224,16 @@ def test_export_allocation_without_a_run_exits_with_a_reason(db, tmp_path):
 )
 def test_safe_cell_defuses_formulas(value, cell):
     assert safe_cell(value) == cell
+
+
+def test_the_allocation_file_defuses_formulas_in_codes_too(admitted, tmp_path):
+    from enrollment.models import School
+
+    School.objects.filter(code="S440604002").update(code="-S2")
+    out = tmp_path / "allocation.csv"
+
+    call_command("export_allocation", "--year", str(YEAR), "--out", str(out), stdout=io.StringIO())
+
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[4][:2] == ["A004", "'-S2"]
+    assert len(rows) == 5
