@@ -446,8 +446,12 @@ def officer_whatif(request):
             except ApplicationError as error:
                 form.add_error("document", error.message)
     else:
-        initial = {"document": json.dumps(active.document, ensure_ascii=False, indent=2)}
-        form = WhatIfForm(initial=initial if active else None, base_rows=base_rows)
+        initial = (
+            {"document": json.dumps(active.document, ensure_ascii=False, indent=2)}
+            if active
+            else None
+        )
+        form = WhatIfForm(initial=initial, base_rows=base_rows)
     context = {"year": year, "form": form, "active": active, "result": result}
     if result is not None:
         context.update(_whatif_charts(result))

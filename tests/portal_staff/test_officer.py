@@ -397,6 +397,16 @@ def test_whatif_refuses_broken_json_and_another_districts_policy(town, officer):
     assert foreign.context["result"] is None
 
 
+def test_whatif_for_a_district_without_an_active_policy_offers_an_empty_form(db):
+    officer = UserFactory(role=Role.OFFICER, username="officer-gaoming", district_code="440608")
+
+    page = login(officer).get("/staff/officer/whatif/")
+
+    assert page.status_code == 200
+    assert page.context["active"] is None
+    assert page.context["form"].initial == {}
+
+
 @pytest.mark.parametrize(
     ("role", "target"),
     [
