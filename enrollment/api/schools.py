@@ -113,6 +113,8 @@ class SchoolAdmittedApi(APIView):
 class SchoolEnrolmentApi(APIView):
     """The school marks whether an admitted child enrolled (报到): enrolled or no_show."""
 
+    permission_classes = [IsSchoolStaff]
+
     class InputSerializer(serializers.Serializer):
         year = serializers.IntegerField(min_value=2000, max_value=2100)
         ref = serializers.CharField(max_length=32)
@@ -145,6 +147,8 @@ class SchoolEnrolmentApi(APIView):
 
 class SchoolEnrolmentCloseApi(APIView):
     """The school closes 报到: every admitted child not marked enrolled becomes no_show."""
+
+    permission_classes = [IsSchoolStaff]
 
     class InputSerializer(serializers.Serializer):
         year = serializers.IntegerField(min_value=2000, max_value=2100)
