@@ -215,6 +215,12 @@ VERIFICATION_REQUEUE_SECONDS = env.int("VERIFICATION_REQUEUE_SECONDS", default=1
 VERIFICATION_ENQUEUE_ON_SUBMIT = env.bool("VERIFICATION_ENQUEUE_ON_SUBMIT", default=True)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Days a family has to answer an offer, and to ask for a re-check (复核) after publication.
+OFFER_RESPONSE_DAYS = env.int("OFFER_RESPONSE_DAYS", default=7)
+RECHECK_WINDOW_DAYS = env.int("RECHECK_WINDOW_DAYS", default=7)
+# Keys the digests by which the registry's audit log finds a person without holding their ID
+# number. Kept apart from SECRET_KEY so that rotating that key leaves the log searchable.
+AUDIT_DIGEST_KEY = env.str("AUDIT_DIGEST_KEY", default=SECRET_KEY)
 
 LOGGING = {
     "version": 1,

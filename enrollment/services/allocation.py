@@ -46,7 +46,7 @@ WRITE_CHUNK = 5000
 
 
 def offer_response_days() -> int:
-    return int(getattr(settings, "OFFER_RESPONSE_DAYS", 7))
+    return settings.OFFER_RESPONSE_DAYS
 
 
 @dataclass

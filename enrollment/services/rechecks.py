@@ -25,7 +25,7 @@ from enrollment.services.audit import audit_log
 
 
 def recheck_window_days() -> int:
-    return int(getattr(settings, "RECHECK_WINDOW_DAYS", 7))
+    return settings.RECHECK_WINDOW_DAYS
 
 
 def _published_run_for(application: Application) -> AllocationRun | None:

@@ -32,7 +32,7 @@ class AuditItem:
 
 
 def subject_digest(id_number: str) -> str:
-    key = getattr(settings, "AUDIT_DIGEST_KEY", settings.SECRET_KEY).encode()
+    key = settings.AUDIT_DIGEST_KEY.encode()
     keyed = _keyed_hmac(key).copy()
     keyed.update(id_number.encode())
     return keyed.hexdigest()
