@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     CONSENT_MISSING = "consent_missing"
     NO_POLICY = "no_policy"
     ILLEGAL_TRANSITION = "illegal_transition"
+    STALE_DECISION = "stale_decision"
     REASON_REQUIRED = "reason_required"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"

@@ -86,6 +86,8 @@ class EvidenceReviewForm(ReasonForm):
 
 
 class OverrideForm(ReasonForm):
+    # The decision on screen: an override of one that changed meanwhile is refused.
+    decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     outcome = forms.ChoiceField(
         label=_("改判为"),
         choices=[

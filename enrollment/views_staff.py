@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from enrollment import charts
 from enrollment import selectors_staff as staff_selectors
-from enrollment.errors import ApplicationError
+from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.forms_staff import (
     REASON_CODES,
     AllocationCompareForm,
@@ -277,7 +277,9 @@ def _case_context(request, application, **forms) -> dict:
             for item in evidence
             if item.review == item.Review.PENDING
         },
-        "override_form": OverrideForm(auto_id="override_%s"),
+        "override_form": OverrideForm(
+            initial={"decision_id": decision.pk if decision else None}, auto_id="override_%s"
+        ),
         "retry_form": RetryForm(auto_id="retry_%s"),
     }
     if "evidence_form" in forms and forms["evidence_form"] is not None:
@@ -372,9 +374,15 @@ def officer_case_override(request, ref: str):
                 application=application,
                 outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["reason"],
+                expected_decision_id=form.cleaned_data["decision_id"],
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            if error.code == ErrorCode.STALE_DECISION:
+                form.add_error(
+                    None, _("另一位工作人员刚刚更改了这个决定，请查看最新结果后再改判。")
+                )
+            else:
+                form.add_error(None, error.message)
         else:
             messages.success(request, _("已改判。"))
             return redirect("staff:officer-case", ref=application.ref)

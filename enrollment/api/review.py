@@ -126,6 +126,8 @@ class DecisionOverrideApi(APIView):
             choices=[Decision.Outcome.ELIGIBLE, Decision.Outcome.INELIGIBLE]
         )
         reason = serializers.CharField(max_length=500)
+        # The decision the officer saw; when given, an override of a changed one is refused.
+        decision_id = serializers.IntegerField(required=False)
 
     @extend_schema(request=InputSerializer, responses=DecisionBriefSerializer)
     def post(self, request, ref: str):
@@ -136,6 +138,7 @@ class DecisionOverrideApi(APIView):
             application=_application(request.user, ref),
             outcome=serializer.validated_data["outcome"],
             reason=serializer.validated_data["reason"],
+            expected_decision_id=serializer.validated_data.get("decision_id"),
         )
         return Response(DecisionBriefSerializer(decision).data)
 

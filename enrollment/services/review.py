@@ -322,10 +322,20 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
 
 @transaction.atomic
 def decision_override(
-    *, officer: User, application: Application, outcome: str, reason: str
+    *,
+    officer: User,
+    application: Application,
+    outcome: str,
+    reason: str,
+    expected_decision_id: int | None = None,
 ) -> Decision:
     """Replace the current decision's outcome, keeping its facts and points and adding the
-    override to its trace (basis `override`)."""
+    override to its trace (basis `override`).
+
+    `expected_decision_id` is the decision the officer was looking at: when another officer
+    (or a re-verification) replaced it meanwhile, the override is refused rather than silently
+    overruling a decision the officer never saw.
+    """
     application = _locked(application)
     _require_officer_of(officer, application)
     reason = _reason(reason)
@@ -339,6 +349,12 @@ def decision_override(
             ErrorCode.INVALID,
             "There is no decision to override yet; verify the application first.",
             field="application",
+        )
+    if expected_decision_id is not None and current.pk != expected_decision_id:
+        raise ApplicationError(
+            ErrorCode.STALE_DECISION,
+            "decision_id: the decision changed since it was shown; reload the case and decide again",
+            field="decision_id",
         )
     if application.state not in EVIDENCE_STATES:
         raise ApplicationError(

@@ -2,10 +2,10 @@
 
 For each of N decided applications, two officers of the district call the review service's
 override in two threads released together by a barrier, one asking for `ineligible`, the other
-for `eligible`. The application row is locked for the override, so the two are applied one
-after the other or one is refused; either way the record must be consistent. Prints one JSON
-line: pairs where both were recorded in turn, pairs where one was refused (with the refusal's
-code), inconsistent cases (must be 0): not exactly one current decision, a current decision
+for `eligible`, both naming the decision they were shown. The application row is locked for
+the override, so the second to get the lock finds that decision replaced and is refused
+(`stale_decision`): exactly one must win each pair. Prints one JSON line: pairs by how many
+overrides were recorded, refusals by code, inconsistent cases (must be 0): not exactly one current decision, a current decision
 that is not the last override, override rows or audit rows or 'decided' events not matching
 the overrides that succeeded. And decided twice by verification (must be 0).
 
@@ -48,8 +48,11 @@ def main() -> int:
     for application in Application.objects.filter(state="decided").order_by("id"):
         barrier = threading.Barrier(2)
         results: dict[int, object] = {}
+        shown = Decision.objects.get(application=application, is_current=True).pk
 
-        def override(index, wanted, application=application, barrier=barrier, results=results):
+        def override(
+            index, wanted, application=application, barrier=barrier, results=results, shown=shown
+        ):
             try:
                 barrier.wait()
                 results[index] = decision_override(
@@ -57,6 +60,7 @@ def main() -> int:
                     application=application,
                     outcome=wanted,
                     reason=f"drill: officer {index + 1} decides",
+                    expected_decision_id=shown,
                 )
             except ApplicationError as error:
                 results[index] = error
@@ -84,7 +88,8 @@ def main() -> int:
         ).count()
         events = application.events.filter(to_state="decided", actor__isnull=False).count()
         if not (
-            len(current) == 1
+            len(won) == 1
+            and len(current) == 1
             and last is not None
             and current[0].pk == last.pk
             and overrides.count() == len(won) == audits == events

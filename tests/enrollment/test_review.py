@@ -314,6 +314,34 @@ def test_override_without_reason_writes_nothing(district, officer):
     assert AuditLog.objects.count() == 0
 
 
+def test_override_of_a_decision_replaced_meanwhile_is_refused_and_writes_nothing(district, officer):
+    application = worked_example(5)
+    verify_all()
+    seen = Decision.objects.get(application=application, is_current=True)
+    first = decision_override(
+        officer=officer,
+        application=application,
+        outcome="eligible",
+        reason="permit renewal delayed by the bureau",
+        expected_decision_id=seen.pk,
+    )
+
+    with pytest.raises(ApplicationError) as refused:
+        decision_override(
+            officer=officer,
+            application=application,
+            outcome="ineligible",
+            reason="no permit on the cut-off date",
+            expected_decision_id=seen.pk,
+        )
+
+    assert refused.value.code == ErrorCode.STALE_DECISION
+    assert refused.value.field == "decision_id"
+    assert Decision.objects.get(application=application, is_current=True) == first
+    assert Decision.objects.filter(application=application).count() == 2
+    assert AuditLog.objects.filter(action="decision_override").count() == 1
+
+
 def test_retry_after_the_attempt_cap_verifies_again(
     district, officer, monkeypatch, settings, django_capture_on_commit_callbacks
 ):

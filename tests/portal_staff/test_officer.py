@@ -345,6 +345,27 @@ def test_override_with_a_reason_changes_the_outcome_and_audits_it(town, officer)
     )
 
 
+def test_override_of_a_decision_changed_since_the_page_was_shown_is_refused(town, officer):
+    client = login(officer)
+    shown = client.get("/staff/officer/review/A02/").context["override_form"]["decision_id"].value()
+    client.post(
+        "/staff/officer/review/A02/override/",
+        {"outcome": "ineligible", "reason": "租赁合同经核查为虚假备案", "decision_id": shown},
+    )
+
+    response = client.post(
+        "/staff/officer/review/A02/override/",
+        {"outcome": "eligible", "reason": "备案已补正", "decision_id": shown},
+    )
+
+    assertContains(
+        response, "另一位工作人员刚刚更改了这个决定，请查看最新结果后再改判。", status_code=400
+    )
+    decision = town["A02"].decisions.get(is_current=True)
+    assert (decision.outcome, decision.reason) == ("ineligible", "租赁合同经核查为虚假备案")
+    assert AuditLog.objects.filter(action="decision_override").count() == 1
+
+
 def test_retry_refuses_an_empty_reason_and_writes_nothing(town, officer):
     before = _written()
     jobs = VerificationJob.objects.count()
