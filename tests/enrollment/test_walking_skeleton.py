@@ -44,7 +44,16 @@ def test_parent_submission_is_verified_by_a_real_worker_and_reaches_officer_and_
     )
     assert response.status_code == 201, response.json()
     ref = response.json()["ref"]
-    assert response.json()["child_id_number"] == "440604********1230"
+    assert response.json() == {
+        "ref": ref,
+        "admission_year": YEAR,
+        "state": "submitted",
+        "child_name": "陈小明",
+        "child_id_number": "440604********1230",
+        "home_community_code": HOME,
+        "preferences": ["S440604001"],
+    }
+    assert response["Location"] == f"/api/v1/applications/{ref}/"
 
     # then: the worker process decides it (DOMAIN.md worked example 1: 109.3, eligible)
     decision = wait_until(
