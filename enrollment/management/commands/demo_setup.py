@@ -19,6 +19,8 @@ from enrollment.services.policies import policy_install_default
 
 # Printed for the demo on purpose; the command refuses to run unless DEBUG is on.
 DEMO_PASSWORD = "demo-pass-2027"  # noqa: S105
+# The synthetic district's home district (Chancheng), whose officer the demo signs in as.
+DEMO_DISTRICT = "440604"
 
 
 class Command(BaseCommand):
@@ -58,7 +60,7 @@ class Command(BaseCommand):
         self._step("Verifying and scoring every application")
         call_command("verify_applications", year=year, wait=True)
         self._step("Allocating places and publishing the result")
-        call_command("run_allocation", year=year, seed=seed, publish=True)
+        call_command("run_allocation", year=year, seed=seed, district=DEMO_DISTRICT, publish=True)
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/  — logins:"))
@@ -72,9 +74,17 @@ class Command(BaseCommand):
     def _users(self, *, school_code: str) -> dict[str, User]:
         specs = {
             "parent": {"username": "parent", "role": Role.PARENT},
-            "officer": {"username": "officer", "role": Role.OFFICER, "district_code": "440604"},
+            "officer": {
+                "username": "officer",
+                "role": Role.OFFICER,
+                "district_code": DEMO_DISTRICT,
+            },
             "school": {"username": "school", "role": Role.SCHOOL, "school_code": school_code},
-            "steward": {"username": "steward", "role": Role.STEWARD, "district_code": "440604"},
+            "steward": {
+                "username": "steward",
+                "role": Role.STEWARD,
+                "district_code": DEMO_DISTRICT,
+            },
         }
         users = {}
         for key, spec in specs.items():

@@ -1,0 +1,46 @@
+"""`make demo`'s builder runs the whole pipeline through the product's own commands."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from enrollment.models import AllocationRun, Application, Decision, Role, User
+
+# Committed for real, so that submissions enqueue their verification after commit as in a demo.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_role(
+    settings, tmp_path
+):
+    settings.DEBUG = True
+    out = io.StringIO()
+
+    call_command("demo_setup", dir=str(tmp_path), households=60, year=2027, seed=7, stdout=out)
+
+    roles = dict(User.objects.values_list("username", "role"))
+    assert roles == {
+        "parent": Role.PARENT,
+        "officer": Role.OFFICER,
+        "school": Role.SCHOOL,
+        "steward": Role.STEWARD,
+    }
+    parent = User.objects.get(username="parent")
+    assert parent.applications.count() == 1
+    applications = Application.objects.count()
+    assert applications == sum(1 for _ in (tmp_path / "applications.jsonl").open())
+    assert Decision.objects.filter(is_current=True).count() == applications
+    run = AllocationRun.objects.get()
+    assert (run.seed, run.district_code, run.published_at is not None) == (7, "440604", True)
+    assert "parent   parent     password demo-pass-2027" in out.getvalue()
+
+
+def test_demo_setup_refuses_to_create_known_logins_without_debug(settings, tmp_path):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="runs only with DEBUG on"):
+        call_command("demo_setup", dir=str(tmp_path), households=60)
+
+    assert User.objects.count() == 0
+    assert not any(tmp_path.iterdir())
