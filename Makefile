@@ -77,9 +77,13 @@ pytest: install services browser-deps
 
 test: lint migrations-check check-deploy pytest
 
+# Each benchmark prints one JSON line per case; docs/benchmarks.md records them.
+BENCHMARKS := generate_district registry_import verification pipeline scoring allocation \
+              export surge staff_pages
+
 bench: install services
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	for name in $(BENCHMARKS); do $(PY) bench/$$name.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles .pytest_cache .ruff_cache
