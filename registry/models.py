@@ -253,7 +253,15 @@ class AuditSubject(models.Model):
     """Who an entry was about: a keyed hash of each ID number asked about, so a person can find
     who looked at their data without the log holding their numbers."""
 
-    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="subjects")
+    # No foreign-key constraint in the database: PostgreSQL checks one row at a time, with a
+    # plan it keeps for the connection's life. A worker that first appended while the log was
+    # small keeps a sequential scan of the whole log per subject, so each batch cost grew with
+    # the log (a ten-thousand-entry batch spent a minute in COMMIT). Subjects are written only
+    # by `audit_append`, with their entries, in one transaction, and neither is ever deleted;
+    # PROTECT still refuses a delete through the ORM.
+    entry = models.ForeignKey(
+        AuditEntry, on_delete=models.PROTECT, related_name="subjects", db_constraint=False
+    )
     digest = models.CharField(max_length=64)
 
     class Meta:
