@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from enrollment import charts
 from enrollment import selectors_staff as staff_selectors
-from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.errors import ApplicationError
 from enrollment.forms_staff import (
     REASON_CODES,
     AllocationCompareForm,
@@ -38,6 +38,7 @@ from enrollment.forms_staff import (
     ReviewQueueFilterForm,
     WhatIfForm,
 )
+from enrollment.messages_staff import staff_message
 from enrollment.models import (
     AllocationRun,
     ApplicationState,
@@ -349,7 +350,7 @@ def officer_case_evidence(request, ref: str):
                 values=form.accepted_values(),
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, staff_message(error))
         else:
             messages.success(request, _("已保存审核结论。"))
             return redirect("staff:officer-case", ref=application.ref)
@@ -377,12 +378,7 @@ def officer_case_override(request, ref: str):
                 expected_decision_id=form.cleaned_data["decision_id"],
             )
         except ApplicationError as error:
-            if error.code == ErrorCode.STALE_DECISION:
-                form.add_error(
-                    None, _("另一位工作人员刚刚更改了这个决定，请查看最新结果后再改判。")
-                )
-            else:
-                form.add_error(None, error.message)
+            form.add_error(None, staff_message(error))
         else:
             messages.success(request, _("已改判。"))
             return redirect("staff:officer-case", ref=application.ref)
@@ -406,7 +402,7 @@ def officer_case_retry(request, ref: str):
                 officer=request.user, application=application, reason=form.cleaned_data["reason"]
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, staff_message(error))
         else:
             messages.success(request, _("已重新提交核验。"))
             return redirect("staff:officer-case", ref=application.ref)
@@ -452,7 +448,7 @@ def officer_whatif(request):
             try:
                 result = policy_what_if(officer=request.user, document=form.policy_document())
             except ApplicationError as error:
-                form.add_error("document", error.message)
+                form.add_error("document", staff_message(error))
     else:
         initial = (
             {"document": json.dumps(active.document, ensure_ascii=False, indent=2)}
@@ -547,7 +543,7 @@ def officer_allocation(request):
                     dry_run=form.cleaned_data["dry_run"],
                 )
             except ApplicationError as error:
-                form.add_error(None, error.message)
+                form.add_error(None, staff_message(error))
             else:
                 return redirect("staff:officer-run", run_id=run.pk)
     else:
@@ -657,7 +653,7 @@ def officer_run_publish(request, run_id: int):
         try:
             allocation_publish(run=run, actor=request.user, reason=form.cleaned_data["reason"])
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, staff_message(error))
         else:
             messages.success(request, _("已发布录取结果。"))
             return redirect("staff:officer-run", run_id=run.pk)
@@ -674,7 +670,7 @@ def officer_runs_compare(request):
         try:
             changes = allocation_runs_compare(first=first, second=second)
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, staff_message(error))
         else:
             # City-wide runs place other districts' applicants too: show only this district's.
             own = staff_selectors.district_refs(
@@ -741,7 +737,7 @@ def officer_recheck(request, recheck_id: int):
                     changes=form.changes(),
                 )
             except ApplicationError as error:
-                form.add_error(None, error.message)
+                form.add_error(None, staff_message(error))
             else:
                 messages.success(request, _("已答复复核申请。"))
                 return redirect("staff:officer-recheck", recheck_id=recheck.pk)
@@ -893,7 +889,7 @@ def school_enrolment(request):
                 reason=form.cleaned_data["reason"],
             )
         except ApplicationError as error:
-            messages.error(request, error.message)
+            messages.error(request, staff_message(error, ref=form.cleaned_data["ref"]))
         else:
             messages.success(request, _("已记录报到情况。"))
     else:

@@ -219,7 +219,8 @@ def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
     assert (audit.actor, audit.data) == (school_staff, {"before": "", "after": "enrolled"})
     assert stranger.status_code == 302
     page = client.get("/staff/school/")
-    assertContains(page, "No child with this reference is admitted here.")
+    assertContains(page, "本校已公布的录取名单中没有申请编号为 A03 的孩子。")
+    assertNotContains(page, "No child with this reference is admitted here.")
     assert page.context["enrolled"] == 1
 
 

@@ -319,7 +319,8 @@ def test_accepting_hukou_evidence_without_the_class_it_shows_is_refused_and_writ
     )
 
     assert response.status_code == 400
-    assertContains(response, "values.hukou_class", status_code=400)
+    assertContains(response, "采纳户籍材料时，请选择材料显示的户籍类别。", status_code=400)
+    assertNotContains(response, "values.hukou_class", status_code=400)
     assert _written() == before
 
 
@@ -414,7 +415,11 @@ def test_whatif_refuses_broken_json_and_another_districts_policy(town, officer):
     assert broken.status_code == 400
     assertContains(broken, "JSON 格式有误：第 1 行第 2 列。", status_code=400)
     assert foreign.status_code == 400
-    assertContains(foreign, "document.district_code", status_code=400)
+    assertContains(
+        foreign,
+        "只能推演本区的积分办法：政策文件中的 district_code 须是本区的代码。",
+        status_code=400,
+    )
     assert foreign.context["result"] is None
 
 
