@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from enrollment import charts
@@ -593,6 +594,26 @@ def _run_is_moving(run) -> bool:
     return run.status in (AllocationRun.Status.PENDING, AllocationRun.Status.RUNNING)
 
 
+# The allocation service records its progress in English words; officers read these.
+PROGRESS_NOTES = {
+    "queued": gettext_lazy("排队等待计算"),
+    "reading applications": gettext_lazy("正在读取申请"),
+    "allocating": gettext_lazy("正在分配学位"),
+    "writing placements": gettext_lazy("正在保存录取结果"),
+    "done": gettext_lazy("计算完成"),
+}
+
+
+def _progress_context(run) -> dict:
+    """What the progress fragment shows: a note it does not know is left out, not shown in
+    English."""
+    return {
+        "run": run,
+        "moving": _run_is_moving(run),
+        "progress_note": PROGRESS_NOTES.get(run.progress_note, ""),
+    }
+
+
 @officer_view
 def officer_run(request, run_id: int):
     run = _officer_run_or_404(request, run_id)
@@ -602,10 +623,9 @@ def officer_run(request, run_id: int):
 def _run_context(run, publish_form, user) -> dict:
     rows = _run_school_rows(run, user)
     return {
-        "run": run,
+        **_progress_context(run),
         "citywide": not run.district_code,
         "district_placed": sum(row["placed"] for row in rows),
-        "moving": _run_is_moving(run),
         "rows": rows,
         "placed_chart": charts.paired_bar_chart(
             title=_chart_title(_("各校录取人数与学位数"), _("录取最满的 %(n)d 所学校"), len(rows)),
@@ -635,9 +655,7 @@ def _run_context(run, publish_form, user) -> dict:
 def officer_run_progress(request, run_id: int):
     """The progress fragment that htmx polls while a run is queued or computing."""
     run = _officer_run_or_404(request, run_id)
-    response = render(
-        request, "officer/_run_progress.html", {"run": run, "moving": _run_is_moving(run)}
-    )
+    response = render(request, "officer/_run_progress.html", _progress_context(run))
     if request.htmx and not _run_is_moving(run):
         # The run ended: reload the page so that its results and the publish form appear.
         response["HX-Refresh"] = "true"

@@ -49,6 +49,10 @@ def test_a_run_is_started_polled_while_it_computes_and_shows_its_results(town, o
 
     assert run.status == "pending"
     assertContains(polling, 'hx-trigger="every 2s"')
+    assertContains(polling, "0% · 排队等待计算")
+    assertContains(
+        polling, f'页面会自动更新；也可以<a href="/staff/officer/allocation/{run.id}/">刷新</a>。'
+    )
     assert "HX-Refresh" not in polling
     assertNotContains(finished, "hx-trigger")
     assert finished["HX-Refresh"] == "true"
@@ -59,6 +63,9 @@ def test_a_run_is_started_polled_while_it_computes_and_shows_its_results(town, o
         ("S440604002", 1, 0, 0),
     ]
     assertContains(page, "<dt>参与人数</dt><dd>2</dd>", html=True)
+    assertContains(page, "100% · 计算完成")
+    assertNotContains(page, "· done")
+    assertContains(page, '<td data-label="学校">第一小学（S440604001）</td>', html=True)
     assertContains(page, "确认发布")
     assert list(AuditLog.objects.values_list("action", "actor", "reason")) == [
         ("allocation.run", officer.id, "round 1, seed 7")
