@@ -42,6 +42,7 @@ from enrollment.forms_staff import (
 from enrollment.messages_staff import staff_message
 from enrollment.models import (
     AllocationRun,
+    Application,
     ApplicationState,
     Consent,
     Decision,
@@ -273,7 +274,7 @@ def _case_context(request, application, **forms) -> dict:
         "trace": _trace_rows(decision),
         "evidence": evidence,
         "history": staff_selectors.case_decision_history(application=application),
-        "events": application.events.all(),
+        "events": _event_rows(application),
         "evidence_forms": {
             item.id: EvidenceReviewForm(initial={"evidence": item.id}, auto_id=f"ev{item.id}_%s")
             for item in evidence
@@ -295,6 +296,25 @@ def _case_context(request, application, **forms) -> dict:
     if forms.get("retry_form") is not None:
         context["retry_form"] = forms["retry_form"]
     return context
+
+
+# Who changed a state when no person did: the verification worker, or the application's channel.
+ACTOR_LABELS = {"worker": gettext_lazy("核验程序"), **dict(Application.Channel.choices)}
+
+
+def _event_rows(application) -> list:
+    """The state changes, their states and automatic actors named in the page's language."""
+    states = dict(ApplicationState.choices)
+    events = list(application.events.all())
+    for event in events:
+        event.from_label = states.get(event.from_state, event.from_state)
+        event.to_label = states.get(event.to_state, event.to_state)
+        event.actor_name = (
+            event.actor.get_username()
+            if event.actor
+            else ACTOR_LABELS.get(event.actor_label, event.actor_label)
+        )
+    return events
 
 
 def _registry_facts(decision) -> list[tuple[str, object]]:

@@ -133,6 +133,14 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
         ("已采纳住房证明材料", "否"),
     ]
     assertContains(response, "440604********1230")
+    assert [
+        (event.from_label, event.to_label, event.actor_name) for event in response.context["events"]
+    ] == [
+        ("", "已提交", "窗口代办"),
+        ("已提交", "核验中", "核验程序"),
+        ("核验中", "已出结果", "核验程序"),
+    ]
+    assertContains(response, "<td>已提交 → 核验中</td><td>核验程序</td>", html=True)
     assert application.child_id_number not in html
     for guardian in application.guardians.all():
         assert guardian.id_number not in html
