@@ -310,6 +310,8 @@ class _Terminal(io.StringIO):
 
 def test_progress_is_shown_on_a_terminal_only(tmp_path, monkeypatch):
     monkeypatch.setattr("registry.services.imports.PROGRESS_EVERY", 2)
+    # COPY reads blocks of lines and reports after a block: blocks of one line here.
+    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 1)
     lines = ["id_number,month,pension,medical,employer_name"]
     lines += [f"{FATHER},2025-{month:02d},1,1," for month in range(1, 6)]
     write(tmp_path / "social_insurance.csv", lines)
@@ -325,3 +327,37 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path, monkeypatch):
         "social_insurance.csv (social_insurance, utf-8): 5 rows read, 0 inserted, 0 updated, "
         "5 unchanged, 0 rejected"
     )
+
+
+@pytest.mark.parametrize("block_bytes", [7, 1 << 20])
+def test_blocks_of_any_size_keep_quoted_lines_whole_and_lines_numbered(
+    tmp_path, monkeypatch, block_bytes
+):
+    # COPY reads the file in blocks; a quoted address over two lines must not be cut apart,
+    # and the lines after it keep their numbers. CRLF endings, as a spreadsheet writes them.
+    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", block_bytes)
+    header = "id_number,name,sex,birth_date,hukou_district_code,community_code,registered_on"
+    feed = tmp_path / "hukou.csv"
+    feed.write_bytes(
+        "\r\n".join(
+            [
+                header + ",address",
+                f'{CHILD},陈小明,M,2020-03-15,440604,440604010003,2020-04-01,"祖庙路1号,\r\n2楼"',
+                f"{BAD_CHECK},陈小红,F,2020-03-15,440604,440604010003,2020-04-01,",
+                f"{MOTHER},李美玲,F,1990-07-01,440604,440604010003,2023-02-28,",
+                f"{FATHER},陈大文,M,1988-02-29,445202,445202001001,2010-05-06,",
+                "",
+            ]
+        ).encode()
+    )
+
+    report = registry_import_file(source="hukou", path=feed, method="copy")
+
+    assert (report.rows_read, report.inserted, report.rejected) == (4, 3, 1)
+    assert report.rejections == [(4, "id_number: the check character does not match (GB 11643)")]
+    assert dict(HukouRecord.objects.values_list("id_number", "address")) == {
+        CHILD: "祖庙路1号,\r\n2楼",
+        MOTHER: "",
+        FATHER: "",
+    }
+    assert set(HukouRecord.objects.values_list("household_no", flat=True)) == {""}
