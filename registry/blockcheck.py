@@ -51,6 +51,7 @@ ID, DATE, MONTH, FLAG, SEX = (
     Column("flag"),
     Column("sex"),
 )
+SHARE = Column("share")
 
 
 def code(width: int) -> Column:
@@ -61,9 +62,16 @@ def text(max_length: int, *, required: bool) -> Column:
     return Column("text", max_length=max_length, required=required)
 
 
-# The same rules as the row checks of feeds.py, column by column. A feed missing here (the
-# property feed: its share is a decimal of any width) is always checked row by row.
+# The same rules as the row checks of feeds.py, column by column.
 COLUMNS: dict[str, dict[str, Column]] = {
+    "property": {
+        "certificate_no": text(64, required=True),
+        "owner_id_number": ID,
+        "share_percent": SHARE,
+        "community_code": code(12),
+        "address": text(255, required=False),
+        "registered_on": DATE,
+    },
     "hukou": {
         "id_number": ID,
         "name": text(64, required=True),
@@ -208,6 +216,8 @@ def _check_column(data, begin, end, rule: Column) -> np.ndarray | None:
         ):
             return None
         return lengths
+    if rule.kind == "share":
+        return _shares(data, begin, lengths)
     width = {"id": 18, "date": 10, "month": 7, "flag": 1, "sex": 1}.get(rule.kind, rule.width)
     if np.any(lengths != width):
         return None
@@ -236,6 +246,36 @@ def _check_column(data, begin, end, rule: Column) -> np.ndarray | None:
             return None
         return year * 100 + month
     raise ValueError(f"unknown column kind {rule.kind}")
+
+
+def _shares(data, begin, lengths) -> np.ndarray | None:
+    """Shares written plainly, 1 to 3 digits with up to 2 decimals (`50`, `33.33`), more than
+    0 and at most 100, in hundredths. Any other way of writing a number (exponents, signs,
+    spaces, `.5`) is left to the row checks."""
+    if np.any(lengths < 1) or np.any(lengths > 6):
+        return None
+    window = np.arange(6)
+    inside = window < lengths[:, None]
+    chars = data[np.minimum(begin[:, None] + window, len(data) - 1)]
+    dots = (chars == ord(".")) & inside
+    if np.any(dots.sum(axis=1) > 1):
+        return None
+    digits = (chars >= _ZERO) & (chars <= _NINE) & inside
+    if np.any(inside & ~digits & ~dots):
+        return None
+    has_dot = dots.any(axis=1)
+    whole = np.where(has_dot, dots.argmax(axis=1), lengths)
+    decimals = np.where(has_dot, lengths - whole - 1, 0)
+    if np.any((whole < 1) | (whole > 3)) or np.any(has_dot & ((decimals < 1) | (decimals > 2))):
+        return None
+    # Each digit's power of ten in hundredths: 2 for the units digit, one less per place to
+    # the right of it, skipping the dot.
+    power = whole[:, None] + 1 - window + (window > whole[:, None])
+    values = np.where(digits, (chars.astype(np.int64) - _ZERO) * 10 ** np.clip(power, 0, 4), 0)
+    hundredths = values.sum(axis=1)
+    if np.any(hundredths < 1) or np.any(hundredths > 10_000):
+        return None
+    return hundredths
 
 
 def _all_digits(chars: np.ndarray) -> bool:

@@ -26,6 +26,12 @@ GOOD_LINES = {
         f"{PEOPLE[1]},李美玲,F,1990-07-01,440604,440604010003,,2023-02-28,H1",
         f"{PEOPLE[2]},陈大文,M,1988-02-29,445202,445202001001,佛山大道2号,2010-05-06,",
     ],
+    "property": [
+        f"粤2020佛禅不动产权第0000001号,{PEOPLE[1]},50,440604010003,祖庙路1号,2020-01-02",
+        f"粤2020佛禅不动产权第0000001号,{PEOPLE[2]},49.99,440604010003,,2020-01-02",
+        f"粤2021佛禅不动产权第0000002号,{PEOPLE[3]},100.00,440604010004,佛山大道3号,2021-06-30",
+        f"粤2021佛禅不动产权第0000003号,{PEOPLE[0]},0.5,440604010004,,2021-06-30",
+    ],
     "rental": [
         f"ZL1,{PEOPLE[1]},440604010003,祖庙路1号,2026-01-01,2027-12-31",
         f"ZL2,{PEOPLE[2]},440604010004,,2024-02-29,2024-02-29",
@@ -42,7 +48,7 @@ GOOD_LINES = {
 }
 # Single characters that break a line in every way a check can see: digits that move a date
 # or a check character, separators, quotes, a carriage return, a NUL, a lower-case x, space.
-MUTATIONS = list('0123456789X-,"\r\x00x M F') + ["", "\n", "佛", "33"]
+MUTATIONS = list('0123456789X-.,"\r\x00x M F') + ["", "\n", "佛", "33", "e1"]
 
 
 def _feed_output(source: str, data: bytes, *, block_checks: bool, encoding="utf-8"):
@@ -99,8 +105,15 @@ def test_the_block_output_leads_with_the_line_and_gives_months_their_first_day()
     )
 
 
-def test_the_property_feed_and_unknown_columns_always_take_the_row_checks():
-    assert not BlockChecker(FEEDS["property"], list(FEEDS["property"].columns)).usable
+def test_shares_written_any_other_way_take_the_row_checks():
+    checker = BlockChecker(FEEDS["property"], list(FEEDS["property"].columns))
+    good = GOOD_LINES["property"][0]
+    for share in ["1e1", " 50", "+50", ".5", "50.", "50.001", "0", "0.00", "100.01", "1000"]:
+        line = good.replace(",50,", f",{share},")
+        assert checker.check((line + "\n").encode(), 2) is None, share
+
+
+def test_unknown_columns_always_take_the_row_checks():
     header = [*FEEDS["social_insurance"].columns, "remarks"]
     assert not BlockChecker(FEEDS["social_insurance"], header).usable
 
