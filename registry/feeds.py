@@ -5,7 +5,9 @@ out, or `RowRejected` says what is wrong with it. The checks are written one fun
 rather than as a generic loop over column rules because they run once per row of files with
 millions of rows, and the straight-line code is several times faster.
 
-Reasons never repeat an ID number (they end up in reports, logs and API errors).
+Reasons never repeat an ID number (they end up in reports, logs and API errors). Each
+rejection also carries a code and its parameters (the field, a limit, a value), so that a page
+can say it in its own language while reports keep the English reason as INTERCHANGE.md has it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,42 @@ from registry import idnumber
 
 
 class RowRejected(ValueError):
-    """One row cannot be taken; the message names the column and the problem."""
+    """One row cannot be taken; the message names the column and the problem.
 
-    def __init__(self, reason: str, *, field: str = ""):
+    `code` is one of the constants below (ID_SHAPE, ID_BIRTH_DATE and ID_CHECK_CHARACTER
+    follow idnumber.InvalidIdNumber's codes); `params` holds the specifics the reason states,
+    always with the field when there is one, never an ID number.
+    """
+
+    ID_SHAPE = "id_shape"
+    ID_BIRTH_DATE = "id_birth_date"
+    ID_CHECK_CHARACTER = "id_check_character"
+    NOT_A_DATE = "not_a_date"
+    IMPOSSIBLE_DATE = "impossible_date"
+    NOT_A_MONTH = "not_a_month"
+    IMPOSSIBLE_MONTH = "impossible_month"
+    NOT_DIGITS = "not_digits"
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    NUL_CHARACTER = "nul_character"
+    NOT_A_FLAG = "not_a_flag"
+    NOT_A_NUMBER = "not_a_number"
+    SHARE_OUT_OF_RANGE = "share_out_of_range"
+    TOO_MANY_DECIMALS = "too_many_decimals"
+    NOT_M_OR_F = "not_m_or_f"
+    BIRTH_DATE_MISMATCH = "birth_date_mismatch"
+    END_BEFORE_START = "end_before_start"
+    # Rejected by the import around the row checks (registry.services.imports).
+    WRONG_FIELD_COUNT = "wrong_field_count"
+    DUPLICATE_KEY = "duplicate_key"
+    MISSING_COLUMNS = "missing_columns"
+
+    def __init__(self, reason: str, *, field: str = "", code: str = "", params: dict | None = None):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.code = code
+        self.params = {"field": field, **(params or {})} if field else dict(params or {})
 
 
 @dataclass(frozen=True)
@@ -49,7 +81,7 @@ def _id_number(value: str, field: str) -> str:
     try:
         return idnumber.validate(value)
     except idnumber.InvalidIdNumber as error:
-        raise RowRejected(f"{field}: {error}", field=field) from None
+        raise RowRejected(f"{field}: {error}", field=field, code=f"id_{error.code}") from None
 
 
 # Dates and months that passed, kept to skip parsing them again: a feed of a million rows
@@ -64,11 +96,18 @@ def _date(value: str, field: str) -> str:
     if value in _GOOD_DATES:
         return value
     if len(value) != 10 or value[4] != "-" or value[7] != "-" or not value.isascii():
-        raise RowRejected(f"{field}: not a date (YYYY-MM-DD)", field=field)
+        raise RowRejected(
+            f"{field}: not a date (YYYY-MM-DD)", field=field, code=RowRejected.NOT_A_DATE
+        )
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise RowRejected(f"{field}: impossible date {value}", field=field) from None
+        raise RowRejected(
+            f"{field}: impossible date {value}",
+            field=field,
+            code=RowRejected.IMPOSSIBLE_DATE,
+            params={"value": value},
+        ) from None
     if len(_GOOD_DATES) < _CACHE_LIMIT:
         _GOOD_DATES[value] = value
     return value
@@ -79,12 +118,19 @@ def _month(value: str, field: str) -> str:
     if first_day is not None:
         return first_day
     if len(value) != 7 or value[4] != "-" or not value.isascii():
-        raise RowRejected(f"{field}: not a month (YYYY-MM)", field=field)
+        raise RowRejected(
+            f"{field}: not a month (YYYY-MM)", field=field, code=RowRejected.NOT_A_MONTH
+        )
     first_day = value + "-01"
     try:
         date.fromisoformat(first_day)
     except ValueError:
-        raise RowRejected(f"{field}: impossible month {value}", field=field) from None
+        raise RowRejected(
+            f"{field}: impossible month {value}",
+            field=field,
+            code=RowRejected.IMPOSSIBLE_MONTH,
+            params={"value": value},
+        ) from None
     if len(_GOOD_MONTHS) < _CACHE_LIMIT:
         _GOOD_MONTHS[value] = first_day
     return first_day
@@ -92,17 +138,29 @@ def _month(value: str, field: str) -> str:
 
 def _code(value: str, length: int, field: str) -> str:
     if len(value) != length or not value.isdigit() or not value.isascii():
-        raise RowRejected(f"{field}: must be {length} digits", field=field)
+        raise RowRejected(
+            f"{field}: must be {length} digits",
+            field=field,
+            code=RowRejected.NOT_DIGITS,
+            params={"length": length},
+        )
     return value
 
 
 def _text(value: str, max_length: int, field: str, *, required: bool = True) -> str:
     if required and not value:
-        raise RowRejected(f"{field}: required", field=field)
+        raise RowRejected(f"{field}: required", field=field, code=RowRejected.REQUIRED)
     if len(value) > max_length:
-        raise RowRejected(f"{field}: longer than {max_length} characters", field=field)
+        raise RowRejected(
+            f"{field}: longer than {max_length} characters",
+            field=field,
+            code=RowRejected.TOO_LONG,
+            params={"max_length": max_length},
+        )
     if "\x00" in value:
-        raise RowRejected(f"{field}: contains a NUL character", field=field)
+        raise RowRejected(
+            f"{field}: contains a NUL character", field=field, code=RowRejected.NUL_CHARACTER
+        )
     return value
 
 
@@ -112,7 +170,7 @@ _FLAGS = {"1": True, "0": False}
 def _flag(value: str, field: str) -> bool:
     flag = _FLAGS.get(value)
     if flag is None:
-        raise RowRejected(f"{field}: must be 1 or 0", field=field)
+        raise RowRejected(f"{field}: must be 1 or 0", field=field, code=RowRejected.NOT_A_FLAG)
     return flag
 
 
@@ -123,11 +181,22 @@ def _share(value: str, field: str) -> str:
     try:
         share = Decimal(value)
     except InvalidOperation:
-        raise RowRejected(f"{field}: not a number", field=field) from None
+        raise RowRejected(
+            f"{field}: not a number", field=field, code=RowRejected.NOT_A_NUMBER
+        ) from None
     if not share.is_finite() or not (0 < share <= _HUNDRED):
-        raise RowRejected(f"{field}: must be more than 0 and at most 100", field=field)
+        raise RowRejected(
+            f"{field}: must be more than 0 and at most 100",
+            field=field,
+            code=RowRejected.SHARE_OUT_OF_RANGE,
+        )
     if share.as_tuple().exponent < -2:
-        raise RowRejected(f"{field}: at most two decimal places", field=field)
+        raise RowRejected(
+            f"{field}: at most two decimal places",
+            field=field,
+            code=RowRejected.TOO_MANY_DECIMALS,
+            params={"places": 2},
+        )
     return value
 
 
@@ -148,10 +217,14 @@ def check_hukou(values: tuple[str, ...]) -> tuple:
     ) = values
     id_number = _id_number(id_number, "id_number")
     if sex not in ("M", "F"):
-        raise RowRejected("sex: must be M or F", field="sex")
+        raise RowRejected("sex: must be M or F", field="sex", code=RowRejected.NOT_M_OR_F)
     birth_date = _date(birth_date, "birth_date")
     if birth_date.replace("-", "") != id_number[6:14]:
-        raise RowRejected("birth_date: differs from the ID number's", field="birth_date")
+        raise RowRejected(
+            "birth_date: differs from the ID number's",
+            field="birth_date",
+            code=RowRejected.BIRTH_DATE_MISMATCH,
+        )
     registered_on = _date(registered_on, "registered_on")
     return (
         id_number,
@@ -190,7 +263,12 @@ def check_rental(values: tuple[str, ...]) -> tuple:
     )
     # ISO dates of equal length compare as dates do.
     if row[5] < row[4]:
-        raise RowRejected("end_date: before start_date", field="end_date")
+        raise RowRejected(
+            "end_date: before start_date",
+            field="end_date",
+            code=RowRejected.END_BEFORE_START,
+            params={"start": "start_date"},
+        )
     return row
 
 
@@ -226,7 +304,12 @@ def check_residence_permit(values: tuple[str, ...]) -> tuple:
         _date(expires_on, "expires_on"),
     )
     if row[4] < row[3]:
-        raise RowRejected("expires_on: before issued_on", field="expires_on")
+        raise RowRejected(
+            "expires_on: before issued_on",
+            field="expires_on",
+            code=RowRejected.END_BEFORE_START,
+            params={"start": "issued_on"},
+        )
     return row
 
 

@@ -18,7 +18,19 @@ _IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([\dXx])(?![0-9A-Za
 
 
 class InvalidIdNumber(ValueError):
-    """The text is not a valid resident ID number; the message never repeats the number."""
+    """The text is not a valid resident ID number; the message never repeats the number.
+
+    `code` names the check that failed (SHAPE, BIRTH_DATE, CHECK_CHARACTER), so that a page
+    can say it in its own language; the English message stays as reports and APIs know it.
+    """
+
+    SHAPE = "shape"
+    BIRTH_DATE = "birth_date"
+    CHECK_CHARACTER = "check_character"
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
 
 
 # The digits' ASCII codes are 48 more than their values; one subtraction undoes that for all
@@ -44,13 +56,17 @@ def validate(id_number: str) -> str:
     """Return the normalised number, or raise InvalidIdNumber saying exactly what is wrong."""
     value = normalise(id_number)
     if not _SHAPE.match(value):
-        raise InvalidIdNumber("must be 17 digits followed by a digit or X")
+        raise InvalidIdNumber("must be 17 digits followed by a digit or X", InvalidIdNumber.SHAPE)
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidIdNumber("the birth date inside the number is impossible") from None
+        raise InvalidIdNumber(
+            "the birth date inside the number is impossible", InvalidIdNumber.BIRTH_DATE
+        ) from None
     if check_character(value[:17]) != value[17]:
-        raise InvalidIdNumber("the check character does not match (GB 11643)")
+        raise InvalidIdNumber(
+            "the check character does not match (GB 11643)", InvalidIdNumber.CHECK_CHARACTER
+        )
     return value
 
 

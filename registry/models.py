@@ -38,7 +38,10 @@ class ImportBatch(models.Model):
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
-    # [{"line": 12, "reason": "id_number: the check character does not match"}, ...]
+    # [{"line": 12, "reason": "id_number: the check character does not match (GB 11643)",
+    #   "code": "id_check_character", "params": {"field": "id_number"}}, ...]: the reason as
+    # the report has it, and the code and parameters a page words (feeds.RowRejected). Batches
+    # loaded before codes existed have line and reason only.
     rejections = models.JSONField(default=list, blank=True)
 
     class Meta:

@@ -58,6 +58,9 @@ class ImportReport:
     rejected: int = 0
     # (line number, reason), in line order; at most MAX_LISTED_REJECTIONS of them.
     rejections: list[tuple[int, str]] = field(default_factory=list)
+    # The code and parameters of each listed rejection, by line (feeds.RowRejected): what a
+    # page words in its own language, while the reasons above stay the report's English.
+    rejection_codes: dict[int, tuple[str, dict]] = field(default_factory=dict)
     batch_id: int | None = None
     failed: bool = False
     seconds: float = 0.0
@@ -66,10 +69,11 @@ class ImportReport:
     def unchanged(self) -> int:
         return self.rows_read - self.rejected - self.inserted - self.updated
 
-    def reject(self, line: int, reason: str) -> None:
+    def reject(self, line: int, reason: str, *, code: str = "", params: dict | None = None) -> None:
         self.rejected += 1
         if len(self.rejections) < MAX_LISTED_REJECTIONS:
             self.rejections.append((line, reason))
+            self.rejection_codes[line] = (code, dict(params or {}))
 
 
 def feed_for_file(path: Path) -> FeedSpec | None:
@@ -113,6 +117,8 @@ def _layout(spec: FeedSpec, header: list[str], line: int, report: ImportReport) 
             line,
             f"unknown column set: missing {', '.join(missing)} "
             f"(a {spec.source} feed has {', '.join(spec.columns)})",
+            code=RowRejected.MISSING_COLUMNS,
+            params={"missing": missing, "source": spec.source, "columns": list(spec.columns)},
         )
         report.failed = True
         return None
@@ -160,12 +166,17 @@ def _checked_rows(
             progress(report.rows_read)
         line = lines_before + reader.line_num
         if len(row) != width:
-            report.reject(line, f"expected {width} fields, found {len(row)}")
+            report.reject(
+                line,
+                f"expected {width} fields, found {len(row)}",
+                code=RowRejected.WRONG_FIELD_COUNT,
+                params={"expected": width, "found": len(row)},
+            )
             continue
         try:
             values = check(pick([*row, ""] if pad else row))
         except RowRejected as rejection:
-            report.reject(line, rejection.reason)
+            report.reject(line, rejection.reason, code=rejection.code, params=rejection.params)
             continue
         yield line, values
 
@@ -318,7 +329,12 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
             drop_lines = f"DELETE FROM {staging} WHERE line = ANY(%s)"  # noqa: S608
             cursor.execute(drop_lines, [[line for line, _ in duplicates]])
             for line, first in duplicates:
-                report.reject(line, f"duplicate key: the same key as line {first}")
+                report.reject(
+                    line,
+                    f"duplicate key: the same key as line {first}",
+                    code=RowRejected.DUPLICATE_KEY,
+                    params={"first_line": first},
+                )
             report.rejections.sort()
             cursor.execute(staging_key)
 
@@ -426,7 +442,12 @@ def _drop_later_duplicates(cursor, table: str, key: list[str], report) -> list[t
     drop_lines = f"DELETE FROM {table} WHERE id = ANY(%s)"  # noqa: S608
     cursor.execute(drop_lines, [[line for line, _ in duplicates]])
     for line, first in duplicates:
-        report.reject(line, f"duplicate key: the same key as line {first}")
+        report.reject(
+            line,
+            f"duplicate key: the same key as line {first}",
+            code=RowRejected.DUPLICATE_KEY,
+            params={"first_line": first},
+        )
     report.rejections.sort()
     return duplicates
 
@@ -575,7 +596,12 @@ def _load_orm(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportBa
         values = tuple(f.to_python(v) for f, v in zip(fields, raw, strict=True))
         row_key = tuple(values[i] for i in key_index)
         if row_key in first_line:
-            report.reject(line, f"duplicate key: the same key as line {first_line[row_key]}")
+            report.reject(
+                line,
+                f"duplicate key: the same key as line {first_line[row_key]}",
+                code=RowRejected.DUPLICATE_KEY,
+                params={"first_line": first_line[row_key]},
+            )
             continue
         first_line[row_key] = line
         chunk.append(values)
@@ -665,7 +691,16 @@ def _finish(batch: ImportBatch, report: ImportReport) -> None:
     batch.rows_inserted = report.inserted
     batch.rows_updated = report.updated
     batch.rows_rejected = report.rejected
-    batch.rejections = [{"line": line, "reason": reason} for line, reason in report.rejections]
+    codes = report.rejection_codes
+    batch.rejections = [
+        {
+            "line": line,
+            "reason": reason,
+            "code": codes.get(line, ("", {}))[0],
+            "params": codes.get(line, ("", {}))[1],
+        }
+        for line, reason in report.rejections
+    ]
     batch.save()
 
 

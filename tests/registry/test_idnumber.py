@@ -13,18 +13,18 @@ def test_known_number_validates_and_masks():
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "message", "code"),
     [
-        ("110105194912310021", "the check character does not match (GB 11643)"),
-        ("110105194902300029", "the birth date inside the number is impossible"),
-        ("11010519491231002", "must be 17 digits followed by a digit or X"),
+        ("110105194912310021", "the check character does not match (GB 11643)", "check_character"),
+        ("110105194902300029", "the birth date inside the number is impossible", "birth_date"),
+        ("11010519491231002", "must be 17 digits followed by a digit or X", "shape"),
     ],
 )
-def test_invalid_numbers_say_why(value, message):
+def test_invalid_numbers_say_why(value, message, code):
     with pytest.raises(idnumber.InvalidIdNumber) as error:
         idnumber.validate(value)
 
-    assert str(error.value) == message
+    assert (str(error.value), error.value.code) == (message, code)
 
 
 def test_make_builds_a_valid_number_with_its_birth_date():

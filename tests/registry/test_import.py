@@ -88,10 +88,33 @@ def test_hukou_rows_are_checked_each_rejection_names_its_line_and_the_rest_is_ke
         2,
         4,
     )
-    assert batch.rejections[0] == {
-        "line": 3,
-        "reason": "id_number: the check character does not match (GB 11643)",
-    }
+    # The report's English reason stays; a code and its parameters let a page word it.
+    assert batch.rejections == [
+        {
+            "line": 3,
+            "reason": "id_number: the check character does not match (GB 11643)",
+            "code": "id_check_character",
+            "params": {"field": "id_number"},
+        },
+        {
+            "line": 4,
+            "reason": "registered_on: impossible date 2023-02-30",
+            "code": "impossible_date",
+            "params": {"field": "registered_on", "value": "2023-02-30"},
+        },
+        {
+            "line": 5,
+            "reason": "expected 10 fields, found 7",
+            "code": "wrong_field_count",
+            "params": {"expected": 10, "found": 7},
+        },
+        {
+            "line": 7,
+            "reason": "duplicate key: the same key as line 2",
+            "code": "duplicate_key",
+            "params": {"first_line": 2},
+        },
+    ]
     assert child.batch_id == batch.id
 
 
@@ -186,7 +209,27 @@ def test_a_file_without_the_feeds_columns_is_refused_whole(tmp_path):
         "start_date, end_date)"
     )
     assert RentalRecord.objects.count() == 0
-    assert ImportBatch.objects.get().status == "failed"
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed"
+    assert batch.rejections == [
+        {
+            "line": 1,
+            "reason": str(error.value).removeprefix("rental.csv: "),
+            "code": "missing_columns",
+            "params": {
+                "missing": ["tenant_id_number", "end_date"],
+                "source": "rental",
+                "columns": [
+                    "registration_no",
+                    "tenant_id_number",
+                    "community_code",
+                    "address",
+                    "start_date",
+                    "end_date",
+                ],
+            },
+        }
+    ]
 
 
 def test_gbk_feed_loads_with_encoding_option_and_prints_the_report(tmp_path):
