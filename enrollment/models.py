@@ -230,8 +230,35 @@ class Consent(models.Model):
         return self.reference
 
 
+class EventReason(models.TextChoices):
+    """Why the product itself changed an application's state: a stable code, named in the
+    page's language when shown. A person's own words go in ApplicationEvent.reason."""
+
+    SUBMITTED = "submitted", _("提交申请")
+    VERIFICATION_STARTED = "verification_started", _("开始向数据平台核验")
+    VERIFIED = "verified", _("已向数据平台核验")
+    REGISTRY_WAITING = "registry_waiting", _("数据平台暂时无法访问，稍后自动重试")
+    # reason_params: {"attempts": 8}
+    REGISTRY_UNAVAILABLE = "registry_unavailable", _("数据平台多次无法访问，转人工审核")
+    NO_POLICY = "no_policy", _("没有生效的积分办法，转人工审核")
+    # reason_params: {"refusal": "PURPOSE_MISSING"}
+    LOOKUP_REFUSED = "lookup_refused", _("数据平台拒绝了查询，转人工审核")
+    # reason_params: {"kind": "commitment", "fact": "hukou"}
+    EVIDENCE_OFFERED = "evidence_offered", _("家长补充了证明材料")
+    EVIDENCE_REVIEWED = "evidence_reviewed", _("审核证明材料后重新计分")
+    OVERRIDE = "override", _("人工改判")
+    VERIFY_AGAIN = "verify_again", _("重新核验")
+    RECHECK_CHANGED = "recheck_changed", _("复核后更正结果")
+    WITHDRAWN = "withdrawn", _("撤回申请")
+
+
 class ApplicationEvent(models.Model):
-    """Every change of an application's state, with who made it and why."""
+    """Every change of an application's state, with who made it and why.
+
+    `reason_code` says why when the product wrote the event (with `reason_params` for the
+    specifics); `reason` holds only a person's own words (an officer's override reason, a
+    parent's reason to withdraw), shown as typed. Either may be blank.
+    """
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=20, blank=True)
@@ -241,6 +268,8 @@ class ApplicationEvent(models.Model):
     )
     # "system", "worker", "counter": who acted when no person did.
     actor_label = models.CharField(max_length=64, blank=True)
+    reason_code = models.CharField(max_length=32, choices=EventReason.choices, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField()
 

@@ -16,6 +16,7 @@ from enrollment.models import (
     ApplicationState,
     Community,
     Consent,
+    EventReason,
     Guardian,
     PolicyDocument,
     School,
@@ -346,7 +347,7 @@ def application_submit(
         to_state=ApplicationState.SUBMITTED,
         actor=acting_user,
         actor_label="" if acting_user else channel,
-        reason="submitted",
+        reason_code=EventReason.SUBMITTED,
         at=now,
     )
     job = VerificationJob.objects.create(
@@ -474,7 +475,7 @@ def application_submit_many(
                 to_state=ApplicationState.SUBMITTED,
                 actor=acting_user,
                 actor_label="" if acting_user else channel,
-                reason="submitted",
+                reason_code=EventReason.SUBMITTED,
                 at=now,
             )
             for application in applications
@@ -510,6 +511,7 @@ def application_withdraw(*, application: Application, actor: User, reason: str) 
         application=application,
         to_state=ApplicationState.WITHDRAWN,
         actor=actor,
+        reason_code=EventReason.WITHDRAWN,
         reason=reason,
     )
     application.verification_jobs.filter(
@@ -529,9 +531,14 @@ def application_transition(
     to_state: str,
     actor: User | None = None,
     actor_label: str = "",
+    reason_code: str = "",
+    reason_params: dict | None = None,
     reason: str = "",
 ) -> Application:
-    """Move one application to another state, or refuse an illegal change."""
+    """Move one application to another state, or refuse an illegal change.
+
+    `reason_code` (EventReason) says why in the product's terms, `reason` in a person's own
+    words; the page shows the code's label followed by the words."""
     if not can_transition(application.state, to_state):
         raise ApplicationError(
             ErrorCode.ILLEGAL_TRANSITION,
@@ -545,6 +552,8 @@ def application_transition(
         to_state=to_state,
         actor=actor,
         actor_label=actor_label,
+        reason_code=reason_code,
+        reason_params=reason_params or {},
         reason=reason,
         at=now,
     )

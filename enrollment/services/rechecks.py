@@ -17,6 +17,7 @@ from enrollment.models import (
     Application,
     ApplicationState,
     Decision,
+    EventReason,
     Recheck,
     User,
 )
@@ -215,6 +216,7 @@ def _decision_override(
         application=application,
         to_state=ApplicationState.DECIDED,
         actor=officer,
-        reason=f"re-check changed the decision: {reason}"[:500],
+        reason_code=EventReason.RECHECK_CHANGED,
+        reason=reason[:500],
     )
     return new

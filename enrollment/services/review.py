@@ -33,6 +33,7 @@ from enrollment.models import (
     Application,
     ApplicationState,
     Decision,
+    EventReason,
     Evidence,
     User,
     VerificationJob,
@@ -179,7 +180,8 @@ def evidence_submit(
             application=application,
             to_state=ApplicationState.NEEDS_REVIEW,
             actor=user,
-            reason=f"{kind} offered about {fact}",
+            reason_code=EventReason.EVIDENCE_OFFERED,
+            reason_params={"kind": kind, "fact": fact},
         )
     audit_log(
         actor=user,
@@ -305,7 +307,11 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
     to_state = state_for_outcome(result.outcome)
     if to_state != application.state:
         application_transition(
-            application=application, to_state=to_state, actor=officer, reason=reason
+            application=application,
+            to_state=to_state,
+            actor=officer,
+            reason_code=EventReason.EVIDENCE_REVIEWED,
+            reason=reason,
         )
     audit_log(
         actor=officer,
@@ -397,7 +403,8 @@ def decision_override(
         application=application,
         to_state=ApplicationState.DECIDED,
         actor=officer,
-        reason=f"override: {reason}",
+        reason_code=EventReason.OVERRIDE,
+        reason=reason,
     )
     audit_log(
         actor=officer,
@@ -417,7 +424,8 @@ def _verification_requeue(*, application: Application, actor: User, reason: str)
         application=application,
         to_state=ApplicationState.VERIFYING,
         actor=actor,
-        reason=f"verify again: {reason}",
+        reason_code=EventReason.VERIFY_AGAIN,
+        reason=reason,
     )
     from enrollment.tasks import verify_batch
 

@@ -81,6 +81,10 @@ def _application_document(application: Application) -> dict:
                 else "staff"
                 if e.actor_id
                 else "system",
+                # Why, as the product's code (EventReason) and its specifics; `reason` holds
+                # only a person's own words.
+                "reason_code": e.reason_code,
+                "reason_params": e.reason_params,
                 "reason": e.reason,
             }
             for e in application.events.all()

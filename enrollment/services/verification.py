@@ -33,6 +33,7 @@ from enrollment.models import (
     ApplicationState,
     Consent,
     Decision,
+    EventReason,
     Evidence,
     Guardian,
     PolicyDocument,
@@ -97,15 +98,24 @@ def _claim(job_ids: Sequence[int], token: str) -> list[int]:
         applications = Application.objects.filter(verification_jobs__id__in=ids).exclude(
             state=ApplicationState.VERIFYING
         )
-        _bulk_transition(applications, ApplicationState.VERIFYING, "verification started", now)
+        _bulk_transition(
+            applications, ApplicationState.VERIFYING, EventReason.VERIFICATION_STARTED, now
+        )
     return ids
 
 
 def _bulk_transition(
-    applications, to_state: str, reason: str, now, *, actor: User | None = None
+    applications,
+    to_state: str,
+    reason_code: str,
+    now,
+    *,
+    reason_params: dict | None = None,
+    actor: User | None = None,
 ) -> list[int]:
-    """Move many applications at once, recording an event for each; illegal moves are skipped
-    (a withdrawn application stays withdrawn). Returns the ids moved."""
+    """Move many applications at once, recording an event for each (why, as an EventReason
+    code); illegal moves are skipped (a withdrawn application stays withdrawn). Returns the
+    ids moved."""
     rows = [
         (app_id, state)
         for app_id, state in applications.values_list("id", "state")
@@ -122,7 +132,8 @@ def _bulk_transition(
                 to_state=to_state,
                 actor=actor,
                 actor_label="" if actor else "worker",
-                reason=reason,
+                reason_code=reason_code,
+                reason_params=reason_params or {},
                 at=now,
             )
             for app_id, state in rows
@@ -468,7 +479,9 @@ def verification_run(*, job_ids: Sequence[int]) -> RunResult:
     jobs = [j for j in jobs if j.application_id in policy_rows]
     manual = 0
     if without_policy:
-        manual += _record_manual(without_policy, token, "no active points policy")
+        manual += _record_manual(
+            without_policy, token, "no active points policy", EventReason.NO_POLICY
+        )
     if not jobs:
         return RunResult(len(claimed), 0, 0, manual)
     policies = {app_id: Policy(row.document) for app_id, row in policy_rows.items()}
@@ -484,7 +497,13 @@ def verification_run(*, job_ids: Sequence[int]) -> RunResult:
             raise
         return RunResult(len(claimed), 0, 0, manual + capped)
     except LookupRefused as error:
-        manual += _record_manual(jobs, token, f"registry refused the lookup: {error.code}")
+        manual += _record_manual(
+            jobs,
+            token,
+            f"registry refused the lookup: {error.code}",
+            EventReason.LOOKUP_REFUSED,
+            {"refusal": error.code},
+        )
         return RunResult(len(claimed), 0, 0, manual)
     decided = _record_decisions(jobs, answers, policies, policy_rows, token)
     return RunResult(len(claimed), decided, 0, manual)
@@ -540,9 +559,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
         )
         decisions_insert(decisions)
     for state, ids in outcomes.items():
-        _bulk_transition(
-            Application.objects.filter(id__in=ids), state, "verified against the registry", now
-        )
+        _bulk_transition(Application.objects.filter(id__in=ids), state, EventReason.VERIFIED, now)
     VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
         status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
     )
@@ -550,8 +567,9 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
 
 
 @transaction.atomic
-def _record_manual(jobs, token: str, why: str) -> int:
-    """Jobs that no retry can help: the application goes to an officer, with the reason."""
+def _record_manual(jobs, token: str, why: str, code: str, params: dict | None = None) -> int:
+    """Jobs that no retry can help: the application goes to an officer, with the reason (`why`
+    for the job and the log, `code` and `params` for the application's history)."""
     now = timezone.now()
     ids = list(
         VerificationJob.objects.select_for_update()
@@ -566,8 +584,9 @@ def _record_manual(jobs, token: str, why: str) -> int:
     _bulk_transition(
         Application.objects.filter(verification_jobs__id__in=ids),
         ApplicationState.NEEDS_REVIEW,
-        f"{why}; manual review",
+        code,
         now,
+        reason_params=params,
     )
     logger.warning("verification: %d jobs to manual review: %s", len(ids), why)
     return len(ids)
@@ -603,15 +622,16 @@ def _record_unavailable(jobs, token: str, error: str) -> tuple[int, int]:
         _bulk_transition(
             Application.objects.filter(id__in=[j.application_id for j in waiting]),
             ApplicationState.WAITING_REGISTRY,
-            "registry unavailable; retrying",
+            EventReason.REGISTRY_WAITING,
             now,
         )
     if manual:
         _bulk_transition(
             Application.objects.filter(id__in=[j.application_id for j in manual]),
             ApplicationState.NEEDS_REVIEW,
-            f"registry unavailable after {cap} attempts; manual review",
+            EventReason.REGISTRY_UNAVAILABLE,
             now,
+            reason_params={"attempts": cap},
         )
     logger.warning(
         "registry unavailable: %s (%d waiting, %d to manual review)",

@@ -128,10 +128,8 @@ def test_a_changed_decision_flows_into_the_next_round(results, parent, officer):
         officer,
     )
     assert Decision.objects.filter(application=results["application"]).count() == 2
-    assert (
-        results["application"].events.last().reason
-        == "re-check changed the decision: 补录社保 20 个月"
-    )
+    event = results["application"].events.last()
+    assert (event.reason_code, event.reason) == ("recheck_changed", "补录社保 20 个月")
     # the published round is not rewritten; the next one reads the new points. H001 and H002
     # hold their offers, so P001 now waits first in line for a freed place.
     second = _allocate(officer, seed=2)

@@ -90,6 +90,12 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
         officer,
     )
     assert decision.reason == "police certificate checked at the counter"
+    event = application.events.last()
+    assert (event.to_state, event.reason_code, event.reason) == (
+        "decided",
+        "evidence_reviewed",
+        "police certificate checked at the counter",
+    )
     hukou_source = decision.facts["facts"]["sources"]["child_hukou"]
     assert (hukou_source["source"], hukou_source["key"]) == ("evidence", str(evidence.pk))
     assert decision.facts["evidence"] == [evidence.pk]
@@ -183,7 +189,12 @@ def test_evidence_against_a_decision_reopens_it_for_review(district, parent):
 
     application.refresh_from_db()
     assert application.state == "needs_review"
-    assert application.events.last().reason == "upload offered about hukou"
+    event = application.events.last()
+    assert (event.reason_code, event.reason_params, event.reason) == (
+        "evidence_offered",
+        {"kind": "upload", "fact": "hukou"},
+        "",
+    )
     assert Evidence.objects.get().content_type == "image/png"
 
 
@@ -299,7 +310,8 @@ def test_override_replaces_the_outcome_with_a_reason_and_is_audited(district, of
         "eligible",
     )
     application.refresh_from_db()
-    assert application.events.last().reason == "override: permit renewal delayed by the bureau"
+    event = application.events.last()
+    assert (event.reason_code, event.reason) == ("override", "permit renewal delayed by the bureau")
 
 
 def test_override_without_reason_writes_nothing(district, officer):
@@ -364,6 +376,13 @@ def test_retry_after_the_attempt_cap_verifies_again(
     assert application.state == "decided"
     assert Decision.objects.get(application=application).total_points == Decimal("109.3")
     assert AuditLog.objects.get().action == "verification_retry"
+    assert list(application.events.values_list("reason_code", "reason_params", "reason")) == [
+        ("submitted", {}, ""),
+        ("verification_started", {}, ""),
+        ("registry_unavailable", {"attempts": 1}, ""),
+        ("verify_again", {}, "registry is back"),
+        ("verified", {}, ""),
+    ]
 
 
 # --- the APIs ---------------------------------------------------------------------------------

@@ -76,6 +76,12 @@ def test_parent_withdraws_own_application_closing_its_job(district):
     assert (job.status, job.last_error) == ("done", "withdrawn")
     log = AuditLog.objects.get(action="application_withdraw")
     assert (log.actor, log.reason) == (parent, "moved to Shenzhen")
+    event = application.events.last()
+    assert (event.actor, event.reason_code, event.reason) == (
+        parent,
+        "withdrawn",
+        "moved to Shenzhen",
+    )
 
 
 def test_someone_elses_parent_cannot_withdraw(district):

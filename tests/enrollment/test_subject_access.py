@@ -76,10 +76,13 @@ def test_parent_downloads_their_own_family_only(families, parent, api):
     assert application["guardians"] == [
         {"name": "监护人", "id_number": idnumber.mask(MOTHER), "relation": "mother"}
     ]
-    assert [(e["to_state"], e["by"]) for e in application["events"]] == [
-        ("submitted", "family"),
-        ("verifying", "system"),
-        ("decided", "system"),
+    assert [
+        (e["to_state"], e["by"], e["reason_code"], e["reason_params"], e["reason"])
+        for e in application["events"]
+    ] == [
+        ("submitted", "family", "submitted", {}, ""),
+        ("verifying", "system", "verification_started", {}, ""),
+        ("decided", "system", "verified", {}, ""),
     ]
     assert [(d["outcome"], d["total_points"]) for d in application["decisions"]] == [
         ("eligible", "109.3")

@@ -16,6 +16,7 @@ from enrollment.models import (
     Consent,
     Decision,
     Guardian,
+    PolicyDocument,
     VerificationJob,
 )
 from enrollment.services.applications import application_withdraw
@@ -74,6 +75,11 @@ def test_registry_down_leaves_the_application_visibly_waiting_with_a_next_attemp
     application.refresh_from_db()
     assert application.state == "waiting_registry"
     assert _events(application) == ["submitted", "verifying", "waiting_registry"]
+    assert list(application.events.values_list("reason_code", "reason")) == [
+        ("submitted", ""),
+        ("verification_started", ""),
+        ("registry_waiting", ""),
+    ]
     assert Decision.objects.count() == 0
 
 
@@ -114,8 +120,11 @@ def test_past_the_attempt_cap_the_job_goes_to_manual_review(district, monkeypatc
     assert (job.status, job.attempts) == ("manual", 3)
     application.refresh_from_db()
     assert application.state == "needs_review"
-    assert application.events.last().reason == (
-        "registry unavailable after 3 attempts; manual review"
+    event = application.events.last()
+    assert (event.reason_code, event.reason_params, event.reason) == (
+        "registry_unavailable",
+        {"attempts": 3},
+        "",
     )
     assert Decision.objects.count() == 0
 
@@ -281,6 +290,30 @@ def test_a_refused_lookup_goes_to_manual_review(district, monkeypatch):
     )
     application.refresh_from_db()
     assert application.state == "needs_review"
+    event = application.events.last()
+    assert (event.reason_code, event.reason_params, event.reason) == (
+        "lookup_refused",
+        {"refusal": "CONSENT_MISSING"},
+        "",
+    )
+
+
+def test_an_application_without_an_active_policy_goes_to_manual_review(district):
+    application = worked_example(1)
+    PolicyDocument.objects.update(is_active=False)
+
+    result = verification_run(job_ids=open_job_ids())
+
+    assert (result.decided, result.manual) == (0, 1)
+    job = VerificationJob.objects.get(application=application)
+    assert (job.status, job.last_error) == ("manual", "no active points policy")
+    application.refresh_from_db()
+    assert application.state == "needs_review"
+    assert list(application.events.values_list("reason_code", "reason_params", "reason")) == [
+        ("submitted", {}, ""),
+        ("verification_started", {}, ""),
+        ("no_policy", {}, ""),
+    ]
 
 
 def test_a_withdrawn_application_is_not_decided(district):
