@@ -200,7 +200,9 @@ def _decision_override(
     new.is_current = True
     new.basis = Decision.Basis.OVERRIDE
     new.decided_by = officer
-    new.reason = f"re-check: {reason}"[:500]
+    # The officer's words only: the trace's last step says the change came from a re-check,
+    # and pages name it in their own language.
+    new.reason = reason[:500]
     new.trace = [
         *current.trace,
         {

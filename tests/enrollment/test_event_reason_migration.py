@@ -1,16 +1,24 @@
-"""Events recorded before reasons had codes: the migration gives each English sentence the
-product wrote its code, keeps a person's words, and going back writes the sentences again."""
+"""Reasons recorded before they had codes: the migration gives each English sentence the
+product wrote its code, keeps a person's words, and going back writes the sentences again; a
+decision changed on re-check keeps the officer's words without the English prefix."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from enrollment.models import ApplicationEvent
-from tests.enrollment.pipeline_support import child_id, guardian_id, submit
+from enrollment.models import ApplicationEvent, Decision
+from tests.enrollment.pipeline_support import (
+    child_id,
+    guardian_id,
+    submit,
+    verify_all,
+    worked_example,
+)
 
 BEFORE = [("enrollment", "0004_event_reason_code")]
 AFTER = [("enrollment", "0005_event_reason_code_backfill")]
+LATEST = [("enrollment", "0006_decision_reason_without_recheck_prefix")]
 
 # (the reason as written before codes, to_state) -> (reason_code, reason_params, reason)
 OLD_EVENTS = [
@@ -74,4 +82,19 @@ def test_old_reasons_get_their_codes_and_going_back_restores_them(district):
         reasons = dict(ApplicationEvent.objects.values_list("pk", "reason"))
         assert [reasons[pk] for pk in ids] == [reason for (reason, _), _ in OLD_EVENTS]
     finally:
+        _migrate(LATEST)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_changed_on_recheck_keeps_only_the_officers_words(district):
+    worked_example(1)
+    verify_all()
+    decision = Decision.objects.get()
+    Decision.objects.filter(pk=decision.pk).update(basis="override", reason="re-check: 补录社保")
+    try:
         _migrate(AFTER)
+        _migrate(LATEST)
+
+        assert Decision.objects.get().reason == "补录社保"
+    finally:
+        _migrate(LATEST)

@@ -122,11 +122,13 @@ def test_a_changed_decision_flows_into_the_next_round(results, parent, officer):
 
     current = Decision.objects.get(application=results["application"], is_current=True)
     assert resolved.new_decision == current
-    assert (current.basis, current.total_points, current.decided_by) == (
+    assert (current.basis, current.total_points, current.decided_by, current.reason) == (
         "override",
         Decimal("85.0"),
         officer,
+        "补录社保 20 个月",
     )
+    assert current.trace[-1]["rule"] == "recheck.override"
     assert Decision.objects.filter(application=results["application"]).count() == 2
     event = results["application"].events.last()
     assert (event.reason_code, event.reason) == ("recheck_changed", "补录社保 20 个月")
