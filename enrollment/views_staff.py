@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from enrollment import charts
+from enrollment import presentation_staff as presentation
 from enrollment import selectors_staff as staff_selectors
 from enrollment.errors import ApplicationError
 from enrollment.forms_staff import (
@@ -61,6 +62,7 @@ from enrollment.services.policies import policy_active
 from enrollment.services.rechecks import recheck_resolve
 from enrollment.services.review import decision_override, evidence_review, verification_retry
 from enrollment.services.whatif import policy_what_if
+from enrollment.templatetags import portal
 from registry.idnumber import mask, mask_in_text
 
 access_log = logging.getLogger("enrollment.access")
@@ -246,18 +248,15 @@ def _record_refs(value, found: list) -> list:
 
 
 def _trace_rows(decision) -> list[dict]:
-    rows = []
-    for step in decision.trace if decision else []:
-        rows.append(
-            {
-                "rule": step.get("rule", ""),
-                "fact": step.get("fact", ""),
-                "value": mask_in_text(str(step.get("value", ""))),
-                "points": step.get("points", ""),
-                "sources": _record_refs(step.get("source"), []),
-            }
-        )
-    return rows
+    """Each step of the trace in the words of the parent's points breakdown, with its records."""
+    document = decision.policy.document if decision else {}
+    return [
+        {
+            **presentation.trace_step(step, document),
+            "sources": _record_refs(step.get("source"), []),
+        }
+        for step in (decision.trace if decision else [])
+    ]
 
 
 def _case_context(request, application, **forms) -> dict:
@@ -272,6 +271,7 @@ def _case_context(request, application, **forms) -> dict:
         "registry_facts": _registry_facts(decision),
         "sources": sources,
         "trace": _trace_rows(decision),
+        **presentation.decision_labels(decision),
         "evidence": evidence,
         "history": staff_selectors.case_decision_history(application=application),
         "events": _event_rows(application),
@@ -303,12 +303,14 @@ ACTOR_LABELS = {"worker": gettext_lazy("核验程序"), **dict(Application.Chann
 
 
 def _event_rows(application) -> list:
-    """The state changes, their states and automatic actors named in the page's language."""
+    """The state changes, their states, automatic actors and reasons named in the page's
+    language (a person's own words as typed)."""
     states = dict(ApplicationState.choices)
     events = list(application.events.all())
     for event in events:
         event.from_label = states.get(event.from_state, event.from_state)
         event.to_label = states.get(event.to_state, event.to_state)
+        event.reason_text = presentation.event_reason(event)
         event.actor_name = (
             event.actor.get_username()
             if event.actor
@@ -964,8 +966,9 @@ def steward_import_detail(request, batch_id: int):
     batch = staff_selectors.import_batches().filter(pk=batch_id).first()
     if batch is None:
         raise not_found(request, f"import batch {batch_id}")
+    batch.source_label = SOURCE_LABELS.get(batch.source, batch.source)
     rejections = [
-        {"line": item.get("line", ""), "reason": mask_in_text(str(item.get("reason", "")))}
+        {"line": item.get("line", ""), "message": presentation.rejection_message(item)}
         for item in batch.rejections or []
     ]
     return render(request, "steward/import_detail.html", {"batch": batch, "rejections": rejections})
@@ -992,10 +995,10 @@ def steward_audit(request):
             "at": entry.at,
             "client_id": entry.client_id,
             "end_user": mask_in_text(entry.end_user),
-            "purpose": entry.purpose,
+            "purpose": mask_in_text(portal.purpose_label(entry.purpose)),
             "consent_reference": mask_in_text(entry.consent_reference),
             "outcome": entry.outcome,
-            "refusal_reason": mask_in_text(entry.refusal_reason),
+            "refusal_reason": portal.audit_refusal_label(entry.refusal_reason),
             "subject_count": subjects.get(entry.id, 0),
         }
         for entry in page.object_list

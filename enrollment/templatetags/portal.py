@@ -10,7 +10,7 @@ from decimal import Decimal
 from django import template
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from enrollment.models import Consent, Decision, Evidence, Guardian
 from registry.idnumber import mask, mask_in_text
@@ -235,72 +235,154 @@ def _trace_sources(source) -> list[str]:
 def points_lines(decision: Decision) -> list[dict]:
     """The points, line by line, each with the rule of the policy behind it (Decision.trace)."""
     document = decision.policy.document if decision.policy_id else {}
-    version = document.get("version", "")
     lines = []
     for item in decision.trace or []:
         # The fact and outcome steps are shown in the verification panel and the headline.
         if item.get("step") in ("fact", "outcome"):
             continue
-        rule = str(item.get("rule", ""))
-        line = {"rule_code": rule, "points": item.get("points"), "sources": []}
-        if rule.startswith("base_points["):
-            parts = str(item.get("value", "")).split("+")
-            row = rule[len("base_points[") : -1]
-            elsewhere = "owns_elsewhere" in parts
-            line["label"] = _("基础分：%(hukou)s + %(housing)s%(elsewhere)s") % {
-                "hukou": HUKOU_CLASSES.get(parts[0], parts[0]),
-                "housing": HOUSING_CLASSES.get(parts[1], parts[1]) if len(parts) > 1 else "",
-                "elsewhere": _("（本市别处另有住房）") if elsewhere else "",
+        label, rule = step_text(item, document)
+        lines.append(
+            {
+                "rule_code": str(item.get("rule", "")),
+                "label": label,
+                "rule": rule,
+                "points": item.get("points"),
+                "sources": _trace_sources(item.get("source")),
             }
-            line["rule"] = _("积分办法 %(version)s 基础分表第 %(row)s 行") % {
-                "version": version,
-                "row": int(row) + 1 if row.isdigit() else row,
-            }
-        elif rule.startswith("bonus."):
-            cls = rule.split(".", 1)[1]
-            bonus = document.get("bonus", {}).get(cls, {})
-            if item.get("fact") == "residence_month":
-                line["label"] = _("居住年限加分：户籍登记满 %(n)s 个月") % {"n": item.get("value")}
-            else:
-                line["label"] = _(
-                    "社保加分：缴费 %(n)s 个月，超过 %(beyond)s 个月的 %(counted)s 个月计分"
-                ) % {
-                    "n": item.get("value"),
-                    "beyond": bonus.get("beyond", 0),
-                    "counted": item.get("counted", item.get("value")),
-                }
-            line["rule"] = _("积分办法 %(version)s：%(class)s每月 %(per)s 分，最多 %(cap)s 分") % {
-                "version": version,
-                "class": HUKOU_CLASSES.get(cls, cls),
-                "per": item.get("per", bonus.get("points", "")),
-                "cap": item.get("cap", bonus.get("cap", "")),
-            }
-        elif rule == "hukou.required":
-            line["label"] = _("未查到孩子户籍，暂不计分")
-            line["rule"] = _("需要户籍信息才能计分：可补充材料，由工作人员审核")
-        elif rule == "housing.required":
-            line["label"] = _("住房未核实，暂不计分")
-            line["rule"] = _("需要住房信息才能计分：可补充材料，由工作人员审核")
-        elif rule in ("permit.required", "permit.required_for_N"):
-            line["label"] = _("非本市户籍：未查到符合要求的居住证")
-            line["rule"] = _(
-                "积分办法 %(version)s：非本市户籍须持有截止日有效、满 %(n)s 个月的居住证"
-            ) % {
-                "version": version,
-                "n": document.get("permit_min_months", 12),
-            }
-        elif rule == "social_insurance.min_months":
-            line["label"] = _("非本市户籍：社保 %(n)s 个月") % {"n": item.get("value")}
-            line["rule"] = _("积分办法 %(version)s：非本市户籍须有至少 %(min)s 个月社保") % {
-                "version": version,
-                "min": item.get("min", document.get("si_min_months", 12)),
-            }
-        else:
-            line["label"] = rule
-            line["rule"] = ""
-        line["sources"] = _trace_sources(item.get("source"))
-        lines.append(line)
+        )
     return lines
+
+
+def step_text(item: dict, document: dict) -> tuple[str, str]:
+    """One step of a decision's trace in words: what it found (label) and the policy's rule
+    behind it (may be empty). The parent's points and the officer's case page both use it."""
+    rule = str(item.get("rule", ""))
+    if rule.startswith("base_points["):
+        return _base_points_text(item, document)
+    if rule.startswith("bonus."):
+        return _bonus_text(item, document)
+    for texts in (_requirement_text, _decision_step_text):
+        found = texts(rule, item, document)
+        if found is not None:
+            return found
+    # A step this version does not know: its code, rather than nothing.
+    return rule, ""
+
+
+def _base_points_text(item: dict, document: dict) -> tuple[str, str]:
+    rule = str(item.get("rule", ""))
+    parts = str(item.get("value", "")).split("+")
+    row = rule[len("base_points[") : -1]
+    elsewhere = "owns_elsewhere" in parts
+    label = _("基础分：%(hukou)s + %(housing)s%(elsewhere)s") % {
+        "hukou": HUKOU_CLASSES.get(parts[0], parts[0]),
+        "housing": HOUSING_CLASSES.get(parts[1], parts[1]) if len(parts) > 1 else "",
+        "elsewhere": _("（本市别处另有住房）") if elsewhere else "",
+    }
+    return label, _("积分办法 %(version)s 基础分表第 %(row)s 行") % {
+        "version": document.get("version", ""),
+        "row": int(row) + 1 if row.isdigit() else row,
+    }
+
+
+def _bonus_text(item: dict, document: dict) -> tuple[str, str]:
+    cls = str(item.get("rule", "")).split(".", 1)[1]
+    bonus = document.get("bonus", {}).get(cls, {})
+    if item.get("fact") == "residence_month":
+        label = _("居住年限加分：户籍登记满 %(n)s 个月") % {"n": item.get("value")}
+    else:
+        label = _("社保加分：缴费 %(n)s 个月，超过 %(beyond)s 个月的 %(counted)s 个月计分") % {
+            "n": item.get("value"),
+            "beyond": bonus.get("beyond", 0),
+            "counted": item.get("counted", item.get("value")),
+        }
+    return label, _("积分办法 %(version)s：%(class)s每月 %(per)s 分，最多 %(cap)s 分") % {
+        "version": document.get("version", ""),
+        "class": HUKOU_CLASSES.get(cls, cls),
+        "per": item.get("per", bonus.get("points", "")),
+        "cap": item.get("cap", bonus.get("cap", "")),
+    }
+
+
+def _requirement_text(rule: str, item: dict, document: dict) -> tuple[str, str] | None:
+    """The steps that stop or refuse scoring for want of a fact."""
+    version = document.get("version", "")
+    if rule == "hukou.required":
+        return (
+            _("未查到孩子户籍，暂不计分"),
+            _("需要户籍信息才能计分：可补充材料，由工作人员审核"),
+        )
+    if rule == "housing.required":
+        return (
+            _("住房未核实，暂不计分"),
+            _("需要住房信息才能计分：可补充材料，由工作人员审核"),
+        )
+    if rule in ("permit.required", "permit.required_for_N"):
+        return (
+            _("非本市户籍：未查到符合要求的居住证"),
+            _("积分办法 %(version)s：非本市户籍须持有截止日有效、满 %(n)s 个月的居住证")
+            % {"version": version, "n": document.get("permit_min_months", 12)},
+        )
+    if rule == "social_insurance.min_months":
+        return (
+            _("非本市户籍：社保 %(n)s 个月") % {"n": item.get("value")},
+            _("积分办法 %(version)s：非本市户籍须有至少 %(min)s 个月社保")
+            % {"version": version, "min": item.get("min", document.get("si_min_months", 12))},
+        )
+    if rule == "base_points.none":
+        return (
+            _("基础分表中没有相符的行，基础分为 0"),
+            _("积分办法 %(version)s 基础分表") % {"version": version},
+        )
+    return None
+
+
+def _decision_step_text(rule: str, item: dict, document: dict) -> tuple[str, str] | None:
+    """The facts scoring started from, its outcome, and the changes people made afterwards."""
+    if rule == "hukou_class":
+        value = item.get("value")
+        return _("户籍类别：%(class)s") % {
+            "class": HUKOU_CLASSES.get(value, value) if value else _("无记录")
+        }, ""
+    if rule == "housing_class":
+        value = item.get("value")
+        return _("住房类别：%(class)s") % {"class": HOUSING_CLASSES.get(value, value)}, ""
+    if rule == "outcome":
+        return _("结果：%(outcome)s") % {"outcome": outcome_label(item.get("value"))}, ""
+    if rule == "officer.override":
+        return _("人工改判：%(from)s → %(to)s") % {
+            "from": outcome_label(item.get("from")),
+            "to": outcome_label(item.get("value")),
+        }, str(item.get("reason", ""))
+    if rule == "recheck.override":
+        return _("复核后更正：%(changes)s") % {
+            "changes": pgettext("list separator", "，").join(
+                _change_text(name, value) for name, value in item.get("changes", {}).items()
+            )
+        }, ""
+    return None
+
+
+CHANGE_NAMES = {
+    "outcome": gettext_lazy("结果"),
+    "total_points": gettext_lazy("总积分"),
+    "bonus_points": gettext_lazy("加分"),
+    "hukou_class": gettext_lazy("户籍类别"),
+    "housing_class": gettext_lazy("住房类别"),
+}
+
+
+def _change_text(name: str, value) -> str:
+    shown = {
+        "outcome": outcome_label(value),
+        "hukou_class": HUKOU_CLASSES.get(value, value),
+        "housing_class": HOUSING_CLASSES.get(value, value),
+    }.get(name, value)
+    return _("%(name)s %(value)s") % {"name": CHANGE_NAMES.get(name, name), "value": shown}
+
+
+def outcome_label(outcome) -> str:
+    return str(dict(Decision.Outcome.choices).get(outcome, outcome or ""))
 
 
 def reason_lines(decision: Decision) -> list[dict]:
@@ -338,9 +420,40 @@ def client_label(client_id: str) -> str:
 
 
 def purpose_label(purpose: str) -> str:
+    """A lookup's purpose as the registry's audit log keeps it: ours in words, another
+    department's as that department wrote it."""
     if purpose == Consent.PURPOSE_ENROLLMENT:
         return _("小学一年级入学资格核验")
+    if not (purpose or "").strip():
+        return _("未说明用途")
     return purpose
+
+
+# Why the registry refused a lookup, by the code it refuses with (LookupRefused).
+REFUSAL_LABELS = {
+    "PURPOSE_MISSING": gettext_lazy("查询未说明用途"),
+    "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
+    "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
+}
+# The audit log keeps a refusal's English sentence (registry.services.verification), not its
+# code; changing the stored entries would break their hash chain.
+REFUSAL_SENTENCES = {
+    "a lookup must state its purpose": "PURPOSE_MISSING",
+    "every lookup needs a consent reference": "CONSENT_MISSING",
+    "X-Road-Client does not match the API key": "CLIENT_MISMATCH",
+}
+
+
+def refusal_label(code: str) -> str:
+    """A refusal's code in words; one this version does not know, in general words."""
+    return str(REFUSAL_LABELS.get(code) or _("数据平台拒绝了这次查询"))
+
+
+def audit_refusal_label(sentence: str) -> str:
+    """The refusal reason an audit entry holds, in words ("" for an answered lookup)."""
+    if not (sentence or "").strip():
+        return ""
+    return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))
 
 
 @register.filter

@@ -120,7 +120,19 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
         ),
         html=True,
     )
-    assertContains(response, "base_points[0]")
+    # Each step in the words of the parent's points breakdown, never the rule's code.
+    assert [(row["label"], row["rule"], row["points"]) for row in response.context["trace"]] == [
+        ("户籍类别：本区户籍", "", None),
+        ("住房类别：自有住房", "", None),
+        ("基础分：本区户籍 + 自有住房", "积分办法 2027.1 基础分表第 1 行", "100"),
+        (
+            "居住年限加分：户籍登记满 93 个月",
+            "积分办法 2027.1：本区户籍每月 0.1 分，最多 10.0 分",
+            "9.3",
+        ),
+        ("结果：符合条件", "", None),
+    ]
+    assert "base_points[" not in html
     assertContains(response, "未提交证明材料。")
     assert response.context["registry_facts"] == [
         ("户籍类别", "D"),
@@ -134,11 +146,12 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     ]
     assertContains(response, "440604********1230")
     assert [
-        (event.from_label, event.to_label, event.actor_name) for event in response.context["events"]
+        (event.from_label, event.to_label, event.actor_name, event.reason_text)
+        for event in response.context["events"]
     ] == [
-        ("", "已提交", "窗口代办"),
-        ("已提交", "核验中", "核验程序"),
-        ("核验中", "已出结果", "核验程序"),
+        ("", "已提交", "窗口代办", "提交申请"),
+        ("已提交", "核验中", "核验程序", "开始向数据平台核验"),
+        ("核验中", "已出结果", "核验程序", "已向数据平台核验"),
     ]
     assertContains(response, "<td>已提交 → 核验中</td><td>核验程序</td>", html=True)
     assert application.child_id_number not in html
