@@ -1,6 +1,7 @@
 """Every visible string is translated: pages in English carry no Chinese outside data values,
 pages in Chinese carry no stray English words, and the catalogue has no empty or fuzzy entry."""
 
+import dataclasses
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from enrollment.models import Community, School, User
+from registry import idnumber
 from registry.models import PropertyRecord
 from tests.portal.conftest import signed_in, submit
 from tests.portal.test_status import _allocate_and_publish
@@ -320,3 +322,227 @@ def test_every_staff_page_in_english_has_no_chinese_outside_data_values(
         response = signed_in(user, "en").get(url, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 200, url
         assert untranslated_chinese(response.content.decode()) == [], url
+
+
+# --- pages that word codes: a case's history, rejected feed rows, the registry's audit log ---
+
+# What people typed: shown as typed, in whatever language they wrote it.
+WORDS = [
+    "户口迁入手续办理中",
+    "与公安记录一致",
+    "以户籍材料为准",
+    "积分偏低",
+    "补录社保",
+    "数据已更正",
+    "搬家了",
+]
+
+
+@pytest.fixture
+def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
+    """A case whose history holds an event of every kind the product writes, each through the
+    service that writes it; import batches with rejections of many codes (and one from before
+    codes); the audit log with answered and refused lookups about the child. Returns the pages
+    as (name, url, user) and the values shown as they are (references, identifiers)."""
+    from datetime import date
+
+    from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
+    from enrollment.models import EventReason, PolicyDocument
+    from enrollment.services.applications import application_withdraw
+    from enrollment.services.rechecks import recheck_request, recheck_resolve
+    from enrollment.services.review import (
+        decision_override,
+        evidence_review,
+        evidence_submit,
+        verification_retry,
+    )
+    from registry.contract import FamilyQuestion, LookupContext
+    from registry.contract import LookupRefused as RegistryRefused
+    from registry.feeds import FEEDS
+    from registry.models import ImportBatch
+    from registry.services.audit import AuditItem, audit_append
+    from registry.services.imports import registry_import_file
+    from registry.services.verification import verify_families
+    from tests.conftest import HOME
+    from tests.enrollment.factories import UserFactory
+    from tests.enrollment.pipeline_support import verify_all
+    from tests.portal.conftest import CHILD, MOTHER
+    from tests.registry.factories import ImportBatchFactory
+
+    case = decided
+    commitment = evidence_submit(
+        application=case, user=parent, fact="hukou", kind="commitment", statement=WORDS[0]
+    )
+    evidence_review(
+        officer=officer,
+        evidence=commitment,
+        accept=True,
+        reason=WORDS[1],
+        values={"hukou_class": "D", "registered_on": "2019-06-15"},
+    )
+    decision_override(officer=officer, application=case, outcome="ineligible", reason=WORDS[2])
+    _allocate_and_publish(officer)
+    recheck = recheck_request(application=case, parent=parent, reason=WORDS[3])
+    recheck_resolve(
+        recheck=recheck,
+        officer=officer,
+        result="changed",
+        reason=WORDS[4],
+        changes={"outcome": "eligible", "total_points": "95.0"},
+    )
+    gateway = get_gateway()
+
+    def down(**kwargs):
+        raise RegistryUnavailable("registry answered HTTP 503")
+
+    def refuse(**kwargs):
+        raise LookupRefused("CONSENT_MISSING", "every lookup needs a consent reference")
+
+    settings.VERIFICATION_MAX_ATTEMPTS = 2
+    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    with monkeypatch.context() as patch:
+        patch.setattr(gateway, "verify_families", down)
+        with pytest.raises(RegistryUnavailable):
+            verify_all()
+        verify_all()
+    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    with monkeypatch.context() as patch:
+        patch.setattr(gateway, "verify_families", refuse)
+        verify_all()
+    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    PolicyDocument.objects.update(is_active=False)
+    verify_all()
+    PolicyDocument.objects.update(is_active=True)
+    application_withdraw(application=case, actor=parent, reason=WORDS[6])
+    assert set(case.events.values_list("reason_code", flat=True)) == set(EventReason.values)
+
+    # The registry refuses two lookups about the child, and a department's refusal it wrote in
+    # words this version does not know (with an ID number in them).
+    question = FamilyQuestion(
+        key=case.ref,
+        consent_reference=case.consent.reference,
+        end_user="counter",
+        child_id_number=CHILD,
+        guardian_id_numbers=(MOTHER,),
+        home_community_code=HOME,
+        cutoff=date(2027, 3, 31),
+        district_code="440604",
+        city_code="440600",
+    )
+    for purpose, consent in [("", case.consent.reference), ("resident-services-check", "")]:
+        with pytest.raises(RegistryRefused):
+            verify_families(
+                questions=[dataclasses.replace(question, consent_reference=consent)],
+                context=LookupContext(client_id="hr-440604", purpose=purpose),
+            )
+    audit_append(
+        items=[
+            AuditItem(
+                client_id="hr-440604",
+                end_user="counter",
+                purpose="",
+                consent_reference="",
+                outcome="refused",
+                question={"who": CHILD},
+                refusal_reason=f"no consent on file for {CHILD}",
+                subjects=[CHILD],
+            )
+        ]
+    )
+
+    # Feeds with rejected rows, through the import; a file without the feed's columns; and a
+    # batch loaded before rejections had codes.
+    mother2 = idnumber.make("440604", date(1990, 7, 1), 226)
+    property_feed = tmp_path / "property.csv"
+    property_feed.write_text(
+        "certificate_no,owner_id_number,share_percent,community_code,address,registered_on\n"
+        f"P1,{MOTHER[:17]}0,100,{HOME},,2019-01-01\n"
+        f"P2,{mother2},100,{HOME},,2023-02-30\n"
+        f"P3,{mother2},100\n"
+        f"P4,{mother2},150,{HOME},,2019-01-01\n"
+        f"P5,{mother2},50,{HOME},,2019-01-01\n"
+        f"P5,{mother2},50,{HOME},,2019-01-01\n",
+        encoding="utf-8",
+    )
+    rental_feed = tmp_path / "rental.csv"
+    rental_feed.write_text("registration_no,tenant\nR1,x\n", encoding="utf-8")
+    imported = registry_import_file(source="property", path=property_feed)
+    header_failed = registry_import_file(source="rental", path=rental_feed)
+    before_codes = ImportBatchFactory(
+        source="hukou",
+        file_name="hukou.csv",
+        rows_read=3,
+        rows_rejected=2,
+        rejections=[
+            {"line": 2, "reason": "registered_on: impossible date 2023-02-30"},
+            {"line": 3, "reason": "expected 9 fields, found 7"},
+        ],
+    )
+    unreadable = ImportBatchFactory(
+        source="hukou",
+        file_name="hukou.csv",
+        status=ImportBatch.Status.FAILED,
+        rejections=[{"line": 0, "reason": "hukou.csv is not utf-8 text (byte 7 of a read block)"}],
+    )
+    steward = UserFactory(role="steward", username="steward1", district_code="440604")
+    pages = [
+        ("case", reverse("staff:officer-case", args=[case.ref]), officer),
+        ("imports", reverse("staff:steward-imports"), steward),
+        *[
+            (f"import-{batch_id}", reverse("staff:steward-import", args=[batch_id]), steward)
+            for batch_id in (
+                imported.batch_id,
+                header_failed.batch_id,
+                before_codes.pk,
+                unreadable.pk,
+            )
+        ],
+        ("audit", reverse("staff:steward-audit"), steward),
+        ("lookups", reverse("application-lookups", args=[case.ref]), parent),
+        ("status", reverse("application-detail", args=[case.ref]), parent),
+    ]
+    shown_as_they_are = [
+        case.ref,
+        case.consent.reference,
+        settings.REGISTRY_CLIENT_ID,
+        "hr-440604",
+        "resident-services-check",
+        f"user:{parent.pk}",
+        "counter",
+        "property.csv",
+        "rental.csv",
+        "hukou.csv",
+        "utf-8",
+        officer.username,
+        steward.username,
+        parent.username,
+    ]
+    # A rejected file's header names its columns as INTERCHANGE.md does; the page repeats them
+    # after their names so that the steward can find them in the file.
+    shown_as_they_are += sorted({c for spec in FEEDS.values() for c in spec.columns}, key=len)[::-1]
+    return pages, shown_as_they_are
+
+
+def _without(html: str, values: list[str]) -> str:
+    for value in sorted(values, key=len, reverse=True):
+        html = html.replace(value, "")
+    return html
+
+
+def test_pages_that_word_codes_in_english_have_no_chinese_outside_data_values(coded_pages):
+    pages, shown_as_they_are = coded_pages
+    for name, url, user in pages:
+        response = signed_in(user, "en").get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, name
+        html = _without(response.content.decode(), WORDS + shown_as_they_are)
+        assert untranslated_chinese(html) == [], name
+
+
+def test_pages_that_word_codes_in_chinese_have_no_stray_english(coded_pages):
+    pages, shown_as_they_are = coded_pages
+    for name, url, user in pages:
+        response = signed_in(user).get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert stray_english(html, WORDS + shown_as_they_are) == [], name
+        assert "manual review" not in html, name
