@@ -21,7 +21,7 @@ from registry.contract import RegistryUnavailable
 def verify_batch(job_ids: list[int]) -> dict:
     from enrollment.services.verification import verification_run
 
-    return asdict(verification_run(job_ids=job_ids))
+    return asdict(verification_run(job_ids=job_ids, fill_to=settings.VERIFICATION_BATCH_SIZE))
 
 
 def enqueue_verification(job_ids: list[int], *, on_commit: bool = False) -> int:

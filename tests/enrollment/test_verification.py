@@ -153,6 +153,45 @@ def test_a_job_delivered_twice_is_decided_once(district):
     assert _events(application) == ["submitted", "verifying", "decided"]
 
 
+def test_a_batch_is_filled_with_other_due_jobs_and_their_own_messages_find_nothing(
+    district, monkeypatch
+):
+    # given: four submissions, one message each; the second is waiting for its next attempt
+    applications = [worked_example(number, seq=number) for number in (1, 2, 3, 4)]
+    first, waiting, third, fourth = (
+        VerificationJob.objects.get(application=application) for application in applications
+    )
+    VerificationJob.objects.filter(pk=waiting.pk).update(
+        status="waiting_registry", next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    # when: the first message arrives, with room for three jobs in its batch
+    result = verification_run(job_ids=[first.pk], fill_to=3)
+
+    # then: it took the oldest due jobs besides its own, never one still backing off
+    assert (result.claimed, result.decided) == (3, 3)
+    assert dict(VerificationJob.objects.values_list("pk", "status")) == {
+        first.pk: "done",
+        waiting.pk: "waiting_registry",
+        third.pk: "done",
+        fourth.pk: "done",
+    }
+    assert AuditEntry.objects.count() == 3
+    # and the messages of the jobs it took change nothing
+    assert verification_run(job_ids=[third.pk, fourth.pk], fill_to=3).claimed == 0
+    assert Decision.objects.count() == 3
+
+
+def test_the_worker_task_fills_its_batches(district, settings):
+    from enrollment.tasks import verify_batch
+
+    settings.VERIFICATION_BATCH_SIZE = 10
+    applications = [worked_example(number, seq=number) for number in (1, 2, 3)]
+    own = VerificationJob.objects.get(application=applications[0]).pk
+
+    assert verify_batch.run([own]) == {"claimed": 3, "decided": 3, "waiting": 0, "manual": 0}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_the_same_batch_decide_each_application_once(district):
     applications = [worked_example(number, seq=number) for number in (1, 2, 3, 4)]
