@@ -92,6 +92,26 @@ def decision_reason(code: str) -> str:
     return _("%(label)s（%(code)s）") % {"label": label, "code": code}
 
 
+# The facts an officer states when accepting evidence (Evidence.accepted_values).
+ACCEPTED_FACTS = {
+    "hukou_class": gettext_lazy("户籍类别"),
+    "registered_on": gettext_lazy("户籍登记日期"),
+    "qualifying_months": gettext_lazy("社保缴费月数"),
+}
+
+
+def accepted_facts(values: dict) -> list[str]:
+    """What accepted evidence established, one "name: value" each."""
+    return [
+        _("%(name)s：%(value)s")
+        % {
+            "name": ACCEPTED_FACTS.get(name, name),
+            "value": HUKOU_CLASSES.get(value, value) if name == "hukou_class" else value,
+        }
+        for name, value in (values or {}).items()
+    ]
+
+
 def trace_step(step: dict, document: dict) -> dict:
     """One step of the trace in the words the parent's points breakdown uses."""
     label, rule = step_text(step, document)

@@ -265,6 +265,8 @@ def _case_context(request, application, **forms) -> dict:
     if decision:
         _record_refs(decision.trace, sources)
     evidence = list(staff_selectors.case_evidence(application=application))
+    for item in evidence:
+        item.accepted_facts = presentation.accepted_facts(item.accepted_values)
     context = {
         "application": application,
         "decision": decision,

@@ -325,7 +325,7 @@ def test_accepting_hukou_evidence_with_its_facts_rescores_the_case_and_audits_th
         ("decision_recompute", "派出所户籍证明与申请一致"),
     ]
     page = login(officer).get("/staff/officer/review/A03/")
-    assertContains(page, "hukou_class=D")
+    assertContains(page, "<p>认定事实：户籍类别：本区户籍，户籍登记日期：2019-06-15</p>", html=True)
 
 
 def test_accepting_hukou_evidence_without_the_class_it_shows_is_refused_and_writes_nothing(
