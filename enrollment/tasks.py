@@ -1,5 +1,7 @@
 """Celery tasks: each fetches ids, calls one service, returns. All are safe to run twice."""
 
+import threading
+import time
 from dataclasses import asdict
 
 from celery import shared_task
@@ -21,7 +23,40 @@ from registry.contract import RegistryUnavailable
 def verify_batch(job_ids: list[int]) -> dict:
     from enrollment.services.verification import verification_run
 
-    return asdict(verification_run(job_ids=job_ids, fill_to=settings.VERIFICATION_BATCH_SIZE))
+    size = settings.VERIFICATION_BATCH_SIZE
+    result = verification_run(job_ids=job_ids, fill_to=size)
+    if result.claimed >= size and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # A full batch: more jobs may be due; the next message drains them.
+        verify_batch.delay([])
+    return asdict(result)
+
+
+# One web process wakes the workers at most once per VERIFICATION_SIGNAL_SECONDS.
+_signal_lock = threading.Lock()
+_next_signal = 0.0
+
+
+def verification_signal(job_id: int) -> bool:
+    """Tell the workers that a job was submitted (call it after the commit); True when a
+    message was sent.
+
+    One message a job would make a surge of submissions a surge of one-job batches, each
+    costing the workers nearly what a batch of hundreds costs. So a web process sends one
+    message per window, due at the window's end: every job committed in the window is
+    committed before that message runs, and the worker fills its batch with them all.
+    """
+    global _next_signal
+    window = settings.VERIFICATION_SIGNAL_SECONDS
+    if window <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
+        verify_batch.delay([job_id])
+        return True
+    now = time.monotonic()
+    with _signal_lock:
+        if now < _next_signal:
+            return False
+        _next_signal = now + window
+    verify_batch.apply_async(([job_id],), countdown=window)
+    return True
 
 
 def enqueue_verification(job_ids: list[int], *, on_commit: bool = False) -> int:

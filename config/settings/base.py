@@ -213,6 +213,9 @@ VERIFICATION_REQUEUE_SECONDS = env.int("VERIFICATION_REQUEUE_SECONDS", default=1
 # VERIFICATION_RECONCILE_SECONDS) sends the new jobs in batches of VERIFICATION_BATCH_SIZE,
 # which costs the workers a fraction of one-job batches per application.
 VERIFICATION_ENQUEUE_ON_SUBMIT = env.bool("VERIFICATION_ENQUEUE_ON_SUBMIT", default=True)
+# A web process wakes the workers at most once in this many seconds, however many parents
+# submit meanwhile; the worker then verifies them all in one batch (0: a message a job).
+VERIFICATION_SIGNAL_SECONDS = env.float("VERIFICATION_SIGNAL_SECONDS", default=1.0)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 # Days a family has to answer an offer, and to ask for a re-check (复核) after publication.

@@ -354,10 +354,10 @@ def application_submit(
         application=application, enqueued_at=now if enqueue else None
     )
     if enqueue:
-        from enrollment.tasks import verify_batch
+        from enrollment.tasks import verification_signal
 
         job_id = job.pk
-        transaction.on_commit(lambda: verify_batch.delay([job_id]))
+        transaction.on_commit(lambda: verification_signal(job_id))
     return application
 
 

@@ -478,3 +478,70 @@ def test_decisions_store_the_answer_exactly_as_the_contract_serialises_it(distri
     assert answer_json(answer) == to_json(answer) == stored
     assert stored["permit"]["issued_on"] == "2024-05-01"
     assert stored["social_insurance"]["qualifying_months"] == 40
+
+
+class _Sent:
+    """verify_batch's sending, recorded instead of going to a broker."""
+
+    def __init__(self, monkeypatch):
+        from enrollment import tasks
+
+        self.messages = []
+        monkeypatch.setattr(
+            tasks.verify_batch, "delay", lambda ids: self.messages.append((ids, None))
+        )
+        monkeypatch.setattr(
+            tasks.verify_batch,
+            "apply_async",
+            lambda args, countdown=None: self.messages.append((args[0], countdown)),
+        )
+
+
+def test_a_web_process_wakes_the_workers_once_per_window(monkeypatch, settings):
+    from enrollment import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.VERIFICATION_SIGNAL_SECONDS = 1.0
+    sent = _Sent(monkeypatch)
+    clock = iter([100.0, 100.2, 100.9, 101.0, 101.5, 102.1])
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(tasks, "_next_signal", 0.0)
+
+    results = [tasks.verification_signal(job_id) for job_id in (1, 2, 3, 4, 5, 6)]
+
+    # one message per window, due when the window ends: the jobs committed meanwhile are in
+    # the database by the time it runs, and the worker fills its batch with them
+    assert results == [True, False, False, True, False, True]
+    assert sent.messages == [([1], 1.0), ([4], 1.0), ([6], 1.0)]
+
+
+def test_without_a_window_or_with_eager_tasks_every_job_sends_at_once(monkeypatch, settings):
+    from enrollment import tasks
+
+    sent = _Sent(monkeypatch)
+    monkeypatch.setattr(tasks, "_next_signal", 0.0)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.VERIFICATION_SIGNAL_SECONDS = 0
+
+    assert [tasks.verification_signal(job_id) for job_id in (1, 2)] == [True, True]
+    settings.VERIFICATION_SIGNAL_SECONDS = 1.0
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert [tasks.verification_signal(job_id) for job_id in (3, 4)] == [True, True]
+    assert sent.messages == [([1], None), ([2], None), ([3], None), ([4], None)]
+
+
+def test_a_full_batch_sends_a_message_for_what_is_left(district, monkeypatch, settings):
+    from enrollment.tasks import verify_batch
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.VERIFICATION_BATCH_SIZE = 2
+    for number in (1, 2, 3):
+        worked_example(number, seq=number)
+    sent = _Sent(monkeypatch)
+
+    first = verify_batch.run([])
+    second = verify_batch.run([])
+
+    assert (first["claimed"], second["claimed"]) == (2, 1)
+    assert sent.messages == [([], None)]
+    assert VerificationJob.objects.filter(status="done").count() == 3
