@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import ApplicationState, Decision, Offer, Recheck
 from enrollment.policy.engine import Reason
+from enrollment.templatetags.portal import decision_reason
 from registry.models import AuditEntry
 
 REASON_REQUIRED = _("请填写理由，理由不能为空。")
@@ -40,7 +41,10 @@ class ReviewQueueFilterForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("原因代码"),
         required=False,
-        choices=[("", _("全部"))] + [(code, code) for code in REASON_CODES],
+        # A callable: the labels are worded in the language of each request.
+        choices=lambda: (
+            [("", _("全部"))] + [(code, decision_reason(code)) for code in REASON_CODES]
+        ),
     )
     state = forms.ChoiceField(
         label=_("状态"),

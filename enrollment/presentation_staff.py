@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from enrollment.models import Consent, EventReason, Evidence
-from enrollment.policy.engine import Reason
 from enrollment.templatetags.portal import (
     HOUSING_CLASSES,
     HUKOU_CLASSES,
+    decision_reason,
     refusal_label,
     step_text,
 )
@@ -64,16 +64,6 @@ def _event_label(code: str, params: dict) -> str:
 # --- a decision's trace ---------------------------------------------------------------------
 
 
-# A decision's reason codes (DOMAIN.md) in short words; the review queue filters by the code.
-DECISION_REASONS = {
-    Reason.CHILD_HUKOU_NOT_FOUND: gettext_lazy("未查到孩子户籍"),
-    Reason.HOUSING_NOT_VERIFIED: gettext_lazy("住房未能核实"),
-    Reason.PERMIT_MISSING: gettext_lazy("没有符合要求的居住证"),
-    Reason.SI_MONTHS_BELOW_MIN: gettext_lazy("社保月数不足"),
-    Reason.AGE_OUT_OF_RANGE: gettext_lazy("年龄不在入学范围内"),
-}
-
-
 def decision_labels(decision) -> dict:
     """The decision's reason codes and classes in words, for the case page's facts."""
     if decision is None:
@@ -83,13 +73,6 @@ def decision_labels(decision) -> dict:
         "hukou_label": HUKOU_CLASSES.get(decision.hukou_class, decision.hukou_class),
         "housing_label": HOUSING_CLASSES.get(decision.housing_class, decision.housing_class),
     }
-
-
-def decision_reason(code: str) -> str:
-    label = DECISION_REASONS.get(code)
-    if label is None:
-        return code
-    return _("%(label)s（%(code)s）") % {"label": label, "code": code}
 
 
 # The facts an officer states when accepting evidence (Evidence.accepted_values).

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from enrollment.models import Consent, Decision, Evidence, Guardian
+from enrollment.policy.engine import Reason
 from registry.idnumber import mask, mask_in_text
 
 register = template.Library()
@@ -454,6 +455,25 @@ def audit_refusal_label(sentence: str) -> str:
     if not (sentence or "").strip():
         return ""
     return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))
+
+
+# A decision's reason codes (DOMAIN.md) in short words; the review queue filters by the code.
+DECISION_REASONS = {
+    Reason.CHILD_HUKOU_NOT_FOUND: gettext_lazy("未查到孩子户籍"),
+    Reason.HOUSING_NOT_VERIFIED: gettext_lazy("住房未能核实"),
+    Reason.PERMIT_MISSING: gettext_lazy("没有符合要求的居住证"),
+    Reason.SI_MONTHS_BELOW_MIN: gettext_lazy("社保月数不足"),
+    Reason.AGE_OUT_OF_RANGE: gettext_lazy("年龄不在入学范围内"),
+}
+
+
+@register.filter
+def decision_reason(code: str) -> str:
+    """A reason code in words with the code after it, which officers and exports share."""
+    label = DECISION_REASONS.get(code)
+    if label is None:
+        return code
+    return _("%(label)s（%(code)s）") % {"label": label, "code": code}
 
 
 @register.filter

@@ -76,7 +76,14 @@ def test_review_queue_shows_needs_review_by_default_and_filters_by_reason_state_
 
     default = client.get("/staff/officer/review/")
     assert [a.ref for a in default.context["page"].object_list] == ["A03"]
-    assertContains(default, "CHILD_HUKOU_NOT_FOUND")
+    assertContains(
+        default, '<td data-label="原因代码">未查到孩子户籍（CHILD_HUKOU_NOT_FOUND）</td>', html=True
+    )
+    assertContains(
+        default,
+        '<option value="CHILD_HUKOU_NOT_FOUND">未查到孩子户籍（CHILD_HUKOU_NOT_FOUND）</option>',
+        html=True,
+    )
 
     decided = client.get("/staff/officer/review/", {"state": "decided"})
     assert [a.ref for a in decided.context["page"].object_list] == ["A01", "A02"]
