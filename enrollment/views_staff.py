@@ -321,6 +321,14 @@ def _event_rows(application) -> list:
     return events
 
 
+def _hukou_class(code: str | None) -> str:
+    """`本区户籍（D）`: the class in words, with DOMAIN.md's letter officers also know."""
+    if not code:
+        return _("无记录")
+    label = portal.HUKOU_CLASSES.get(code)
+    return _("%(label)s（%(code)s）") % {"label": label, "code": code} if label else code
+
+
 def _registry_facts(decision) -> list[tuple[str, object]]:
     """The facts scoring used, as the registry (and any accepted evidence) established them."""
     facts = ((decision.facts or {}).get("facts") or {}) if decision else {}
@@ -328,7 +336,7 @@ def _registry_facts(decision) -> list[tuple[str, object]]:
         return []
     yes, no = _("是"), _("否")
     return [
-        (_("户籍类别"), facts.get("hukou_class") or _("无记录")),
+        (_("户籍类别"), _hukou_class(facts.get("hukou_class"))),
         (_("户籍登记日期"), facts.get("hukou_registered_on") or "—"),
         (_("家庭在居住社区的产权占比（%）"), facts.get("owned_share_percent", "0")),
         (_("居住社区有租赁备案"), yes if facts.get("has_rental") else no),

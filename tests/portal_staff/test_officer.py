@@ -142,7 +142,7 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     assert "base_points[" not in html
     assertContains(response, "未提交证明材料。")
     assert response.context["registry_facts"] == [
-        ("户籍类别", "D"),
+        ("户籍类别", "本区户籍（D）"),
         ("户籍登记日期", "2019-06-15"),
         ("家庭在居住社区的产权占比（%）", "100.00"),
         ("居住社区有租赁备案", "否"),
