@@ -626,7 +626,7 @@ def application_lookups(request, ref: str):
     rows = [
         {
             "at": datetime.fromisoformat(record.at),
-            "who": presentation.client_label(record.client_id),
+            "who": presentation.client_label(record.client_id, record.client_name),
             "client_id": record.client_id,
             "purpose": presentation.purpose_label(record.purpose),
             "consent_reference": record.consent_reference,

@@ -123,6 +123,8 @@ class LookupRecord:
     purpose: str
     consent_reference: str
     outcome: str
+    # The asking department's name as the data bureau registered it ("" when unknown).
+    client_name: str = ""
 
 
 # --- JSON ---------------------------------------------------------------------------------

@@ -414,10 +414,12 @@ def missing_facts(decision: Decision) -> list[str]:
     return facts
 
 
-def client_label(client_id: str) -> str:
+def client_label(client_id: str, name: str = "") -> str:
+    """Who asked: our own system in words, another department by the name the data bureau
+    registered for it (its client id when it has none)."""
     if client_id.startswith("edu-"):
         return _("区教育局入学申请系统")
-    return client_id
+    return name or client_id
 
 
 def purpose_label(purpose: str) -> str:

@@ -32,6 +32,7 @@ class AuditLookupsApi(RegistryApi):
 
             at = serializers.DateTimeField()
             client_id = serializers.CharField()
+            client_name = serializers.CharField(allow_blank=True)
             purpose = serializers.CharField()
             consent_reference = serializers.CharField()
             outcome = serializers.ChoiceField(choices=["answered", "refused"])

@@ -19,6 +19,8 @@ from enrollment.services.allocation import (
     allocation_run_execute,
 )
 from registry import idnumber
+from registry.services.audit import AuditItem, audit_append
+from registry.services.clients import department_client_create
 from tests.conftest import HOME
 from tests.portal.conftest import CHILD, MOTHER, signed_in, submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
@@ -235,6 +237,35 @@ def test_who_looked_at_my_data_lists_each_registry_query_with_purpose_and_time(p
     assert decided.consent.reference in body
     assert "已答复" in body
     assert CHILD not in body
+
+
+def test_who_looked_names_another_department_as_the_data_bureau_registered_it(parent, decided):
+    department_client_create(
+        client_id="hr-440604", name="禅城区人力资源和社会保障局", scopes=["verify"]
+    )
+    for client_id in ("hr-440604", "unregistered-1"):
+        audit_append(
+            items=[
+                AuditItem(
+                    client_id=client_id,
+                    end_user="counter",
+                    purpose="resident-services-check",
+                    consent_reference="C-99",
+                    outcome="answered",
+                    question={"who": "mother"},
+                    answer={},
+                    subjects=[MOTHER],
+                )
+            ]
+        )
+
+    body = (
+        signed_in(parent).get(reverse("application-lookups", args=[decided.ref])).content.decode()
+    )
+
+    assert body.count("<tr>") == 4
+    assert '禅城区人力资源和社会保障局<br><span class="help">hr-440604</span>' in body
+    assert 'unregistered-1<br><span class="help">unregistered-1</span>' in body
 
 
 def test_declining_the_offer_records_it_and_a_second_different_answer_is_refused(

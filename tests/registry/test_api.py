@@ -335,11 +335,12 @@ def test_audit_lookups_need_the_audit_scope():
     assert denied.status_code == 403
     assert allowed.status_code == 200
     (lookup,) = allowed.json()["lookups"]
-    assert (lookup["client_id"], lookup["consent_reference"], lookup["outcome"]) == (
-        "edu-440604",
-        "consent-1",
-        "answered",
-    )
+    assert (
+        lookup["client_id"],
+        lookup["client_name"],
+        lookup["consent_reference"],
+        lookup["outcome"],
+    ) == ("edu-440604", "部门", "consent-1", "answered")
 
 
 def test_the_openapi_schema_describes_the_registry_api():
