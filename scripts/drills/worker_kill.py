@@ -7,7 +7,7 @@ time as a supervisor would. Then waits until every job is finished and prints on
 applications lost (must be 0), decided twice (must be 0), and the time from the last kill
 until every application was decided.
 
-    python scripts/drills/worker_kill.py [--applications 3000] [--kills 20]
+    python scripts/drills/worker_kill.py [--applications 30000] [--kills 20]
 """
 
 import argparse
@@ -23,7 +23,7 @@ import common
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=3000)
+    parser.add_argument("--applications", type=int, default=30000)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--redis-db", type=int, default=8)
