@@ -45,8 +45,10 @@ def parse_args():
     parser.add_argument("--users", type=int, default=48, help="concurrent locust users")
     parser.add_argument("--seconds", type=int, default=60, help="submission phase at scale 1")
     parser.add_argument("--baseline-seconds", type=int, default=30, help="bare phase at scale 1")
-    parser.add_argument("--gunicorn-workers", type=int, default=4)
-    parser.add_argument("--gunicorn-threads", type=int, default=2)
+    # As docs/operations.md deploys a 2-core web host: cores + 1 single-threaded workers (a
+    # CPU-bound request gains nothing from a second thread but a longer tail).
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--database", default="bench_surge")
     parser.add_argument("--redis-db", type=int, default=7)

@@ -317,25 +317,7 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         staging_key = f"CREATE UNIQUE INDEX ON {staging} ({key_list})"
         if not _built(cursor, staging_key):
-            # Identifiers below come from the models' metadata, never from the file.
-            find_duplicates = (
-                f"SELECT s.line, first.line FROM {staging} s JOIN ("  # noqa: S608
-                f"  SELECT {key_list}, min(line) AS line FROM {staging}"
-                f"  GROUP BY {key_list} HAVING count(*) > 1"
-                f") first USING ({key_list}) WHERE s.line <> first.line ORDER BY s.line"
-            )
-            cursor.execute(find_duplicates)
-            duplicates = cursor.fetchall()
-            drop_lines = f"DELETE FROM {staging} WHERE line = ANY(%s)"  # noqa: S608
-            cursor.execute(drop_lines, [[line for line, _ in duplicates]])
-            for line, first in duplicates:
-                report.reject(
-                    line,
-                    f"duplicate key: the same key as line {first}",
-                    code=RowRejected.DUPLICATE_KEY,
-                    params={"first_line": first},
-                )
-            report.rejections.sort()
+            _drop_later_duplicates(cursor, staging, "line", key, report)
             cursor.execute(staging_key)
 
         assignments = ", ".join(
@@ -405,7 +387,7 @@ def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:
         cursor.execute(f"ALTER TABLE {table} {dropped}")
         duplicates = []
         if not build_key():
-            duplicates = _drop_later_duplicates(cursor, table, key, report)
+            duplicates = _drop_later_duplicates(cursor, table, "id", key, report)
             build_key(check=False)
         report.inserted, report.updated = feed.rows_written - len(duplicates), 0
     if feed.rows_written:
@@ -427,23 +409,27 @@ def _built(cursor, unique_index: str) -> bool:
     return True
 
 
-def _drop_later_duplicates(cursor, table: str, key: list[str], report) -> list[tuple[int, int]]:
-    """Delete every row whose key an earlier line of the file has; reject each on the report."""
+def _drop_later_duplicates(
+    cursor, table: str, line: str, key: list[str], report
+) -> list[tuple[int, int]]:
+    """Delete every row of `table` whose key an earlier line of the file has (`line` is the
+    column holding the line number) and reject each on the report."""
     key_list = ", ".join(key)
     cursor.execute("SET LOCAL work_mem = '256MB'")
+    # Identifiers below come from the models' metadata, never from the file.
     find_duplicates = (
-        f"SELECT t.id, first.id FROM {table} t JOIN ("  # noqa: S608
-        f"  SELECT {key_list}, min(id) AS id FROM {table}"
+        f"SELECT t.{line}, first.{line} FROM {table} t JOIN ("  # noqa: S608
+        f"  SELECT {key_list}, min({line}) AS {line} FROM {table}"
         f"  GROUP BY {key_list} HAVING count(*) > 1"
-        f") first USING ({key_list}) WHERE t.id <> first.id ORDER BY t.id"
+        f") first USING ({key_list}) WHERE t.{line} <> first.{line} ORDER BY t.{line}"
     )
     cursor.execute(find_duplicates)
     duplicates = cursor.fetchall()
-    drop_lines = f"DELETE FROM {table} WHERE id = ANY(%s)"  # noqa: S608
-    cursor.execute(drop_lines, [[line for line, _ in duplicates]])
-    for line, first in duplicates:
+    drop_lines = f"DELETE FROM {table} WHERE {line} = ANY(%s)"  # noqa: S608
+    cursor.execute(drop_lines, [[later for later, _ in duplicates]])
+    for later, first in duplicates:
         report.reject(
-            line,
+            later,
             f"duplicate key: the same key as line {first}",
             code=RowRejected.DUPLICATE_KEY,
             params={"first_line": first},
