@@ -223,7 +223,8 @@ class _CopyFeed:
         for block in _blocks(self.handle):
             text = block.decode(self.encoding)  # a file that is not its encoding fails here
             data = block if self.encoding == "utf-8" else text.encode()
-            lines = block.count(b"\n")
+            # Lines as the csv reader numbers them: a carriage return on its own ends one too.
+            lines = block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
             checked = self.checker.check(data, line)
             if checked is not None:
                 yield checked
@@ -245,7 +246,9 @@ class _CopyFeed:
     def _row_checked(self, text: str, *, lines_before: int) -> bytes:
         order = [self.spec.columns.index(name) for name in self.columns]
         out = io.StringIO()
-        write = csv.writer(out, lineterminator="\n").writerow
+        # Every field quoted: a carriage return inside a value must reach COPY quoted too
+        # (minimal quoting only quotes what contains the line terminator).
+        write = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         rows = _checked_rows(
             self.spec, self.layout, reader, self.report, self.progress, lines_before=lines_before

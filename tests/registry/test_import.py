@@ -404,3 +404,28 @@ def test_blocks_of_any_size_keep_quoted_lines_whole_and_lines_numbered(
         FATHER: "",
     }
     assert set(HukouRecord.objects.values_list("household_no", flat=True)) == {""}
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_lines_after_a_lone_carriage_return_keep_the_numbers_the_row_path_gives(
+    tmp_path, monkeypatch, method
+):
+    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
+    feed = tmp_path / "hukou.csv"
+    feed.write_bytes(
+        "\n".join(
+            [
+                "id_number,name,sex,birth_date,hukou_district_code,community_code,registered_on,"
+                "address",
+                f'{CHILD},陈小明,M,2020-03-15,440604,440604010003,2020-04-01,"祖庙路1号\r2楼"',
+                f"{MOTHER},李美玲,F,1990-07-01,440604,440604010003,2023-02-28,",
+                f"{BAD_CHECK},陈小红,F,2020-03-15,440604,440604010003,2020-04-01,",
+                "",
+            ]
+        ).encode()
+    )
+
+    report = registry_import_file(source="hukou", path=feed, method=method)
+
+    assert report.rejections == [(5, "id_number: the check character does not match (GB 11643)")]
+    assert HukouRecord.objects.get(id_number=CHILD).address == "祖庙路1号\r2楼"
