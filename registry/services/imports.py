@@ -211,6 +211,11 @@ class _CopyFeed:
     @classmethod
     def open(cls, spec, handle, encoding: str, report, progress) -> _CopyFeed | None:
         """Read the header; None (the file failed, on the report) when it is not the feed's."""
+        if '\n,"'.encode(encoding) != b'\n,"':
+            # Blocks are cut at newline bytes, which only works where a newline, a comma and a
+            # quote are the ASCII bytes (UTF-8, GBK, GB18030, Big5 …); anything else (UTF-16)
+            # is read as text and handed on as UTF-8.
+            handle, encoding = _AsUtf8(handle, encoding), "utf-8"
         header_line = handle.readline().decode(encoding)
         header = next(csv.reader([header_line], strict=True), [])
         layout = _layout(spec, header, 1, report)
@@ -258,6 +263,19 @@ class _CopyFeed:
             self.rows_written += 1
             self.last_line = line
         return out.getvalue().encode()
+
+
+class _AsUtf8:
+    """A binary file in another encoding, read as UTF-8 bytes (`readline` and `read`)."""
+
+    def __init__(self, handle, encoding: str):
+        self.text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+
+    def readline(self) -> bytes:
+        return self.text.readline().encode()
+
+    def read(self, size: int) -> bytes:
+        return self.text.read(size).encode()
 
 
 def _blocks(handle) -> Iterator[bytes]:

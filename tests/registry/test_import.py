@@ -429,3 +429,26 @@ def test_lines_after_a_lone_carriage_return_keep_the_numbers_the_row_path_gives(
 
     assert report.rejections == [(5, "id_number: the check character does not match (GB 11643)")]
     assert HukouRecord.objects.get(id_number=CHILD).address == "祖庙路1号\r2楼"
+
+
+def test_a_utf16_feed_is_read_as_text_and_loaded(tmp_path):
+    # Not the two encodings INTERCHANGE.md names, but a spreadsheet's "Unicode text" is UTF-16:
+    # its newlines and commas are not single bytes, so it cannot be cut into blocks as read.
+    feed = write(
+        tmp_path / "social_insurance.csv",
+        [
+            "id_number,month,pension,medical,employer_name",
+            f"{FATHER},2025-01,1,1,佛山市某公司",
+            f"{FATHER},2025-13,1,1,",
+        ],
+        encoding="utf-16",
+    )
+
+    report = registry_import_file(source="social_insurance", path=feed, encoding="utf-16")
+
+    assert (report.rows_read, report.inserted, report.rejections) == (
+        2,
+        1,
+        [(3, "month: impossible month 2025-13")],
+    )
+    assert SocialInsuranceRecord.objects.get().employer_name == "佛山市某公司"
