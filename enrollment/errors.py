@@ -26,7 +26,11 @@ class ErrorCode(StrEnum):
 
 
 class ApplicationError(Exception):
-    """A refusal the user can act on: `code`, a message, and the field it concerns."""
+    """A refusal the user can act on: `code`, a message, and the field it concerns.
+
+    Where one code and field cover several refusals, `extra["why"]` names which, in a word
+    that stays when the English message is reworded: the pages word refusals by it.
+    """
 
     def __init__(self, code: ErrorCode, message: str, *, field: str = "", extra=None):
         super().__init__(message)
@@ -34,6 +38,10 @@ class ApplicationError(Exception):
         self.message = message
         self.field = field
         self.extra = extra or {}
+
+    @property
+    def why(self) -> str:
+        return self.extra.get("why", "")
 
     def as_dict(self) -> dict:
         extra = dict(self.extra)

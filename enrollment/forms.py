@@ -139,7 +139,7 @@ def friendly_message(error: ApplicationError, *, policy: PolicyDocument | None =
 
 def offer_message(error: ApplicationError) -> str:
     if error.code == ErrorCode.ILLEGAL_TRANSITION:
-        if "deadline" in error.message:
+        if error.why == "deadline_passed":
             return _("答复期限已过，不能再接受或放弃这个学位。")
         return _("这个学位已经答复过，不能更改。如有疑问请联系区教育局。")
     return _("找不到这个学位。")
@@ -149,9 +149,9 @@ def recheck_message(error: ApplicationError) -> str:
     if error.code == ErrorCode.REASON_REQUIRED:
         return _("请写明理由。")
     if error.code == ErrorCode.ILLEGAL_TRANSITION:
-        if "already open" in error.message:
+        if error.why == "already_open":
             return _("您已经申请过复核，正在处理中。")
-        if "closed" in error.message:
+        if error.why == "closed":
             return _("复核申请期已经结束。")
         return _("结果公布后才能申请复核。")
     return _("找不到这份申请。")

@@ -2,12 +2,10 @@
 
 The services' own messages are English and meant for developers and logs; a staff page shows
 these words instead, chosen by the refusal's code and field. Where one code and field cover
-several refusals, a word of the service's message tells them apart; a refusal not listed here
+several refusals, the refusal's `why` tells them apart; a refusal not listed here
 falls back to a general message for its code, never to the English. Specifics worth keeping (a
 policy key, an application reference, the cut-off date) are kept, with any ID number masked.
 """
-
-import re
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,8 +17,8 @@ from registry.idnumber import mask_in_text
 STALE_DECISION = gettext_lazy("另一位工作人员刚刚更改了这个决定，请查看最新结果后再改判。")
 GENERIC = gettext_lazy("无法完成这项操作，请核对后重试；如仍不行，请联系系统管理员。")
 
-# What to say for each (code, field): (a word of the service's message, or "" for any; words).
-# The first entry whose word appears in the service's message is the one shown.
+# What to say for each (code, field): (the refusal's `why`, or "" for any; words). The first
+# entry whose `why` matches is the one shown.
 REFUSALS = {
     (ErrorCode.REASON_REQUIRED, "reason"): [("", REASON_REQUIRED)],
     (ErrorCode.STALE_DECISION, "decision_id"): [("", STALE_DECISION)],
@@ -43,21 +41,21 @@ REFUSALS = {
     ],
     (ErrorCode.ILLEGAL_TRANSITION, "review"): [("", gettext_lazy("这份材料已经审核过了。"))],
     (ErrorCode.ILLEGAL_TRANSITION, "state"): [
-        ("overridden", gettext_lazy("只有待人工审核或已出结果的申请可以改判。")),
-        ("waiting for review", gettext_lazy("只有待人工审核或已出结果的申请可以重新核验。")),
+        ("override", gettext_lazy("只有待人工审核或已出结果的申请可以改判。")),
+        ("retry", gettext_lazy("只有待人工审核或已出结果的申请可以重新核验。")),
         ("", gettext_lazy("申请当前的状态不允许这项操作。")),
     ],
     (ErrorCode.ILLEGAL_TRANSITION, "run"): [
-        ("already published", gettext_lazy("这次分配已经发布过了。")),
+        ("published", gettext_lazy("这次分配已经发布过了。")),
         (
-            "round",
+            "wrong_round",
             gettext_lazy("这次分配已不是待发布的轮次（可能已有同一轮的分配发布），请重新分配。"),
         ),
         ("", gettext_lazy("这次分配现在不能发布。")),
     ],
     (ErrorCode.ILLEGAL_TRANSITION, "recheck"): [
-        ("already answered", gettext_lazy("这份复核申请已经答复过了。")),
-        ("no decision", gettext_lazy("这份申请还没有核验结果，无法更正。")),
+        ("answered", gettext_lazy("这份复核申请已经答复过了。")),
+        ("no_decision", gettext_lazy("这份申请还没有核验结果，无法更正。")),
         ("", gettext_lazy("这份复核申请现在不能答复。")),
     ],
     (ErrorCode.INVALID, "values.hukou_class"): [
@@ -75,10 +73,10 @@ REFUSALS = {
     ],
     (ErrorCode.INVALID, "seed"): [("", gettext_lazy("随机种子须是 0 到 2^63-1 之间的整数。"))],
     (ErrorCode.INVALID, "run"): [
-        ("dry run", gettext_lazy("试运行的分配不能发布，请正式运行一次再发布。")),
-        ("not finished", gettext_lazy("所选的分配尚未计算完成。")),
+        ("dry_run", gettext_lazy("试运行的分配不能发布，请正式运行一次再发布。")),
+        ("not_finished", gettext_lazy("所选的分配尚未计算完成。")),
         (
-            "changed since",
+            "inputs_changed",
             gettext_lazy("这次分配之后，申请、结果、学位答复或学校有了变化，请重新分配后再发布。"),
         ),
         ("", gettext_lazy("这次分配现在不能发布。")),
@@ -88,7 +86,7 @@ REFUSALS = {
     (ErrorCode.INVALID, "enrolment"): [("", gettext_lazy("请选择报到情况。"))],
     (ErrorCode.INVALID, "result"): [("", gettext_lazy("复核结论只能是维持原结果或更正结果。"))],
     (ErrorCode.INVALID, "changes"): [
-        ("upheld", gettext_lazy("维持原结果时不能填写更正内容。")),
+        ("upheld_with_changes", gettext_lazy("维持原结果时不能填写更正内容。")),
         ("", gettext_lazy("更正结果时，请至少填写一项更正内容。")),
     ],
     (ErrorCode.INVALID, "total_points"): [
@@ -133,7 +131,6 @@ POLICY_PROBLEMS = {
     "must list hukou classes": gettext_lazy("须列出户籍类别"),
 }
 
-ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 # A policy key is the officer's own JSON: shown as typed, but short and never an ID number.
 KEY_LENGTH = 80
 
@@ -147,14 +144,12 @@ def staff_message(error: ApplicationError, *, ref: str = "") -> str:
         return _policy_message(error)
     if (error.code, error.field) == (ErrorCode.NOT_FOUND, "ref"):
         return _not_admitted_message(ref)
-    if (error.code, error.field) == (ErrorCode.INVALID, "values.registered_on"):
-        cutoff = ISO_DATE.search(error.message) if "cut-off" in error.message else None
-        if cutoff:
-            return _("户籍登记日期不能晚于积分办法的截止日期 %(cutoff)s。") % {
-                "cutoff": cutoff.group(0)
-            }
-    for word, message in REFUSALS.get((error.code, error.field), ()):
-        if word in error.message:
+    if error.why == "after_cutoff":
+        return _("户籍登记日期不能晚于积分办法的截止日期 %(cutoff)s。") % {
+            "cutoff": error.extra["cutoff"]
+        }
+    for why, message in REFUSALS.get((error.code, error.field), ()):
+        if why in ("", error.why):
             return str(message)
     return str(CODE_FALLBACKS.get(error.code, GENERIC))
 

@@ -412,7 +412,10 @@ def allocation_runs_compare(
     for run in (first, second):
         if run.status != AllocationRun.Status.DONE:
             raise ApplicationError(
-                ErrorCode.INVALID, f"Run {run.pk} has not finished.", field="run"
+                ErrorCode.INVALID,
+                f"Run {run.pk} has not finished.",
+                field="run",
+                extra={"why": "not_finished"},
             )
 
     def outcome(run):
@@ -458,13 +461,24 @@ def allocation_publish(
     run = AllocationRun.objects.select_for_update().get(pk=run.pk)
     if run.is_dry_run:
         raise ApplicationError(
-            ErrorCode.INVALID, "A dry run cannot be published; run it for real.", field="run"
+            ErrorCode.INVALID,
+            "A dry run cannot be published; run it for real.",
+            field="run",
+            extra={"why": "dry_run"},
         )
     if run.status != AllocationRun.Status.DONE:
-        raise ApplicationError(ErrorCode.INVALID, "The run has not finished.", field="run")
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            "The run has not finished.",
+            field="run",
+            extra={"why": "not_finished"},
+        )
     if run.published_at is not None:
         raise ApplicationError(
-            ErrorCode.ILLEGAL_TRANSITION, "The run is already published.", field="run"
+            ErrorCode.ILLEGAL_TRANSITION,
+            "The run is already published.",
+            field="run",
+            extra={"why": "published"},
         )
     # Serialise publications of one scope: the published rounds are read and then extended.
     list(
@@ -478,6 +492,7 @@ def allocation_publish(
             ErrorCode.ILLEGAL_TRANSITION,
             f"This run is for round {run.round}; round {expected} is the one to publish.",
             field="run",
+            extra={"why": "wrong_round"},
         )
     now = timezone.now()
     offers_expire(admission_year=run.admission_year, now=now)
@@ -493,6 +508,7 @@ def allocation_publish(
             "The applications, decisions, offers or schools changed since this run; "
             "run the allocation again.",
             field="run",
+            extra={"why": "inputs_changed"},
         )
     visible_from = max(visible_from or now, now)
     respond_by = respond_by or visible_from + timedelta(days=offer_response_days())

@@ -52,6 +52,7 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
             ErrorCode.ILLEGAL_TRANSITION,
             "The deadline to answer this offer has passed.",
             field="answer",
+            extra={"why": "deadline_passed"},
         )
     offer.status = wanted
     offer.answered_at = now

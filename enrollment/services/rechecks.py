@@ -60,6 +60,7 @@ def recheck_request(
             ErrorCode.ILLEGAL_TRANSITION,
             "A re-check can be asked for once the results are published.",
             field="ref",
+            extra={"why": "not_published"},
         )
     closes = run.visible_from + timedelta(days=recheck_window_days())
     if now > closes:
@@ -67,6 +68,7 @@ def recheck_request(
             ErrorCode.ILLEGAL_TRANSITION,
             f"Re-checks for these results closed on {timezone.localtime(closes):%Y-%m-%d %H:%M}.",
             field="ref",
+            extra={"why": "closed"},
         )
     Application.objects.select_for_update().filter(pk=application.pk).first()
     if Recheck.objects.filter(application=application, status=Recheck.Status.OPEN).exists():
@@ -74,6 +76,7 @@ def recheck_request(
             ErrorCode.ILLEGAL_TRANSITION,
             "A re-check of this application is already open.",
             field="ref",
+            extra={"why": "already_open"},
         )
     recheck = Recheck.objects.create(
         application=application,
@@ -111,7 +114,10 @@ def recheck_resolve(
         )
     if recheck.status != Recheck.Status.OPEN:
         raise ApplicationError(
-            ErrorCode.ILLEGAL_TRANSITION, "This re-check is already answered.", field="recheck"
+            ErrorCode.ILLEGAL_TRANSITION,
+            "This re-check is already answered.",
+            field="recheck",
+            extra={"why": "answered"},
         )
     if result not in (Recheck.Status.UPHELD, Recheck.Status.CHANGED):
         raise ApplicationError(
@@ -125,7 +131,10 @@ def recheck_resolve(
         )
     elif changes:
         raise ApplicationError(
-            ErrorCode.INVALID, "An upheld decision has no changes.", field="changes"
+            ErrorCode.INVALID,
+            "An upheld decision has no changes.",
+            field="changes",
+            extra={"why": "upheld_with_changes"},
         )
     recheck.status = result
     recheck.resolved_by = officer
@@ -161,7 +170,10 @@ def _decision_override(
     )
     if current is None:
         raise ApplicationError(
-            ErrorCode.ILLEGAL_TRANSITION, "The application has no decision yet.", field="recheck"
+            ErrorCode.ILLEGAL_TRANSITION,
+            "The application has no decision yet.",
+            field="recheck",
+            extra={"why": "no_decision"},
         )
     values = {}
     if "outcome" in changes:

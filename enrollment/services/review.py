@@ -219,6 +219,7 @@ def _accepted_values(fact: str, values: dict | None, cutoff: date) -> dict:
                 ErrorCode.INVALID,
                 f"values.registered_on: must not be after the cut-off date {cutoff}",
                 field="values.registered_on",
+                extra={"why": "after_cutoff", "cutoff": cutoff.isoformat()},
             )
         return {"hukou_class": hukou_class, "registered_on": registered_on.isoformat()}
     if fact == Evidence.Fact.SOCIAL_INSURANCE:
@@ -367,6 +368,7 @@ def decision_override(
             ErrorCode.ILLEGAL_TRANSITION,
             f"An application that is {application.state} cannot be overridden.",
             field="state",
+            extra={"why": "override"},
         )
     Decision.objects.filter(pk=current.pk).update(is_current=False)
     decision = Decision.objects.create(
@@ -444,6 +446,7 @@ def verification_retry(*, officer: User, application: Application, reason: str) 
             ErrorCode.ILLEGAL_TRANSITION,
             f"An application that is {application.state} is not waiting for review.",
             field="state",
+            extra={"why": "retry"},
         )
     _verification_requeue(application=application, actor=officer, reason=reason)
     audit_log(actor=officer, action="verification_retry", target=application, reason=reason)

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.forms import offer_message
 from enrollment.models import Application, AuditLog, Community, Offer, Role
 from enrollment.services.allocation import (
     allocation_publish,
@@ -79,9 +80,10 @@ def test_an_answer_after_the_deadline_is_refused(published, parent):
     offer = published["offer"]
     Offer.objects.filter(pk=offer.pk).update(respond_by=timezone.now() - timedelta(seconds=1))
 
-    with pytest.raises(ApplicationError, match="deadline"):
+    with pytest.raises(ApplicationError, match="deadline") as refused:
         offer_answer(offer=offer, parent=parent, answer="accept")
 
+    assert offer_message(refused.value) == "答复期限已过，不能再接受或放弃这个学位。"
     offer.refresh_from_db()
     assert (offer.status, offer.receipt_no) == ("offered", None)
 

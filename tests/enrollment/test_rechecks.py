@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
+from enrollment.forms import recheck_message
 from enrollment.models import AllocationRun, AuditLog, Decision, Recheck, Role
 from enrollment.services.allocation import (
     allocation_publish,
@@ -60,8 +61,10 @@ def test_a_parent_asks_for_a_recheck_within_the_window(results, parent):
 def test_a_recheck_after_the_window_is_refused_and_nothing_is_written(results, parent):
     later = results["run"].visible_from + timedelta(days=7, seconds=1)
 
-    with pytest.raises(ApplicationError, match="closed"):
+    with pytest.raises(ApplicationError, match="closed") as refused:
         recheck_request(application=results["application"], parent=parent, reason="x", now=later)
+
+    assert recheck_message(refused.value) == "复核申请期已经结束。"
 
     assert Recheck.objects.count() == 0
 
@@ -76,6 +79,7 @@ def test_a_recheck_before_publication_is_refused(district, officer, parent):
         recheck_request(application=mine, parent=parent, reason="why?")
 
     assert refused.value.code == ErrorCode.ILLEGAL_TRANSITION
+    assert recheck_message(refused.value) == "结果公布后才能申请复核。"
     assert Recheck.objects.count() == 0
 
 
@@ -83,8 +87,9 @@ def test_one_open_recheck_at_a_time_and_only_by_the_family(results, parent):
     recheck_request(application=results["application"], parent=parent, reason="first")
     stranger = UserFactory(role=Role.PARENT, username="stranger")
 
-    with pytest.raises(ApplicationError, match="already open"):
+    with pytest.raises(ApplicationError, match="already open") as again:
         recheck_request(application=results["application"], parent=parent, reason="second")
+    assert recheck_message(again.value) == "您已经申请过复核，正在处理中。"
     with pytest.raises(ApplicationError) as refused:
         recheck_request(application=results["application"], parent=stranger, reason="mine?")
 

@@ -351,12 +351,37 @@ REFUSALS = [
     ),
 ]
 
+# The `extra` the services give the refusals that share a code and field with others: which
+# one it is, in a word that does not change with the English.
+EXTRA = {
+    "values.registered_on: must not be after the cut-off date 2027-03-31": {
+        "why": "after_cutoff",
+        "cutoff": "2027-03-31",
+    },
+    "An application that is verifying cannot be overridden.": {"why": "override"},
+    "An application that is verifying is not waiting for review.": {"why": "retry"},
+    "Run 7 has not finished.": {"why": "not_finished"},
+    "A dry run cannot be published; run it for real.": {"why": "dry_run"},
+    "The run has not finished.": {"why": "not_finished"},
+    "The run is already published.": {"why": "published"},
+    "This run is for round 1; round 2 is the one to publish.": {"why": "wrong_round"},
+    "The applications, decisions, offers or schools changed since this run; "
+    "run the allocation again.": {"why": "inputs_changed"},
+    "This re-check is already answered.": {"why": "answered"},
+    "An upheld decision has no changes.": {"why": "upheld_with_changes"},
+    "The application has no decision yet.": {"why": "no_decision"},
+}
+
+
+def _refusal(code, service, field) -> ApplicationError:
+    return ApplicationError(code, service, field=field, extra=EXTRA.get(service))
+
 
 @pytest.mark.parametrize(("code", "field", "service", "chinese", "english"), REFUSALS)
 def test_each_staff_refusal_has_its_own_words_in_both_languages(
     code, field, service, chinese, english
 ):
-    error = ApplicationError(code, service, field=field)
+    error = _refusal(code, service, field)
 
     with translation.override("zh-hans"):
         assert staff_message(error) == chinese
@@ -440,8 +465,19 @@ def _pattern(node: ast.expr, constants: dict) -> str:
     raise AssertionError(f"cannot read {ast.dump(node)}")
 
 
-def _raised_refusals() -> list[tuple[str, str, str, str]]:
-    """(where, code, field pattern, message pattern) of every ApplicationError the staff
+def _why(call: ast.Call) -> str:
+    """The `why` a refusal's `extra={"why": …}` gives it in the source, or ""."""
+    extra = next((k.value for k in call.keywords if k.arg == "extra"), None)
+    if not isinstance(extra, ast.Dict):
+        return ""
+    for key, value in zip(extra.keys, extra.values, strict=True):
+        if isinstance(key, ast.Constant) and key.value == "why":
+            return value.value
+    return ""
+
+
+def _raised_refusals() -> list[tuple[str, str, str, str, str]]:
+    """(where, code, field pattern, message pattern, why) of every ApplicationError the staff
     services create, read from their source."""
     found = []
     for path, functions in STAFF_SERVICES.items():
@@ -471,6 +507,7 @@ def _raised_refusals() -> list[tuple[str, str, str, str]]:
                         code.attr,
                         _pattern(field, constants),
                         _pattern(message, constants),
+                        _why(call),
                     )
                 )
     return found
@@ -482,11 +519,12 @@ def test_every_refusal_the_staff_services_raise_is_listed_above():
     assert len(raised) > 40
     unlisted = [
         where
-        for where, code, field, message in raised
+        for where, code, field, message, why in raised
         if not any(
             code == listed_code.name
             and re.fullmatch(field, listed_field)
             and re.fullmatch(message, service)
+            and why == (EXTRA.get(service) or {}).get("why", "")
             for listed_code, listed_field, service, _zh, _en in REFUSALS
         )
     ]
@@ -500,7 +538,7 @@ def test_no_listed_refusal_falls_back_to_the_general_words():
         assert [
             service
             for code, field, service, _zh, _en in REFUSALS
-            if staff_message(ApplicationError(code, service, field=field)) in general
+            if staff_message(_refusal(code, service, field)) in general
         ] == []
 
 
