@@ -305,9 +305,7 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
     key = [model._meta.get_field(name).column for name in spec.key]
     rest = [c for c in columns if c not in key]
     # The optional columns the file leaves out read as empty text, as on the row path.
-    absent = {model._meta.get_field(name).column for name in spec.columns} - {
-        model._meta.get_field(name).column for name in feed.columns
-    }
+    absent = set(columns) - {model._meta.get_field(name).column for name in feed.columns}
     staging = f"registry_staging_{spec.source}"
     column_list = ", ".join(columns)
     with connection.cursor() as cursor:
@@ -327,8 +325,6 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
             + ") ON COMMIT DROP"
         )
         _copy(cursor, staging, "line", feed)
-        if report.failed:
-            return
         # The staging rows' own unique key both proves the file has no key twice and lets
         # the comparison with the stored rows below walk two indexes in step (a merge join)
         # instead of sorting both sides. Only when it fails are the later rows of a key
@@ -409,7 +405,7 @@ def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:
         duplicates = []
         if not build_key():
             duplicates = _drop_later_duplicates(cursor, table, "id", key, report)
-            build_key(check=False)
+            build_key()
         report.inserted, report.updated = feed.rows_written - len(duplicates), 0
     if feed.rows_written:
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
@@ -476,8 +472,8 @@ def _indexes_rebuilt_after(cursor, table: str, key: list[str]):
     to registry records by foreign key, so the primary key can go for the length of a load.
 
     The block gets `build_key()`, which builds the unique constraint on `key` first, in a
-    savepoint: True when it holds, False (nothing built) when the rows break it. Called again
-    with check=False once the block has made the rows unique.
+    savepoint: True when it holds, False (nothing built) when the rows break it; the block
+    calls it again once it has made the rows unique.
     """
     cursor.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.conname,"
@@ -504,24 +500,16 @@ def _indexes_rebuilt_after(cursor, table: str, key: list[str]):
             return f"ALTER TABLE {table} ADD CONSTRAINT {quote(constraint)} {constraint_definition}"
         return definition
 
-    def build(index) -> None:
-        cursor.execute(statement(index))
-
     key_index = next((i for i in saved if i[2] and list(i[4]) == list(key)), None)
 
-    def build_key(*, check: bool = True) -> bool:
-        if key_index is None:
-            return True
-        if not check:
-            build(key_index)
-            return True
-        return _built(cursor, statement(key_index))
+    def build_key() -> bool:
+        return key_index is None or _built(cursor, statement(key_index))
 
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     yield build_key
     for index in saved:
         if index is not key_index:
-            build(index)
+            cursor.execute(statement(index))
 
 
 # --- anywhere else: the ORM in chunks ------------------------------------------------------
