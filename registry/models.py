@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import F, Q
 
+from registry.fields import CodeField
+
 
 class Source(models.TextChoices):
     HUKOU = "hukou", "Public security: household registration"
@@ -57,9 +59,15 @@ class RegistryRecord(models.Model):
 
     # No database-level constraint: it would queue one trigger check per loaded row (a third
     # of a bulk load's time). Batches are append-only provenance and never deleted; PROTECT
-    # still guards deletion through the ORM.
+    # still guards deletion through the ORM. No index either: every reader comes to a record
+    # by its natural key or a person's ID number and reads its batch from the row, none asks
+    # for a batch's rows, and the index cost a tenth of a million-row load to build.
     batch = models.ForeignKey(
-        ImportBatch, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        ImportBatch,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     as_of = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -73,7 +81,7 @@ class HukouRecord(RegistryRecord):
 
     # Keys and lookup columns are declared in Meta rather than with unique=/db_index=, which on
     # PostgreSQL would add a second, `LIKE`-only index to every bulk load.
-    id_number = models.CharField(max_length=18)
+    id_number = CodeField(max_length=18)
     name = models.CharField(max_length=64)
     sex = models.CharField(max_length=1, choices=[("M", "male"), ("F", "female")])
     birth_date = models.DateField()
@@ -93,8 +101,8 @@ class HukouRecord(RegistryRecord):
 class PropertyRecord(RegistryRecord):
     source = Source.PROPERTY
 
-    certificate_no = models.CharField(max_length=64)
-    owner_id_number = models.CharField(max_length=18)
+    certificate_no = CodeField(max_length=64)
+    owner_id_number = CodeField(max_length=18)
     share_percent = models.DecimalField(max_digits=5, decimal_places=2)
     community_code = models.CharField(max_length=12)
     address = models.CharField(max_length=255, blank=True)
@@ -119,8 +127,8 @@ class PropertyRecord(RegistryRecord):
 class RentalRecord(RegistryRecord):
     source = Source.RENTAL
 
-    registration_no = models.CharField(max_length=64)
-    tenant_id_number = models.CharField(max_length=18)
+    registration_no = CodeField(max_length=64)
+    tenant_id_number = CodeField(max_length=18)
     community_code = models.CharField(max_length=12)
     address = models.CharField(max_length=255, blank=True)
     start_date = models.DateField()
@@ -144,7 +152,7 @@ class RentalRecord(RegistryRecord):
 class SocialInsuranceRecord(RegistryRecord):
     source = Source.SOCIAL_INSURANCE
 
-    id_number = models.CharField(max_length=18)
+    id_number = CodeField(max_length=18)
     # The first day of the contribution month: the feed's `YYYY-MM`.
     month = models.DateField()
     pension = models.BooleanField()
@@ -163,8 +171,8 @@ class SocialInsuranceRecord(RegistryRecord):
 class ResidencePermitRecord(RegistryRecord):
     source = Source.RESIDENCE_PERMIT
 
-    permit_no = models.CharField(max_length=64)
-    id_number = models.CharField(max_length=18)
+    permit_no = CodeField(max_length=64)
+    id_number = CodeField(max_length=18)
     district_code = models.CharField(max_length=6)
     issued_on = models.DateField()
     expires_on = models.DateField()

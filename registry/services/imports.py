@@ -318,8 +318,7 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
         cursor.execute(
             f"CREATE TEMP TABLE {staging} (line integer NOT NULL, "
             + ", ".join(
-                f"{f.column} {f.db_type(connection)}"
-                + (" DEFAULT ''" if f.column in absent else "")
+                f"{f.column} {_column_type(f)}" + (" DEFAULT ''" if f.column in absent else "")
                 for f in fields
             )
             + ") ON COMMIT DROP"
@@ -360,6 +359,14 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
         cursor.execute(upsert, [batch.id, batch.as_of, timezone.now()])
         report.inserted, report.updated = cursor.fetchone()
         cursor.execute(f"DROP TABLE {staging}")
+
+
+def _column_type(field) -> str:
+    """The field's column type with its collation: the staging rows' key must sort as the
+    stored rows' does for the two to be walked in step."""
+    params = field.db_parameters(connection)
+    collation = params.get("collation")
+    return params["type"] + (f" COLLATE {connection.ops.quote_name(collation)}" if collation else "")
 
 
 def _copy(cursor, table: str, line_column: str, feed: _CopyFeed) -> None:
