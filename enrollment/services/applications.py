@@ -297,23 +297,24 @@ def application_submit(
     enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
     community = cleaned["community"]
+    # No savepoint around the insert: a refusal rolls back the whole submission (this function's
+    # atomic block), so there is nothing to keep past a failed insert.
     try:
-        with transaction.atomic():
-            application = Application.objects.create(
-                ref=data.ref or _new_ref(),
-                admission_year=data.admission_year,
-                grade=data.grade,
-                district_code=community.district_code,
-                channel=channel,
-                applicant=acting_user if acting_user and acting_user.is_parent else None,
-                child_name=data.child.name.strip(),
-                child_id_number=cleaned["child_id_number"],
-                child_birth_date=idnumber.birth_date_of(cleaned["child_id_number"]),
-                home_community_code=community.code,
-                home_address=data.home_address.strip(),
-                state=ApplicationState.SUBMITTED,
-                submitted_at=now,
-            )
+        application = Application.objects.create(
+            ref=data.ref or _new_ref(),
+            admission_year=data.admission_year,
+            grade=data.grade,
+            district_code=community.district_code,
+            channel=channel,
+            applicant=acting_user if acting_user and acting_user.is_parent else None,
+            child_name=data.child.name.strip(),
+            child_id_number=cleaned["child_id_number"],
+            child_birth_date=idnumber.birth_date_of(cleaned["child_id_number"]),
+            home_community_code=community.code,
+            home_address=data.home_address.strip(),
+            state=ApplicationState.SUBMITTED,
+            submitted_at=now,
+        )
     except IntegrityError:
         # Two submissions for one child raced past the check above; the constraint decided.
         raise ValidationErrors([_duplicate_error(data.admission_year)]) from None

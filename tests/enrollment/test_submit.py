@@ -107,6 +107,40 @@ def test_second_application_for_the_same_child_and_year_is_refused(district, par
     assert VerificationJob.objects.count() == 1
 
 
+def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
+    district, parent, monkeypatch
+):
+    """Two submissions for one child at once both find no application in the check; the
+    unique constraint refuses the second, and the caller's transaction stays usable."""
+    from enrollment.services import applications
+
+    application_submit(data=_input(), acting_user=parent, enqueue=False)
+    unchecked = applications._lookups_for
+
+    def as_if_raced(items):
+        lookups = unchecked(items)
+        lookups.taken.clear()
+        return lookups
+
+    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(
+            data=_input(home_address="另一个地址"), acting_user=parent, enqueue=False
+        )
+
+    assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
+    assert refused.value.errors[0].field == "child.id_number"
+    # The test's own transaction still takes queries: only the submission was rolled back.
+    assert (
+        Application.objects.count(),
+        Consent.objects.count(),
+        VerificationJob.objects.count(),
+        ApplicationEvent.objects.count(),
+    ) == (1, 1, 1, 1)
+    assert Application.objects.get().home_address == ""
+
+
 def test_verification_is_enqueued_only_after_commit(
     district, parent, monkeypatch, django_capture_on_commit_callbacks
 ):
