@@ -365,8 +365,9 @@ def _column_type(field) -> str:
     """The field's column type with its collation: the staging rows' key must sort as the
     stored rows' does for the two to be walked in step."""
     params = field.db_parameters(connection)
-    collation = params.get("collation")
-    return params["type"] + (f" COLLATE {connection.ops.quote_name(collation)}" if collation else "")
+    if collation := params.get("collation"):
+        return f"{params['type']} COLLATE {connection.ops.quote_name(collation)}"
+    return params["type"]
 
 
 def _copy(cursor, table: str, line_column: str, feed: _CopyFeed) -> None:
