@@ -27,13 +27,18 @@ def _input(**overrides) -> ApplicationInput:
     return ApplicationInput(**values)
 
 
-def _nothing_written():
+def _stored() -> tuple[int, int, int, int]:
+    """Applications, consents, verification jobs and events stored."""
     return (
         Application.objects.count(),
         Consent.objects.count(),
         VerificationJob.objects.count(),
         ApplicationEvent.objects.count(),
-    ) == (0, 0, 0, 0)
+    )
+
+
+def _nothing_written():
+    return _stored() == (0, 0, 0, 0)
 
 
 def test_submit_writes_application_consent_event_and_outbox_job(district, parent):
@@ -132,12 +137,7 @@ def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
     assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
     assert refused.value.errors[0].field == "child.id_number"
     # The test's own transaction still takes queries: only the submission was rolled back.
-    assert (
-        Application.objects.count(),
-        Consent.objects.count(),
-        VerificationJob.objects.count(),
-        ApplicationEvent.objects.count(),
-    ) == (1, 1, 1, 1)
+    assert _stored() == (1, 1, 1, 1)
     assert Application.objects.get().home_address == ""
 
 
