@@ -97,7 +97,7 @@ def mask_in_text(text: str) -> str:
 
 
 class MaskIdNumbersFilter(logging.Filter):
-    """Masks every ID number in a log record, whatever logged it."""
+    """Masks every ID number in a log record, whatever logged it, traceback included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -105,4 +105,12 @@ class MaskIdNumbersFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        # An unexpected error's text (a database key, a repr) is in the traceback, which a
+        # formatter renders only when it finds no `exc_text`: render it here, masked.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_in_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_in_text(record.stack_info)
         return True

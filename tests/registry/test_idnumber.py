@@ -1,3 +1,5 @@
+import io
+import logging
 from datetime import date
 
 import pytest
@@ -41,3 +43,29 @@ def test_mask_in_text_hides_every_number_in_a_sentence():
         idnumber.mask_in_text(f"child {number} failed")
         == f"child 440604********{number[14:]} failed"
     )
+
+
+def test_the_log_filter_masks_a_traceback_too():
+    # An unexpected database error (a unique key raced past its check) reaches the log as
+    # Django's "Internal Server Error" line with the exception's text in the traceback.
+    number = idnumber.make("440604", date(2020, 3, 15), 123)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(idnumber.MaskIdNumbersFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("tests.registry.traceback")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        raise ValueError(f"DETAIL:  Key (id_number)=({number}) already exists.")
+    except ValueError:
+        logger.exception("Internal Server Error: %s", "/registry/api/v1/records/")
+    finally:
+        logger.removeHandler(handler)
+
+    text = stream.getvalue()
+    assert text.startswith("ERROR Internal Server Error: /registry/api/v1/records/\nTraceback")
+    assert text.endswith(
+        f"ValueError: DETAIL:  Key (id_number)=(440604********{number[14:]}) already exists.\n"
+    )
+    assert number not in text
