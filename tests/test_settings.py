@@ -67,3 +67,34 @@ def test_production_stops_naming_the_missing_or_malformed_setting(changes, messa
         == f"django.core.exceptions.ImproperlyConfigured: {message}"
     )
     assert "secret" not in result.stderr.split("ImproperlyConfigured")[-1]
+
+
+def test_a_celery_worker_logs_through_the_masking_handler():
+    # What `celery worker` does at start-up: set up logging, then log from the tasks.
+    number = "440604202003151230"
+    script = (
+        "import django, logging; django.setup()\n"
+        "from config.celery_app import app\n"
+        "app.log.setup_logging_subsystem(loglevel='INFO')\n"
+        f"logging.getLogger('enrollment.services.verification').warning('child %s', '{number}')\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.endswith(
+        "WARNING enrollment.services.verification child 440604********1230\n"
+    )
+    assert number not in result.stderr
