@@ -67,6 +67,9 @@ class ImportReport:
 
     @property
     def unchanged(self) -> int:
+        # A refused file left nothing unchanged: its one rejection is the file's, not a row's.
+        if self.failed:
+            return 0
         return self.rows_read - self.rejected - self.inserted - self.updated
 
     def reject(self, line: int, reason: str, *, code: str = "", params: dict | None = None) -> None:
@@ -672,8 +675,10 @@ def registry_import_file(
             report.batch_id = batch.id
             report.seconds = time.perf_counter() - started
             _finish(batch, report)
-    except UnicodeDecodeError as error:
-        reason = f"{path.name} is not {encoding} text (byte {error.start} of a read block)"
+    except UnicodeDecodeError:
+        line = _undecodable_line(path, python_encoding)
+        where = f"line {line}; " if line else ""
+        reason = f"{path.name} is not {encoding} text ({where}try --encoding)"
         _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     except csv.Error as error:
@@ -685,6 +690,30 @@ def registry_import_file(
         _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     return report
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The first line of the file holding bytes that are not `encoding`, for the operator.
+
+    Worked out again only after a load failed on them: the loads decode a block at a time and
+    do not know the line a block's bad byte is on, and finding it needs no speed."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    # Newlines counted in the decoded text: in UTF-16 a 0x0A byte need not end a line.
+    lines_before = 0
+    try:
+        with path.open("rb") as handle:
+            for raw in handle:
+                try:
+                    lines_before += decoder.decode(raw).count("\n")
+                except UnicodeDecodeError:
+                    return lines_before + 1
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return lines_before + 1
+    except OSError:
+        return None
+    return None
 
 
 def _finish(batch: ImportBatch, report: ImportReport) -> None:

@@ -452,3 +452,43 @@ def test_a_utf16_feed_is_read_as_text_and_loaded(tmp_path):
         [(3, "month: impossible month 2025-13")],
     )
     assert SocialInsuranceRecord.objects.get().employer_name == "佛山市某公司"
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_a_file_not_in_its_encoding_is_refused_naming_the_line(tmp_path, method):
+    # given: good UTF-8 lines, then on line 4 a name in GBK, then more good lines
+    lines = [
+        b"id_number,month,pension,medical,employer_name",
+        f"{FATHER},2025-01,1,1,".encode(),
+        f"{FATHER},2025-02,1,1,".encode(),
+        FATHER.encode() + b",2025-03,1,1," + "恒信".encode("gbk"),
+        f"{FATHER},2025-04,1,1,".encode(),
+    ]
+    (tmp_path / "social_insurance.csv").write_bytes(b"\n".join(lines) + b"\n")
+
+    with pytest.raises(ImportFailed) as failed:
+        registry_import_file(
+            source="social_insurance", path=tmp_path / "social_insurance.csv", method=method
+        )
+
+    reason = "social_insurance.csv is not utf-8 text (line 4; try --encoding)"
+    assert str(failed.value) == reason
+    assert SocialInsuranceRecord.objects.count() == 0
+    assert list(ImportBatch.objects.values_list("status", "rows_inserted", "rejections")) == [
+        ("failed", 0, [{"line": 0, "reason": reason}])
+    ]
+
+
+def test_a_refused_header_reports_no_negative_unchanged_count(tmp_path):
+    write(tmp_path / "rental.csv", ["registration_no,tenant", f"R1,{FATHER}"])
+    out = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_registry", str(tmp_path), stdout=out, stderr=io.StringIO())
+
+    report_line = out.getvalue().splitlines()[0]
+    assert report_line.startswith(
+        "rental.csv (rental, utf-8): 0 rows read, 0 inserted, 0 updated, 0 unchanged, "
+        "1 rejected [NOT LOADED, "
+    )
+    assert RentalRecord.objects.count() == 0
