@@ -1,12 +1,14 @@
 """Every page, API and download, for every role that must not see it.
 
 The URL patterns come from the resolver, so a page or API added later is checked as soon as it
-exists. Who may see a URL follows from where it lives (the product's naming):
+exists, and it must be declared in DECLARED with its audience before the suite passes. Who may
+see a URL follows from where it lives (the product's naming):
 
 | URL prefix                         | audience      | refused                                         |
 |------------------------------------|---------------|-------------------------------------------------|
 | api/v1/applications/, offers/, me/ | parent        | school, other school, officers, steward, anon;  |
-| applications/, apply/              |               | other parent too when the URL names an object   |
+| waiting-lists/, applications/,     |               | other parent too when the URL names an object   |
+| apply/                             |               |                                                 |
 | api/v1/officer/, staff/officer/    | officer       | parents, schools, steward, anon; the officer of |
 |                                    |               | another district when the URL names a case      |
 | api/v1/schools/, staff/school/     | school        | parents, officer of another district, steward,  |
@@ -44,6 +46,7 @@ AUDIENCES = [
     ("registry/api/", "department"),
     ("api/v1/applications/", "parent"),
     ("api/v1/offers/", "parent"),
+    ("api/v1/waiting-lists/", "parent"),
     ("api/v1/me/", "parent"),
     ("api/v1/officer/", "officer"),
     ("api/v1/schools/", "school"),
@@ -54,6 +57,83 @@ AUDIENCES = [
     ("applications/", "parent"),
     ("apply/", "parent"),
 ]
+# Every URL the product serves, by name, with the audience it is meant for. A new URL fails
+# test_every_url_pattern_is_in_the_matrix until it is declared here, so that nobody's page
+# falls silently under "signed-in" (anonymous refused, every role admitted).
+DECLARED = {
+    "set_language": "public",
+    "login": "public",
+    "logout": "public",
+    "signup": "public",
+    "healthz": "public",
+    "api-schema": "public",
+    "admin:index": "admin",
+    "home": "signed-in",
+    "api-subject-access": "parent",
+    "api-application-submit": "parent",
+    "api-application-detail": "parent",
+    "api-evidence-submit": "parent",
+    "api-offers": "parent",
+    "api-waiting-lists": "parent",
+    "api-offer-answer": "parent",
+    "api-recheck-request": "parent",
+    "apply-start": "parent",
+    "apply-check": "parent",
+    "apply-step": "parent",
+    "application-detail": "parent",
+    "application-live": "parent",
+    "application-evidence": "parent",
+    "application-evidence-file": "parent",
+    "application-lookups": "parent",
+    "application-offer-answer": "parent",
+    "application-recheck": "parent",
+    "api-officer-decisions": "officer",
+    "api-officer-review-queue": "officer",
+    "api-officer-evidence-review": "officer",
+    "api-officer-decision-override": "officer",
+    "api-officer-reverify": "officer",
+    "api-officer-what-if": "officer",
+    "api-allocation-runs": "officer",
+    "api-allocation-run": "officer",
+    "api-allocation-compare": "officer",
+    "api-allocation-publish": "officer",
+    "api-officer-rechecks": "officer",
+    "api-officer-recheck-resolve": "officer",
+    "api-school-demand": "officer",
+    "api-officer-school-update": "officer",
+    "staff:officer-dashboard": "officer",
+    "staff:officer-review": "officer",
+    "staff:officer-case": "officer",
+    "staff:officer-case-evidence": "officer",
+    "staff:officer-case-override": "officer",
+    "staff:officer-case-retry": "officer",
+    "staff:officer-evidence-file": "officer",
+    "staff:officer-whatif": "officer",
+    "staff:officer-allocation": "officer",
+    "staff:officer-runs-compare": "officer",
+    "staff:officer-run": "officer",
+    "staff:officer-run-progress": "officer",
+    "staff:officer-run-publish": "officer",
+    "staff:officer-rechecks": "officer",
+    "staff:officer-recheck": "officer",
+    "staff:officer-schools": "officer",
+    "api-school-applicants-csv": "school",
+    "api-school-admitted-csv": "school",
+    "api-school-admitted-xlsx": "school",
+    "api-school-enrolments": "school",
+    "api-school-enrolments-close": "school",
+    "staff:school-admitted": "school",
+    "staff:school-download-csv": "school",
+    "staff:school-download-xlsx": "school",
+    "staff:school-enrolment": "school",
+    "staff:steward-imports": "steward",
+    "staff:steward-import": "steward",
+    "staff:steward-audit": "steward",
+    "staff:home": "staff",
+    "registry-verify-families": "department",
+    "registry-audit-lookups": "department",
+    "registry-record-push": "department",
+}
 OBJECT_KWARGS = {"ref", "evidence_id", "pk", "offer_id", "recheck_id", "run_id", "other_id"}
 CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -238,3 +318,18 @@ def test_anonymous_may_reach_the_public_urls_only(world):
     assert client.get("/accounts/login/").status_code == 200
     assert client.get("/api/v1/me/data/").status_code == 403
     assert is_login_redirect(client.get("/"))
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    served = {name or route: audience_of(route, name) for route, name in url_patterns()}
+
+    missing = sorted(set(served) - set(DECLARED))
+    gone = sorted(set(DECLARED) - set(served))
+    misread = sorted(
+        f"{name}: the matrix reads {served[name]}, declared {DECLARED[name]}"
+        for name in set(served) & set(DECLARED)
+        if served[name] != DECLARED[name]
+    )
+    assert missing == [], f"URL patterns not in the access matrix: {missing}"
+    assert gone == [], f"declared but no longer served: {gone}"
+    assert misread == [], "\n".join(misread)
