@@ -1,6 +1,8 @@
 """Schools per admission year: the import of `schools.csv` and officers' edits."""
 
+import codecs
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,7 +26,16 @@ SCHOOL_COLUMNS = (
     "lat",
     "lon",
 )
-REQUIRED_COLUMNS = ("school_code", "name", "district_code", "kind", "capacity")
+# catchment_communities too, though a school's may be empty: a file without the column would
+# load schools with no catchment, and over stored ones clear it.
+REQUIRED_COLUMNS = (
+    "school_code",
+    "name",
+    "district_code",
+    "kind",
+    "capacity",
+    "catchment_communities",
+)
 GRADES = ("primary1",)
 _DISTRICT = re.compile(r"^4406\d{2}$")
 _COMMUNITY = re.compile(r"^\d{12}$")
@@ -118,22 +129,39 @@ def school_row_clean(row: dict) -> dict:
     }
 
 
-def _read_rows(path: Path, encoding: str) -> list[tuple[int, dict]]:
+def _read_rows(path: Path, encoding: str) -> tuple[int, list[tuple[int, dict, int]]]:
+    """The header's width and (line, row by column name, fields found) for each row."""
     try:
-        with open(path, encoding=encoding, newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = [name.strip() for name in (reader.fieldnames or [])]
-            missing = [name for name in REQUIRED_COLUMNS if name not in header]
-            if missing:
-                raise SchoolImportError(f"{path}: missing columns: {', '.join(missing)}")
-            reader.fieldnames = header
-            return [(reader.line_num, row) for row in reader]
+        data = path.read_bytes()
+        # Spreadsheets save "CSV UTF-8" with a byte order mark; it is not part of the header.
+        if codecs.lookup(encoding).name == "utf-8":
+            encoding = "utf-8-sig"
+        text = data.decode(encoding)
     except OSError as error:
         raise SchoolImportError(f"{path}: cannot read ({error.strerror or error})") from None
-    except (UnicodeDecodeError, LookupError) as error:
-        raise SchoolImportError(f"{path}: not readable as {encoding} ({error})") from None
+    except LookupError:
+        raise SchoolImportError(f"{path}: unknown encoding {encoding}") from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        shown = encoding.removesuffix("-sig")
+        raise SchoolImportError(
+            f"{path}: line {line} is not {shown} text (try --encoding)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in next(reader, [])]
+        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        if missing:
+            raise SchoolImportError(f"{path}: missing columns: {', '.join(missing)}")
+        return len(header), [
+            (reader.line_num, dict(zip(header, fields, strict=False)), len(fields))
+            for fields in reader
+            if fields
+        ]
     except csv.Error as error:
-        raise SchoolImportError(f"{path}: not a CSV file ({error})") from None
+        raise SchoolImportError(
+            f"{path}: line {reader.line_num}: not a CSV file ({error})"
+        ) from None
 
 
 @transaction.atomic
@@ -147,11 +175,15 @@ def schools_import(
     no row is written; the caller decides how to tell the operator.
     """
     report = SchoolImportReport()
-    rows = _read_rows(Path(path), encoding)
+    width, rows = _read_rows(Path(path), encoding)
     cleaned: list[dict] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
+    for line, row, found in rows:
         report.read += 1
+        if found != width:
+            # A row short of fields has its values under the wrong columns, or none.
+            report.rejected.append((line, f"expected {width} fields, found {found}"))
+            continue
         try:
             values = school_row_clean(row)
         except ValueError as error:

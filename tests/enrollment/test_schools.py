@@ -136,9 +136,49 @@ def test_utf8_reading_of_a_gbk_file_fails_cleanly(tmp_path, db):
     path = tmp_path / "schools.csv"
     path.write_bytes(GOOD.encode("gbk"))
 
-    with pytest.raises(CommandError, match="not readable as utf-8"):
+    with pytest.raises(CommandError) as failed:
         call_command("import_schools", str(path), "--year", str(YEAR), stdout=io.StringIO())
+    assert str(failed.value) == f"{path}: line 2 is not utf-8 text (try --encoding)"
     assert School.objects.count() == 0
+
+
+def test_a_spreadsheets_utf8_byte_order_mark_is_not_part_of_the_header(tmp_path, db):
+    output = _import(tmp_path, "\ufeff" + GOOD)
+
+    assert output.splitlines() == [
+        "schools.csv: read 2, inserted 2, updated 0, unchanged 0, rejected 0, communities created 3"
+    ]
+    assert sorted(School.objects.values_list("code", flat=True)) == ["S440604001", "S440605001"]
+
+
+def test_a_file_without_the_catchment_column_is_refused_and_keeps_stored_catchments(tmp_path, db):
+    _import(tmp_path, GOOD)
+    without_catchment = "\n".join(",".join(line.split(",")[:6]) for line in GOOD.splitlines())
+    path = tmp_path / "schools.csv"
+    path.write_text(without_catchment + "\n", encoding="utf-8")
+
+    with pytest.raises(CommandError) as failed:
+        call_command("import_schools", str(path), "--year", str(YEAR), stdout=io.StringIO())
+
+    assert str(failed.value) == f"{path}: missing columns: catchment_communities"
+    assert School.objects.get(code="S440604001").catchment_communities == [
+        "440604010003",
+        "440604010004",
+    ]
+
+
+def test_a_row_short_of_fields_is_rejected_by_line_and_nothing_is_written(tmp_path, db):
+    text = GOOD + "S440604012,短行小学,440604,public,primary1,30,440604010003\n"
+    path = tmp_path / "schools.csv"
+    path.write_text(text, encoding="utf-8")
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"^schools.csv: 1 rows rejected; nothing was written$"):
+        call_command("import_schools", str(path), "--year", str(YEAR), stdout=out)
+
+    assert out.getvalue().splitlines()[1:] == ["  line 4: expected 10 fields, found 7"]
+    assert School.objects.count() == 0
+    assert Community.objects.count() == 0
 
 
 def test_an_officer_edits_a_school_with_an_audit_row(district, officer):
