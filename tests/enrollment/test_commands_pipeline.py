@@ -121,11 +121,61 @@ def test_gbk_files_import_with_the_encoding_option(district, tmp_path):
     assert Application.objects.get().child_name == "陈小明"
 
 
+def test_a_line_separator_inside_a_value_neither_splits_its_line_nor_renumbers_the_rest(
+    district, tmp_path
+):
+    # JSON allows U+2028 and U+0085 unescaped inside a string; they do not end a line.
+    path = _write(
+        tmp_path / "a.jsonl",
+        [
+            json.dumps(_record(1, home_address="禅城区\u2028示范路\x851号"), ensure_ascii=False),
+            json.dumps({"ref": "A2"}),
+            json.dumps(_record(3), ensure_ascii=False),
+        ],
+    )
+
+    output = _run("import_applications", str(path))
+
+    assert output.splitlines() == [
+        "line 2: admission_year: missing",
+        f"{path}: 3 read, 2 created, 0 unchanged, 1 rejected",
+    ]
+    assert Application.objects.get(ref="A000001").home_address == "禅城区\u2028示范路\x851号"
+    assert sorted(Application.objects.values_list("ref", flat=True)) == ["A000001", "A000003"]
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_not_part_of_a_line(district, tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps(_record(1), ensure_ascii=False), json.dumps({"ref": "A2"})]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+
+    output = _run("import_applications", str(path))
+
+    assert output.splitlines() == [
+        "line 2: admission_year: missing",
+        f"{path}: 2 read, 1 created, 0 unchanged, 1 rejected",
+    ]
+    assert list(Application.objects.values_list("ref", flat=True)) == ["A000001"]
+
+
+def test_a_line_not_in_the_files_encoding_is_named(district, tmp_path):
+    path = tmp_path / "a.jsonl"
+    good = json.dumps(_record(1), ensure_ascii=False).encode()
+    bad = json.dumps(_record(2), ensure_ascii=False).encode("gbk")
+    path.write_bytes(good + b"\n" + bad + b"\n")
+
+    with pytest.raises(CommandError) as failed:
+        call_command("import_applications", str(path))
+
+    assert str(failed.value) == f"{path} is not valid utf-8 text (line 2; try --encoding)"
+    assert Application.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["/nonexistent/applications.jsonl"], "cannot read /nonexistent/applications.jsonl"),
-        (["{gbk}"], "is not valid utf-8 text (try --encoding)"),
+        (["{gbk}"], "is not valid utf-8 text (line 1; try --encoding)"),
         (["{gbk}", "--encoding", "klingon"], "unknown encoding klingon"),
     ],
 )

@@ -1,5 +1,6 @@
 """`manage.py import_applications FILE` (INTERCHANGE.md "Applications (assisted channel)")."""
 
+import codecs
 import json
 from datetime import datetime
 
@@ -102,14 +103,26 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, encoding: str, **options):
         try:
-            with open(file, encoding=encoding) as handle:
-                lines = handle.read().splitlines()
+            python_encoding = codecs.lookup(encoding).name
         except LookupError:
             raise CommandError(f"unknown encoding {encoding}") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"{file} is not valid {encoding} text (try --encoding)") from None
+        try:
+            with open(file, "rb") as handle:
+                data = handle.read()
         except OSError as error:
             raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
+        try:
+            # A byte order mark (Notepad writes one) is not part of the first line.
+            text = data.decode("utf-8-sig" if python_encoding == "utf-8" else python_encoding)
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise CommandError(
+                f"{file} is not valid {encoding} text (line {line}; try --encoding)"
+            ) from None
+        # Lines end at a newline only: str.splitlines() also breaks at U+2028, U+0085 and
+        # others, which JSON allows inside a string, and would split a record and renumber
+        # every line after it. A carriage return cannot occur inside a JSON string.
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
         counts = {"read": 0, "created": 0, "unchanged": 0, "rejected": 0}
         problems: list[tuple[int, str]] = []
