@@ -193,6 +193,22 @@ def test_export_admitted_command_refuses_an_unknown_school(admitted, tmp_path):
     assert DownloadLog.objects.count() == 0
 
 
+def test_export_admitted_to_an_unwritable_place_fails_in_one_line_and_logs_nothing(
+    admitted, tmp_path
+):
+    target = tmp_path / "missing-folder" / "s1.csv"
+
+    with pytest.raises(CommandError) as failed:
+        call_command(
+            "export_admitted", "--year", str(YEAR), "--school", "S440604001", "--format", "csv",
+            "--out", str(target), stdout=io.StringIO(),
+        )  # fmt: skip
+
+    assert str(failed.value) == f"cannot write {target}: No such file or directory"
+    assert not (tmp_path / "missing-folder").exists()
+    assert DownloadLog.objects.count() == 0
+
+
 def test_export_allocation_writes_every_placement_with_the_seed(admitted, tmp_path):
     out = tmp_path / "allocation.csv"
     run = admitted["run"]

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from enrollment.models import School
 from enrollment.services.exports import FORMATS, admitted_export
@@ -26,13 +27,16 @@ class Command(BaseCommand):
         found = School.objects.filter(code=school, admission_year=year).first()
         if found is None:
             raise CommandError(f"no school {school} admits in {year}")
-        content, rows = admitted_export(school=found, fmt=fmt, user=None, channel="command")
         target = Path(out)
         partial = target.with_name(target.name + ".part")
-        try:
-            partial.write_bytes(content)
-            os.replace(partial, target)
-        except OSError as error:
-            partial.unlink(missing_ok=True)
-            raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
+        # The download is logged only when the file is there: a list that was never written
+        # disclosed nothing, and its log row would say it had.
+        with transaction.atomic():
+            content, rows = admitted_export(school=found, fmt=fmt, user=None, channel="command")
+            try:
+                partial.write_bytes(content)
+                os.replace(partial, target)
+            except OSError as error:
+                partial.unlink(missing_ok=True)
+                raise CommandError(f"cannot write {target}: {error.strerror or error}") from None
         self.stdout.write(f"{target}: {rows} admitted at {found.code} ({fmt})")
