@@ -37,6 +37,7 @@ from enrollment.models import (
     WaitlistEntry,
 )
 from enrollment.services.audit import audit_log
+from registry.idnumber import mask_in_text
 
 logger = logging.getLogger("enrollment.allocation")
 
@@ -296,7 +297,10 @@ def allocation_run_execute(*, run_id: int) -> AllocationRun:
     except Exception as error:
         logger.exception("allocation run %s failed", run_id)
         AllocationRun.objects.filter(pk=run_id).update(
-            status=AllocationRun.Status.FAILED, error=str(error)[:500], finished_at=timezone.now()
+            # Shown to officers through the API: a database error can quote a row's ID number.
+            status=AllocationRun.Status.FAILED,
+            error=mask_in_text(str(error))[:500],
+            finished_at=timezone.now(),
         )
         raise
 

@@ -1,7 +1,7 @@
 """Allocation runs through the services, the task, the command and the officer API."""
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +19,7 @@ from enrollment.services.allocation import (
     allocation_runs_compare,
 )
 from enrollment.tasks import allocation_run
+from registry import idnumber
 from tests.conftest import YEAR, wait_until
 from tests.enrollment.allocation_helpers import decided_application
 from tests.enrollment.factories import SchoolFactory, UserFactory
@@ -149,6 +150,27 @@ def test_progress_is_visible_while_the_run_goes_on(families, officer, monkeypatc
     allocation_run_execute(run_id=run.pk)
 
     assert seen == [{"status": "running", "progress": 30, "progress_note": "allocating"}]
+
+
+def test_a_failed_run_keeps_its_reason_with_id_numbers_masked(families, officer, monkeypatch):
+    run = allocation_run_create(
+        admission_year=YEAR, seed=1, actor=officer, district_code="440604", enqueue=False
+    )
+    child = idnumber.make("440604", date(2020, 3, 15), 123)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError(f"Key (child_id_number)=({child}) already exists.")
+
+    monkeypatch.setattr(allocation_service.allocation, "allocate", failing)
+
+    with pytest.raises(RuntimeError):
+        allocation_run_execute(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == AllocationRun.Status.FAILED
+    assert run.error == f"Key (child_id_number)=({idnumber.mask(child)}) already exists."
+    assert child not in run.error
+    assert Placement.objects.filter(run=run).count() == 0
 
 
 def test_same_inputs_and_seed_give_the_same_result_and_running_again_changes_nothing(
