@@ -161,27 +161,31 @@ def _checked_rows(
     pad = layout.pad
     pick = operator.itemgetter(*layout.positions)
     check = spec.check
-    for row in reader:
-        if not row:
-            continue  # a blank line is no row
-        report.rows_read += 1
-        if progress is not None and report.rows_read % PROGRESS_EVERY == 0:
-            progress(report.rows_read)
-        line = lines_before + reader.line_num
-        if len(row) != width:
-            report.reject(
-                line,
-                f"expected {width} fields, found {len(row)}",
-                code=RowRejected.WRONG_FIELD_COUNT,
-                params={"expected": width, "found": len(row)},
-            )
-            continue
-        try:
-            values = check(pick([*row, ""] if pad else row))
-        except RowRejected as rejection:
-            report.reject(line, rejection.reason, code=rejection.code, params=rejection.params)
-            continue
-        yield line, values
+    try:
+        for row in reader:
+            if not row:
+                continue  # a blank line is no row
+            report.rows_read += 1
+            if progress is not None and report.rows_read % PROGRESS_EVERY == 0:
+                progress(report.rows_read)
+            line = lines_before + reader.line_num
+            if len(row) != width:
+                report.reject(
+                    line,
+                    f"expected {width} fields, found {len(row)}",
+                    code=RowRejected.WRONG_FIELD_COUNT,
+                    params={"expected": width, "found": len(row)},
+                )
+                continue
+            try:
+                values = check(pick([*row, ""] if pad else row))
+            except RowRejected as rejection:
+                report.reject(line, rejection.reason, code=rejection.code, params=rejection.params)
+                continue
+            yield line, values
+    except csv.Error as error:
+        # The whole file is refused (registry_import_file); say where reading stopped.
+        raise csv.Error(f"line {lines_before + reader.line_num}: {error}") from None
 
 
 # --- PostgreSQL: the file as CSV for COPY --------------------------------------------------

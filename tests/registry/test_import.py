@@ -492,3 +492,25 @@ def test_a_refused_header_reports_no_negative_unchanged_count(tmp_path):
         "1 rejected [NOT LOADED, "
     )
     assert RentalRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_malformed_csv_is_refused_whole_naming_the_line(tmp_path, method):
+    feed = write(
+        tmp_path / "residence_permit.csv",
+        [
+            "permit_no,id_number,district_code,issued_on,expires_on",
+            f"P1,{FATHER},440604,2024-06-29,2027-06-29",
+            f'P2,"{MOTHER}"x,440604,2024-06-29,2027-06-29',
+            f"P3,{CHILD},440604,2024-06-29,2027-06-29",
+        ],
+    )
+
+    with pytest.raises(ImportFailed) as failed:
+        registry_import_file(source="residence_permit", path=feed, method=method)
+
+    assert str(failed.value) == (
+        "residence_permit.csv: malformed CSV: line 3: ',' expected after '\"'"
+    )
+    assert ResidencePermitRecord.objects.count() == 0
+    assert ImportBatch.objects.get().status == "failed"
