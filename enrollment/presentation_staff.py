@@ -156,10 +156,11 @@ REJECTIONS = {
     RowRejected.MISSING_COLUMNS: gettext_lazy(
         "表头缺少这些列：%(missing)s（%(source)s的文件须有这些列：%(columns)s）"
     ),
+    RowRejected.REPEATED_COLUMNS: gettext_lazy("表头中这些列出现了不止一次：%(repeated)s"),
 }
 # Parameters that name a column, and those that list columns.
 COLUMN_PARAMS = ("field", "start")
-COLUMN_LIST_PARAMS = ("missing", "columns")
+COLUMN_LIST_PARAMS = ("missing", "columns", "repeated")
 # What an old rejection (before codes) names first: "<column>: <problem>".
 LEADING_COLUMN = re.compile(r"^([a-z_]+): ")
 SOURCE_LABELS = dict(Consent.Lookup.choices)

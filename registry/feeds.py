@@ -50,6 +50,7 @@ class RowRejected(ValueError):
     WRONG_FIELD_COUNT = "wrong_field_count"
     DUPLICATE_KEY = "duplicate_key"
     MISSING_COLUMNS = "missing_columns"
+    REPEATED_COLUMNS = "repeated_columns"
 
     def __init__(self, reason: str, *, field: str = "", code: str = "", params: dict | None = None):
         super().__init__(reason)

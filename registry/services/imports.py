@@ -112,7 +112,8 @@ class _Layout:
 
 
 def _layout(spec: FeedSpec, header: list[str], line: int, report: ImportReport) -> _Layout | None:
-    """The file's layout, or None with the file failed when a required column is missing."""
+    """The file's layout, or None with the file failed when a required column is missing or
+    a feed column is named twice."""
     names = [name.strip().lower() for name in header]
     missing = [c for c in spec.columns if c not in names and c not in spec.optional]
     if missing:
@@ -122,6 +123,17 @@ def _layout(spec: FeedSpec, header: list[str], line: int, report: ImportReport) 
             f"(a {spec.source} feed has {', '.join(spec.columns)})",
             code=RowRejected.MISSING_COLUMNS,
             params={"missing": missing, "source": spec.source, "columns": list(spec.columns)},
+        )
+        report.failed = True
+        return None
+    # Which of two columns of one name holds the fact is anyone's guess: the file is refused.
+    repeated = [c for c in spec.columns if names.count(c) > 1]
+    if repeated:
+        report.reject(
+            line,
+            f"unknown column set: {', '.join(repeated)} named more than once",
+            code=RowRejected.REPEATED_COLUMNS,
+            params={"repeated": repeated},
         )
         report.failed = True
         return None
@@ -209,8 +221,6 @@ class _CopyFeed:
         self.progress = progress
         # The feed's columns the file has, in the file's order: what each line holds.
         self.columns = [name for name in layout.names if name in spec.columns]
-        if len(set(self.columns)) != len(self.columns):
-            self.columns = [name for name in spec.columns if name in layout.names]
         self.checker = BlockChecker(spec, layout.names)
         self.rows_written = 0
         self.last_line = 0

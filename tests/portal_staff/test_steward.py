@@ -103,6 +103,12 @@ CODED_REJECTIONS = [
         "The header lacks these columns: owner_id_number (a Property registration (housing) "
         "file has these columns: a, b)",
     ),
+    (
+        "repeated_columns",
+        {"repeated": ["month", "pension"]},
+        "表头中这些列出现了不止一次：month，pension",
+        "The header names these columns more than once: month, pension",
+    ),
     # A parameter that holds an ID number is masked; a code this version does not know is
     # said in general words with its column.
     (

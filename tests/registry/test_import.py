@@ -232,6 +232,33 @@ def test_a_file_without_the_feeds_columns_is_refused_whole(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_a_file_naming_a_feed_column_twice_is_refused_whole(tmp_path, method):
+    feed = write(
+        tmp_path / "social_insurance.csv",
+        [
+            "id_number,month,pension,medical,month",
+            f"{MOTHER},2026-01,1,1,2026-02",
+        ],
+    )
+
+    report = registry_import_file(source="social_insurance", path=feed, method=method)
+
+    assert report.failed
+    assert report.rejections == [(1, "unknown column set: month named more than once")]
+    assert SocialInsuranceRecord.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed"
+    assert batch.rejections == [
+        {
+            "line": 1,
+            "reason": "unknown column set: month named more than once",
+            "code": "repeated_columns",
+            "params": {"repeated": ["month"]},
+        }
+    ]
+
+
 def test_gbk_feed_loads_with_encoding_option_and_prints_the_report(tmp_path):
     write(
         tmp_path / "hukou.csv",
