@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
+import shutil
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -245,9 +248,25 @@ class _District:
 
 
 def generate_district(*, households: int, seed: int, year: int, out: Path) -> DistrictSummary:
-    """Write the five feeds, `schools.csv` and `applications.jsonl` into `out`."""
+    """Write the five feeds, `schools.csv` and `applications.jsonl` into `out`.
+
+    The files are written in a folder of their own inside `out` and moved into place only
+    when all seven are complete: a run that fails part-way leaves `out` as it was, never a
+    cut-off feed that a later import would load as if it were whole.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".generate-district-", dir=out))
+    try:
+        summary = _write_district(households=households, seed=seed, year=year, out=staging)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _write_district(*, households: int, seed: int, year: int, out: Path) -> DistrictSummary:
     district = _District(households, seed, year)
     rng = district.rng
     writers = _Writers(out)

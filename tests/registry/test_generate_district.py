@@ -58,6 +58,25 @@ def test_bad_arguments_exit_with_a_reason(tmp_path):
         )  # fmt: skip
 
 
+def test_a_run_that_fails_part_way_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    from registry import district
+
+    out = tmp_path / "district"
+    generate_district(households=20, seed=1, year=2027, out=out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # The feeds are written by now; the schools are next.
+    monkeypatch.setattr(district, "_schools", failing)
+    with pytest.raises(OSError, match="No space left on device"):
+        generate_district(households=40, seed=2, year=2027, out=out)
+
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert sorted(before) == sorted(FILES)
+
+
 def test_people_schools_and_applications_are_well_formed(tmp_path):
     summary = generate_district(households=300, seed=11, year=2027, out=tmp_path)
 
