@@ -149,10 +149,14 @@ def _read_rows(path: Path, encoding: str) -> tuple[int, list[tuple[int, dict, in
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [name.strip() for name in next(reader, [])]
+        # Column names as the feeds read them: any order, any case, extra ones ignored.
+        header = [name.strip().lower() for name in next(reader, [])]
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
         if missing:
             raise SchoolImportError(f"{path}: missing columns: {', '.join(missing)}")
+        repeated = [name for name in SCHOOL_COLUMNS if header.count(name) > 1]
+        if repeated:
+            raise SchoolImportError(f"{path}: columns named more than once: {', '.join(repeated)}")
         return len(header), [
             (reader.line_num, dict(zip(header, fields, strict=False)), len(fields))
             for fields in reader

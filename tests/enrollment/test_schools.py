@@ -113,10 +113,21 @@ def test_gbk_files_import_with_encoding(tmp_path, db):
     assert School.objects.get(code="S440605001").name == "南海小学"
 
 
+def test_column_names_are_read_in_any_case(tmp_path, db):
+    output = _import(tmp_path, GOOD.replace(HEADER, HEADER.upper()))
+
+    assert "inserted 2" in output
+    assert School.objects.get(code="S440605001").catchment_communities == ["440605001001"]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
         ("school_code,name\nS1,x\n", "missing columns: district_code, kind, capacity"),
+        (
+            HEADER.replace(",lat,lon", ",capacity,lat") + "S1,x,440604,public,primary1,9,,,,1,\n",
+            "columns named more than once: capacity",
+        ),
         (None, "is not a readable file"),
     ],
 )
