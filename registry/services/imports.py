@@ -37,6 +37,9 @@ MAX_LISTED_REJECTIONS = 100_000
 # Bytes read at a time on the COPY path (a block, its copy for COPY and a few arrays over it
 # are what the import holds in memory).
 _BLOCK_BYTES = 4 << 20
+# Bytes of lines held back waiting for a quoted field to close: a field is at most a few
+# hundred characters, so this much means the quote never closes.
+_MAX_PENDING_BYTES = 4 * _BLOCK_BYTES
 # Rows per ORM round trip on the plain path: SQLite's variable limit is 32,766 and the widest
 # feed has 12 columns.
 _ORM_CHUNK = 2_000
@@ -173,8 +176,10 @@ def _checked_rows(
     pad = layout.pad
     pick = operator.itemgetter(*layout.positions)
     check = spec.check
+    ended = reader.line_num  # the last line of the last record read
     try:
         for row in reader:
+            ended = reader.line_num
             if not row:
                 continue  # a blank line is no row
             report.rows_read += 1
@@ -196,8 +201,11 @@ def _checked_rows(
                 continue
             yield line, values
     except csv.Error as error:
-        # The whole file is refused (registry_import_file); say where reading stopped.
-        raise csv.Error(f"line {lines_before + reader.line_num}: {error}") from None
+        # The whole file is refused (registry_import_file); say where the record that could
+        # not be read began and where reading stopped (an unclosed quote runs on to the end).
+        began, stopped = lines_before + ended + 1, lines_before + reader.line_num
+        where = f"line {stopped}" if began >= stopped else f"lines {began} to {stopped}"
+        raise csv.Error(f"{where}: {error}") from None
 
 
 # --- PostgreSQL: the file as CSV for COPY --------------------------------------------------
@@ -297,18 +305,35 @@ class _AsUtf8:
 
 def _blocks(handle) -> Iterator[bytes]:
     """The rest of a binary file in blocks of whole lines, never cut inside a quoted field
-    (where the quotes seen so far are even), the last one ending with a newline too."""
+    (where the quotes seen so far are even), the last one ending with a newline too.
+
+    A quote that never closes would hold every later line back: once more than
+    _MAX_PENDING_BYTES wait, they go out as they are, and the CSV reader refuses the file
+    naming the line where the quoted field began. Memory stays bounded either way."""
     rest = b""
     while chunk := handle.read(_BLOCK_BYTES):
         buffer = rest + chunk
-        cut = buffer.rfind(b"\n") + 1
-        while cut and buffer.count(b'"', 0, cut) % 2:
-            cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+        cut = _outside_quotes(buffer)
+        if not cut and len(buffer) > _MAX_PENDING_BYTES:
+            cut = buffer.rfind(b"\n") + 1 or len(buffer)
         if cut:
             yield buffer[:cut]
         rest = buffer[cut:]
     if rest:
         yield rest if rest.endswith(b"\n") else rest + b"\n"
+
+
+def _outside_quotes(buffer: bytes) -> int:
+    """The end of the last line of `buffer` (which starts outside any quoted field) that
+    ends outside one, where the quotes before it are even; 0 when there is none. Each step
+    back counts only the quotes of the line it steps over."""
+    cut = buffer.rfind(b"\n") + 1
+    odd = buffer.count(b'"', 0, cut) % 2
+    while cut and odd:
+        previous = buffer.rfind(b"\n", 0, cut - 1) + 1
+        odd ^= buffer.count(b'"', previous, cut) % 2
+        cut = previous
+    return cut
 
 
 # --- PostgreSQL: COPY into staging, upsert by key ------------------------------------------

@@ -541,3 +541,47 @@ def test_malformed_csv_is_refused_whole_naming_the_line(tmp_path, method):
     )
     assert ResidencePermitRecord.objects.count() == 0
     assert ImportBatch.objects.get().status == "failed"
+
+
+# The COPY path stops waiting for the quote after 256 bytes here (line 7): the row path
+# reads on to the end of the file.
+@pytest.mark.parametrize(("method", "stopped"), [("copy", 7), ("orm", 40)])
+def test_a_quote_that_never_closes_is_refused_naming_the_line_it_opens_on(
+    tmp_path, monkeypatch, method, stopped
+):
+    # Small blocks and a small limit on held-back lines, so the file outgrows both.
+    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
+    monkeypatch.setattr("registry.services.imports._MAX_PENDING_BYTES", 256)
+    good = f"P1,{FATHER},440604,2024-06-29,2027-06-29"
+    feed = write(
+        tmp_path / "residence_permit.csv",
+        [
+            "permit_no,id_number,district_code,issued_on,expires_on",
+            good,
+            f'"P2,{MOTHER},440604,2024-06-29,2027-06-29',
+            *[good.replace("P1", f"P{n}") for n in range(3, 40)],
+        ],
+    )
+
+    with pytest.raises(ImportFailed) as failed:
+        registry_import_file(source="residence_permit", path=feed, method=method)
+
+    assert str(failed.value) == (
+        f"residence_permit.csv: malformed CSV: lines 3 to {stopped}: unexpected end of data"
+    )
+    assert ResidencePermitRecord.objects.count() == 0
+    assert ImportBatch.objects.get().status == "failed"
+
+
+def test_lines_held_back_for_a_quote_that_never_closes_stay_bounded(monkeypatch):
+    from registry.services.imports import _blocks
+
+    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
+    monkeypatch.setattr("registry.services.imports._MAX_PENDING_BYTES", 256)
+    data = b'a,"b\n' + b"c,d\n" * 1000
+
+    blocks = list(_blocks(io.BytesIO(data)))
+
+    assert b"".join(blocks) == data
+    assert max(len(block) for block in blocks) <= 256 + 64
+    assert all(block.endswith(b"\n") for block in blocks)
