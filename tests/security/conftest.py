@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -101,3 +102,13 @@ def world(district) -> World:
         other_application=other_application,
         evidence=evidence,
     )
+
+
+def stored_rows() -> dict[str, list[tuple]]:
+    """Every row of the product's own tables (enrollment and registry), to show that a
+    refused request changed none."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values_list())
+        for app in ("enrollment", "registry")
+        for model in apps.get_app_config(app).get_models()
+    }

@@ -21,19 +21,39 @@ see a URL follows from where it lives (the product's naming):
 | api schema, set_language           |               |                                                 |
 | anything else                      | signed-in     | anon                                            |
 
-A refusal is a redirect to sign in (anonymous), 401, 403 or 404; every 401/403/404 must leave a
-warning in the log that names the path, and no log line may carry an unmasked ID number. Each
-audience's own role is also asked once (positive control), so a URL that refuses everyone by
-mistake, or a matrix that refuses for the wrong reason, shows up too.
+Each refusal has one exact answer, and the rule is the product's:
+
+- anonymous on a page: 302 to /accounts/login/?next=<the path asked>, from login_required and
+  the staff pages' decorator; on /admin/ every role here is sent to /admin/login/?next=<path>;
+- anonymous on api/v1/: 403, because SessionAuthentication comes first among DRF's
+  authentication classes and offers no WWW-Authenticate challenge, so NotAuthenticated is 403;
+- anyone on registry/api/: 401, because only an API key authenticates there and it does
+  challenge (`WWW-Authenticate: Api-Key`); a signed-in session counts for nothing;
+- a signed-in role the view does not admit: 403, checked before any object is looked up;
+- a role the view admits, asking for an object that is not theirs (another parent's
+  application, another district's case, another school): 404, as if it did not exist;
+- one deliberate exception, HIDDEN_FROM_OTHER_ROLES: the admitted-list API answers every
+  signed-in user but its school's staff with 404, and records the refusal as a denied download.
+
+Every URL is asked with each method it serves (a write URL is posted to, not only fetched),
+and every refused POST/PUT/PATCH/DELETE must leave every row of every enrollment and registry
+table as it was, but for the denial record of an admitted-list download (DENIAL_RECORDED). Every 401/403/404 must leave a warning in the log that names the path, and no
+log line may carry an unmasked ID number. Each audience's own role is also asked once (positive
+control), so a URL that refuses everyone by mistake, or a matrix that refuses for the wrong
+reason, shows up too.
 """
 
+import json
 import logging
 import re
+from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from enrollment.models import DownloadLog
+from tests.security.conftest import stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +158,8 @@ OBJECT_KWARGS = {"ref", "evidence_id", "pk", "offer_id", "recheck_id", "run_id",
 CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
 
 
-def url_patterns() -> list[tuple[str, str]]:
-    """(route, name) for every URL the product serves, admin reduced to its index."""
+def served_views() -> list[tuple[str, str, object]]:
+    """(route, name, view) for every URL the product serves, admin reduced to its index."""
     found = []
 
     def walk(patterns, prefix, namespace):
@@ -147,15 +167,41 @@ def url_patterns() -> list[tuple[str, str]]:
             route = str(entry.pattern)
             if isinstance(entry, URLResolver):
                 if route == "admin/":
-                    found.append((prefix + route, "admin:index"))
+                    index = next(p for p in entry.url_patterns if p.name == "index")
+                    found.append((prefix + route, "admin:index", index.callback))
                     continue
                 walk(entry.url_patterns, prefix + route, entry.namespace or namespace)
             elif isinstance(entry, URLPattern):
                 name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
-                found.append((prefix + route, name or ""))
+                found.append((prefix + route, name or "", entry.callback))
 
     walk(get_resolver().url_patterns, "", None)
     return found
+
+
+def url_patterns() -> list[tuple[str, str]]:
+    """(route, name) for every URL the product serves, admin reduced to its index."""
+    return [(route, name) for route, name, _view in served_views()]
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def served_methods(view) -> list[str]:
+    """The methods a view answers: an API view's handlers, or the list a page gives to
+    require_http_methods (require_GET, require_POST); a page with no such list answers any
+    method, so it is asked with GET and POST."""
+    api = getattr(view, "cls", None)
+    if api is not None:
+        return [m for m in ("GET", *WRITES) if hasattr(api, m.lower())]
+    layer = view
+    while layer is not None:
+        free = layer.__code__.co_freevars
+        if "request_method_list" in free:
+            listed = layer.__closure__[free.index("request_method_list")].cell_contents
+            return [m for m in ("GET", *WRITES) if m in listed]
+        layer = getattr(layer, "__wrapped__", None)
+    return ["GET", "POST"]
 
 
 def audience_of(route: str, name: str) -> str:
@@ -202,6 +248,65 @@ OWN_ROLE = {
     "staff": "officer",
     "signed-in": "parent",
 }
+# The role each client of the matrix holds.
+ROLE_OF = {
+    "parent": "parent",
+    "other_parent": "parent",
+    "school": "school",
+    "other_school": "school",
+    "officer_other_district": "officer",
+    "steward": "steward",
+}
+# The roles a URL's view lets past its role check, by audience.
+ADMITTED = {
+    "parent": {"parent"},
+    "officer": {"officer"},
+    "school": {"school"},
+    "steward": {"steward"},
+    "staff": {"officer", "school", "steward"},
+    "signed-in": {"parent", "officer", "school", "steward"},
+}
+# Views that admit a role beyond their audience: an officer offers the evidence of an
+# application entered at the counter in their district (enrollment.services.review).
+ALSO_ADMITTED = {"api-evidence-submit": {"officer"}}
+# The admitted list holds full ID numbers; its API answers everyone but the school's own staff
+# as if the school did not exist, and writes the attempt to the download log
+# (SchoolAdmittedApi, tests/enrollment/test_exports.py). Its siblings answer other roles 403.
+HIDDEN_FROM_OTHER_ROLES = {"api-school-admitted-csv", "api-school-admitted-xlsx"}
+# A refused download of an admitted list is itself recorded: one DownloadLog row with
+# allowed=False and the format asked, the only row a refusal writes (by design; anonymous
+# visitors are stopped before the view and leave none). The download pages answer any method.
+DENIAL_RECORDED = {
+    "api-school-admitted-csv": "csv",
+    "api-school-admitted-xlsx": "xlsx",
+    "staff:school-download-csv": "csv",
+    "staff:school-download-xlsx": "xlsx",
+}
+LOGIN = "/accounts/login/"
+ADMIN_LOGIN = "/admin/login/"
+
+
+def login_location(login: str, full_path: str) -> str:
+    """Where redirect_to_login sends a visitor: the sign-in page with `next` set to the path
+    asked, query included, quoted as Django quotes it."""
+    return f"{login}?next={quote(full_path, safe='/')}"
+
+
+def expected_refusal(route: str, name: str, audience: str, role: str, full_path: str):
+    """(status, Location) the product answers `role` with; see the module's docstring."""
+    if audience == "admin":
+        return 302, login_location(ADMIN_LOGIN, full_path)
+    if audience == "department":
+        return 401, None
+    if role == "anonymous":
+        if route.startswith("api/"):
+            return 403, None
+        return 302, login_location(LOGIN, full_path)
+    if name in HIDDEN_FROM_OTHER_ROLES:
+        return 404, None
+    if ROLE_OF[role] in ADMITTED[audience] | ALSO_ADMITTED.get(name, set()):
+        return 404, None
+    return 403, None
 
 
 def fill(route: str, world) -> str:
@@ -250,62 +355,80 @@ BODY = {
 }
 
 
-def ask(client: Client, url: str, ref: str):
-    response = client.get(url, QUERY)
-    if response.status_code == 405:
-        response = client.post(url, {**BODY, "ref": ref})
-    return response
-
-
-def is_login_redirect(response) -> bool:
-    if response.status_code != 302:
-        return False
-    location = response.headers.get("Location", "")
-    return (
-        location.startswith(settings.LOGIN_URL)
-        or "/accounts/login/" in location
-        or ("/admin/login/" in location)
+def unexpected_writes(before: dict, after: dict, name: str, user) -> list[str]:
+    """The tables a refusal changed beyond the denial record DENIAL_RECORDED expects."""
+    changed = sorted(label for label in after if after[label] != before[label])
+    if name not in DENIAL_RECORDED or user is None:
+        return changed
+    log = DownloadLog._meta.label
+    earlier = before[log]
+    last = earlier[-1][0] if earlier else 0
+    added = list(
+        DownloadLog.objects.filter(pk__gt=last).values_list("user_id", "allowed", "rows", "format")
     )
+    if after[log][: len(earlier)] != earlier or added != [
+        (user.pk, False, 0, DENIAL_RECORDED[name])
+    ]:
+        return changed
+    return [label for label in changed if label != log]
+
+
+def send(client: Client, method: str, url: str, ref: str):
+    if method == "GET":
+        return client.get(url, QUERY)
+    body = {**BODY, "ref": ref}
+    if method == "POST":
+        return client.post(url, body)
+    return client.generic(method, url, json.dumps(body), content_type="application/json")
 
 
 def test_every_url_refuses_every_role_outside_its_audience(world, caplog):
     caplog.set_level(logging.WARNING)
     clients = {role: client_for(world, role) for role in [*ALL, "officer"]}
-    problems, checked = [], 0
-    patterns = url_patterns()
+    problems, checked, writes = [], 0, 0
+    views = served_views()
     # the resolver really was walked: the product's known URLs are among the patterns
-    names = {name for _, name in patterns}
+    names = {name for _, name, _view in views}
     assert {"api-application-detail", "api-subject-access", "healthz", "admin:index"} <= names
 
-    for route, name in patterns:
+    for route, name, view in views:
         url = fill(route, world)
         kwargs = kwargs_of(route)
         audience = audience_of(route, name)
+        methods = served_methods(view)
         for role in refused_roles(audience, kwargs):
-            caplog.clear()
-            response = ask(clients[role], url, world.application.ref)
-            checked += 1
-            status = response.status_code
-            if role == "anonymous" or audience == "admin":
-                refused = is_login_redirect(response) or status in (401, 403, 404)
-            else:
-                refused = status in (401, 403, 404)
-            if not refused:
-                problems.append(f"{role} {url} ({name}, {audience}) -> {status}, not refused")
-                continue
-            if status in (401, 403, 404) and not any(
-                record.levelno >= logging.WARNING and url.split("?")[0] in record.getMessage()
-                for record in caplog.records
-            ):
-                problems.append(f"{role} {url} ({name}) -> {status}, refusal not logged")
+            for method in methods:
+                full_path = f"{url}?year={QUERY['year']}" if method == "GET" else url
+                status, location = expected_refusal(route, name, audience, role, full_path)
+                asked = f"{role} {method} {url} ({name}, {audience})"
+                before = stored_rows() if method in WRITES else None
+                caplog.clear()
+                response = send(clients[role], method, url, world.application.ref)
+                checked += 1
+                got = (response.status_code, response.headers.get("Location"))
+                if got != (status, location):
+                    problems.append(f"{asked} -> {got}, expected {(status, location)}")
+                if before is not None:
+                    writes += 1
+                    user = getattr(world, role, None)
+                    written = unexpected_writes(before, stored_rows(), name, user)
+                    if written:
+                        problems.append(f"{asked} -> {got}: refused, but wrote to {written}")
+                if status in (401, 403, 404) and not any(
+                    record.levelno >= logging.WARNING and url in record.getMessage()
+                    for record in caplog.records
+                ):
+                    problems.append(f"{asked} -> {got}: refusal not logged")
         own = OWN_ROLE.get(audience)
-        if own and not (kwargs - {"ref", "code", "evidence_id", "pk", "step"}):
+        if own and "GET" in methods and not (kwargs - {"ref", "code", "evidence_id", "pk", "step"}):
             response = clients[own].get(url, QUERY)
-            if response.status_code in (401, 403) or is_login_redirect(response):
+            sent_to_sign_in = response.headers.get("Location", "").startswith(LOGIN)
+            if response.status_code in (401, 403) or sent_to_sign_in:
                 problems.append(f"{own} {url} ({name}) -> {response.status_code}: own role refused")
 
     assert problems == [], "\n".join(problems)
-    assert checked > 3 * len(patterns) // 2
+    assert checked > 3 * len(views) // 2
+    assert writes > len(views)
     for record in caplog.records:
         for number in world.id_numbers:
             assert number not in record.getMessage()
@@ -317,7 +440,21 @@ def test_anonymous_may_reach_the_public_urls_only(world):
     assert client.get("/api/v1/healthz/").json() == {"ok": True}
     assert client.get("/accounts/login/").status_code == 200
     assert client.get("/api/v1/me/data/").status_code == 403
-    assert is_login_redirect(client.get("/"))
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/")
+
+
+def test_served_methods_follow_the_views_own_declarations():
+    views = {name: view for _route, name, view in served_views()}
+
+    assert served_methods(views["api-offer-answer"]) == ["POST"]
+    assert served_methods(views["api-officer-school-update"]) == ["PATCH"]
+    assert served_methods(views["api-evidence-submit"]) == ["POST"]
+    assert served_methods(views["application-detail"]) == ["GET"]
+    assert served_methods(views["application-recheck"]) == ["POST"]
+    assert served_methods(views["apply-step"]) == ["GET", "POST"]
+    assert served_methods(views["staff:officer-run-publish"]) == ["POST"]
+    assert served_methods(views["staff:officer-run"]) == ["GET", "POST"]
 
 
 def test_every_url_pattern_is_in_the_matrix():

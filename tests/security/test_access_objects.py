@@ -11,7 +11,6 @@ import json
 import logging
 
 import pytest
-from django.apps import apps
 from django.test import Client
 from django.urls import resolve
 
@@ -23,6 +22,7 @@ from enrollment.services.allocation import (
 )
 from enrollment.services.rechecks import recheck_request
 from tests.conftest import YEAR
+from tests.security.conftest import stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -100,15 +100,6 @@ def published(world):
         "offer": offer.pk,
         "ref": world.application.ref,
         "other_ref": world.other_application.ref,
-    }
-
-
-def stored_rows() -> dict[str, list[tuple]]:
-    """Every row of the product's own tables, to show that a refusal changed none."""
-    return {
-        model._meta.label: list(model.objects.order_by("pk").values_list())
-        for app in ("enrollment", "registry")
-        for model in apps.get_app_config(app).get_models()
     }
 
 
