@@ -916,10 +916,13 @@ def school_download(request, fmt: str):
     return response
 
 
+# A download only reads: any other method is refused before it counts as an attempt.
+@require_http_methods(["GET"])
 def school_download_csv(request):
     return school_download(request, "csv")
 
 
+@require_http_methods(["GET"])
 def school_download_xlsx(request):
     return school_download(request, "xlsx")
 

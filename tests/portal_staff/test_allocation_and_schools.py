@@ -184,6 +184,17 @@ def test_xlsx_download_holds_the_same_rows(published, school_staff, town):
     assert DownloadLog.objects.get().format == "xlsx"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_download_is_only_ever_a_get(published, school_staff, fmt):
+    client = login(school_staff)
+
+    response = client.post(f"/staff/school/admitted.{fmt}")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert DownloadLog.objects.count() == 0
+
+
 def test_another_schools_staff_get_only_their_own_empty_list(published, town):
     staff = UserFactory(username="school2", role=Role.SCHOOL, school_code="S440604002")
 
