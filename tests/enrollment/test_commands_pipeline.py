@@ -171,6 +171,33 @@ def test_a_line_not_in_the_files_encoding_is_named(district, tmp_path):
     assert Application.objects.count() == 0
 
 
+def test_lines_are_counted_alike_whatever_ends_them_when_a_bad_byte_is_named(district, tmp_path):
+    # Lines 1 to 3 end with \r\n, \r and \n; the bad byte is on line 4, after a good record.
+    path = tmp_path / "a.jsonl"
+    good = json.dumps(_record(1), ensure_ascii=False).encode()
+    bad = json.dumps(_record(2), ensure_ascii=False).encode("gbk")
+    path.write_bytes(good + b"\r\n" + b"{}\r" + b"{}\n" + bad + b"\n")
+
+    with pytest.raises(CommandError) as failed:
+        call_command("import_applications", str(path))
+
+    assert str(failed.value) == f"{path} is not valid utf-8 text (line 4; try --encoding)"
+    assert Application.objects.count() == 0
+
+
+def test_lines_ended_by_carriage_returns_alone_are_lines(district, tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps({"ref": "A1"}), json.dumps(_record(2), ensure_ascii=False)]
+    path.write_bytes("\r".join(lines).encode() + b"\r")
+
+    output = _run("import_applications", str(path))
+
+    assert output.splitlines() == [
+        "line 1: admission_year: missing",
+        f"{path}: 2 read, 1 created, 0 unchanged, 1 rejected",
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

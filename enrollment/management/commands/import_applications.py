@@ -1,7 +1,9 @@
 """`manage.py import_applications FILE` (INTERCHANGE.md "Applications (assisted channel)")."""
 
 import codecs
+import itertools
 import json
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
@@ -90,6 +92,40 @@ def application_input_from_record(record) -> ApplicationInput:
     )
 
 
+def _check_decodes(file: str, decoding: str, encoding: str) -> None:
+    """Refuse, before anything is stored, a file that is not `encoding` text, naming the line
+    of the first bad byte (lines counted as `_lines` counts them). The file is read a line
+    at a time: never whole in memory."""
+    decoder = codecs.getincrementaldecoder(decoding)()
+    lines_before, after_cr = 0, False
+    try:
+        with open(file, "rb") as handle:
+            for raw in itertools.chain(handle, [b""]):
+                try:
+                    text = decoder.decode(raw, final=not raw)
+                except UnicodeDecodeError:
+                    raise CommandError(
+                        f"{file} is not valid {encoding} text "
+                        f"(line {lines_before + 1}; try --encoding)"
+                    ) from None
+                # A line ends at \n, \r or \r\n, even a \r\n that two reads cut apart.
+                lines_before += text.count("\n") + text.count("\r") - text.count("\r\n")
+                lines_before -= after_cr and text.startswith("\n")
+                after_cr = text.endswith("\r") if text else after_cr
+    except OSError as error:
+        raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
+
+
+def _lines(file: str, decoding: str) -> Iterator[tuple[int, str]]:
+    """(number, text) for each line, one at a time. A line ends at a newline, a carriage
+    return or both; never at U+2028, U+0085 and the other breaks that JSON allows inside a
+    string (str.splitlines() would split a record there and renumber every later line). A
+    byte order mark (Notepad writes one) is not part of the first line."""
+    with open(file, encoding=decoding, newline=None) as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.rstrip("\n")
+
+
 class Command(BaseCommand):
     help = (
         "Submit applications from a JSON-lines file as the assisted (counter) channel. Bad lines "
@@ -106,23 +142,8 @@ class Command(BaseCommand):
             python_encoding = codecs.lookup(encoding).name
         except LookupError:
             raise CommandError(f"unknown encoding {encoding}") from None
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as error:
-            raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
-        try:
-            # A byte order mark (Notepad writes one) is not part of the first line.
-            text = data.decode("utf-8-sig" if python_encoding == "utf-8" else python_encoding)
-        except UnicodeDecodeError as error:
-            line = data.count(b"\n", 0, error.start) + 1
-            raise CommandError(
-                f"{file} is not valid {encoding} text (line {line}; try --encoding)"
-            ) from None
-        # Lines end at a newline only: str.splitlines() also breaks at U+2028, U+0085 and
-        # others, which JSON allows inside a string, and would split a record and renumber
-        # every line after it. A carriage return cannot occur inside a JSON string.
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        decoding = "utf-8-sig" if python_encoding == "utf-8" else python_encoding
+        _check_decodes(file, decoding, encoding)
 
         counts = {"read": 0, "created": 0, "unchanged": 0, "rejected": 0}
         problems: list[tuple[int, str]] = []
@@ -149,7 +170,7 @@ class Command(BaseCommand):
                 problems.append((chunk[index][0], reasons))
             chunk.clear()
 
-        for number, line in enumerate(lines, start=1):
+        for number, line in _lines(file, decoding):
             if not line.strip():
                 continue
             counts["read"] += 1
