@@ -25,7 +25,8 @@ class SchoolFactory(DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"S440604{n + 100:03d}")
     admission_year = 2027
-    name = factory.Faker("company", locale="zh_CN")
+    # A school's name as a parent reads it on the result page and in the screenshots.
+    name = factory.Sequence(lambda n: f"禅城区第{n + 1}实验小学")
     district_code = "440604"
     kind = School.Kind.PUBLIC
     grade = "primary1"
