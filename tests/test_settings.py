@@ -17,18 +17,22 @@ GOOD = {
 }
 
 
-def _start(**changes) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ["PATH"], "HOME": str(ROOT), **GOOD, **changes}
-    env = {key: value for key, value in env.items() if value is not None}
+def _python(script: str, **env: str | None) -> subprocess.CompletedProcess:
+    """`script` in a fresh interpreter with only these variables (None leaves one out)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(ROOT), **env}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", script],
         cwd=ROOT,
-        env=env,
+        env={key: value for key, value in env.items() if value is not None},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _start(**changes) -> subprocess.CompletedProcess:
+    return _python("import django; django.setup()", **{**GOOD, **changes})
 
 
 def test_production_starts_with_every_setting_present():
@@ -78,20 +82,7 @@ def test_a_celery_worker_logs_through_the_masking_handler():
         "app.log.setup_logging_subsystem(loglevel='INFO')\n"
         f"logging.getLogger('enrollment.services.verification').warning('child %s', '{number}')\n"
     )
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _python(script, DJANGO_SETTINGS_MODULE="config.settings.test")
 
     assert result.returncode == 0, result.stderr
     assert result.stderr.endswith(

@@ -9,7 +9,12 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from enrollment.models import Application, Evidence, Role, User
+from enrollment.models import AllocationRun, Application, Evidence, Role, User
+from enrollment.services.allocation import (
+    allocation_publish,
+    allocation_run_create,
+    allocation_run_execute,
+)
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.verification import verification_run
 from registry import idnumber
@@ -101,6 +106,17 @@ def world(district) -> World:
         application=application,
         other_application=other_application,
         evidence=evidence,
+    )
+
+
+def run_and_publish(officer: User, *, reason: str) -> AllocationRun:
+    """The home district's allocation, run with a fixed seed and published by `officer`."""
+    run = allocation_run_create(
+        admission_year=YEAR, seed=20270401, actor=officer, district_code="440604", enqueue=False
+    )
+    allocation_run_execute(run_id=run.pk)
+    return allocation_publish(
+        run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason=reason
     )
 
 

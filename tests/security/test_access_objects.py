@@ -14,15 +14,10 @@ import pytest
 from django.test import Client
 from django.urls import resolve
 
-from enrollment.models import AllocationRun, Offer, Recheck
-from enrollment.services.allocation import (
-    allocation_publish,
-    allocation_run_create,
-    allocation_run_execute,
-)
+from enrollment.models import Offer, Recheck
 from enrollment.services.rechecks import recheck_request
 from tests.conftest import YEAR
-from tests.security.conftest import stored_rows
+from tests.security.conftest import run_and_publish, stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -78,17 +73,7 @@ BODY = {
 @pytest.fixture
 def published(world):
     """The district's allocation, run and published; the parent's offer; a re-check opened."""
-    run = allocation_run_create(
-        admission_year=YEAR,
-        seed=20270401,
-        actor=world.officer,
-        district_code="440604",
-        enqueue=False,
-    )
-    allocation_run_execute(run_id=run.pk)
-    run = allocation_publish(
-        run=AllocationRun.objects.get(pk=run.pk), actor=world.officer, reason="access check"
-    )
+    run = run_and_publish(world.officer, reason="access check")
     offer = Offer.objects.get(application=world.application)
     assert (offer.school.code, offer.status) == ("S440604001", Offer.Status.OFFERED)
     recheck = recheck_request(

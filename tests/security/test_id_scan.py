@@ -19,18 +19,13 @@ from django.core.management import call_command
 from django.test import Client
 from openpyxl import load_workbook
 
-from enrollment.models import AllocationRun, Role
-from enrollment.services.allocation import (
-    allocation_publish,
-    allocation_run_create,
-    allocation_run_execute,
-)
+from enrollment.models import Role
 from registry import idnumber
 from registry.services.audit import audit_chain_first_break
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
-from tests.security.conftest import CHILD, submit_and_verify
+from tests.security.conftest import CHILD, run_and_publish, submit_and_verify
 from tests.security.test_access_matrix import QUERY, fill, url_patterns
 
 pytestmark = pytest.mark.django_db
@@ -87,16 +82,7 @@ def allocated(world):
         HOSTILE_NAME,
         "@SUM(1+1)",
     )
-    run = allocation_run_create(
-        admission_year=YEAR,
-        seed=20270401,
-        actor=world.officer,
-        district_code="440604",
-        enqueue=False,
-    )
-    allocation_run_execute(run_id=run.pk)
-    run = AllocationRun.objects.get(pk=run.pk)
-    allocation_publish(run=run, actor=world.officer, reason="publication for the scan")
+    run_and_publish(world.officer, reason="publication for the scan")
     return hostile
 
 
