@@ -158,30 +158,18 @@ def test_a_byte_order_mark_and_windows_line_ends_are_not_part_of_a_line(district
     assert list(Application.objects.values_list("ref", flat=True)) == ["A000001"]
 
 
-def test_a_line_not_in_the_files_encoding_is_named(district, tmp_path):
+# The bad byte is on the last line; lines before it end with \n, or with \r\n, \r and \n.
+@pytest.mark.parametrize(("before", "line"), [([b"\n"], 2), ([b"\r\n", b"{}\r", b"{}\n"], 4)])
+def test_a_line_not_in_the_files_encoding_is_named(district, tmp_path, before, line):
     path = tmp_path / "a.jsonl"
     good = json.dumps(_record(1), ensure_ascii=False).encode()
     bad = json.dumps(_record(2), ensure_ascii=False).encode("gbk")
-    path.write_bytes(good + b"\n" + bad + b"\n")
+    path.write_bytes(good + b"".join(before) + bad + b"\n")
 
     with pytest.raises(CommandError) as failed:
         call_command("import_applications", str(path))
 
-    assert str(failed.value) == f"{path} is not valid utf-8 text (line 2; try --encoding)"
-    assert Application.objects.count() == 0
-
-
-def test_lines_are_counted_alike_whatever_ends_them_when_a_bad_byte_is_named(district, tmp_path):
-    # Lines 1 to 3 end with \r\n, \r and \n; the bad byte is on line 4, after a good record.
-    path = tmp_path / "a.jsonl"
-    good = json.dumps(_record(1), ensure_ascii=False).encode()
-    bad = json.dumps(_record(2), ensure_ascii=False).encode("gbk")
-    path.write_bytes(good + b"\r\n" + b"{}\r" + b"{}\n" + bad + b"\n")
-
-    with pytest.raises(CommandError) as failed:
-        call_command("import_applications", str(path))
-
-    assert str(failed.value) == f"{path} is not valid utf-8 text (line 4; try --encoding)"
+    assert str(failed.value) == f"{path} is not valid utf-8 text (line {line}; try --encoding)"
     assert Application.objects.count() == 0
 
 
