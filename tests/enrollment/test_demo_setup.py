@@ -17,7 +17,15 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
     settings.DEBUG = True
     out = io.StringIO()
 
-    call_command("demo_setup", dir=str(tmp_path), households=60, year=2027, seed=7, stdout=out)
+    call_command(
+        "demo_setup",
+        dir=str(tmp_path),
+        households=60,
+        year=2027,
+        seed=7,
+        url="http://127.0.0.1:8765/",
+        stdout=out,
+    )
 
     roles = dict(User.objects.values_list("username", "role"))
     assert roles == {
@@ -33,6 +41,7 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
     assert Decision.objects.filter(is_current=True).count() == applications
     run = AllocationRun.objects.get()
     assert (run.seed, run.district_code, run.published_at is not None) == (7, "440604", True)
+    assert "Demo ready at http://127.0.0.1:8765/  — logins:" in out.getvalue()
     assert "parent   parent     password demo-pass-2027" in out.getvalue()
 
 

@@ -31,8 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=2027)
         parser.add_argument("--households", type=int, default=400)
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="where the portal will be served"
+        )
 
-    def handle(self, *args, dir: str, year: int, households: int, seed: int, **options):
+    def handle(self, *args, dir: str, year: int, households: int, seed: int, url: str, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates well-known logins; it runs only with DEBUG on")
         out = Path(dir)
@@ -63,7 +66,7 @@ class Command(BaseCommand):
         call_command("run_allocation", year=year, seed=seed, district=DEMO_DISTRICT, publish=True)
 
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/  — logins:"))
+        self.stdout.write(self.style.SUCCESS(f"Demo ready at {url}  — logins:"))
         for role, user in users.items():
             self.stdout.write(f"  {role:<8} {user.username:<10} password {DEMO_PASSWORD}")
 
