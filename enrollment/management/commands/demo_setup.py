@@ -10,12 +10,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from enrollment.models import Application, Role, User
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.policies import policy_install_default
+from registry.management.base import ProductCommand
 
 # Printed for the demo on purpose; the command refuses to run unless DEBUG is on.
 DEMO_PASSWORD = "demo-pass-2027"  # noqa: S105
@@ -23,7 +24,7 @@ DEMO_PASSWORD = "demo-pass-2027"  # noqa: S105
 DEMO_DISTRICT = "440604"
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "Generate and load a synthetic district, run the pipeline, create demo logins."
 
     def add_arguments(self, parser):

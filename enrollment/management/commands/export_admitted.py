@@ -3,14 +3,15 @@
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from enrollment.models import School
 from enrollment.services.exports import FORMATS, admitted_export
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Write one school's admitted list (school_code, ref, child_name, child_id_number, "
         "guardian_names, home_address, total_points, rank) as CSV or XLSX; the download is "

@@ -3,12 +3,13 @@
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from enrollment.services.exports import allocation_export_csv, allocation_run_for_export
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Write the year's allocation (ref, school_code, in_catchment, total_points, "
         "lottery_number, seed): the latest published run, else the latest finished one, "

@@ -4,10 +4,11 @@ import csv
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from enrollment.exports import safe_cell
 from enrollment.models import Decision
+from registry.management.base import ProductCommand
 
 COLUMNS = [
     "ref",
@@ -24,7 +25,7 @@ COLUMNS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "Write every current decision of the year as CSV, one row per application, by ref."
 
     def add_arguments(self, parser):

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from enrollment.models import Application, Consent
@@ -16,6 +16,7 @@ from enrollment.services.applications import (
     application_submit_many,
 )
 from registry.idnumber import mask_in_text
+from registry.management.base import ProductCommand
 
 # Lines stored per transaction: a chunk is all or nothing, so an interrupted import leaves
 # whole chunks behind and a rerun (same refs change nothing) completes it. 1,000 applications
@@ -126,7 +127,7 @@ def _lines(file: str, decoding: str) -> Iterator[tuple[int, str]]:
             yield number, line.rstrip("\n")
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Submit applications from a JSON-lines file as the assisted (counter) channel. Bad lines "
         "are reported with their line number and reason, good ones kept; a ref already stored "

@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from enrollment.services.schools import SchoolImportError, schools_import
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Load schools and their catchments for one admission year from schools.csv; creates "
         "the catchment communities. Re-running with the same file changes nothing; any bad "

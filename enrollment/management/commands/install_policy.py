@@ -2,13 +2,14 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from enrollment.errors import ApplicationError
 from enrollment.services.policies import policy_install, policy_install_default
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Install a points policy for an admission year: DOMAIN.md's default, or a document "
         "from --file. Running it again changes nothing."

@@ -1,6 +1,6 @@
 """`manage.py run_allocation --year Y --seed S [--publish]`: same inputs and seed, same result."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError
@@ -10,9 +10,10 @@ from enrollment.services.allocation import (
     allocation_run_create,
     allocation_run_execute,
 )
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Allocate places for one admission year by deferred acceptance with a lottery from "
         "SEED, in this process; prints the run and its counts. --publish makes its offers the "

@@ -3,7 +3,7 @@
 import argparse
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from enrollment.services.verification import (
@@ -12,9 +12,10 @@ from enrollment.services.verification import (
     verification_reconcile,
 )
 from enrollment.tasks import enqueue_verification
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Queue verification of every submitted application of the year (including those whose "
         "jobs are pending or waiting for the registry). With --wait, return when each has a "

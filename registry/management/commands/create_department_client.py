@@ -1,11 +1,12 @@
 """`manage.py create_department_client --client-id X --name N --scopes verify,push`."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from registry.management.base import ProductCommand
 from registry.services.clients import ClientInvalid, department_client_create
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "Issue a department client and print its API key (shown this once only)."
 
     def add_arguments(self, parser):

@@ -3,12 +3,13 @@
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from registry.district import generate_district
+from registry.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Write a synthetic district into DIR: the five registry feeds, schools.csv and "
         "applications.jsonl. The same seed gives the same files."

@@ -4,9 +4,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from registry.feeds import FEEDS
+from registry.management.base import ProductCommand
 from registry.services.imports import (
     ImportFailed,
     ImportReport,
@@ -14,7 +15,7 @@ from registry.services.imports import (
 )
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Load department feeds: every known feed file in DIR (hukou.csv, property.csv, "
         "rental.csv, social_insurance.csv, residence_permit.csv), or one FILE with --source."

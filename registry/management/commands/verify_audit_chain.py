@@ -1,11 +1,12 @@
 """`manage.py verify_audit_chain`: is the registry's query log as it was written?"""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from registry.management.base import ProductCommand
 from registry.services.audit import audit_chain_verify
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "Check every audit entry's hash and link, and that the newest entries are all there."
 
     def handle(self, *args, **options):
