@@ -8,16 +8,15 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from enrollment.models import Application, Decision, Evidence, Recheck
+from enrollment.models import Decision, Evidence, Recheck
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
     allocation_run_execute,
 )
-from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
-from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
+from tests.portal.conftest import submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,24 +25,6 @@ PASSWORD = "demo-pass-2027"  # the factories' password
 CHILD = idnumber.make("440604", date(2020, 6, 6), 345)
 MOTHER = idnumber.make("440604", date(1991, 2, 2), 456)
 COMMITMENT = "孩子户口已于 2020 年 7 月迁入本区，户口簿正在补办，以上情况属实。"
-
-
-def _apply(parent) -> Application:
-    application = application_submit(
-        data=ApplicationInput(
-            admission_year=YEAR,
-            child=PersonInput(name="王小红", id_number=CHILD),
-            guardians=[PersonInput(name="李美玲", id_number=MOTHER, relation="mother")],
-            home_community_code=HOME,
-            preferences=["S440604001"],
-            consent_given_by=MOTHER,
-        ),
-        acting_user=parent,
-        enqueue=False,
-    )
-    verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
-    application.refresh_from_db()
-    return application
 
 
 def _sign_in(watched, username: str) -> None:
@@ -59,7 +40,7 @@ def test_a_commitment_for_a_missing_hukou_is_accepted_and_the_decision_recompute
 ):
     # The mother owns the home; the registry has no hukou for the child.
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
-    application = _apply(parent)
+    application = submit(parent=parent, child=CHILD, guardian=MOTHER, name="王小红")
     assert application.state == "needs_review"
 
     # The family signs a commitment instead of uploading a document.
@@ -135,7 +116,7 @@ def test_a_recheck_asked_for_after_publication_is_answered_with_a_correction(
         id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
-    application = _apply(parent)
+    application = submit(parent=parent, child=CHILD, guardian=MOTHER, name="王小红")
     run = allocation_run_create(
         admission_year=YEAR, seed=2027, actor=officer, district_code="440604", enqueue=False
     )
