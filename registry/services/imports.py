@@ -30,6 +30,7 @@ from django.utils import timezone
 from registry.blockcheck import BlockChecker
 from registry.feeds import FEEDS, FeedSpec, RowRejected
 from registry.models import RECORD_MODELS, Channel, ImportBatch
+from registry.textfiles import undecodable_line
 
 # Rejections kept per file, in the report and on the batch row. A file of garbage would
 # otherwise hold one entry per line in memory; the count stays exact past the cap.
@@ -715,7 +716,10 @@ def registry_import_file(
             report.seconds = time.perf_counter() - started
             _finish(batch, report)
     except UnicodeDecodeError:
-        line = _undecodable_line(path, python_encoding)
+        try:
+            line = undecodable_line(path, python_encoding)
+        except OSError:
+            line = None
         where = f"line {line}; " if line else ""
         reason = f"{path.name} is not {encoding} text ({where}try --encoding)"
         _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
@@ -729,30 +733,6 @@ def registry_import_file(
         _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     return report
-
-
-def _undecodable_line(path: Path, encoding: str) -> int | None:
-    """The first line of the file holding bytes that are not `encoding`, for the operator.
-
-    Worked out again only after a load failed on them: the loads decode a block at a time and
-    do not know the line a block's bad byte is on, and finding it needs no speed."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    # Newlines counted in the decoded text: in UTF-16 a 0x0A byte need not end a line.
-    lines_before = 0
-    try:
-        with path.open("rb") as handle:
-            for raw in handle:
-                try:
-                    lines_before += decoder.decode(raw).count("\n")
-                except UnicodeDecodeError:
-                    return lines_before + 1
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                return lines_before + 1
-    except OSError:
-        return None
-    return None
 
 
 def _finish(batch: ImportBatch, report: ImportReport) -> None:

@@ -481,8 +481,10 @@ def test_a_utf16_feed_is_read_as_text_and_loaded(tmp_path):
     assert SocialInsuranceRecord.objects.get().employer_name == "佛山市某公司"
 
 
+# Lines end as the rejections count them: at \n, and at a carriage return on its own too.
+@pytest.mark.parametrize("newline", [b"\n", b"\r"])
 @pytest.mark.parametrize("method", ["copy", "orm"])
-def test_a_file_not_in_its_encoding_is_refused_naming_the_line(tmp_path, method):
+def test_a_file_not_in_its_encoding_is_refused_naming_the_line(tmp_path, method, newline):
     # given: good UTF-8 lines, then on line 4 a name in GBK, then more good lines
     lines = [
         b"id_number,month,pension,medical,employer_name",
@@ -491,7 +493,7 @@ def test_a_file_not_in_its_encoding_is_refused_naming_the_line(tmp_path, method)
         FATHER.encode() + b",2025-03,1,1," + "恒信".encode("gbk"),
         f"{FATHER},2025-04,1,1,".encode(),
     ]
-    (tmp_path / "social_insurance.csv").write_bytes(b"\n".join(lines) + b"\n")
+    (tmp_path / "social_insurance.csv").write_bytes(newline.join(lines) + newline)
 
     with pytest.raises(ImportFailed) as failed:
         registry_import_file(

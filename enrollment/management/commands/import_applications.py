@@ -1,7 +1,6 @@
 """`manage.py import_applications FILE` (INTERCHANGE.md "Applications (assisted channel)")."""
 
 import codecs
-import itertools
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +16,7 @@ from enrollment.services.applications import (
 )
 from registry.idnumber import mask_in_text
 from registry.management.base import ProductCommand
+from registry.textfiles import undecodable_line
 
 # Lines stored per transaction: a chunk is all or nothing, so an interrupted import leaves
 # whole chunks behind and a rerun (same refs change nothing) completes it. 1,000 applications
@@ -95,26 +95,13 @@ def application_input_from_record(record) -> ApplicationInput:
 
 def _check_decodes(file: str, decoding: str, encoding: str) -> None:
     """Refuse, before anything is stored, a file that is not `encoding` text, naming the line
-    of the first bad byte (lines counted as `_lines` counts them). The file is read a line
-    at a time: never whole in memory."""
-    decoder = codecs.getincrementaldecoder(decoding)()
-    lines_before, after_cr = 0, False
+    of the first bad byte (counted as `_lines` counts them)."""
     try:
-        with open(file, "rb") as handle:
-            for raw in itertools.chain(handle, [b""]):
-                try:
-                    text = decoder.decode(raw, final=not raw)
-                except UnicodeDecodeError:
-                    raise CommandError(
-                        f"{file} is not valid {encoding} text "
-                        f"(line {lines_before + 1}; try --encoding)"
-                    ) from None
-                # A line ends at \n, \r or \r\n, even a \r\n that two reads cut apart.
-                lines_before += text.count("\n") + text.count("\r") - text.count("\r\n")
-                lines_before -= after_cr and text.startswith("\n")
-                after_cr = text.endswith("\r") if text else after_cr
+        line = undecodable_line(file, decoding)
     except OSError as error:
         raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
+    if line is not None:
+        raise CommandError(f"{file} is not valid {encoding} text (line {line}; try --encoding)")
 
 
 def _lines(file: str, decoding: str) -> Iterator[tuple[int, str]]:
