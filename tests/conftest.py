@@ -19,12 +19,21 @@ from rest_framework.test import APIClient
 from config.celery_app import app as celery_app
 from enrollment.models import Community, Role
 from enrollment.services.policies import policy_install_default
+from enrollment.services.reference import reference_cache_clear
 from tests.enrollment.factories import SchoolFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2027
 CUTOFF = date(2027, 3, 31)
 HOME = "440604010003"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache():
+    """Each test starts with an empty reference cache: rows a rolled-back test cached are gone."""
+    reference_cache_clear()
+    yield
+    reference_cache_clear()
 
 
 @pytest.fixture

@@ -219,6 +219,9 @@ VERIFICATION_ENQUEUE_ON_SUBMIT = env.bool("VERIFICATION_ENQUEUE_ON_SUBMIT", defa
 # A web process wakes the workers at most once in this many seconds, however many parents
 # submit meanwhile; the worker then verifies them all in one batch (0: a message a job).
 VERIFICATION_SIGNAL_SECONDS = env.float("VERIFICATION_SIGNAL_SECONDS", default=1.0)
+# A web process keeps the communities, schools and active policies it has read for this many
+# seconds (enrollment/services/reference.py): a change made elsewhere reaches it within that.
+REFERENCE_CACHE_SECONDS = env.float("REFERENCE_CACHE_SECONDS", default=10.0)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 # Days a family has to answer an offer, and to ask for a re-check (复核) after publication.

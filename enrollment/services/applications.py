@@ -18,13 +18,13 @@ from enrollment.models import (
     Consent,
     EventReason,
     Guardian,
-    PolicyDocument,
     School,
     SchoolPreference,
     User,
     VerificationJob,
 )
-from enrollment.services.policies import as_policy
+from enrollment.policy import Policy
+from enrollment.services import reference
 from enrollment.services.verification import copy_insert
 from enrollment.states import can_transition
 from registry import idnumber
@@ -75,36 +75,38 @@ class _Lookups:
     """What validation needs from the database, read once for a whole batch."""
 
     communities: dict[str, Community]
-    policies: dict[tuple[str, int, str], PolicyDocument]
+    # the active policy's rules by (district, admission year, grade)
+    policies: dict[tuple[str, int, str], Policy]
     schools: dict[tuple[str, int], School]
-    # (child ID number, admission year) pairs that already have an application
-    taken: set[tuple[str, int]]
+    # (child ID number, admission year) pairs that already have an application; None when
+    # the unique constraint is left to find them (one submission: the insert tells)
+    taken: set[tuple[str, int]] | None
 
 
-def _lookups_for(items: Sequence[ApplicationInput]) -> _Lookups:
-    """Four queries whatever the number of items."""
-    codes = {(item.home_community_code or "").strip() for item in items}
-    communities = {c.code: c for c in Community.objects.filter(code__in=codes)}
-    years = {item.admission_year for item in items}
-    policies = {
-        (p.district_code, p.admission_year, p.grade): p
-        for p in PolicyDocument.objects.filter(
-            district_code__in={c.district_code for c in communities.values()},
-            admission_year__in=years,
-            is_active=True,
-        )
-    }
-    school_codes = {code.strip() for item in items for code in item.preferences}
-    schools = {
-        (school.code, school.admission_year): school
-        for school in School.objects.filter(code__in=school_codes, admission_year__in=years)
-    }
-    children = {idnumber.normalise(item.child.id_number) for item in items}
-    taken = set(
-        Application.objects.filter(
-            child_id_number__in=children, admission_year__in=years
-        ).values_list("child_id_number", "admission_year")
+def _lookups_for(items: Sequence[ApplicationInput], *, check_taken: bool = True) -> _Lookups:
+    """The reference rows from this process's cache, and one query for earlier applications."""
+    communities = reference.communities.get_many(
+        {(item.home_community_code or "").strip() for item in items}
     )
+    policies = reference.policies.get_many(
+        {
+            (community.district_code, item.admission_year, item.grade)
+            for item in items
+            if (community := communities.get((item.home_community_code or "").strip()))
+        }
+    )
+    schools = reference.schools.get_many(
+        {(code.strip(), item.admission_year) for item in items for code in item.preferences}
+    )
+    taken = None
+    if check_taken:
+        children = {idnumber.normalise(item.child.id_number) for item in items}
+        taken = set(
+            Application.objects.filter(
+                child_id_number__in=children,
+                admission_year__in={item.admission_year for item in items},
+            ).values_list("child_id_number", "admission_year")
+        )
     return _Lookups(communities=communities, policies=policies, schools=schools, taken=taken)
 
 
@@ -137,10 +139,10 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
         )
     cleaned["community"] = community
 
-    policy = None
+    rules = None
     if community is not None:
-        policy = lookups.policies.get((community.district_code, data.admission_year, data.grade))
-        if policy is None:
+        rules = lookups.policies.get((community.district_code, data.admission_year, data.grade))
+        if rules is None:
             errors.append(
                 ApplicationError(
                     ErrorCode.NO_POLICY,
@@ -149,10 +151,8 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
                     field="admission_year",
                 )
             )
-    cleaned["policy"] = policy
-    if child_id and policy is not None:
+    if child_id and rules is not None:
         birth = idnumber.birth_date_of(child_id)
-        rules = as_policy(policy)
         if not rules.age_ok(birth):
             errors.append(
                 ApplicationError(
@@ -263,12 +263,21 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
             )
         )
 
-    if child_id and (child_id, data.admission_year) in lookups.taken:
+    if child_id and lookups.taken is not None and (child_id, data.admission_year) in lookups.taken:
         errors.append(_duplicate_error(data.admission_year))
 
     if errors:
         raise ValidationErrors(errors)
     return cleaned, schools
+
+
+def _is_second_application(error: IntegrityError) -> bool:
+    """Whether the insert broke the one-application-per-child-and-year constraint."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:  # PostgreSQL names the constraint
+        return diag.constraint_name == "one_application_per_child_year"
+    # SQLite names the columns
+    return "enrollment_application.child_id_number" in str(error)
 
 
 def _duplicate_error(year: int) -> ApplicationError:
@@ -292,7 +301,9 @@ def application_submit(
     The job is the outbox: it is enqueued only after the transaction commits, and the
     reconciler finds it again if the message is lost.
     """
-    cleaned, schools = application_validate(data=data)
+    # No query for an earlier application of the child: the unique constraint answers that
+    # in the insert, which has to be made anyway.
+    cleaned, schools = _validate(data, _lookups_for([data], check_taken=False))
     # Without a message of its own the job waits for the reconciler, which batches (opening day).
     enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
@@ -315,8 +326,9 @@ def application_submit(
             state=ApplicationState.SUBMITTED,
             submitted_at=now,
         )
-    except IntegrityError:
-        # Two submissions for one child raced past the check above; the constraint decided.
+    except IntegrityError as error:
+        if not _is_second_application(error):
+            raise
         raise ValidationErrors([_duplicate_error(data.admission_year)]) from None
     Guardian.objects.bulk_create(
         Guardian(

@@ -1,10 +1,16 @@
 from datetime import date
 
 import pytest
+from django.db import IntegrityError
 
 from enrollment.errors import ErrorCode, ValidationErrors
 from enrollment.models import Application, ApplicationEvent, Consent, VerificationJob
-from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.applications import (
+    ApplicationInput,
+    PersonInput,
+    application_submit,
+    application_validate,
+)
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 
@@ -112,22 +118,11 @@ def test_second_application_for_the_same_child_and_year_is_refused(district, par
     assert VerificationJob.objects.count() == 1
 
 
-def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
-    district, parent, monkeypatch
-):
-    """Two submissions for one child at once both find no application in the check; the
-    unique constraint refuses the second, and the caller's transaction stays usable."""
-    from enrollment.services import applications
-
+def test_a_second_application_is_refused_by_the_constraint_and_the_caller_goes_on(district, parent):
+    """One submission does not look for an earlier application first: the unique constraint
+    refuses the second in its insert (two at once race to the same end), and only the
+    submission is rolled back, not the caller's transaction."""
     application_submit(data=_input(), acting_user=parent, enqueue=False)
-    unchecked = applications._lookups_for
-
-    def as_if_raced(items):
-        lookups = unchecked(items)
-        lookups.taken.clear()
-        return lookups
-
-    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
 
     with pytest.raises(ValidationErrors) as refused:
         application_submit(
@@ -139,6 +134,33 @@ def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
     # The test's own transaction still takes queries: only the submission was rolled back.
     assert _stored() == (1, 1, 1, 1)
     assert Application.objects.get().home_address == ""
+
+
+def test_another_broken_constraint_is_not_reported_as_a_second_application(district, parent):
+    first = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    other_child = idnumber.make("440604", date(2020, 5, 5), 8)
+
+    with pytest.raises(IntegrityError) as broken:
+        application_submit(
+            data=_input(ref=first.ref, child=PersonInput(name="陈小红", id_number=other_child)),
+            acting_user=parent,
+            enqueue=False,
+        )
+
+    assert broken.value.__cause__.diag.constraint_name == "enrollment_application_ref_key"
+    assert _stored() == (1, 1, 1, 1)
+
+
+def test_validation_alone_reports_an_earlier_application_with_the_other_errors(district, parent):
+    application_submit(data=_input(), acting_user=parent, enqueue=False)
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_validate(data=_input(preferences=["S440604999"]))
+
+    assert [(e.code, e.field) for e in refused.value.errors] == [
+        (ErrorCode.UNKNOWN_SCHOOL, "preferences[0]"),
+        (ErrorCode.DUPLICATE_APPLICATION, "child.id_number"),
+    ]
 
 
 def test_verification_is_enqueued_only_after_commit(
