@@ -54,6 +54,46 @@ class ImportBatch(models.Model):
         return f"{self.source} #{self.pk} ({self.status})"
 
 
+class FeedUpload(models.Model):
+    """A department file a data steward handed in through the portal, loaded by a worker.
+
+    The file itself holds a department's personal data: it is deleted as soon as the load has
+    ended, whatever the outcome. What remains is who handed in what and when, and the batch
+    the load made (its counts and rejected lines).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    source = models.CharField(max_length=32, choices=Source.choices)
+    file = models.FileField(upload_to="feeds/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255, help_text="The name the file was handed in as.")
+    size_bytes = models.PositiveBigIntegerField()
+    encoding = models.CharField(max_length=16, default="utf-8")
+    as_of = models.DateField(help_text="The date the department's data describes.")
+    submitted_by = models.CharField(max_length=150)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The PostgreSQL backend loading the file, whose COPY progress the steward's page reads.
+    backend_pid = models.PositiveIntegerField(null=True, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Why the file could not be read at all (no batch then), in the import's words.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} upload #{self.pk} ({self.status})"
+
+
 class RegistryRecord(models.Model):
     """Provenance every fact carries: which department, which batch, as of which date."""
 

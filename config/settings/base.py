@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrollment.reconcile_verification_jobs",
         "schedule": VERIFICATION_RECONCILE_SECONDS,
     },
+    # Sends again the stewards' handed-in files whose message was lost or whose worker died.
+    "reconcile-feed-uploads": {
+        "task": "registry.reconcile_uploads",
+        "schedule": 5 * 60,
+    },
     # De-identifies applications whose admission year is past RETENTION_YEARS. Daily is
     # enough: the rule works by calendar year, and a run that finds nothing writes nothing.
     "retention-apply": {
@@ -223,6 +228,8 @@ VERIFICATION_SIGNAL_SECONDS = env.float("VERIFICATION_SIGNAL_SECONDS", default=1
 # seconds (enrollment/services/reference.py): a change made elsewhere reaches it within that.
 REFERENCE_CACHE_SECONDS = env.float("REFERENCE_CACHE_SECONDS", default=10.0)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
+# The largest department file a data steward may hand in through the portal.
+REGISTRY_UPLOAD_MAX_BYTES = env.int("REGISTRY_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 # Days a family has to answer an offer, and to ask for a re-check (复核) after publication.
 OFFER_RESPONSE_DAYS = env.int("OFFER_RESPONSE_DAYS", default=7)

@@ -670,22 +670,25 @@ def registry_import_file(
     submitted_by: str = "",
     progress: Callable[[int], None] | None = None,
     method: str | None = None,
+    file_name: str = "",
 ) -> ImportReport:
     """Load one department file; one transaction, so a failure leaves none of its rows.
 
     `method` is `"copy"` (PostgreSQL only) or `"orm"`; by default the database decides.
+    `file_name` is the name the batch records, when not the file's own (a handed-in file).
     Raises ImportFailed (after recording a failed ImportBatch) when the file cannot be read.
     """
     if source not in FEEDS:
         raise ImportFailed(f"unknown source {source!r}: one of {', '.join(FEEDS)}")
     spec = FEEDS[source]
     path = Path(path)
+    name = file_name or path.name
     python_encoding = _python_encoding(encoding)
     method = method or ("copy" if connection.vendor == "postgresql" else "orm")
     if method == "copy" and connection.vendor != "postgresql":
         raise ImportFailed("the COPY path needs PostgreSQL")
     as_of = as_of or timezone.localdate()
-    report = ImportReport(source=source, file_name=path.name, encoding=encoding)
+    report = ImportReport(source=source, file_name=name, encoding=encoding)
     started = time.perf_counter()
     try:
         # COPY reads bytes and decodes a block at a time; the ORM path reads text.
@@ -700,7 +703,7 @@ def registry_import_file(
             batch = ImportBatch.objects.create(
                 source=source,
                 channel=Channel.FEED,
-                file_name=path.name,
+                file_name=name,
                 encoding=encoding,
                 as_of=as_of,
                 submitted_by=submitted_by,
@@ -721,16 +724,16 @@ def registry_import_file(
         except OSError:
             line = None
         where = f"line {line}; " if line else ""
-        reason = f"{path.name} is not {encoding} text ({where}try --encoding)"
-        _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
+        reason = f"{name} is not {encoding} text ({where}try --encoding)"
+        _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     except csv.Error as error:
-        reason = f"{path.name}: malformed CSV: {error}"
-        _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
+        reason = f"{name}: malformed CSV: {error}"
+        _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     except OSError as error:
         reason = f"cannot read {path}: {error.strerror or error}"
-        _record_failure(source, path, encoding, as_of, submitted_by, report, reason)
+        _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
         raise ImportFailed(reason) from None
     return report
 
@@ -755,13 +758,13 @@ def _finish(batch: ImportBatch, report: ImportReport) -> None:
     batch.save()
 
 
-def _record_failure(source, path, encoding, as_of, submitted_by, report, reason) -> None:
+def _record_failure(source, name, encoding, as_of, submitted_by, report, reason) -> None:
     """The file's transaction is gone; keep a failed batch row saying why."""
     report.failed = True
     ImportBatch.objects.create(
         source=source,
         channel=Channel.FEED,
-        file_name=path.name,
+        file_name=name,
         encoding=encoding,
         as_of=as_of,
         submitted_by=submitted_by,
