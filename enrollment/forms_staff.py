@@ -7,9 +7,10 @@ refused with REASON_REQUIRED before any service is called, so nothing is written
 import json
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import ApplicationState, Decision, Offer, Recheck
+from enrollment.models import ApplicationState, Consent, Decision, Offer, Recheck
 from enrollment.policy.engine import Reason
 from enrollment.templatetags.portal import decision_reason
 from registry.models import AuditEntry
@@ -260,3 +261,29 @@ class AuditFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("开始日期不能晚于结束日期。"), code="date_range")
         return cleaned
+
+
+class FeedUploadForm(forms.Form):
+    """A department file a data steward hands in; its rows are checked by the load itself."""
+
+    source = forms.ChoiceField(label=_("数据源"), choices=Consent.Lookup.choices)
+    file = forms.FileField(
+        label=_("数据文件（CSV，格式见数据交换规范）"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    encoding = forms.ChoiceField(
+        label=_("文件编码"), choices=[("utf-8", "UTF-8"), ("gbk", "GBK")], initial="utf-8"
+    )
+    as_of = forms.DateField(
+        label=_("数据日期（部门数据所描述的日期）"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.REGISTRY_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("文件太大：不能超过 %(limit)s MB。") % {"limit": limit // (1024 * 1024)},
+                code="too_large",
+            )
+        return upload

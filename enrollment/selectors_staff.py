@@ -22,7 +22,7 @@ from enrollment.models import (
     User,
 )
 from enrollment.selectors import current_decision_prefetch
-from registry.models import AuditEntry, AuditSubject, ImportBatch, Source
+from registry.models import AuditEntry, AuditSubject, FeedUpload, ImportBatch, Source
 
 
 def officer_default_year(*, user: User) -> int:
@@ -206,6 +206,10 @@ def officer_evidence(*, user: User, evidence_id: int) -> Evidence | None:
 
 def import_batches() -> QuerySet[ImportBatch]:
     return ImportBatch.objects.order_by("-started_at", "-id")
+
+
+def feed_uploads() -> QuerySet[FeedUpload]:
+    return FeedUpload.objects.select_related("batch").order_by("-submitted_at", "-id")
 
 
 def latest_batch_per_source() -> list[ImportBatch]:

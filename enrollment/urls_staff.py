@@ -57,5 +57,12 @@ urlpatterns = [
     # Data stewards.
     path("steward/imports/", views.steward_imports, name="steward-imports"),
     path("steward/imports/<int:batch_id>/", views.steward_import_detail, name="steward-import"),
+    path("steward/uploads/new/", views.steward_upload, name="steward-upload-new"),
+    path("steward/uploads/<int:upload_id>/", views.steward_upload_detail, name="steward-upload"),
+    path(
+        "steward/uploads/<int:upload_id>/progress/",
+        views.steward_upload_progress,
+        name="steward-upload-progress",
+    ),
     path("steward/audit/", views.steward_audit, name="steward-audit"),
 ]

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment import charts
 from enrollment import presentation_staff as presentation
@@ -32,6 +32,7 @@ from enrollment.forms_staff import (
     AuditFilterForm,
     EnrolmentForm,
     EvidenceReviewForm,
+    FeedUploadForm,
     OverrideForm,
     PublishForm,
     RecheckFilterForm,
@@ -64,6 +65,7 @@ from enrollment.services.review import decision_override, evidence_review, verif
 from enrollment.services.whatif import policy_what_if
 from enrollment.templatetags import portal
 from registry.idnumber import mask, mask_in_text
+from registry.services.uploads import UploadRefused, feed_upload_create, feed_upload_progress
 
 access_log = logging.getLogger("enrollment.access")
 
@@ -985,6 +987,69 @@ def steward_import_detail(request, batch_id: int):
         for item in batch.rejections or []
     ]
     return render(request, "steward/import_detail.html", {"batch": batch, "rejections": rejections})
+
+
+@steward_view
+@require_http_methods(["GET", "POST"])
+def steward_upload(request):
+    """Hand in a department file; a worker loads it and the next page follows the load."""
+    form = FeedUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            upload = feed_upload_create(
+                source=data["source"],
+                file=data["file"],
+                encoding=data["encoding"],
+                as_of=data["as_of"],
+                submitted_by=request.user.username,
+            )
+        except UploadRefused as refused:
+            form.add_error(refused.field, str(refused))
+        else:
+            return redirect("staff:steward-upload", upload_id=upload.pk)
+    status = 400 if form.is_bound else 200
+    uploads = staff_selectors.feed_uploads()[:10]
+    for upload in uploads:
+        upload.source_label = SOURCE_LABELS.get(upload.source, upload.source)
+    return render(request, "steward/upload.html", {"form": form, "uploads": uploads}, status=status)
+
+
+def _upload_or_404(request, upload_id: int):
+    upload = staff_selectors.feed_uploads().filter(pk=upload_id).first()
+    if upload is None:
+        raise not_found(request, f"feed upload {upload_id}")
+    upload.source_label = SOURCE_LABELS.get(upload.source, upload.source)
+    return upload
+
+
+def _upload_context(upload) -> dict:
+    progress = feed_upload_progress(upload)
+    return {
+        "upload": upload,
+        "progress": progress,
+        "moving": progress.phase in ("queued", "reading", "indexing", "working"),
+    }
+
+
+@steward_view
+@require_GET
+def steward_upload_detail(request, upload_id: int):
+    upload = _upload_or_404(request, upload_id)
+    return render(request, "steward/upload_detail.html", _upload_context(upload))
+
+
+@steward_view
+@require_GET
+def steward_upload_progress(request, upload_id: int):
+    """The progress fragment that htmx polls while the file is queued or loading."""
+    upload = _upload_or_404(request, upload_id)
+    context = _upload_context(upload)
+    response = render(request, "steward/_upload_progress.html", context)
+    if request.htmx and not context["moving"]:
+        # The load ended: reload the page so that its batch and counts appear.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @steward_view

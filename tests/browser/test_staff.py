@@ -162,3 +162,34 @@ def test_school_downloads_its_admitted_list(new_page, families, officer, school_
     assert rows[0][:3] == ["school_code", "ref", "child_name"]
     assert [row[1] for row in rows[1:]] == ["A00000000DEC"]
     assert DownloadLog.objects.filter(user=school_staff, allowed=True).count() == 1
+
+
+def test_steward_hands_in_a_feed_file_and_sees_its_batch(new_page, settings, tmp_path):
+    from registry.models import FeedUpload, HukouRecord
+    from tests.registry.test_uploads import GOOD_AND_BAD
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    steward = UserFactory(role=Role.STEWARD, username="steward1")
+    feed = tmp_path / "hukou-2027-03.csv"
+    feed.write_bytes(GOOD_AND_BAD)
+    watched = new_page()
+    page = watched.page
+    _sign_in(watched, steward.username)
+    page.get_by_role("link", name="上传数据").first.click()
+    expect(page.locator("h1")).to_have_text("上传部门数据")
+
+    page.get_by_label("数据源").select_option("hukou")
+    page.get_by_label("数据文件").set_input_files(str(feed))
+    page.get_by_label("数据日期").fill("2027-03-01")
+    page.get_by_role("button", name="上传并导入").click()
+
+    # Tasks run in-process here: the load has ended by the time the next page shows.
+    upload = FeedUpload.objects.get()
+    expect(page.locator("h1")).to_have_text(f"上传 #{upload.pk}")
+    expect(page.locator("#upload-progress")).to_contain_text("已完成")
+    expect(page.locator("main")).to_contain_text("读取 3 行，新增 2，更新 0，拒收 1。")
+    watched.screenshot("steward-upload")
+    page.get_by_role("link", name=f"#{upload.batch_id}").click()
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    assert HukouRecord.objects.count() == 2
+    assert not any(path.is_file() for path in (tmp_path / "media").rglob("*"))
