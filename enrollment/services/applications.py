@@ -78,13 +78,17 @@ class _Lookups:
     # the active policy's rules by (district, admission year, grade)
     policies: dict[tuple[str, int, str], Policy]
     schools: dict[tuple[str, int], School]
-    # (child ID number, admission year) pairs that already have an application; None when
-    # the unique constraint is left to find them (one submission: the insert tells)
-    taken: set[tuple[str, int]] | None
+    # (child ID number, admission year) pairs that already have an application
+    taken: set[tuple[str, int]]
 
 
-def _lookups_for(items: Sequence[ApplicationInput], *, check_taken: bool = True) -> _Lookups:
-    """The reference rows from this process's cache, and one query for earlier applications."""
+def _lookups_for(items: Sequence[ApplicationInput]) -> _Lookups:
+    """The reference rows from this process's cache, and one query for earlier applications.
+
+    The unique constraint alone would refuse a second application too, but a refused INSERT
+    puts the statement, the child's ID number with it, into PostgreSQL's own log; a phone
+    sending a submission again is common, a race past this query is not.
+    """
     communities = reference.communities.get_many(
         {(item.home_community_code or "").strip() for item in items}
     )
@@ -98,15 +102,13 @@ def _lookups_for(items: Sequence[ApplicationInput], *, check_taken: bool = True)
     schools = reference.schools.get_many(
         {(code.strip(), item.admission_year) for item in items for code in item.preferences}
     )
-    taken = None
-    if check_taken:
-        children = {idnumber.normalise(item.child.id_number) for item in items}
-        taken = set(
-            Application.objects.filter(
-                child_id_number__in=children,
-                admission_year__in={item.admission_year for item in items},
-            ).values_list("child_id_number", "admission_year")
-        )
+    children = {idnumber.normalise(item.child.id_number) for item in items}
+    taken = set(
+        Application.objects.filter(
+            child_id_number__in=children,
+            admission_year__in={item.admission_year for item in items},
+        ).values_list("child_id_number", "admission_year")
+    )
     return _Lookups(communities=communities, policies=policies, schools=schools, taken=taken)
 
 
@@ -263,7 +265,7 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
             )
         )
 
-    if child_id and lookups.taken is not None and (child_id, data.admission_year) in lookups.taken:
+    if child_id and (child_id, data.admission_year) in lookups.taken:
         errors.append(_duplicate_error(data.admission_year))
 
     if errors:
@@ -301,9 +303,7 @@ def application_submit(
     The job is the outbox: it is enqueued only after the transaction commits, and the
     reconciler finds it again if the message is lost.
     """
-    # No query for an earlier application of the child: the unique constraint answers that
-    # in the insert, which has to be made anyway.
-    cleaned, schools = _validate(data, _lookups_for([data], check_taken=False))
+    cleaned, schools = application_validate(data=data)
     # Without a message of its own the job waits for the reconciler, which batches (opening day).
     enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
@@ -327,6 +327,7 @@ def application_submit(
             submitted_at=now,
         )
     except IntegrityError as error:
+        # Two submissions for one child raced past the check above; the constraint decided.
         if not _is_second_application(error):
             raise
         raise ValidationErrors([_duplicate_error(data.admission_year)]) from None

@@ -119,11 +119,22 @@ def test_second_application_for_the_same_child_and_year_is_refused(district, par
     assert VerificationJob.objects.count() == 1
 
 
-def test_a_second_application_is_refused_by_the_constraint_and_the_caller_goes_on(district, parent):
-    """One submission does not look for an earlier application first: the unique constraint
-    refuses the second in its insert (two at once race to the same end), and only the
-    submission is rolled back, not the caller's transaction."""
+def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
+    district, parent, monkeypatch
+):
+    """Two submissions for one child at once both find no application in the check; the
+    unique constraint refuses the second, and the caller's transaction stays usable."""
+    from enrollment.services import applications
+
     application_submit(data=_input(), acting_user=parent, enqueue=False)
+    unchecked = applications._lookups_for
+
+    def as_if_raced(items):
+        lookups = unchecked(items)
+        lookups.taken.clear()
+        return lookups
+
+    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
 
     with pytest.raises(ValidationErrors) as refused:
         application_submit(
