@@ -11,26 +11,16 @@ from enrollment.services import reference
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.policies import policy_install
 from registry import idnumber
-from tests.conftest import HOME, YEAR
+from tests.conftest import YEAR
+from tests.enrollment.test_submit import _input as submitted_input
 
 pytestmark = pytest.mark.django_db
 
-MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)
 
-
-def _input(child_birth: date, sequence: int, **overrides) -> ApplicationInput:
-    values = {
-        "admission_year": YEAR,
-        "child": PersonInput(
-            name="陈小明", id_number=idnumber.make("440604", child_birth, sequence)
-        ),
-        "guardians": [PersonInput(name="李美玲", id_number=MOTHER, relation="mother")],
-        "home_community_code": HOME,
-        "preferences": ["S440604001"],
-        "consent_given_by": MOTHER,
-    }
-    values.update(overrides)
-    return ApplicationInput(**values)
+def _input(child_birth: date, sequence: int) -> ApplicationInput:
+    """test_submit's application, for a child of its own."""
+    child = PersonInput(name="陈小明", id_number=idnumber.make("440604", child_birth, sequence))
+    return submitted_input(child=child)
 
 
 def test_a_second_submission_reads_no_reference_row_from_the_database(
