@@ -192,6 +192,30 @@ def rejection_message(item: dict) -> str:
     return _("该行被拒收。")
 
 
+def upload_failure_message(upload) -> str:
+    """Why a handed-in file was not loaded, in the page's language (registry ImportFailed's
+    codes, and "stopped"); a header or row problem is on the batch's page instead."""
+    params = upload.error_params if isinstance(upload.error_params, dict) else {}
+    encoding = str(params.get("encoding") or upload.encoding).upper()
+    if upload.error_code == "not_in_encoding":
+        if params.get("line"):
+            return _(
+                "文件不是 %(encoding)s 编码（第 %(line)s 行读不出来），请选择正确的文件编码后重新上传。"
+            ) % {"encoding": encoding, "line": params["line"]}
+        return _("文件不是 %(encoding)s 编码，请选择正确的文件编码后重新上传。") % {
+            "encoding": encoding
+        }
+    if upload.error_code == "malformed_csv":
+        return _("文件不是格式正确的 CSV（例如引号没有成对），请检查后重新上传。")
+    if upload.error_code == "unreadable":
+        return _("服务器读不到上传的文件，请重新上传；再次失败请联系系统管理员。")
+    if upload.error_code == "stopped":
+        return _("导入意外中断，没有写入任何数据。请重新上传；再次失败请联系系统管理员。")
+    if upload.batch_id:
+        return _("文件没有导入，原因见导入批次的拒收明细。")
+    return _("文件没有导入，请联系系统管理员。")
+
+
 def _rejection_values(params: dict) -> dict:
     separator = pgettext("list separator", "，")
     values = dict(params)

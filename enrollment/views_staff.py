@@ -1025,10 +1025,12 @@ def _upload_or_404(request, upload_id: int):
 
 def _upload_context(upload) -> dict:
     progress = feed_upload_progress(upload)
+    failed = upload.status == upload.Status.FAILED
     return {
         "upload": upload,
         "progress": progress,
         "moving": progress.phase in ("queued", "reading", "indexing", "working"),
+        "failure": presentation.upload_failure_message(upload) if failed else "",
     }
 
 

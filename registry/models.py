@@ -84,8 +84,12 @@ class FeedUpload(models.Model):
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # Why the file could not be read at all (no batch then), in the import's words.
+    # Why the file could not be loaded at all, in the import's words (for the operators), and
+    # as a code with its parameters (for the steward's page): ImportFailed's codes, or
+    # "stopped" when the load broke off.
     error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]

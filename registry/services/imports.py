@@ -48,7 +48,14 @@ PROGRESS_EVERY = 100_000
 
 
 class ImportFailed(Exception):
-    """The file could not be loaded at all; the message is one line, fit for an operator."""
+    """The file could not be loaded at all; the message is one line, fit for an operator, and
+    `code` with `params` say the same for a page to word (unknown_source, unknown_encoding,
+    needs_postgresql, unreadable, not_in_encoding with line and encoding, malformed_csv)."""
+
+    def __init__(self, message: str, *, code: str, params: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
 
 
 @dataclass
@@ -95,7 +102,7 @@ def _python_encoding(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise ImportFailed(f"unknown encoding {encoding!r}") from None
+        raise ImportFailed(f"unknown encoding {encoding!r}", code="unknown_encoding") from None
     # Spreadsheet exports often start with a byte order mark; it is not part of the header.
     return "utf-8-sig" if name == "utf-8" else name
 
@@ -679,14 +686,16 @@ def registry_import_file(
     Raises ImportFailed (after recording a failed ImportBatch) when the file cannot be read.
     """
     if source not in FEEDS:
-        raise ImportFailed(f"unknown source {source!r}: one of {', '.join(FEEDS)}")
+        raise ImportFailed(
+            f"unknown source {source!r}: one of {', '.join(FEEDS)}", code="unknown_source"
+        )
     spec = FEEDS[source]
     path = Path(path)
     name = file_name or path.name
     python_encoding = _python_encoding(encoding)
     method = method or ("copy" if connection.vendor == "postgresql" else "orm")
     if method == "copy" and connection.vendor != "postgresql":
-        raise ImportFailed("the COPY path needs PostgreSQL")
+        raise ImportFailed("the COPY path needs PostgreSQL", code="needs_postgresql")
     as_of = as_of or timezone.localdate()
     report = ImportReport(source=source, file_name=name, encoding=encoding)
     started = time.perf_counter()
@@ -697,7 +706,8 @@ def registry_import_file(
         else:
             handle = path.open(encoding=python_encoding, newline="")
     except OSError as error:
-        raise ImportFailed(f"cannot read {path}: {error.strerror or error}") from None
+        reason = f"cannot read {path}: {error.strerror or error}"
+        raise ImportFailed(reason, code="unreadable") from None
     try:
         with handle, transaction.atomic():
             batch = ImportBatch.objects.create(
@@ -726,15 +736,16 @@ def registry_import_file(
         where = f"line {line}; " if line else ""
         reason = f"{name} is not {encoding} text ({where}try --encoding)"
         _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
-        raise ImportFailed(reason) from None
+        params = {"line": line, "encoding": encoding}
+        raise ImportFailed(reason, code="not_in_encoding", params=params) from None
     except csv.Error as error:
         reason = f"{name}: malformed CSV: {error}"
         _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
-        raise ImportFailed(reason) from None
+        raise ImportFailed(reason, code="malformed_csv") from None
     except OSError as error:
         reason = f"cannot read {path}: {error.strerror or error}"
         _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
-        raise ImportFailed(reason) from None
+        raise ImportFailed(reason, code="unreadable") from None
     return report
 
 

@@ -104,13 +104,14 @@ def feed_upload_load(upload_id: int) -> FeedUpload | None:
         )
     except ImportFailed as error:
         upload.status = FeedUpload.Status.FAILED
-        upload.error = str(error)
+        upload.error, upload.error_code, upload.error_params = str(error), error.code, error.params
     except Exception:
         # The load's transaction is rolled back; say so rather than retry a file that broke
         # the load once (the traceback, masked, is in the worker's log).
         logger.exception("feed upload %s: the load stopped", upload.pk)
         upload.status = FeedUpload.Status.FAILED
         upload.error = "the load stopped unexpectedly; the worker's log says why"
+        upload.error_code = "stopped"
     else:
         upload.batch_id = report.batch_id
         upload.status = FeedUpload.Status.FAILED if report.failed else FeedUpload.Status.DONE

@@ -8,6 +8,7 @@ from enrollment.models import Role
 from registry.models import FeedUpload, HukouRecord, ImportBatch
 from tests.enrollment.factories import UserFactory
 from tests.portal_staff.conftest import login
+from tests.registry.factories import ImportBatchFactory
 from tests.registry.test_uploads import GOOD_AND_BAD
 
 pytestmark = pytest.mark.django_db
@@ -101,10 +102,54 @@ def test_a_failed_load_says_why_on_its_page(steward, django_capture_on_commit_ca
     page = client.get(f"/staff/steward/uploads/{upload.pk}/")
 
     assert upload.status == FeedUpload.Status.FAILED
-    assertContains(
-        page,
-        "文件没有导入：hukou-2027-03.csv is not utf-8 text (line 1; try --encoding)",
+    assertContains(page, "文件不是 UTF-8 编码（第 1 行读不出来），请选择正确的文件编码后重新上传。")
+    assert "try --encoding" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("code", "params", "batch", "message"),
+    [
+        (
+            "not_in_encoding",
+            {"encoding": "gbk"},
+            False,
+            "文件不是 GBK 编码，请选择正确的文件编码后重新上传。",
+        ),
+        (
+            "malformed_csv",
+            {},
+            True,
+            "文件不是格式正确的 CSV（例如引号没有成对），请检查后重新上传。",
+        ),
+        ("unreadable", {}, False, "服务器读不到上传的文件，请重新上传；再次失败请联系系统管理员。"),
+        (
+            "stopped",
+            {},
+            False,
+            "导入意外中断，没有写入任何数据。请重新上传；再次失败请联系系统管理员。",
+        ),
+        ("", {}, True, "文件没有导入，原因见导入批次的拒收明细。"),
+        ("a_code_of_a_later_version", {}, False, "文件没有导入，请联系系统管理员。"),
+    ],
+)
+def test_each_failure_is_worded_for_the_steward(steward, code, params, batch, message):
+    upload = FeedUpload.objects.create(
+        source="hukou",
+        file_name="hukou.csv",
+        size_bytes=10,
+        as_of="2027-03-01",
+        submitted_by="steward1",
+        status=FeedUpload.Status.FAILED,
+        error="in the import's words",
+        error_code=code,
+        error_params=params,
+        batch=ImportBatchFactory(status=ImportBatch.Status.FAILED) if batch else None,
     )
+
+    page = login(steward).get(f"/staff/steward/uploads/{upload.pk}/")
+
+    assert page.context["failure"] == message
+    assertContains(page, f'<p class="error" role="alert">{message}</p>', html=True)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +196,23 @@ def test_other_roles_cannot_hand_in_files(role, media):
 
 def test_an_upload_that_does_not_exist_is_not_found(steward):
     assert login(steward).get("/staff/steward/uploads/999/").status_code == 404
+
+
+def test_the_pages_read_in_english(steward, django_capture_on_commit_callbacks):
+    client = login(steward)
+    client.cookies["django_language"] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(NEW, _form("户籍".encode("gbk") + b"\n"))
+    upload = FeedUpload.objects.get()
+
+    form_page = client.get(NEW)
+    page = client.get(f"/staff/steward/uploads/{upload.pk}/")
+
+    assertContains(form_page, "<h1>Upload department data</h1>", html=True)
+    assertContains(form_page, "Data file (CSV, as the interchange specification describes)")
+    assertContains(page, f"<h1>Upload #{upload.pk}</h1>", html=True)
+    assertContains(
+        page,
+        "The file is not UTF-8 text (line 1 cannot be read): choose the right file encoding "
+        "and upload it again.",
+    )

@@ -126,6 +126,10 @@ def test_a_file_not_in_its_encoding_fails_naming_the_line_and_is_deleted(media):
 
     assert loaded.status == FeedUpload.Status.FAILED
     assert loaded.error == "公安户籍-2027年3月.csv is not utf-8 text (line 5; try --encoding)"
+    assert (loaded.error_code, loaded.error_params) == (
+        "not_in_encoding",
+        {"line": 5, "encoding": "utf-8"},
+    )
     assert HukouRecord.objects.count() == 0
     assert _stored_files(media) == []
 
@@ -153,6 +157,7 @@ def test_a_load_that_breaks_is_failed_not_left_running(media, monkeypatch, caplo
 
     assert loaded.status == FeedUpload.Status.FAILED
     assert loaded.error == "the load stopped unexpectedly; the worker's log says why"
+    assert loaded.error_code == "stopped"
     assert _stored_files(media) == []
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == [
         f"feed upload {upload.pk}: the load stopped"
