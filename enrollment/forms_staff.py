@@ -14,6 +14,7 @@ from enrollment.models import ApplicationState, Consent, Decision, Offer, Rechec
 from enrollment.policy.engine import Reason
 from enrollment.templatetags.portal import decision_reason
 from registry.models import AuditEntry
+from registry.services.uploads import ENCODINGS
 
 REASON_REQUIRED = _("请填写理由，理由不能为空。")
 
@@ -272,7 +273,9 @@ class FeedUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     encoding = forms.ChoiceField(
-        label=_("文件编码"), choices=[("utf-8", "UTF-8"), ("gbk", "GBK")], initial="utf-8"
+        label=_("文件编码"),
+        choices=[(encoding, encoding.upper()) for encoding in ENCODINGS],
+        initial=ENCODINGS[0],
     )
     as_of = forms.DateField(
         label=_("数据日期（部门数据所描述的日期）"), widget=forms.DateInput(attrs={"type": "date"})

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import PolicyDocument, User
-from enrollment.policy import Policy, PolicyInvalid, default_policy_document, policy_validate
+from enrollment.policy import PolicyInvalid, default_policy_document, policy_validate
 from enrollment.services.audit import audit_log
 
 
@@ -91,7 +91,3 @@ def policy_active(
             field="admission_year",
         )
     return policy
-
-
-def as_policy(document: PolicyDocument) -> Policy:
-    return Policy(document.document)

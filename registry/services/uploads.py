@@ -82,7 +82,10 @@ def feed_upload_load(upload_id: int) -> FeedUpload | None:
     """Load one upload. Idempotent: an upload that is done, failed or being loaded by a live
     worker is left alone, and None is returned."""
     upload = FeedUpload.objects.filter(pk=upload_id).first()
-    if upload is None or not _claimable(upload):
+    if upload is None:
+        return None
+    live = _live_backends() if upload.status == FeedUpload.Status.RUNNING else None
+    if not _claimable(upload, live):
         return None
     # Compare and set: of two deliveries of one message, one claims the upload.
     claimed = FeedUpload.objects.filter(
@@ -124,7 +127,7 @@ def feed_upload_load(upload_id: int) -> FeedUpload | None:
     return upload
 
 
-def _claimable(upload: FeedUpload) -> bool:
+def _claimable(upload: FeedUpload, live_backends: set[int] | None) -> bool:
     """Queued, or running in a worker that is gone: its database session ended with it (and
     its transaction, so none of its rows stayed), or it has run for too long."""
     if upload.status == FeedUpload.Status.QUEUED:
@@ -133,23 +136,35 @@ def _claimable(upload: FeedUpload) -> bool:
         return False
     if upload.started_at is None or upload.started_at < timezone.now() - ABANDONED_AFTER:
         return True
-    if upload.backend_pid is None or connection.vendor != "postgresql":
+    if upload.backend_pid is None or live_backends is None:
         return False
+    return upload.backend_pid not in live_backends
+
+
+def _live_backends() -> set[int] | None:
+    """The database sessions open now; None where the database cannot tell (SQLite)."""
+    if connection.vendor != "postgresql":
+        return None
     with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL keeps answering from its first look at the other
+        # sessions; a fresh look each time.
         cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [upload.backend_pid])
-        return cursor.fetchone() is None
+        cursor.execute("SELECT pid FROM pg_stat_activity")
+        return {pid for (pid,) in cursor.fetchall()}
 
 
 def feed_upload_reconcile(*, queued_for: timedelta = timedelta(minutes=2)) -> int:
     """Send again the uploads whose message was lost (Redis restarted) or whose worker died;
     returns how many. The claim makes a second delivery harmless."""
     now = timezone.now()
-    candidates = FeedUpload.objects.filter(
-        Q(status=FeedUpload.Status.QUEUED, submitted_at__lt=now - queued_for)
-        | Q(status=FeedUpload.Status.RUNNING)
+    candidates = list(
+        FeedUpload.objects.filter(
+            Q(status=FeedUpload.Status.QUEUED, submitted_at__lt=now - queued_for)
+            | Q(status=FeedUpload.Status.RUNNING)
+        )
     )
-    due = [upload.pk for upload in candidates if _claimable(upload)]
+    live = _live_backends() if candidates else None
+    due = [upload.pk for upload in candidates if _claimable(upload, live)]
     for upload_id in due:
         _enqueue(upload_id)
     if due:

@@ -6,6 +6,7 @@ from pytest_django.asserts import assertContains
 
 from enrollment.models import Role
 from registry.models import FeedUpload, HukouRecord, ImportBatch
+from registry.services.uploads import feed_upload_load
 from tests.enrollment.factories import UserFactory
 from tests.portal_staff.conftest import login
 from tests.registry.factories import ImportBatchFactory
@@ -85,8 +86,6 @@ def test_a_queued_upload_polls_and_the_finished_load_reloads_the_page(steward):
     polled = client.get(f"/staff/steward/uploads/{upload.pk}/progress/", HTTP_HX_REQUEST="true")
     assert polled.status_code == 200
     assert "HX-Refresh" not in polled
-
-    from registry.services.uploads import feed_upload_load
 
     feed_upload_load(upload.pk)
     finished = client.get(f"/staff/steward/uploads/{upload.pk}/progress/", HTTP_HX_REQUEST="true")
