@@ -17,6 +17,8 @@ import codecs
 import csv
 import io
 import operator
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +43,8 @@ _BLOCK_BYTES = 4 << 20
 # Bytes of lines held back waiting for a quoted field to close: a field is at most a few
 # hundred characters, so this much means the quote never closes.
 _MAX_PENDING_BYTES = 4 * _BLOCK_BYTES
+# Checked blocks waiting for the thread that sends them to COPY.
+_BLOCKS_AHEAD = 2
 # Rows per ORM round trip on the plain path: SQLite's variable limit is 32,766 and the widest
 # feed has 12 columns.
 _ORM_CHUNK = 2_000
@@ -389,8 +393,11 @@ def _load_copy(spec: FeedSpec, feed: _CopyFeed, batch: ImportBatch, report: Impo
         assignments = ", ".join(
             f"{c} = EXCLUDED.{c}" for c in [*rest, "batch_id", "as_of", "updated_at"]
         )
-        # The planner needs the staging rows' size and spread to join them to the stored rows.
-        cursor.execute(f"ANALYZE {staging}")
+        # The planner needs the staging rows' count and their keys' spread to join them to the
+        # stored rows, nothing finer: a small sample of the key columns says as much (the join
+        # is the same) in a tenth of the time of full statistics on every column.
+        cursor.execute("SET LOCAL default_statistics_target = 10")
+        cursor.execute(f"ANALYZE {staging} ({key_list})")
         # Rows whose key is stored with the same facts are left out before the upsert: ON
         # CONFLICT would lock (and so rewrite) each of them even when it changes nothing.
         same = " AND ".join(
@@ -429,8 +436,41 @@ def _copy(cursor, table: str, line_column: str, feed: _CopyFeed) -> None:
         f"COPY {table} ({line_column}, {copied}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({copied}))"
     )
     with cursor.cursor.copy(statement) as copy:
-        for chunk in feed.chunks():
-            copy.write(chunk)
+        _write_behind(feed.chunks(), copy.write)
+
+
+def _write_behind(chunks: Iterator[bytes], write: Callable[[bytes], None]) -> None:
+    """Hand each chunk to `write` on a thread of its own, so that the next block is read and
+    checked while the last one goes to the server: without it the two take turns, each
+    waiting on the other. At most _BLOCKS_AHEAD blocks wait, whatever the file's size.
+
+    An error on either side ends both: the sender's is raised here once the reading stops,
+    the reader's once the sender has sent what was already checked.
+    """
+    ahead: queue.Queue[bytes | None] = queue.Queue(maxsize=_BLOCKS_AHEAD)
+    failed: list[BaseException] = []
+
+    def send() -> None:
+        while (chunk := ahead.get()) is not None:
+            if failed:
+                continue  # keep taking, so the reader never waits on a full queue
+            try:
+                write(chunk)
+            except BaseException as error:  # noqa: BLE001 - raised again on the reading side
+                failed.append(error)
+
+    sender = threading.Thread(target=send, name="registry-copy", daemon=True)
+    sender.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            ahead.put(chunk)
+    finally:
+        ahead.put(None)
+        sender.join()
+    if failed:
+        raise failed[0]
 
 
 def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:

@@ -587,3 +587,54 @@ def test_lines_held_back_for_a_quote_that_never_closes_stay_bounded(monkeypatch)
     assert b"".join(blocks) == data
     assert max(len(block) for block in blocks) <= 256 + 64
     assert all(block.endswith(b"\n") for block in blocks)
+
+
+def test_checked_blocks_reach_copy_whole_and_in_order():
+    from registry.services.imports import _write_behind
+
+    blocks = [f"{n}\n".encode() * n for n in range(1, 50)]
+    sent = []
+
+    _write_behind(iter(blocks), sent.append)
+
+    assert sent == blocks
+
+
+def test_a_block_the_server_refuses_stops_the_reading_and_its_error_is_raised():
+    from registry.services.imports import _BLOCKS_AHEAD, _write_behind
+
+    read, sent = [], []
+
+    def blocks():
+        for n in range(100):
+            read.append(n)
+            yield bytes([n])
+
+    def refuse_the_second(block):
+        if block == b"\x01":
+            raise ValueError("the server refused block 1")
+        sent.append(block)
+
+    with pytest.raises(ValueError, match="the server refused block 1"):
+        _write_behind(blocks(), refuse_the_second)
+
+    assert sent == [b"\x00"]
+    # What the sender holds, what waits, one waiting to be put and one read before the
+    # reader sees the failure: never the rest of the file.
+    assert len(read) <= 2 + _BLOCKS_AHEAD + 2
+
+
+def test_a_block_that_cannot_be_read_is_raised_once_the_blocks_before_it_are_sent():
+    from registry.services.imports import _write_behind
+
+    sent = []
+
+    def blocks():
+        yield b"a\n"
+        yield b"b\n"
+        raise UnicodeDecodeError("gbk", b"\xff", 0, 1, "illegal multibyte sequence")
+
+    with pytest.raises(UnicodeDecodeError):
+        _write_behind(blocks(), sent.append)
+
+    assert sent == [b"a\n", b"b\n"]
