@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError
 
 from enrollment.errors import ErrorCode, ValidationErrors
-from enrollment.models import Application, ApplicationEvent, Consent, VerificationJob
+from enrollment.models import Application, ApplicationEvent, Consent, Guardian, VerificationJob
 from enrollment.services.applications import (
     ApplicationInput,
     PersonInput,
@@ -146,6 +146,121 @@ def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
     # The test's own transaction still takes queries: only the submission was rolled back.
     assert _stored() == (1, 1, 1, 1)
     assert Application.objects.get().home_address == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_submission_is_one_check_and_one_statement(
+    district, parent, django_assert_num_queries
+):
+    """The look for an earlier application, then the application with its guardians,
+    preference, consent, event and job in one statement: no BEGIN, no COMMIT. (The first
+    submission reads the community, policy and school into this process's cache.)"""
+    sibling = idnumber.make("440604", date(2020, 5, 5), 8)
+    application_submit(
+        data=_input(child=PersonInput(name="陈小红", id_number=sibling)),
+        acting_user=parent,
+        enqueue=False,
+    )
+
+    with django_assert_num_queries(2):
+        application = application_submit(data=_input(), acting_user=parent, enqueue=False)
+
+    stored = Application.objects.get(child_id_number=CHILD)
+    assert stored.pk == application.pk
+    assert (stored.ref, stored.child_id_number, stored.state) == (
+        application.ref,
+        CHILD,
+        "submitted",
+    )
+    assert list(stored.guardians.values_list("position", "id_number", "relation")) == [
+        (1, MOTHER, "mother")
+    ]
+    assert list(stored.preferences.values_list("rank", "school__code")) == [(1, "S440604001")]
+    assert stored.consent.reference.startswith(f"C-{application.ref}-")
+    assert list(stored.events.values_list("from_state", "to_state", "reason_code")) == [
+        ("", "submitted", "submitted")
+    ]
+    job = VerificationJob.objects.get(application_id=application.pk)
+    assert (job.status, job.enqueued_at) == ("pending", None)
+    assert job.created_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_raced_duplicate_writes_nothing_and_leaves_the_connection_usable(
+    district, parent, monkeypatch
+):
+    from enrollment.services import applications
+
+    first = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    unchecked = applications._lookups_for
+
+    def as_if_raced(items):
+        lookups = unchecked(items)
+        lookups.taken.clear()
+        return lookups
+
+    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
+
+    with pytest.raises(ValidationErrors) as refused:
+        application_submit(data=_input(home_address="另一个地址"), acting_user=parent)
+
+    assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
+    assert _stored() == (1, 1, 1, 1)
+    assert Application.objects.get().pk == first.pk
+    assert Guardian.objects.count() == 1
+
+
+def test_the_one_statement_stores_what_the_orm_stores(district, parent, monkeypatch):
+    """The same submission through the one statement (PostgreSQL) and through the ORM (the
+    path elsewhere) gives the same rows, ids, the ref and the times they were stored aside."""
+    from django.db import connection
+
+    second_child = idnumber.make("440604", date(2020, 5, 5), 8)
+
+    def rows(application):
+        application.refresh_from_db()
+        return {
+            "application": _values(application, skip={"ref", "submitted_at", "updated_at"}),
+            "guardians": [_values(g) for g in application.guardians.all()],
+            "preferences": [_values(p) for p in application.preferences.all()],
+            "consent": _values(application.consent, skip={"reference", "given_at"}),
+            "events": [_values(e, skip={"at"}) for e in application.events.all()],
+            "jobs": [
+                _values(j, skip={"created_at", "enqueued_at"})
+                for j in application.verification_jobs.all()
+            ],
+        }
+
+    one_statement = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "vendor", "elsewhere")
+        through_the_orm = application_submit(
+            data=_input(child=PersonInput(name="陈小明", id_number=second_child)),
+            acting_user=parent,
+            enqueue=False,
+        )
+
+    expected = rows(one_statement)
+    expected["application"]["child_id_number"] = second_child
+    expected["application"]["child_birth_date"] = date(2020, 5, 5)
+    assert rows(through_the_orm) == expected
+    assert expected["application"]["applicant_id"] == parent.pk
+    assert expected["consent"]["lookups"] == [
+        "hukou",
+        "property",
+        "rental",
+        "social_insurance",
+        "residence_permit",
+    ]
+
+
+def _values(obj, skip=frozenset()) -> dict:
+    """A row's stored values but its own id and the application it belongs to."""
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if not f.primary_key and f.name not in skip and f.name != "application"
+    }
 
 
 def test_another_broken_constraint_is_not_reported_as_a_second_application(district, parent):
