@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
@@ -26,6 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2027
 CUTOFF = date(2027, 3, 31)
 HOME = "440604010003"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language. A request through the test client
+    leaves its language active in the thread (LocaleMiddleware activates it, nothing
+    deactivates it), so an English page in one test made the next test's words English."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
