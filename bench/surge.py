@@ -209,7 +209,7 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
         key = secrets.token_hex(16)
         data = {
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: "enrollment.backends.AccountBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         sessions.append(
@@ -230,7 +230,8 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
             }
         )
     Session.objects.bulk_create(sessions, batch_size=2000)
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    # The rows written above are what the server reads: sessions in the database.
+    assert settings.SESSION_ENGINE == "enrollment.sessions"
     plan_path.write_text(json.dumps({"parents": parents[:-WARM_UP]}))
     warm_path.write_text(json.dumps({"parents": parents[-WARM_UP:]}))
 

@@ -19,7 +19,7 @@ from tests.registry.factories import (
     RentalRecordFactory,
 )
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "enrollment.backends.AccountBackend"
 OTHER_HOME = "440605001001"
 
 
