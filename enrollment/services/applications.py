@@ -344,14 +344,7 @@ def application_submit(
             given_at=data.consent_given_at or now,
             lookups=list(data.consent_lookups),
         ),
-        ApplicationEvent(
-            from_state="",
-            to_state=ApplicationState.SUBMITTED,
-            actor=acting_user,
-            actor_label="" if acting_user else channel,
-            reason_code=EventReason.SUBMITTED,
-            at=now,
-        ),
+        _submitted_event(acting_user=acting_user, channel=channel, at=now),
     ]
     job = VerificationJob(enqueued_at=now if enqueue else None)
     try:
@@ -367,6 +360,19 @@ def application_submit(
         job_id = job.pk
         transaction.on_commit(lambda: verification_signal(job_id))
     return application
+
+
+def _submitted_event(*, acting_user, channel: str, at, application=None) -> ApplicationEvent:
+    """Every application's first event: submitted, by the parent or else by the channel."""
+    return ApplicationEvent(
+        application=application,
+        from_state="",
+        to_state=ApplicationState.SUBMITTED,
+        actor=acting_user,
+        actor_label="" if acting_user else channel,
+        reason_code=EventReason.SUBMITTED,
+        at=at,
+    )
 
 
 def submission_store(
@@ -533,14 +539,8 @@ def application_submit_many(
     copy_insert(
         ApplicationEvent,
         [
-            ApplicationEvent(
-                application=application,
-                from_state="",
-                to_state=ApplicationState.SUBMITTED,
-                actor=acting_user,
-                actor_label="" if acting_user else channel,
-                reason_code=EventReason.SUBMITTED,
-                at=now,
+            _submitted_event(
+                acting_user=acting_user, channel=channel, at=now, application=application
             )
             for application in applications
         ],

@@ -44,6 +44,21 @@ def _stored() -> tuple[int, int, int, int]:
     )
 
 
+def _as_if_raced(monkeypatch) -> None:
+    """The look for an earlier application finds none, as when two submissions of one child
+    both look before either has stored: only the unique constraint is left to decide."""
+    from enrollment.services import applications
+
+    unchecked = applications._lookups_for
+
+    def as_if_raced(items):
+        lookups = unchecked(items)
+        lookups.taken.clear()
+        return lookups
+
+    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
+
+
 def _nothing_written():
     return _stored() == (0, 0, 0, 0)
 
@@ -124,17 +139,8 @@ def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
 ):
     """Two submissions for one child at once both find no application in the check; the
     unique constraint refuses the second, and the caller's transaction stays usable."""
-    from enrollment.services import applications
-
     application_submit(data=_input(), acting_user=parent, enqueue=False)
-    unchecked = applications._lookups_for
-
-    def as_if_raced(items):
-        lookups = unchecked(items)
-        lookups.taken.clear()
-        return lookups
-
-    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
+    _as_if_raced(monkeypatch)
 
     with pytest.raises(ValidationErrors) as refused:
         application_submit(
@@ -189,17 +195,8 @@ def test_outside_a_transaction_a_submission_is_one_check_and_one_statement(
 def test_outside_a_transaction_a_raced_duplicate_writes_nothing_and_leaves_the_connection_usable(
     district, parent, monkeypatch
 ):
-    from enrollment.services import applications
-
     first = application_submit(data=_input(), acting_user=parent, enqueue=False)
-    unchecked = applications._lookups_for
-
-    def as_if_raced(items):
-        lookups = unchecked(items)
-        lookups.taken.clear()
-        return lookups
-
-    monkeypatch.setattr(applications, "_lookups_for", as_if_raced)
+    _as_if_raced(monkeypatch)
 
     with pytest.raises(ValidationErrors) as refused:
         application_submit(data=_input(home_address="另一个地址"), acting_user=parent)
