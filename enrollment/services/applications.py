@@ -384,8 +384,9 @@ def submission_store(
     On PostgreSQL this is one statement (the application's insert, then the others' in the
     same WITH), so a submission is one round trip and, outside a caller's transaction, needs
     no BEGIN or COMMIT: on opening day the ORM's eight round trips (BEGIN, six inserts,
-    COMMIT) were a third of what a submission cost the web tier. The values are prepared by the models' own fields, as a save would
-    prepare them. Elsewhere (SQLite, the demo) the ORM saves them in a transaction.
+    COMMIT) were a third of what a submission cost the web tier. The values are prepared by
+    the models' own fields, as a save would prepare them. Elsewhere (SQLite, the demo) the
+    ORM saves them in a transaction.
     """
     rows = [*dependents, job]
     if connection.vendor != "postgresql":
@@ -412,7 +413,7 @@ def submission_store(
                 params.append(column.get_db_prep_save(column.pre_save(obj, add=True), connection))
         inserts.append(
             f"{name} AS (INSERT INTO {quote(obj._meta.db_table)} ({', '.join(columns)})"  # noqa: S608
-            f" VALUES ({', '.join(placeholders)}) RETURNING id)"
+            f" VALUES ({', '.join(placeholders)}) RETURNING {quote(obj._meta.pk.column)} AS id)"
         )
     ids = ", ".join(f"(SELECT id FROM {name})" for name in names)  # noqa: S608
     # Inside a caller's transaction, a savepoint: a refused statement must not leave the
