@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "enrollment.middleware.ContentSecurityPolicyMiddleware",
+    "enrollment.middleware.SignInRedirectLogMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that lockouts see the authenticated request as the views do.
     "axes.middleware.AxesMiddleware",

@@ -1,5 +1,6 @@
 """Reading a session and its account on every signed-in request, with plain queries."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -93,3 +94,19 @@ def test_a_deactivated_parent_is_signed_out_on_the_next_request():
     assert (
         response["Location"] == f"{reverse('login')}?next={reverse('apply-step', args=['child'])}"
     )
+
+
+def test_signing_out_is_not_logged_as_a_refusal_and_a_page_asked_signed_out_is(caplog):
+    parent = UserFactory(username="parent-signing-out")
+    client = signed_in(parent)
+    caplog.set_level(logging.INFO, logger="enrollment.access")
+
+    signed_out = client.post(reverse("logout"))
+    assert signed_out.status_code == 302
+    assert [r for r in caplog.records if r.name == "enrollment.access"] == []
+
+    asked = client.get(reverse("apply-step", args=["child"]))
+    assert asked.status_code == 302
+    assert [r.getMessage() for r in caplog.records if r.name == "enrollment.access"] == [
+        "access denied: user=None role= path=/apply/child/ why=sign-in required"
+    ]

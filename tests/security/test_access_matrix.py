@@ -37,10 +37,11 @@ Each refusal has one exact answer, and the rule is the product's:
 
 Every URL is asked with each method it serves (a write URL is posted to, not only fetched),
 and every refused POST/PUT/PATCH/DELETE must leave every row of every enrollment and registry
-table as it was, but for the denial record of an admitted-list download (DENIAL_RECORDED). Every 401/403/404 must leave a warning in the log that names the path, and no
-log line may carry an unmasked ID number. Each audience's own role is also asked once (positive
-control), so a URL that refuses everyone by mistake, or a matrix that refuses for the wrong
-reason, shows up too.
+table as it was, but for the denial record of an admitted-list download (DENIAL_RECORDED). Every
+401/403/404 must leave a warning in the log that names the path, every redirect to a sign-in
+page an `enrollment.access` record that names it, and no log line may carry an unmasked ID
+number. Each audience's own role is also asked once (positive control), so a URL that
+refuses everyone by mistake, or a matrix that refuses for the wrong reason, shows up too.
 """
 
 import json
@@ -386,7 +387,7 @@ def send(client: Client, method: str, url: str, ref: str):
 
 
 def test_every_url_refuses_every_role_outside_its_audience(world, caplog):
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO)
     clients = {role: client_for(world, role) for role in [*ALL, "officer"]}
     problems, checked, writes = [], 0, 0
     views = served_views()
@@ -422,6 +423,12 @@ def test_every_url_refuses_every_role_outside_its_audience(world, caplog):
                     for record in caplog.records
                 ):
                     problems.append(f"{asked} -> {got}: refusal not logged")
+                if status == 302 and not any(
+                    record.name == "enrollment.access"
+                    and f"path={url} why=sign-in required" in record.getMessage()
+                    for record in caplog.records
+                ):
+                    problems.append(f"{asked} -> {got}: sent to sign in, not logged")
         own = OWN_ROLE.get(audience)
         if own and "GET" in methods and not (kwargs - {"ref", "code", "evidence_id", "pk", "step"}):
             response = clients[own].get(url, QUERY)
