@@ -20,7 +20,8 @@ class SessionStore(db.SessionStore):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",  # noqa: S608
-                [self.session_key, timezone.now()],
+                # The time as the ORM would send it (naive UTC text on SQLite).
+                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
             )
             row = cursor.fetchone()
         if row is None:
