@@ -39,6 +39,13 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """Files a test stores (handed-in feeds, evidence) go to its own folder, not media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture(autouse=True)
 def _fresh_reference_cache():
     """Each test starts with an empty reference cache: rows a rolled-back test cached are gone."""

@@ -164,11 +164,10 @@ def test_school_downloads_its_admitted_list(new_page, families, officer, school_
     assert DownloadLog.objects.filter(user=school_staff, allowed=True).count() == 1
 
 
-def test_steward_hands_in_a_feed_file_and_sees_its_batch(new_page, settings, tmp_path):
+def test_steward_hands_in_a_feed_file_and_sees_its_batch(new_page, media, tmp_path):
     from registry.models import FeedUpload, HukouRecord
     from tests.registry.test_uploads import GOOD_AND_BAD
 
-    settings.MEDIA_ROOT = tmp_path / "media"
     steward = UserFactory(role=Role.STEWARD, username="steward1")
     feed = tmp_path / "hukou-2027-03.csv"
     feed.write_bytes(GOOD_AND_BAD)

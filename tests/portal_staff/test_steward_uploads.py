@@ -12,15 +12,9 @@ from tests.portal_staff.conftest import login
 from tests.registry.factories import ImportBatchFactory
 from tests.registry.test_uploads import GOOD_AND_BAD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NEW = "/staff/steward/uploads/new/"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def _form(content: bytes = GOOD_AND_BAD, **overrides) -> dict:

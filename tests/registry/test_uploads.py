@@ -22,7 +22,7 @@ from registry.services.uploads import (
 )
 from tests.registry.test_import import CHILD, HUKOU_HEADER, MOTHER
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 AS_OF = date(2027, 3, 1)
 BAD_CHECK = CHILD[:17] + ("0" if CHILD[17] != "0" else "1")
@@ -37,12 +37,6 @@ GOOD_AND_BAD = (
     )
     + "\n"
 ).encode()
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def _create(content: bytes = GOOD_AND_BAD, **overrides) -> FeedUpload:
