@@ -13,6 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 
 class RegistryUnavailable(Exception):
     """The registry did not answer (down, slow or overloaded): the caller retries later."""
@@ -204,3 +207,67 @@ def month_window(cutoff: date, months: int) -> tuple[date, date]:
     last = cutoff.replace(day=1)
     index = last.year * 12 + (last.month - 1) - (months - 1)
     return date(index // 12, index % 12 + 1, 1), last
+
+
+# --- the contract's vocabulary in words, for every page that shows a lookup -----------------
+
+# The department feeds a lookup reads, as parents, officers and stewards know them.
+SOURCE_LABELS = {
+    "hukou": gettext_lazy("户籍信息（公安部门）"),
+    "property": gettext_lazy("房产登记（住建部门）"),
+    "rental": gettext_lazy("租赁备案（住建部门）"),
+    "social_insurance": gettext_lazy("社保缴费（人社部门）"),
+    "residence_permit": gettext_lazy("居住证（公安部门）"),
+}
+
+# The purposes the data bureau has registered, by the code a lookup states.
+PURPOSE_PRIMARY_ENROLLMENT = "primary-enrollment-eligibility"
+PURPOSE_LABELS = {PURPOSE_PRIMARY_ENROLLMENT: gettext_lazy("小学一年级入学资格核验")}
+
+
+def client_label(client_id: str, name: str = "") -> str:
+    """Who asked: our own system in words, another department by the name the data bureau
+    registered for it (its client id when it has none)."""
+    if client_id.startswith("edu-"):
+        return _("区教育局入学申请系统")
+    return name or client_id
+
+
+def purpose_label(purpose: str) -> str:
+    """A lookup's purpose as the registry's audit log keeps it: ours in words, another
+    department's as that department wrote it."""
+    label = PURPOSE_LABELS.get(purpose)
+    if label is not None:
+        return str(label)
+    if not (purpose or "").strip():
+        return _("未说明用途")
+    return purpose
+
+
+# Why the registry refused a lookup, by the code it refuses with (LookupRefused).
+REFUSAL_LABELS = {
+    "PURPOSE_MISSING": gettext_lazy("查询未说明用途"),
+    "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
+    "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
+}
+
+
+# The audit log keeps a refusal's English sentence (registry.services.verification), not its
+# code; changing the stored entries would break their hash chain.
+REFUSAL_SENTENCES = {
+    "a lookup must state its purpose": "PURPOSE_MISSING",
+    "every lookup needs a consent reference": "CONSENT_MISSING",
+    "X-Road-Client does not match the API key": "CLIENT_MISMATCH",
+}
+
+
+def refusal_label(code: str) -> str:
+    """A refusal's code in words; one this version does not know, in general words."""
+    return str(REFUSAL_LABELS.get(code) or _("数据平台拒绝了这次查询"))
+
+
+def audit_refusal_label(sentence: str) -> str:
+    """The refusal reason an audit entry holds, in words ("" for an answered lookup)."""
+    if not (sentence or "").strip():
+        return ""
+    return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))

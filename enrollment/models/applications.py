@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registry.contract import PURPOSE_PRIMARY_ENROLLMENT, SOURCE_LABELS
 from registry.idnumber import mask
 
 from .schools import School
@@ -116,13 +117,13 @@ class Consent(models.Model):
     """A guardian's consent to the registry lookups of one application, for one purpose."""
 
     class Lookup(models.TextChoices):
-        HUKOU = "hukou", _("户籍信息（公安部门）")
-        PROPERTY = "property", _("房产登记（住建部门）")
-        RENTAL = "rental", _("租赁备案（住建部门）")
-        SOCIAL_INSURANCE = "social_insurance", _("社保缴费（人社部门）")
-        RESIDENCE_PERMIT = "residence_permit", _("居住证（公安部门）")
+        HUKOU = "hukou", SOURCE_LABELS["hukou"]
+        PROPERTY = "property", SOURCE_LABELS["property"]
+        RENTAL = "rental", SOURCE_LABELS["rental"]
+        SOCIAL_INSURANCE = "social_insurance", SOURCE_LABELS["social_insurance"]
+        RESIDENCE_PERMIT = "residence_permit", SOURCE_LABELS["residence_permit"]
 
-    PURPOSE_ENROLLMENT = "primary-enrollment-eligibility"
+    PURPOSE_ENROLLMENT = PURPOSE_PRIMARY_ENROLLMENT
 
     application = models.OneToOneField(
         Application, on_delete=models.CASCADE, related_name="consent"

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registry import idnumber
-from registry.blockcheck import BlockChecker
-from registry.feeds import FEEDS
-from registry.services.imports import ImportReport, _CopyFeed
+from registry.feeds.blockcheck import BlockChecker
+from registry.feeds.specs import FEEDS
+from registry.loading.imports import ImportReport, _CopyFeed
 
 PEOPLE = [
     idnumber.make("440604", date(2020, 3, 15), 123),

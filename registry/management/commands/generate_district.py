@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from registry.district import generate_district
+from registry.demo.district import generate_district
 from registry.management.base import ProductCommand
 
 

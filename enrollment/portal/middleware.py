@@ -6,7 +6,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
-access_log = logging.getLogger("enrollment.access")
+from enrollment.access import access_denied
 
 # Every asset is served by the product itself: no CDN, no inline script.
 DEFAULT_POLICY = (
@@ -49,11 +49,5 @@ class SignInRedirectLogMiddleware:
         if response.status_code == 302:
             location = urlsplit(response.get("Location", ""))
             if location.path in self.sign_in_pages and "next" in parse_qs(location.query):
-                user = getattr(request, "user", None)
-                access_log.info(
-                    "access denied: user=%s role=%s path=%s why=sign-in required",
-                    getattr(user, "pk", None),
-                    getattr(user, "role", ""),
-                    request.path,
-                )
+                access_denied(request, "sign-in required", level=logging.INFO)
         return response

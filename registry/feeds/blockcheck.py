@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from registry.feeds import FeedSpec
+from registry.feeds.specs import FeedSpec
 
 # The width of the line number put in front of each line: zero-padded, so every line gains
 # the same number of bytes (PostgreSQL reads 0000000042 as 42).

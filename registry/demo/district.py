@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from registry.feeds import FEEDS
+from registry.feeds.specs import FEEDS
 from registry.idnumber import make
 
 HOME_DISTRICT = "440604"

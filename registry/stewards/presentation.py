@@ -1,107 +1,14 @@
-"""How staff pages word what the product and the registry recorded as codes.
-
-Why an application's state changed (ApplicationEvent.reason_code), each step of a decision's
-trace, why a department feed's row was rejected (ImportBatch.rejections' code and parameters),
-and the registry's audit purposes and refusals: all in the page's language. The English the
-services wrote stays in the database, reports and APIs; a person's own words are shown as
-typed; nothing here shows an ID number unmasked.
-"""
+"""How the stewards' pages word why a department feed's row was rejected (ImportBatch.rejections' code and parameters) and why a handed-in file was not loaded, in the page's language. Nothing here shows an ID number unmasked."""
 
 import re
+from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from enrollment.models import Consent, EventReason, Evidence
-from enrollment.templatetags.portal import (
-    HOUSING_CLASSES,
-    HUKOU_CLASSES,
-    decision_reason,
-    refusal_label,
-    step_text,
-)
-from registry.feeds import FEEDS, RowRejected
+from registry.contract import SOURCE_LABELS
+from registry.feeds.specs import FEEDS, RowRejected
 from registry.idnumber import mask_in_text
-
-# --- an application's history ---------------------------------------------------------------
-
-EVIDENCE_KINDS = {
-    Evidence.Kind.UPLOAD: gettext_lazy("上传文件"),
-    Evidence.Kind.COMMITMENT: gettext_lazy("告知承诺"),
-}
-
-
-def event_reason(event) -> str:
-    """Why a state changed: the product's reason in words, then the person's own, if any."""
-    label = _event_label(event.reason_code, event.reason_params or {})
-    if label and event.reason:
-        return _("%(label)s：%(words)s") % {"label": label, "words": event.reason}
-    return label or event.reason
-
-
-def _event_label(code: str, params: dict) -> str:
-    if not code:
-        return ""
-    if code == EventReason.EVIDENCE_OFFERED and params.get("fact") in Evidence.Fact.values:
-        kind = EVIDENCE_KINDS.get(params.get("kind"))
-        fact = Evidence.Fact(params["fact"]).label
-        if kind:
-            return _("家长补充了证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
-        return _("家长补充了证明材料：%(fact)s") % {"fact": fact}
-    if code == EventReason.REGISTRY_UNAVAILABLE and isinstance(params.get("attempts"), int):
-        return _("数据平台连续 %(attempts)s 次无法访问，转人工审核") % {
-            "attempts": params["attempts"]
-        }
-    if code == EventReason.LOOKUP_REFUSED and params.get("refusal"):
-        return _("数据平台拒绝了查询，转人工审核。原因：%(why)s") % {
-            "why": refusal_label(str(params["refusal"]))
-        }
-    if code in EventReason.values:
-        return str(EventReason(code).label)
-    return _("系统记录的变更")
-
-
-# --- a decision's trace ---------------------------------------------------------------------
-
-
-def decision_labels(decision) -> dict:
-    """The decision's reason codes and classes in words, for the case page's facts."""
-    if decision is None:
-        return {"reason_labels": [], "hukou_label": "", "housing_label": ""}
-    return {
-        "reason_labels": [decision_reason(code) for code in decision.reasons or []],
-        "hukou_label": HUKOU_CLASSES.get(decision.hukou_class, decision.hukou_class),
-        "housing_label": HOUSING_CLASSES.get(decision.housing_class, decision.housing_class),
-    }
-
-
-# The facts an officer states when accepting evidence (Evidence.accepted_values).
-ACCEPTED_FACTS = {
-    "hukou_class": gettext_lazy("户籍类别"),
-    "registered_on": gettext_lazy("户籍登记日期"),
-    "qualifying_months": gettext_lazy("社保缴费月数"),
-}
-
-
-def accepted_facts(values: dict) -> list[str]:
-    """What accepted evidence established, one "name: value" each."""
-    return [
-        _("%(name)s：%(value)s")
-        % {
-            "name": ACCEPTED_FACTS.get(name, name),
-            "value": HUKOU_CLASSES.get(value, value) if name == "hukou_class" else value,
-        }
-        for name, value in (values or {}).items()
-    ]
-
-
-def trace_step(step: dict, document: dict) -> dict:
-    """One step of the trace in the words the parent's points breakdown uses."""
-    label, rule = step_text(step, document)
-    return {"label": mask_in_text(label), "rule": mask_in_text(rule), "points": step.get("points")}
-
-
-# --- rejected feed rows ---------------------------------------------------------------------
 
 # The feeds' columns (INTERCHANGE.md), named for the page; the column itself follows, as the
 # steward finds it in the file's header.
@@ -132,6 +39,7 @@ COLUMN_LABELS = {
     "expires_on": gettext_lazy("有效期至"),
 }
 
+
 REJECTIONS = {
     RowRejected.ID_SHAPE: gettext_lazy("%(field)s：身份证号须是 17 位数字加一位数字或 X"),
     RowRejected.ID_BIRTH_DATE: gettext_lazy("%(field)s：身份证号中的出生日期不存在"),
@@ -158,12 +66,17 @@ REJECTIONS = {
     ),
     RowRejected.REPEATED_COLUMNS: gettext_lazy("表头中这些列出现了不止一次：%(repeated)s"),
 }
+
+
 # Parameters that name a column, and those that list columns.
 COLUMN_PARAMS = ("field", "start")
+
+
 COLUMN_LIST_PARAMS = ("missing", "columns", "repeated")
+
+
 # What an old rejection (before codes) names first: "<column>: <problem>".
 LEADING_COLUMN = re.compile(r"^([a-z_]+): ")
-SOURCE_LABELS = dict(Consent.Lookup.choices)
 
 
 def column_label(column: str) -> str:
@@ -234,3 +147,54 @@ def _leading_column(reason: str) -> str:
     match = LEADING_COLUMN.match(reason)
     known = {column for spec in FEEDS.values() for column in spec.columns}
     return match.group(1) if match and match.group(1) in known else ""
+
+
+@dataclass(frozen=True)
+class QualityBar:
+    label: str
+    rows_read: int
+    rows_rejected: int
+    # Both as a share of the longest bar (the source with most rows read), in percent.
+    loaded_width: float
+    rejected_width: float
+    y: int
+
+
+@dataclass(frozen=True)
+class QualityChart:
+    """Rows read and rejected per source, as bars the template draws and as table rows."""
+
+    title: str
+    bars: tuple[QualityBar, ...]
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, int, int], ...]
+    height: int
+
+
+QUALITY_BAR_STEP = 28
+
+
+def quality_chart(batches) -> QualityChart:
+    """The latest batch of each source: a bar of its rows read, the rejected part in the
+    colour that reads as bad, on one scale so that sources compare at a glance."""
+    top = max((batch.rows_read for batch in batches), default=0) or 1
+    bars = []
+    for index, batch in enumerate(batches):
+        rejected = min(batch.rows_rejected, batch.rows_read)
+        bars.append(
+            QualityBar(
+                label=str(SOURCE_LABELS.get(batch.source, batch.source)),
+                rows_read=batch.rows_read,
+                rows_rejected=batch.rows_rejected,
+                loaded_width=round(100 * (batch.rows_read - rejected) / top, 1),
+                rejected_width=round(100 * rejected / top, 1),
+                y=index * QUALITY_BAR_STEP,
+            )
+        )
+    return QualityChart(
+        title=_("各数据源最近一次导入：读取与拒收行数"),
+        bars=tuple(bars),
+        headers=(_("数据源"), _("读取"), _("拒收")),
+        rows=tuple((bar.label, bar.rows_read, bar.rows_rejected) for bar in bars),
+        height=max(len(bars), 1) * QUALITY_BAR_STEP,
+    )

@@ -7,7 +7,6 @@ sees only their own applications: anything else is a 404, and the attempt is log
 import json
 import logging
 from datetime import datetime
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment import forms as portal_forms
+from enrollment.access import not_found, parent_required
 from enrollment.errors import ApplicationError, ValidationErrors
 from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import (
@@ -36,13 +35,22 @@ from enrollment.models import (
     School,
     WaitlistEntry,
 )
-from enrollment.selectors import applications_visible_to, current_decision_prefetch
+from enrollment.portal.parents import forms as portal_forms
+from enrollment.portal.parents.presentation import (
+    consent_lookups,
+    fact_rows,
+    missing_facts,
+    points_lines,
+    reason_lines,
+)
+from enrollment.portal.vocabulary import relation_choices
+from enrollment.selectors.applications import applications_visible_to, current_decision_prefetch
 from enrollment.services.accounts import parent_register
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.offers import offer_answer
 from enrollment.services.rechecks import recheck_request
 from enrollment.services.review import evidence_submit
-from enrollment.templatetags import portal as presentation
+from registry.contract import client_label, purpose_label
 from registry.idnumber import mask
 
 logger = logging.getLogger(__name__)
@@ -63,25 +71,6 @@ POLLING_STATES = {
 }
 
 
-def parent_required(view):
-    """Signed in, and a parent: staff have their own pages and see none of these."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_parent:
-            logger.warning(
-                "user %s (role %s) refused a parent page %s",
-                request.user.pk,
-                request.user.role,
-                request.path,
-            )
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def own_application(request, ref: str) -> Application:
     """The signed-in parent's application with this reference, or a logged 404."""
     application = (
@@ -92,12 +81,7 @@ def own_application(request, ref: str) -> Application:
         .first()
     )
     if application is None:
-        logger.warning(
-            "parent %s asked for application %s, which is not theirs or does not exist",
-            request.user.pk,
-            ref[:32],
-        )
-        raise Http404(_("找不到这份申请。"))
+        raise not_found(request, f"application {ref[:32]}", _("找不到这份申请。"))
     return application
 
 
@@ -107,7 +91,7 @@ def own_application(request, ref: str) -> Application:
 @login_required
 def home(request):
     if not request.user.is_parent:
-        # Staff have their own pages (enrollment.urls_staff).
+        # Staff have their own pages (enrollment.portal.staff).
         try:
             return redirect(reverse("staff:home"))
         except NoReverseMatch:
@@ -318,7 +302,7 @@ def _draft_summary(draft: dict, policy) -> dict:
             {
                 "name": g["name"],
                 "id_masked": mask(g["id_number"]),
-                "relation": dict(presentation.relation_choices()).get(g["relation"], ""),
+                "relation": dict(relation_choices()).get(g["relation"], ""),
             }
             for g in draft["guardians"]
         ],
@@ -376,7 +360,7 @@ def apply_consent(request):
             "form": form,
             "policy": policy,
             "summary": _draft_summary(draft, policy),
-            "lookups": presentation.consent_lookups(),
+            "lookups": consent_lookups(),
             "problems": problems,
         },
     )
@@ -416,7 +400,7 @@ EVIDENCE_STATES = (ApplicationState.NEEDS_REVIEW, ApplicationState.DECIDED)
 def _missing_facts(application: Application, decision) -> list[str]:
     if decision is None or application.state not in EVIDENCE_STATES:
         return []
-    return presentation.missing_facts(decision)
+    return missing_facts(decision)
 
 
 def _detail_context(request, application: Application) -> dict:
@@ -427,9 +411,9 @@ def _detail_context(request, application: Application) -> dict:
         "application": application,
         "decision": decision,
         "polling": application.state in POLLING_STATES,
-        "facts": presentation.fact_rows(application, decision),
-        "points": presentation.points_lines(decision) if decision else [],
-        "reasons": presentation.reason_lines(decision) if decision else [],
+        "facts": fact_rows(application, decision),
+        "points": points_lines(decision) if decision else [],
+        "reasons": reason_lines(decision) if decision else [],
         "missing_facts": missing,
         "evidence": evidence,
         "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
@@ -548,13 +532,7 @@ def offer_answer_view(request, ref: str, offer_id: int):
     offer = Offer.objects.filter(pk=offer_id, application=application).first()
     answer = request.POST.get("answer", "")
     if offer is None or answer not in ("accept", "decline"):
-        logger.warning(
-            "parent %s answered offer %s of %s: not theirs or no such answer",
-            request.user.pk,
-            offer_id,
-            ref,
-        )
-        raise Http404
+        raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
     try:
         offer = offer_answer(offer=offer, parent=request.user, answer=answer)
     except ApplicationError as refused:
@@ -599,10 +577,7 @@ def evidence_download(request, ref: str, evidence_id: int):
     application = own_application(request, ref)
     evidence = application.evidence.filter(pk=evidence_id).exclude(file="").first()
     if evidence is None:
-        logger.warning(
-            "parent %s asked for evidence %s of %s, not found", request.user.pk, evidence_id, ref
-        )
-        raise Http404
+        raise not_found(request, f"evidence {evidence_id} of {ref}")
     return FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
@@ -626,9 +601,9 @@ def application_lookups(request, ref: str):
     rows = [
         {
             "at": datetime.fromisoformat(record.at),
-            "who": presentation.client_label(record.client_id, record.client_name),
+            "who": client_label(record.client_id, record.client_name),
             "client_id": record.client_id,
-            "purpose": presentation.purpose_label(record.purpose),
+            "purpose": purpose_label(record.purpose),
             "consent_reference": record.consent_reference,
             "answered": record.outcome == "answered",
         }

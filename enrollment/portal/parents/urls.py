@@ -1,10 +1,11 @@
-from django.urls import include, path
+"""The parents' pages: account, the application in steps, and what follows it."""
 
-from enrollment import views
+from django.urls import path
+
+from enrollment.portal.parents import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("staff/", include("enrollment.urls_staff")),
     # Parents: account, the application in steps, and what follows it.
     path("accounts/signup/", views.signup, name="signup"),
     path("apply/", views.apply_start, name="apply-start"),

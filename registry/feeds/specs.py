@@ -46,7 +46,7 @@ class RowRejected(ValueError):
     NOT_M_OR_F = "not_m_or_f"
     BIRTH_DATE_MISMATCH = "birth_date_mismatch"
     END_BEFORE_START = "end_before_start"
-    # Rejected by the import around the row checks (registry.services.imports).
+    # Rejected by the import around the row checks (registry.loading.imports).
     WRONG_FIELD_COUNT = "wrong_field_count"
     DUPLICATE_KEY = "duplicate_key"
     MISSING_COLUMNS = "missing_columns"

@@ -1,4 +1,4 @@
-"""Forms of the staff pages: officers, school staff and data stewards.
+"""Forms of the officers' pages.
 
 Every form that changes something carries a mandatory reason; an empty or blank reason is
 refused with REASON_REQUIRED before any service is called, so nothing is written.
@@ -7,16 +7,14 @@ refused with REASON_REQUIRED before any service is called, so nothing is written
 import json
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import ApplicationState, Consent, Decision, Offer, Recheck
+from enrollment.models import ApplicationState, Decision, Recheck
 from enrollment.policy.engine import Reason
-from enrollment.templatetags.portal import decision_reason
-from registry.models import AuditEntry
-from registry.services.uploads import ENCODINGS
+from enrollment.portal.vocabulary import decision_reason
 
 REASON_REQUIRED = _("请填写理由，理由不能为空。")
+
 
 REASON_CODES = [
     Reason.CHILD_HUKOU_NOT_FOUND,
@@ -231,62 +229,3 @@ class RecheckFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("状态"), required=False, choices=[("", _("全部")), *Recheck.Status.choices]
     )
-
-
-class EnrolmentForm(forms.Form):
-    """The school marks whether an admitted child enrolled (报到)."""
-
-    ref = forms.CharField(max_length=32, widget=forms.HiddenInput)
-    enrolment = forms.ChoiceField(label=_("报到情况"), choices=Offer.Enrolment.choices)
-    reason = forms.CharField(label=_("备注"), required=False, max_length=500, strip=True)
-
-
-class AuditFilterForm(forms.Form):
-    client = forms.CharField(label=_("调用方"), required=False, max_length=64, strip=True)
-    purpose = forms.CharField(label=_("用途"), required=False, max_length=128, strip=True)
-    outcome = forms.ChoiceField(
-        label=_("结果"),
-        required=False,
-        choices=[
-            ("", _("全部")),
-            (AuditEntry.Outcome.ANSWERED, _("已答复")),
-            (AuditEntry.Outcome.REFUSED, _("已拒绝")),
-        ],
-    )
-    date_from = forms.DateField(label=_("开始日期"), required=False)
-    date_to = forms.DateField(label=_("结束日期"), required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError(_("开始日期不能晚于结束日期。"), code="date_range")
-        return cleaned
-
-
-class FeedUploadForm(forms.Form):
-    """A department file a data steward hands in; its rows are checked by the load itself."""
-
-    source = forms.ChoiceField(label=_("数据源"), choices=Consent.Lookup.choices)
-    file = forms.FileField(
-        label=_("数据文件（CSV，格式见数据交换规范）"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
-    encoding = forms.ChoiceField(
-        label=_("文件编码"),
-        choices=[(encoding, encoding.upper()) for encoding in ENCODINGS],
-        initial=ENCODINGS[0],
-    )
-    as_of = forms.DateField(
-        label=_("数据日期（部门数据所描述的日期）"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.REGISTRY_UPLOAD_MAX_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                _("文件太大：不能超过 %(limit)s MB。") % {"limit": limit // (1024 * 1024)},
-                code="too_large",
-            )
-        return upload

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.forms_staff import REASON_REQUIRED
+from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from registry.idnumber import mask_in_text
 
 STALE_DECISION = gettext_lazy("另一位工作人员刚刚更改了这个决定，请查看最新结果后再改判。")

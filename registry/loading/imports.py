@@ -29,10 +29,10 @@ from pathlib import Path
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from registry.blockcheck import BlockChecker
-from registry.feeds import FEEDS, FeedSpec, RowRejected
+from registry.feeds.blockcheck import BlockChecker
+from registry.feeds.specs import FEEDS, FeedSpec, RowRejected
+from registry.feeds.textfiles import undecodable_line
 from registry.models import RECORD_MODELS, Channel, ImportBatch
-from registry.textfiles import undecodable_line
 
 # Rejections kept per file, in the report and on the batch row. A file of garbage would
 # otherwise hold one entry per line in memory; the count stays exact past the cap.
@@ -226,7 +226,7 @@ def _checked_rows(
 class _CopyFeed:
     """A feed file read in blocks and handed to COPY as CSV, each line led by its number.
 
-    A block of plain lines is checked column-wise at once (registry.blockcheck); a block the
+    A block of plain lines is checked column-wise at once (registry.feeds.blockcheck); a block the
     column checks do not pass goes through the row checks of feeds.py, which reject what is
     wrong with line and reason and write the good rows out again. Memory holds a block or
     two, whatever the file's size.

@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.feeds import FEEDS
+from registry.feeds.specs import FEEDS
+from registry.loading.imports import ImportFailed, registry_import_file
 from registry.models import FeedUpload
-from registry.services.imports import ImportFailed, registry_import_file
 
 logger = logging.getLogger(__name__)
 
