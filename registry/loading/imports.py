@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from registry.feeds.specs import FEEDS, FeedSpec, RowRejected
-from registry.feeds.textfiles import undecodable_line
+from registry.interchange import undecodable_line
 from registry.loading.copy import CopyFeed, load_copy
 from registry.loading.report import ImportFailed, ImportReport
 from registry.loading.rows import codec_name, file_rows

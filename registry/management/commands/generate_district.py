@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from registry.demo.district import generate_district
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

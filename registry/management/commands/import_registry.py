@@ -7,12 +7,12 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from registry.feeds.specs import FEEDS
+from registry.interchange import ProductCommand
 from registry.loading.imports import (
     ImportFailed,
     ImportReport,
     registry_import_file,
 )
-from registry.management.base import ProductCommand
 
 
 class Command(ProductCommand):

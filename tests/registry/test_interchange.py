@@ -1,6 +1,6 @@
 import pytest
 
-from registry.feeds.textfiles import undecodable_line
+from registry.interchange import undecodable_line
 
 # Line 5 holds GBK bytes; lines 1 to 4 end with \r\n, \r, \n and \r\n.
 MIXED = b"a,b\r\n" + b"x\r" + b"c\n" + b"d\r\n" + "恒信".encode("gbk") + b"\n"
@@ -10,7 +10,7 @@ MIXED = b"a,b\r\n" + b"x\r" + b"c\n" + b"d\r\n" + "恒信".encode("gbk") + b"\n"
 def test_the_line_of_the_first_bad_byte_whatever_ends_the_lines_and_cuts_the_blocks(
     tmp_path, monkeypatch, block_bytes
 ):
-    monkeypatch.setattr("registry.feeds.textfiles._BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("registry.interchange._BLOCK_BYTES", block_bytes)
     path = tmp_path / "feed.csv"
     path.write_bytes(MIXED)
 

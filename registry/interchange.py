@@ -1,13 +1,18 @@
-"""Reading the text files departments and counters send: where a file stops being its encoding.
+"""What the product's outside contract (INTERCHANGE.md) asks of both agencies alike.
 
-Both the registry's feed import and enrollment's applications import name the line of the
-first byte that is not the file's encoding, counting lines alike.
+The shared kernel beside registry.contract and registry.idnumber: enrollment may import it,
+the registry never imports enrollment. It holds how every command of the contract fails
+(`ProductCommand`) and how a department's or a counter's text file is read where it stops
+being its encoding (`undecodable_line`), so the registry's feed import and enrollment's
+applications import count lines alike.
 """
 
 import codecs
 import itertools
 from functools import partial
 from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandParser
 
 _BLOCK_BYTES = 1 << 16
 
@@ -34,3 +39,21 @@ def undecodable_line(path: Path | str, encoding: str) -> int | None:
             lines_before -= after_cr and text.startswith("\n")
             after_cr = text.endswith("\r") if text else after_cr
     return None
+
+
+def _one_line_error(parser: CommandParser, message: str):
+    """A bad argument on the command line: the reason on one line and exit status 2, as
+    argparse does it, without argparse's usage block in front (`--help` still shows it)."""
+    if parser.called_from_command_line:
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
+    CommandParser.error(parser, message)  # from call_command: a CommandError
+
+
+class ProductCommand(BaseCommand):
+    """INTERCHANGE.md: every command exits non-zero with a one-line reason on bad arguments
+    or unreadable input. CommandError already gives the second; this gives the first."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.error = lambda message: _one_line_error(parser, message)
+        return parser
