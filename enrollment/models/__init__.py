@@ -15,7 +15,7 @@ from .applications import (
     Guardian,
     SchoolPreference,
 )
-from .audit import AuditLog, DownloadLog
+from .audit import AuditAction, AuditLog, DownloadLog
 from .decisions import Decision, PolicyDocument
 from .rechecks import Recheck
 from .schools import Community, School
@@ -26,6 +26,7 @@ __all__ = [
     "Application",
     "ApplicationEvent",
     "ApplicationState",
+    "AuditAction",
     "AuditLog",
     "Community",
     "Consent",

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from enrollment.errors import ApplicationError, ErrorCode, ValidationErrors
-from enrollment.models import Role, User
+from enrollment.models import AuditAction, Role, User
 from enrollment.services.audit import audit_log
 
 # Mainland mobile numbers: eleven digits starting 13-19.
@@ -63,5 +63,7 @@ def parent_register(*, phone: str, password: str, display_name: str = "") -> Use
         raise ValidationErrors(
             [ApplicationError(ErrorCode.INVALID, PHONE_TAKEN, field="phone")]
         ) from None
-    audit_log(actor=user, action="parent.register", target=user, reason="self-registration")
+    audit_log(
+        actor=user, action=AuditAction.PARENT_REGISTER, target=user, reason="self-registration"
+    )
     return user

@@ -28,6 +28,7 @@ from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import (
     AllocationRun,
     ApplicationState,
+    AuditAction,
     Decision,
     Offer,
     Placement,
@@ -255,7 +256,7 @@ def allocation_run_create(
     )
     audit_log(
         actor=actor,
-        action="allocation.dry_run" if dry_run else "allocation.run",
+        action=AuditAction.ALLOCATION_DRY_RUN if dry_run else AuditAction.ALLOCATION_RUN,
         target=run,
         reason=f"round {run.round}, seed {seed}",
         data={"admission_year": admission_year, "district_code": district_code},
@@ -567,7 +568,7 @@ def allocation_publish(
     run.save(update_fields=["published_at", "published_by", "visible_from", "respond_by"])
     audit_log(
         actor=actor,
-        action="allocation.publish",
+        action=AuditAction.ALLOCATION_PUBLISH,
         target=run,
         reason=reason,
         data={

@@ -15,6 +15,7 @@ from enrollment.models import (
     Application,
     ApplicationEvent,
     ApplicationState,
+    AuditAction,
     Community,
     Consent,
     EventReason,
@@ -528,7 +529,12 @@ def application_withdraw(*, application: Application, actor: User, reason: str) 
             VerificationJob.Status.WAITING_REGISTRY,
         ]
     ).update(status=VerificationJob.Status.DONE, finished_at=timezone.now(), last_error="withdrawn")
-    audit_log(actor=actor, action="application_withdraw", target=application, reason=reason)
+    audit_log(
+        actor=actor,
+        action=AuditAction.APPLICATION_WITHDRAW,
+        target=application,
+        reason=reason,
+    )
     return application
 
 

@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import Offer, School, User
+from enrollment.models import AuditAction, Offer, School, User
 from enrollment.services.audit import audit_log
 
 ANSWERS = {"accept": Offer.Status.ACCEPTED, "decline": Offer.Status.DECLINED}
+ANSWER_ACTIONS = {"accept": AuditAction.OFFER_ACCEPT, "decline": AuditAction.OFFER_DECLINE}
 
 
 def _receipt_no(offer: Offer) -> str:
@@ -61,7 +62,7 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
     offer.save(update_fields=["status", "answered_at", "answered_by", "receipt_no"])
     audit_log(
         actor=parent,
-        action=f"offer.{answer}",
+        action=ANSWER_ACTIONS[answer],
         target=offer,
         reason=f"family answered: {answer}",
         data={"receipt_no": offer.receipt_no, "school": offer.school_id},
@@ -107,7 +108,7 @@ def offer_mark_enrolment(
     offer.save(update_fields=["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
     audit_log(
         actor=staff,
-        action="offer.enrolment",
+        action=AuditAction.OFFER_ENROLMENT,
         target=offer,
         reason=reason or f"报到: {enrolment}",
         data={"before": before, "after": enrolment},
@@ -136,7 +137,7 @@ def offers_close_enrolment(*, school: School, staff: User, reason: str) -> int:
     Offer.objects.bulk_update(offers, ["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
     audit_log(
         actor=staff,
-        action="offer.enrolment_closed",
+        action=AuditAction.OFFER_ENROLMENT_CLOSED,
         target=school,
         reason=reason,
         data={"no_show": [offer.pk for offer in offers]},

@@ -8,7 +8,7 @@ so an old decision can always be explained by the document it was scored with.
 from django.db import transaction
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import PolicyDocument, User
+from enrollment.models import AuditAction, PolicyDocument, User
 from enrollment.policy import PolicyInvalid, default_policy_document, policy_validate
 from enrollment.services.audit import audit_log
 
@@ -54,7 +54,7 @@ def policy_install(
     if changed and actor is not None:
         audit_log(
             actor=actor,
-            action="policy_install",
+            action=AuditAction.POLICY_INSTALL,
             target=policy,
             reason=reason,
             data={"version": policy.version, "active": policy.is_active},

@@ -16,6 +16,7 @@ from enrollment.models import (
     AllocationRun,
     Application,
     ApplicationState,
+    AuditAction,
     Decision,
     EventReason,
     Recheck,
@@ -85,11 +86,15 @@ def recheck_request(
         requested_at=now,
         reason=reason[:1000],
     )
-    audit_log(actor=parent, action="recheck.request", target=recheck, reason=reason[:500])
+    audit_log(actor=parent, action=AuditAction.RECHECK_REQUEST, target=recheck, reason=reason[:500])
     return recheck
 
 
 CHANGEABLE = ("outcome", "total_points", "hukou_class", "housing_class")
+RESULT_ACTIONS = {
+    Recheck.Status.UPHELD: AuditAction.RECHECK_UPHELD,
+    Recheck.Status.CHANGED: AuditAction.RECHECK_CHANGED,
+}
 
 
 @transaction.atomic
@@ -145,7 +150,7 @@ def recheck_resolve(
     )
     audit_log(
         actor=officer,
-        action=f"recheck.{result}",
+        action=RESULT_ACTIONS[result],
         target=recheck,
         reason=reason[:500],
         data={"changes": {k: str(v) for k, v in changes.items()}},

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from enrollment.models import (
     Application,
+    AuditAction,
     AuditLog,
     Consent,
     Decision,
@@ -98,7 +99,7 @@ def _deidentify_chunk(ids: list[int], now) -> tuple[int, int]:
         AuditLog(
             at=now,
             actor=None,
-            action="retention.deidentify",
+            action=AuditAction.RETENTION_DEIDENTIFY,
             target_type="Application",
             target_id=str(application.id),
             reason=(
@@ -143,7 +144,7 @@ def _remove_idle_parent_accounts(*, today: date, now) -> int:
         AuditLog(
             at=now,
             actor=None,
-            action="retention.account_removed",
+            action=AuditAction.RETENTION_ACCOUNT_REMOVED,
             target_type="User",
             target_id=str(account.pk),
             reason=(f"no application left and not used for {settings.RETENTION_YEARS} years"),

@@ -32,6 +32,7 @@ from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import (
     Application,
     ApplicationState,
+    AuditAction,
     Decision,
     EventReason,
     Evidence,
@@ -181,7 +182,7 @@ def evidence_submit(
         )
     audit_log(
         actor=user,
-        action="evidence_submit",
+        action=AuditAction.EVIDENCE_SUBMIT,
         target=evidence,
         reason=f"{kind} about {fact}",
         data={"application": application.ref, "content_type": content_type, "size": size},
@@ -265,7 +266,7 @@ def evidence_review(
     )
     audit_log(
         actor=officer,
-        action="evidence_accept" if accept else "evidence_reject",
+        action=AuditAction.EVIDENCE_ACCEPT if accept else AuditAction.EVIDENCE_REJECT,
         target=evidence,
         reason=reason,
         data={"application": application.ref, "fact": evidence.fact, **evidence.accepted_values},
@@ -312,7 +313,7 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
         )
     audit_log(
         actor=officer,
-        action="decision_recompute",
+        action=AuditAction.DECISION_RECOMPUTE,
         target=decision,
         reason=reason,
         data={
@@ -406,7 +407,7 @@ def decision_override(
     )
     audit_log(
         actor=officer,
-        action="decision_override",
+        action=AuditAction.DECISION_OVERRIDE,
         target=decision,
         reason=reason,
         data={"application": application.ref, "from": current.outcome, "to": outcome},
@@ -445,7 +446,9 @@ def verification_retry(*, officer: User, application: Application, reason: str) 
             extra={"why": "retry"},
         )
     _verification_requeue(application=application, actor=officer, reason=reason)
-    audit_log(actor=officer, action="verification_retry", target=application, reason=reason)
+    audit_log(
+        actor=officer, action=AuditAction.VERIFICATION_RETRY, target=application, reason=reason
+    )
     return application
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.db import transaction
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import Community, School, User
+from enrollment.models import AuditAction, Community, School, User
 from enrollment.services.audit import audit_log
 
 SCHOOL_COLUMNS = (
@@ -224,7 +224,7 @@ def schools_import(
             report.inserted += 1
             audit_log(
                 actor=actor,
-                action="school.import",
+                action=AuditAction.SCHOOL_IMPORT,
                 target=school,
                 reason=f"import_schools {Path(path).name}",
                 data={"inserted": True},
@@ -240,7 +240,7 @@ def schools_import(
         report.updated += 1
         audit_log(
             actor=actor,
-            action="school.import",
+            action=AuditAction.SCHOOL_IMPORT,
             target=school,
             reason=f"import_schools {Path(path).name}",
             data={"changes": changes},
@@ -324,6 +324,10 @@ def school_update(*, school: School, actor: User, reason: str, changes: dict) ->
         setattr(school, name, values[name])
     school.save(update_fields=list(diff))
     audit_log(
-        actor=actor, action="school.update", target=school, reason=reason, data={"changes": diff}
+        actor=actor,
+        action=AuditAction.SCHOOL_UPDATE,
+        target=school,
+        reason=reason,
+        data={"changes": diff},
     )
     return school

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrollment.gateway import get_gateway
-from enrollment.models import Application, User
+from enrollment.models import Application, AuditAction, User
 from enrollment.services.audit import audit_log
 from registry.idnumber import mask, mask_in_text
 
@@ -202,7 +202,7 @@ def subject_access_export(*, user: User) -> dict:
     }
     audit_log(
         actor=user,
-        action="subject_access.download",
+        action=AuditAction.SUBJECT_ACCESS_DOWNLOAD,
         target=user,
         reason="a parent downloaded what the product holds about their family",
         data={"applications": [a.ref for a in applications]},

@@ -30,7 +30,7 @@ def main() -> int:
     from django.db import connection
 
     from enrollment.errors import ApplicationError
-    from enrollment.models import Application, AuditLog, Decision, Role, User
+    from enrollment.models import Application, AuditAction, AuditLog, Decision, Role, User
     from enrollment.services.review import decision_override
     from enrollment.services.verification import verification_run
 
@@ -84,7 +84,7 @@ def main() -> int:
         overrides = Decision.objects.filter(application=application, basis="override")
         last = overrides.order_by("-id").first()
         audits = AuditLog.objects.filter(
-            action="decision_override", target_id__in=[str(d.pk) for d in overrides]
+            action=AuditAction.DECISION_OVERRIDE, target_id__in=[str(d.pk) for d in overrides]
         ).count()
         events = application.events.filter(to_state="decided", actor__isnull=False).count()
         if not (

@@ -395,7 +395,7 @@ def test_a_new_version_replaces_the_active_one_and_is_audited(policy):
 
     assert policy_active(district_code="440604", admission_year=YEAR).pk == installed.pk
     assert PolicyDocument.objects.get(pk=policy.pk).is_active is False
-    log = AuditLog.objects.get(action="policy_install")
+    log = AuditLog.objects.get(action="policy.install")
     assert (log.actor, log.reason, log.data) == (
         officer,
         "council decision 12",

@@ -107,9 +107,9 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
         len(PDF),
     )
     assert list(AuditLog.objects.order_by("id").values_list("action", "actor")) == [
-        ("evidence_submit", parent.pk),
-        ("evidence_accept", officer.pk),
-        ("decision_recompute", officer.pk),
+        ("evidence.submit", parent.pk),
+        ("evidence.accept", officer.pk),
+        ("decision.recompute", officer.pk),
     ]
 
 
@@ -272,7 +272,7 @@ def test_review_needs_a_reason_and_an_officer_of_the_district(district, parent, 
     assert no_values.value.field == "values.hukou_class"
     evidence.refresh_from_db()
     assert evidence.review == "pending"
-    assert AuditLog.objects.exclude(action="evidence_submit").count() == 0
+    assert AuditLog.objects.exclude(action="evidence.submit").count() == 0
     assert Decision.objects.filter(application=application).count() == 1
 
 
@@ -302,7 +302,7 @@ def test_override_replaces_the_outcome_with_a_reason_and_is_audited(district, of
         "reason": "permit renewal delayed by the bureau",
     }
     assert Decision.objects.filter(application=application, is_current=True).get() == decision
-    log = AuditLog.objects.get(action="decision_override")
+    log = AuditLog.objects.get(action="decision.override")
     assert (log.actor, log.reason, log.data["from"], log.data["to"]) == (
         officer,
         "permit renewal delayed by the bureau",
@@ -351,7 +351,7 @@ def test_override_of_a_decision_replaced_meanwhile_is_refused_and_writes_nothing
     assert refused.value.field == "decision_id"
     assert Decision.objects.get(application=application, is_current=True) == first
     assert Decision.objects.filter(application=application).count() == 2
-    assert AuditLog.objects.filter(action="decision_override").count() == 1
+    assert AuditLog.objects.filter(action="decision.override").count() == 1
 
 
 def test_retry_after_the_attempt_cap_verifies_again(
@@ -375,7 +375,7 @@ def test_retry_after_the_attempt_cap_verifies_again(
     application.refresh_from_db()
     assert application.state == "decided"
     assert Decision.objects.get(application=application).total_points == Decimal("109.3")
-    assert AuditLog.objects.get().action == "verification_retry"
+    assert AuditLog.objects.get().action == "verification.retry"
     assert list(application.events.values_list("reason_code", "reason_params", "reason")) == [
         ("submitted", {}, ""),
         ("verification_started", {}, ""),

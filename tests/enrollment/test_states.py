@@ -74,7 +74,7 @@ def test_parent_withdraws_own_application_closing_its_job(district):
     assert application.state == S.WITHDRAWN
     job = VerificationJob.objects.get(application=application)
     assert (job.status, job.last_error) == ("done", "withdrawn")
-    log = AuditLog.objects.get(action="application_withdraw")
+    log = AuditLog.objects.get(action="application.withdraw")
     assert (log.actor, log.reason) == (parent, "moved to Shenzhen")
     event = application.events.last()
     assert (event.actor, event.reason_code, event.reason) == (

@@ -114,7 +114,7 @@ def test_missing_hukou_offers_evidence_and_a_commitment_is_recorded(district, pa
         "commitment",
         parent,
     )
-    assert AuditLog.objects.filter(action="evidence_submit", actor=parent).count() == 1
+    assert AuditLog.objects.filter(action="evidence.submit", actor=parent).count() == 1
     after = client.get(response["Location"]).content.decode()
     assert "材料已提交，工作人员审核后会更新结果。" in after
     assert "告知承诺" in after

@@ -328,8 +328,8 @@ def test_accepting_hukou_evidence_with_its_facts_rescores_the_case_and_audits_th
     assert list(
         AuditLog.objects.filter(actor=officer).order_by("id").values_list("action", "reason")
     ) == [
-        ("evidence_accept", "派出所户籍证明与申请一致"),
-        ("decision_recompute", "派出所户籍证明与申请一致"),
+        ("evidence.accept", "派出所户籍证明与申请一致"),
+        ("decision.recompute", "派出所户籍证明与申请一致"),
     ]
     page = login(officer).get("/staff/officer/review/A03/")
     assertContains(page, "<p>认定事实：户籍类别：本区户籍，户籍登记日期：2019-06-15</p>", html=True)
@@ -366,7 +366,7 @@ def test_override_with_a_reason_changes_the_outcome_and_audits_it(town, officer)
         officer,
         "租赁合同经核查为虚假备案",
     )
-    audit = AuditLog.objects.get(action="decision_override")
+    audit = AuditLog.objects.get(action="decision.override")
     assert (audit.actor, audit.reason, audit.data) == (
         officer,
         "租赁合同经核查为虚假备案",
@@ -392,7 +392,7 @@ def test_override_of_a_decision_changed_since_the_page_was_shown_is_refused(town
     )
     decision = town["A02"].decisions.get(is_current=True)
     assert (decision.outcome, decision.reason) == ("ineligible", "租赁合同经核查为虚假备案")
-    assert AuditLog.objects.filter(action="decision_override").count() == 1
+    assert AuditLog.objects.filter(action="decision.override").count() == 1
 
 
 def test_retry_refuses_an_empty_reason_and_writes_nothing(town, officer):
