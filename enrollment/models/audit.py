@@ -35,7 +35,11 @@ class AuditAction(models.TextChoices):
 
 
 class AuditLog(models.Model):
-    """Every change a person makes on the enrollment side, with who and why."""
+    """Every change a person makes on the enrollment side, with who and why.
+
+    Where the change replaces values, `data` holds them as `old` and `new`, each keyed by
+    field: `{"old": {"status": "offered"}, "new": {"status": "accepted"}}`.
+    """
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

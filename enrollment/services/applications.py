@@ -515,6 +515,7 @@ def application_withdraw(*, application: Application, actor: User, reason: str) 
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(ErrorCode.REASON_REQUIRED, "reason: say why", field="reason")
+    before = application.state
     application_transition(
         application=application,
         to_state=ApplicationState.WITHDRAWN,
@@ -534,6 +535,7 @@ def application_withdraw(*, application: Application, actor: User, reason: str) 
         action=AuditAction.APPLICATION_WITHDRAW,
         target=application,
         reason=reason,
+        data={"old": {"state": before}, "new": {"state": application.state}},
     )
     return application
 

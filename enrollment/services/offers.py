@@ -55,6 +55,7 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
             field="answer",
             extra={"why": "deadline_passed"},
         )
+    before = offer.status
     offer.status = wanted
     offer.answered_at = now
     offer.answered_by = parent
@@ -65,7 +66,12 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
         action=ANSWER_ACTIONS[answer],
         target=offer,
         reason=f"family answered: {answer}",
-        data={"receipt_no": offer.receipt_no, "school": offer.school_id},
+        data={
+            "receipt_no": offer.receipt_no,
+            "school": offer.school_id,
+            "old": {"status": before},
+            "new": {"status": wanted},
+        },
     )
     return offer
 
@@ -111,7 +117,12 @@ def offer_mark_enrolment(
         action=AuditAction.OFFER_ENROLMENT,
         target=offer,
         reason=reason or f"报到: {enrolment}",
-        data={"before": before, "after": enrolment},
+        data={
+            "before": before,
+            "after": enrolment,
+            "old": {"enrolment": before},
+            "new": {"enrolment": enrolment},
+        },
     )
     return offer
 

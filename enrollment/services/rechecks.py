@@ -141,6 +141,7 @@ def recheck_resolve(
             field="changes",
             extra={"why": "upheld_with_changes"},
         )
+    before = recheck.status
     recheck.status = result
     recheck.resolved_by = officer
     recheck.resolved_at = now
@@ -153,7 +154,11 @@ def recheck_resolve(
         action=RESULT_ACTIONS[result],
         target=recheck,
         reason=reason[:500],
-        data={"changes": {k: str(v) for k, v in changes.items()}},
+        data={
+            "changes": {k: str(v) for k, v in changes.items()},
+            "old": {"status": before},
+            "new": {"status": result},
+        },
     )
     return recheck
 

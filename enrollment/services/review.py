@@ -257,6 +257,7 @@ def evidence_review(
         else date(application.admission_year, 3, 31)
     )
     evidence.accepted_values = _accepted_values(evidence.fact, values, cutoff) if accept else {}
+    before = evidence.review
     evidence.review = Evidence.Review.ACCEPTED if accept else Evidence.Review.REJECTED
     evidence.reviewed_by = officer
     evidence.review_reason = reason
@@ -269,7 +270,13 @@ def evidence_review(
         action=AuditAction.EVIDENCE_ACCEPT if accept else AuditAction.EVIDENCE_REJECT,
         target=evidence,
         reason=reason,
-        data={"application": application.ref, "fact": evidence.fact, **evidence.accepted_values},
+        data={
+            "application": application.ref,
+            "fact": evidence.fact,
+            **evidence.accepted_values,
+            "old": {"review": before},
+            "new": {"review": evidence.review},
+        },
     )
     pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
     if not pending and application.state == ApplicationState.NEEDS_REVIEW:
@@ -320,6 +327,8 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
             "application": application.ref,
             "outcome": result.outcome,
             "total_points": str(result.total_points),
+            "old": {"outcome": current.outcome, "total_points": str(current.total_points)},
+            "new": {"outcome": result.outcome, "total_points": str(result.total_points)},
         },
     )
 
@@ -410,7 +419,13 @@ def decision_override(
         action=AuditAction.DECISION_OVERRIDE,
         target=decision,
         reason=reason,
-        data={"application": application.ref, "from": current.outcome, "to": outcome},
+        data={
+            "application": application.ref,
+            "from": current.outcome,
+            "to": outcome,
+            "old": {"outcome": current.outcome},
+            "new": {"outcome": outcome},
+        },
     )
     return decision
 
@@ -445,9 +460,14 @@ def verification_retry(*, officer: User, application: Application, reason: str) 
             field="state",
             extra={"why": "retry"},
         )
+    before = application.state
     _verification_requeue(application=application, actor=officer, reason=reason)
     audit_log(
-        actor=officer, action=AuditAction.VERIFICATION_RETRY, target=application, reason=reason
+        actor=officer,
+        action=AuditAction.VERIFICATION_RETRY,
+        target=application,
+        reason=reason,
+        data={"old": {"state": before}, "new": {"state": application.state}},
     )
     return application
 

@@ -243,13 +243,20 @@ def schools_import(
             action=AuditAction.SCHOOL_IMPORT,
             target=school,
             reason=f"import_schools {Path(path).name}",
-            data={"changes": changes},
+            data={"changes": changes, **_old_new(changes)},
         )
     return report
 
 
 def _jsonable(value):
     return str(value) if isinstance(value, Decimal) else value
+
+
+def _old_new(changes: dict[str, list]) -> dict[str, dict]:
+    return {
+        "old": {name: old for name, (old, _new) in changes.items()},
+        "new": {name: new for name, (_old, new) in changes.items()},
+    }
 
 
 def _changes(school: School, values: dict) -> dict[str, list]:
@@ -328,6 +335,6 @@ def school_update(*, school: School, actor: User, reason: str, changes: dict) ->
         action=AuditAction.SCHOOL_UPDATE,
         target=school,
         reason=reason,
-        data={"changes": diff},
+        data={"changes": diff, **_old_new(diff)},
     )
     return school

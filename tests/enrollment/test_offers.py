@@ -61,7 +61,8 @@ def test_accepting_twice_counts_once_with_one_receipt(published, parent):
     assert first.status == again.status == "accepted"
     assert first.receipt_no == again.receipt_no
     assert first.receipt_no.startswith(f"R{YEAR}-{offer.pk:07d}-")
-    assert AuditLog.objects.filter(action="offer.accept", actor=parent).count() == 1
+    audit = AuditLog.objects.get(action="offer.accept", actor=parent)
+    assert (audit.data["old"], audit.data["new"]) == ({"status": "offered"}, {"status": "accepted"})
 
 
 def test_a_different_second_answer_is_refused(published, parent):

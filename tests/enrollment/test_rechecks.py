@@ -111,7 +111,11 @@ def test_an_upheld_recheck_leaves_the_decision(results, parent, officer):
         None,
     )
     assert Decision.objects.get(application=results["application"], is_current=True) == before
-    assert AuditLog.objects.get(action="recheck.upheld").reason == "社保记录核对无误"
+    audit = AuditLog.objects.get(action="recheck.upheld")
+    assert (audit.reason, audit.data) == (
+        "社保记录核对无误",
+        {"changes": {}, "old": {"status": "open"}, "new": {"status": "upheld"}},
+    )
 
 
 def test_a_changed_decision_flows_into_the_next_round(results, parent, officer):

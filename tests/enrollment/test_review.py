@@ -111,6 +111,15 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
         ("evidence.accept", officer.pk),
         ("decision.recompute", officer.pk),
     ]
+    accepted, recomputed = AuditLog.objects.order_by("id")[1:]
+    assert (accepted.data["old"], accepted.data["new"]) == (
+        {"review": "pending"},
+        {"review": "accepted"},
+    )
+    assert (recomputed.data["old"], recomputed.data["new"]) == (
+        {"outcome": "needs_review", "total_points": "0.0"},
+        {"outcome": "eligible", "total_points": "109.3"},
+    )
 
 
 def test_accepted_housing_commitment_scores_as_rent(district, parent, officer):
@@ -375,7 +384,11 @@ def test_retry_after_the_attempt_cap_verifies_again(
     application.refresh_from_db()
     assert application.state == "decided"
     assert Decision.objects.get(application=application).total_points == Decimal("109.3")
-    assert AuditLog.objects.get().action == "verification.retry"
+    retried = AuditLog.objects.get()
+    assert (retried.action, retried.data) == (
+        "verification.retry",
+        {"old": {"state": "needs_review"}, "new": {"state": "verifying"}},
+    )
     assert list(application.events.values_list("reason_code", "reason_params", "reason")) == [
         ("submitted", {}, ""),
         ("verification_started", {}, ""),

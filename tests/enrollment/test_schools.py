@@ -71,7 +71,11 @@ def test_import_twice_changes_nothing_and_a_new_capacity_updates(tmp_path, db):
     assert School.objects.count() == 2
     assert School.objects.get(code="S440604001").capacity == 95
     entry = AuditLog.objects.filter(action="school.import").order_by("-id").first()
-    assert entry.data == {"changes": {"capacity": [90, 95]}}
+    assert entry.data == {
+        "changes": {"capacity": [90, 95]},
+        "old": {"capacity": 90},
+        "new": {"capacity": 95},
+    }
 
 
 def test_bad_rows_are_reported_by_line_and_nothing_is_written(tmp_path, db):
@@ -212,7 +216,9 @@ def test_an_officer_edits_a_school_with_an_audit_row(district, officer):
         "changes": {
             "capacity": [2, 135],
             "catchment_communities": [["440604010003"], ["440604010003", "440604010007"]],
-        }
+        },
+        "old": {"capacity": 2, "catchment_communities": ["440604010003"]},
+        "new": {"capacity": 135, "catchment_communities": ["440604010003", "440604010007"]},
     }
 
 

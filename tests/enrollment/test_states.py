@@ -75,7 +75,11 @@ def test_parent_withdraws_own_application_closing_its_job(district):
     job = VerificationJob.objects.get(application=application)
     assert (job.status, job.last_error) == ("done", "withdrawn")
     log = AuditLog.objects.get(action="application.withdraw")
-    assert (log.actor, log.reason) == (parent, "moved to Shenzhen")
+    assert (log.actor, log.reason, log.data) == (
+        parent,
+        "moved to Shenzhen",
+        {"old": {"state": "submitted"}, "new": {"state": "withdrawn"}},
+    )
     event = application.events.last()
     assert (event.actor, event.reason_code, event.reason) == (
         parent,

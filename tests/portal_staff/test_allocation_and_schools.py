@@ -234,7 +234,15 @@ def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
     assert (offer.enrolment, offer.enrolment_marked_by) == ("enrolled", school_staff)
     assert Offer.objects.get(application__ref="A02").enrolment == ""
     audit = AuditLog.objects.get(action="offer.enrolment")
-    assert (audit.actor, audit.data) == (school_staff, {"before": "", "after": "enrolled"})
+    assert (audit.actor, audit.data) == (
+        school_staff,
+        {
+            "before": "",
+            "after": "enrolled",
+            "old": {"enrolment": ""},
+            "new": {"enrolment": "enrolled"},
+        },
+    )
     assert stranger.status_code == 302
     page = client.get("/staff/school/")
     assertContains(page, "本校已公布的录取名单中没有申请编号为 A03 的孩子。")

@@ -370,7 +370,13 @@ def test_override_with_a_reason_changes_the_outcome_and_audits_it(town, officer)
     assert (audit.actor, audit.reason, audit.data) == (
         officer,
         "租赁合同经核查为虚假备案",
-        {"application": "A02", "from": "eligible", "to": "ineligible"},
+        {
+            "application": "A02",
+            "from": "eligible",
+            "to": "ineligible",
+            "old": {"outcome": "eligible"},
+            "new": {"outcome": "ineligible"},
+        },
     )
 
 
