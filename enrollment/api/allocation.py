@@ -215,7 +215,7 @@ class OfficerRecheckResolveApi(APIView):
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such re-check.", field="recheck")
         result, reason = data.pop("result"), data.pop("reason")
         recheck = recheck_resolve(
-            recheck=recheck, officer=request.user, result=result, reason=reason, changes=data
+            recheck=recheck, actor=request.user, result=result, reason=reason, changes=data
         )
         return Response(RecheckOutputSerializer(recheck).data)
 

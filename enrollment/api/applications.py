@@ -100,7 +100,7 @@ class ApplicationSubmitApi(APIView):
                 preferences=data["preferences"],
                 consent_given_by=data["consent_given_by"],
             ),
-            acting_user=request.user,
+            actor=request.user,
         )
         # Answered from what was just written: on opening day this is the hot path, and
         # reading the application back would cost as much as storing it.

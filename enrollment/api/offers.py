@@ -84,7 +84,7 @@ class ParentOfferAnswerApi(APIView):
         if offer is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such offer.", field="offer")
         offer = offer_answer(
-            offer=offer, parent=request.user, answer=serializer.validated_data["answer"]
+            offer=offer, actor=request.user, answer=serializer.validated_data["answer"]
         )
         return Response(OfferOutputSerializer(offer).data)
 
@@ -113,7 +113,7 @@ class ParentRecheckRequestApi(APIView):
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
         recheck = recheck_request(
             application=application,
-            parent=request.user,
+            actor=request.user,
             reason=serializer.validated_data["reason"],
         )
         return Response(self.OutputSerializer(recheck).data, status=status.HTTP_201_CREATED)

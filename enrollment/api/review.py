@@ -75,7 +75,7 @@ class EvidenceSubmitApi(APIView):
         data = serializer.validated_data
         evidence = evidence_submit(
             application=_application(request.user, ref),
-            user=request.user,
+            actor=request.user,
             fact=data["fact"],
             kind=data["kind"],
             file=data.get("file"),
@@ -107,7 +107,7 @@ class EvidenceReviewApi(APIView):
         if evidence is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such evidence.", field="pk")
         evidence = evidence_review(
-            officer=request.user,
+            actor=request.user,
             evidence=evidence,
             accept=data["accept"],
             reason=data["reason"],
@@ -134,7 +134,7 @@ class DecisionOverrideApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         decision = decision_override(
-            officer=request.user,
+            actor=request.user,
             application=_application(request.user, ref),
             outcome=serializer.validated_data["outcome"],
             reason=serializer.validated_data["reason"],
@@ -156,7 +156,7 @@ class VerificationRetryApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         application = verification_retry(
-            officer=request.user,
+            actor=request.user,
             application=_application(request.user, ref),
             reason=serializer.validated_data["reason"],
         )

@@ -92,12 +92,12 @@ class SchoolAdmittedApi(APIView):
         year = filters.validated_data["year"]
         school = school_for_staff(user=request.user, code=code, admission_year=year)
         if school is None:
-            download_denied_log(user=request.user, school_code=code, admission_year=year, fmt=fmt)
+            download_denied_log(actor=request.user, school_code=code, admission_year=year, fmt=fmt)
             logger.warning(
                 "denied admitted list of school %s (%s) to user %s", code, fmt, request.user.pk
             )
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
-        content, rows = admitted_export(school=school, fmt=fmt, user=request.user)
+        content, rows = admitted_export(school=school, fmt=fmt, actor=request.user)
         logger.info(
             "school %s downloaded its admitted list (%s, %d rows) by user %s",
             school.code,
@@ -137,7 +137,7 @@ class SchoolEnrolmentApi(APIView):
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
         offer = offer_mark_enrolment(
             school=school,
-            staff=request.user,
+            actor=request.user,
             ref=data["ref"],
             enrolment=data["enrolment"],
             reason=data["reason"],
@@ -162,7 +162,7 @@ class SchoolEnrolmentCloseApi(APIView):
         school = school_for_staff(user=request.user, code=code, admission_year=data["year"])
         if school is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
-        count = offers_close_enrolment(school=school, staff=request.user, reason=data["reason"])
+        count = offers_close_enrolment(school=school, actor=request.user, reason=data["reason"])
         return Response({"no_show": count})
 
 

@@ -17,7 +17,7 @@ class SubjectAccessApi(APIView):
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request):
-        document = subject_access_export(user=request.user)
+        document = subject_access_export(actor=request.user)
         response = HttpResponse(
             json.dumps(document, ensure_ascii=False, indent=2),
             content_type="application/json; charset=utf-8",

@@ -294,7 +294,7 @@ def _duplicate_error(year: int) -> ApplicationError:
 def application_submit(
     *,
     data: ApplicationInput,
-    acting_user: User | None,
+    actor: User | None,
     channel: str = Application.Channel.ONLINE,
     enqueue: bool = True,
 ) -> Application:
@@ -308,7 +308,7 @@ def application_submit(
     enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
     community = cleaned["community"]
-    parent = acting_user if acting_user and acting_user.is_parent else None
+    parent = actor if actor and actor.is_parent else None
     application = Application(
         ref=data.ref or _new_ref(),
         admission_year=data.admission_year,
@@ -344,7 +344,7 @@ def application_submit(
             given_at=data.consent_given_at or now,
             lookups=list(data.consent_lookups),
         ),
-        _submitted_event(acting_user=acting_user, channel=channel, at=now),
+        _submitted_event(actor=actor, channel=channel, at=now),
     ]
     job = VerificationJob(enqueued_at=now if enqueue else None)
     try:
@@ -362,14 +362,14 @@ def application_submit(
     return application
 
 
-def _submitted_event(*, acting_user, channel: str, at, application=None) -> ApplicationEvent:
+def _submitted_event(*, actor, channel: str, at, application=None) -> ApplicationEvent:
     """Every application's first event: submitted, by the parent or else by the channel."""
     return ApplicationEvent(
         application=application,
         from_state="",
         to_state=ApplicationState.SUBMITTED,
-        actor=acting_user,
-        actor_label="" if acting_user else channel,
+        actor=actor,
+        actor_label="" if actor else channel,
         reason_code=EventReason.SUBMITTED,
         at=at,
     )
@@ -389,7 +389,7 @@ class SubmitManyResult:
 def application_submit_many(
     *,
     items: Sequence[ApplicationInput],
-    acting_user: User | None = None,
+    actor: User | None = None,
     channel: str = Application.Channel.ASSISTED,
     enqueue: bool = True,
 ) -> SubmitManyResult:
@@ -423,7 +423,7 @@ def application_submit_many(
         return SubmitManyResult([], existing, rejected, [])
 
     now = timezone.now()
-    parent = acting_user if acting_user and acting_user.is_parent else None
+    parent = actor if actor and actor.is_parent else None
     applications = Application.objects.bulk_create(
         Application(
             ref=item.ref or _new_ref(),
@@ -483,9 +483,7 @@ def application_submit_many(
     copy_insert(
         ApplicationEvent,
         [
-            _submitted_event(
-                acting_user=acting_user, channel=channel, at=now, application=application
-            )
+            _submitted_event(actor=actor, channel=channel, at=now, application=application)
             for application in applications
         ],
     )

@@ -154,17 +154,17 @@ def _xlsx_bytes(rows: list[tuple], title: str) -> bytes:
 
 
 def admitted_export(
-    *, school: School, fmt: str, user: User | None, channel: str = "api"
+    *, school: School, fmt: str, actor: User | None, channel: str = "api"
 ) -> tuple[bytes, int]:
     """The admitted list as file content and its row count; the download is logged. The caller
-    has already checked that `user` is the school's own staff (or an operator's command)."""
+    has already checked that `actor` is the school's own staff (or an operator's command)."""
     if fmt not in FORMATS:
         raise ApplicationError(ErrorCode.INVALID, "The format is csv or xlsx.", field="format")
     rows = admitted_rows(school=school)
     content = _csv_bytes(rows) if fmt == "csv" else _xlsx_bytes(rows, school.code)
     DownloadLog.objects.create(
         at=timezone.now(),
-        user=user,
+        user=actor,
         school_code=school.code,
         admission_year=school.admission_year,
         format=fmt,
@@ -175,10 +175,10 @@ def admitted_export(
     return content, len(rows)
 
 
-def download_denied_log(*, user: User | None, school_code: str, admission_year: int, fmt: str):
+def download_denied_log(*, actor: User | None, school_code: str, admission_year: int, fmt: str):
     return DownloadLog.objects.create(
         at=timezone.now(),
-        user=user if user is not None and user.is_authenticated else None,
+        user=actor if actor is not None and actor.is_authenticated else None,
         school_code=school_code[:16],
         admission_year=admission_year,
         format=fmt,

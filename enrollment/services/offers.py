@@ -26,7 +26,7 @@ def offer_is_visible(offer: Offer, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | None = None) -> Offer:
+def offer_answer(*, offer: Offer, actor: User, answer: str, now: datetime | None = None) -> Offer:
     """Accept or decline an offer. Asking again with the same answer changes nothing and returns
     the same receipt, so a retried click never counts twice; a different second answer is
     refused."""
@@ -37,7 +37,7 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
     now = now or timezone.now()
     # The row lock makes two simultaneous clicks wait for each other; the second sees the first.
     offer = Offer.objects.select_for_update().select_related("run", "application").get(pk=offer.pk)
-    if offer.application.applicant_id != parent.pk or not offer_is_visible(offer, now):
+    if offer.application.applicant_id != actor.pk or not offer_is_visible(offer, now):
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such offer.", field="offer")
     wanted = ANSWERS[answer]
     if offer.status == wanted:
@@ -58,11 +58,11 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
     before = offer.status
     offer.status = wanted
     offer.answered_at = now
-    offer.answered_by = parent
+    offer.answered_by = actor
     offer.receipt_no = _receipt_no(offer)
     offer.save(update_fields=["status", "answered_at", "answered_by", "receipt_no"])
     audit_log(
-        actor=parent,
+        actor=actor,
         action=ANSWER_ACTIONS[answer],
         target=offer,
         reason=f"family answered: {answer}",
@@ -78,11 +78,11 @@ def offer_answer(*, offer: Offer, parent: User, answer: str, now: datetime | Non
 
 @transaction.atomic
 def offer_mark_enrolment(
-    *, school: School, staff: User, ref: str, enrolment: str, reason: str = ""
+    *, school: School, actor: User, ref: str, enrolment: str, reason: str = ""
 ) -> Offer:
     """The school records whether an admitted child enrolled (报到). A child who did not frees
     the place for the next round."""
-    if not staff.is_school_staff or staff.school_code != school.code:
+    if not actor.is_school_staff or actor.school_code != school.code:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
     if enrolment not in Offer.Enrolment.values:
         raise ApplicationError(
@@ -109,11 +109,11 @@ def offer_mark_enrolment(
         return offer
     before = offer.enrolment
     offer.enrolment = enrolment
-    offer.enrolment_marked_by = staff
+    offer.enrolment_marked_by = actor
     offer.enrolment_marked_at = timezone.now()
     offer.save(update_fields=["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
     audit_log(
-        actor=staff,
+        actor=actor,
         action=AuditAction.OFFER_ENROLMENT,
         target=offer,
         reason=reason or f"报到: {enrolment}",
@@ -128,10 +128,10 @@ def offer_mark_enrolment(
 
 
 @transaction.atomic
-def offers_close_enrolment(*, school: School, staff: User, reason: str) -> int:
+def offers_close_enrolment(*, school: School, actor: User, reason: str) -> int:
     """报到 is over at this school: every admitted child not marked enrolled is marked no_show,
     so that the next round offers those places to the waiting lists. Returns how many."""
-    if not staff.is_school_staff or staff.school_code != school.code:
+    if not actor.is_school_staff or actor.school_code != school.code:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
     if not (reason or "").strip():
         raise ApplicationError(ErrorCode.REASON_REQUIRED, "Say why 报到 is closed.", field="reason")
@@ -143,11 +143,11 @@ def offers_close_enrolment(*, school: School, staff: User, reason: str) -> int:
     )
     for offer in offers:
         offer.enrolment = Offer.Enrolment.NO_SHOW
-        offer.enrolment_marked_by = staff
+        offer.enrolment_marked_by = actor
         offer.enrolment_marked_at = now
     Offer.objects.bulk_update(offers, ["enrolment", "enrolment_marked_by", "enrolment_marked_at"])
     audit_log(
-        actor=staff,
+        actor=actor,
         action=AuditAction.OFFER_ENROLMENT_CLOSED,
         target=school,
         reason=reason,

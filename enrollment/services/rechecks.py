@@ -45,10 +45,10 @@ def _published_run_for(application: Application) -> AllocationRun | None:
 
 @transaction.atomic
 def recheck_request(
-    *, application: Application, parent: User, reason: str, now: datetime | None = None
+    *, application: Application, actor: User, reason: str, now: datetime | None = None
 ) -> Recheck:
     now = now or timezone.now()
-    if application.applicant_id != parent.pk:
+    if application.applicant_id != actor.pk:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
     reason = (reason or "").strip()
     if not reason:
@@ -82,11 +82,11 @@ def recheck_request(
     recheck = Recheck.objects.create(
         application=application,
         run=run,
-        requested_by=parent,
+        requested_by=actor,
         requested_at=now,
         reason=reason[:1000],
     )
-    audit_log(actor=parent, action=AuditAction.RECHECK_REQUEST, target=recheck, reason=reason[:500])
+    audit_log(actor=actor, action=AuditAction.RECHECK_REQUEST, target=recheck, reason=reason[:500])
     return recheck
 
 
@@ -101,7 +101,7 @@ RESULT_ACTIONS = {
 def recheck_resolve(
     *,
     recheck: Recheck,
-    officer: User,
+    actor: User,
     result: str,
     reason: str,
     changes: dict | None = None,
@@ -110,7 +110,7 @@ def recheck_resolve(
     and housing_class; the new decision is an override that names the officer and the reason."""
     recheck = Recheck.objects.select_for_update().select_related("application").get(pk=recheck.pk)
     application = recheck.application
-    if not officer.is_officer or officer.district_code != application.district_code:
+    if not actor.is_officer or actor.district_code != application.district_code:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such re-check.", field="recheck")
     reason = (reason or "").strip()
     if not reason:
@@ -132,7 +132,7 @@ def recheck_resolve(
     now = timezone.now()
     if result == Recheck.Status.CHANGED:
         recheck.new_decision = _decision_override(
-            application=application, officer=officer, reason=reason, changes=changes
+            application=application, actor=actor, reason=reason, changes=changes
         )
     elif changes:
         raise ApplicationError(
@@ -143,14 +143,14 @@ def recheck_resolve(
         )
     before = recheck.status
     recheck.status = result
-    recheck.resolved_by = officer
+    recheck.resolved_by = actor
     recheck.resolved_at = now
     recheck.resolution_reason = reason[:1000]
     recheck.save(
         update_fields=["status", "resolved_by", "resolved_at", "resolution_reason", "new_decision"]
     )
     audit_log(
-        actor=officer,
+        actor=actor,
         action=RESULT_ACTIONS[result],
         target=recheck,
         reason=reason[:500],
@@ -164,7 +164,7 @@ def recheck_resolve(
 
 
 def _decision_override(
-    *, application: Application, officer: User, reason: str, changes: dict
+    *, application: Application, actor: User, reason: str, changes: dict
 ) -> Decision:
     unknown = set(changes) - set(CHANGEABLE)
     if unknown or not changes:
@@ -221,7 +221,7 @@ def _decision_override(
     new._state.adding = True
     new.is_current = True
     new.basis = Decision.Basis.OVERRIDE
-    new.decided_by = officer
+    new.decided_by = actor
     # The officer's words only: the trace's last step says the change came from a re-check,
     # and pages name it in their own language.
     new.reason = reason[:500]
@@ -229,7 +229,7 @@ def _decision_override(
         *current.trace,
         {
             "rule": "recheck.override",
-            "by": officer.pk,
+            "by": actor.pk,
             "changes": {k: str(v) for k, v in values.items()},
         },
     ]
@@ -239,7 +239,7 @@ def _decision_override(
     application_transition(
         application=application,
         to_state=ApplicationState.DECIDED,
-        actor=officer,
+        actor=actor,
         reason_code=EventReason.RECHECK_CHANGED,
         reason=reason[:500],
     )

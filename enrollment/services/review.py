@@ -64,8 +64,8 @@ def _reason(reason: str) -> str:
     return reason[:500]
 
 
-def _require_officer_of(officer: User, application: Application) -> None:
-    if not (officer and officer.is_officer and officer.district_code == application.district_code):
+def _require_officer_of(actor: User, application: Application) -> None:
+    if not (actor and actor.is_officer and actor.district_code == application.district_code):
         raise ApplicationError(
             ErrorCode.PERMISSION_DENIED,
             "Only an officer of the application's district may do this.",
@@ -100,7 +100,7 @@ def evidence_file_type(head: bytes) -> str | None:
 def evidence_submit(
     *,
     application: Application,
-    user: User,
+    actor: User,
     fact: str,
     kind: str,
     file: UploadedFile | None = None,
@@ -111,8 +111,8 @@ def evidence_submit(
     `needs_review` until an officer has looked at it."""
     if application.applicant_id is None:
         # Entered at the counter: the officer there offers the family's evidence.
-        _require_officer_of(user, application)
-    elif application.applicant_id != user.pk:
+        _require_officer_of(actor, application)
+    elif application.applicant_id != actor.pk:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
     if fact not in Evidence.Fact.values:
         raise ApplicationError(
@@ -166,7 +166,7 @@ def evidence_submit(
         content_type=content_type,
         size=size,
         statement=statement[:5000],
-        submitted_by=user,
+        submitted_by=actor,
         submitted_at=timezone.now(),
     )
     if file is not None:
@@ -176,12 +176,12 @@ def evidence_submit(
         application_transition(
             application=application,
             to_state=ApplicationState.NEEDS_REVIEW,
-            actor=user,
+            actor=actor,
             reason_code=EventReason.EVIDENCE_OFFERED,
             reason_params={"kind": kind, "fact": fact},
         )
     audit_log(
-        actor=user,
+        actor=actor,
         action=AuditAction.EVIDENCE_SUBMIT,
         target=evidence,
         reason=f"{kind} about {fact}",
@@ -234,7 +234,7 @@ def _accepted_values(fact: str, values: dict | None, cutoff: date) -> dict:
 @transaction.atomic
 def evidence_review(
     *,
-    officer: User,
+    actor: User,
     evidence: Evidence,
     accept: bool,
     reason: str,
@@ -243,7 +243,7 @@ def evidence_review(
     """Accept or reject one piece of evidence, with a reason. When nothing about the
     application is pending any more, its decision is recomputed (basis `reviewed`)."""
     application = _locked(evidence.application)
-    _require_officer_of(officer, application)
+    _require_officer_of(actor, application)
     reason = _reason(reason)
     evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
     if evidence.review != Evidence.Review.PENDING:
@@ -259,14 +259,14 @@ def evidence_review(
     evidence.accepted_values = _accepted_values(evidence.fact, values, cutoff) if accept else {}
     before = evidence.review
     evidence.review = Evidence.Review.ACCEPTED if accept else Evidence.Review.REJECTED
-    evidence.reviewed_by = officer
+    evidence.reviewed_by = actor
     evidence.review_reason = reason
     evidence.reviewed_at = timezone.now()
     evidence.save(
         update_fields=["accepted_values", "review", "reviewed_by", "review_reason", "reviewed_at"]
     )
     audit_log(
-        actor=officer,
+        actor=actor,
         action=AuditAction.EVIDENCE_ACCEPT if accept else AuditAction.EVIDENCE_REJECT,
         target=evidence,
         reason=reason,
@@ -280,17 +280,17 @@ def evidence_review(
     )
     pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
     if not pending and application.state == ApplicationState.NEEDS_REVIEW:
-        _decision_recompute(application=application, officer=officer, reason=reason)
+        _decision_recompute(application=application, actor=actor, reason=reason)
     return evidence
 
 
-def _decision_recompute(*, application: Application, officer: User, reason: str) -> None:
+def _decision_recompute(*, application: Application, actor: User, reason: str) -> None:
     """Score again from the registry's stored answer and the reviewed evidence; without a
     stored answer (the registry never answered), verify again instead."""
     current = _current_decision(application)
     answer_json = (current.facts or {}).get("answer") if current else None
     if answer_json is None:
-        _verification_requeue(application=application, actor=officer, reason=reason)
+        _verification_requeue(application=application, actor=actor, reason=reason)
         return
     answer = from_json(FamilyAnswer, answer_json)
     evidence = list(application.evidence.exclude(review=Evidence.Review.PENDING))
@@ -305,7 +305,7 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
         answer=answer,
         evidence_ids=[e.pk for e in evidence],
         basis=Decision.Basis.REVIEWED,
-        decided_by=officer,
+        decided_by=actor,
         reason=reason,
     )
     decision.save()
@@ -314,12 +314,12 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
         application_transition(
             application=application,
             to_state=to_state,
-            actor=officer,
+            actor=actor,
             reason_code=EventReason.EVIDENCE_REVIEWED,
             reason=reason,
         )
     audit_log(
-        actor=officer,
+        actor=actor,
         action=AuditAction.DECISION_RECOMPUTE,
         target=decision,
         reason=reason,
@@ -336,7 +336,7 @@ def _decision_recompute(*, application: Application, officer: User, reason: str)
 @transaction.atomic
 def decision_override(
     *,
-    officer: User,
+    actor: User,
     application: Application,
     outcome: str,
     reason: str,
@@ -350,7 +350,7 @@ def decision_override(
     overruling a decision the officer never saw.
     """
     application = _locked(application)
-    _require_officer_of(officer, application)
+    _require_officer_of(actor, application)
     reason = _reason(reason)
     if outcome not in Decision.Outcome.values or outcome == Decision.Outcome.NEEDS_REVIEW:
         raise ApplicationError(
@@ -400,22 +400,22 @@ def decision_override(
                 "rule": "officer.override",
                 "from": current.outcome,
                 "value": outcome,
-                "officer": officer.pk,
+                "officer": actor.pk,
                 "reason": reason,
             },
         ],
-        decided_by=officer,
+        decided_by=actor,
         reason=reason,
     )
     application_transition(
         application=application,
         to_state=ApplicationState.DECIDED,
-        actor=officer,
+        actor=actor,
         reason_code=EventReason.OVERRIDE,
         reason=reason,
     )
     audit_log(
-        actor=officer,
+        actor=actor,
         action=AuditAction.DECISION_OVERRIDE,
         target=decision,
         reason=reason,
@@ -447,11 +447,11 @@ def _verification_requeue(*, application: Application, actor: User, reason: str)
 
 
 @transaction.atomic
-def verification_retry(*, officer: User, application: Application, reason: str) -> Application:
+def verification_retry(*, actor: User, application: Application, reason: str) -> Application:
     """Ask the registry again for an application waiting for review (e.g. after the registry
     was down past the attempt cap, or a department corrected its records)."""
     application = _locked(application)
-    _require_officer_of(officer, application)
+    _require_officer_of(actor, application)
     reason = _reason(reason)
     if application.state not in EVIDENCE_STATES:
         raise ApplicationError(
@@ -461,9 +461,9 @@ def verification_retry(*, officer: User, application: Application, reason: str) 
             extra={"why": "retry"},
         )
     before = application.state
-    _verification_requeue(application=application, actor=officer, reason=reason)
+    _verification_requeue(application=application, actor=actor, reason=reason)
     audit_log(
-        actor=officer,
+        actor=actor,
         action=AuditAction.VERIFICATION_RETRY,
         target=application,
         reason=reason,

@@ -150,10 +150,10 @@ def _application_document(application: Application) -> dict:
 
 
 @transaction.atomic
-def subject_access_export(*, user: User) -> dict:
+def subject_access_export(*, actor: User) -> dict:
     """Everything held about this parent's family; writes an audit row naming the download."""
     applications = list(
-        Application.objects.filter(applicant=user)
+        Application.objects.filter(applicant=actor)
         .select_related("consent")
         .prefetch_related(
             "guardians",
@@ -180,13 +180,13 @@ def subject_access_export(*, user: User) -> dict:
         "format": SUBJECT_ACCESS_FORMAT,
         "generated_at": timezone.now().isoformat(),
         "account": {
-            "username": user.username,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "email": user.email,
-            "phone": user.phone,
-            "date_joined": _iso(user.date_joined),
-            "last_login": _iso(user.last_login),
+            "username": actor.username,
+            "first_name": actor.first_name,
+            "last_name": actor.last_name,
+            "email": actor.email,
+            "phone": actor.phone,
+            "date_joined": _iso(actor.date_joined),
+            "last_login": _iso(actor.last_login),
         },
         "applications": [_application_document(a) for a in applications],
         "registry_lookups": [
@@ -201,9 +201,9 @@ def subject_access_export(*, user: User) -> dict:
         ],
     }
     audit_log(
-        actor=user,
+        actor=actor,
         action=AuditAction.SUBJECT_ACCESS_DOWNLOAD,
-        target=user,
+        target=actor,
         reason="a parent downloaded what the product holds about their family",
         data={"applications": [a.ref for a in applications]},
     )

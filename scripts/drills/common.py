@@ -166,7 +166,7 @@ def submit(pairs, *, enqueue: bool = False) -> list[int]:
                     preferences=[SCHOOL],
                     consent_given_by=mother,
                 ),
-                acting_user=None,
+                actor=None,
                 channel="assisted",
                 enqueue=enqueue,
             )

@@ -56,7 +56,7 @@ def main() -> int:
             try:
                 barrier.wait()
                 results[index] = decision_override(
-                    officer=officers[index],
+                    actor=officers[index],
                     application=application,
                     outcome=wanted,
                     reason=f"drill: officer {index + 1} decides",

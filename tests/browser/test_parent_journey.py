@@ -149,7 +149,7 @@ def test_status_page_follows_verification_live_and_shows_the_points_when_done(
             preferences=["S440604001"],
             consent_given_by=MOTHER,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     watched = new_page()

@@ -38,7 +38,7 @@ def _submit(*, parent, child, mother, name, ref) -> Application:
             preferences=["S440604001"],
             consent_given_by=mother,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))

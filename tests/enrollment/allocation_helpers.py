@@ -48,7 +48,7 @@ def decided_application(
             consent_given_by=mother,
             ref=ref,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     Decision.objects.create(

@@ -52,7 +52,7 @@ def submit(
             consent_given_by=guardians[0],
             ref=ref,
         ),
-        acting_user=user,
+        actor=user,
         enqueue=enqueue,
     )
 

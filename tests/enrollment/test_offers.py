@@ -55,8 +55,8 @@ def published(district, officer, parent):
 def test_accepting_twice_counts_once_with_one_receipt(published, parent):
     offer = published["offer"]
 
-    first = offer_answer(offer=offer, parent=parent, answer="accept")
-    again = offer_answer(offer=offer, parent=parent, answer="accept")
+    first = offer_answer(offer=offer, actor=parent, answer="accept")
+    again = offer_answer(offer=offer, actor=parent, answer="accept")
 
     assert first.status == again.status == "accepted"
     assert first.receipt_no == again.receipt_no
@@ -66,10 +66,10 @@ def test_accepting_twice_counts_once_with_one_receipt(published, parent):
 
 
 def test_a_different_second_answer_is_refused(published, parent):
-    offer = offer_answer(offer=published["offer"], parent=parent, answer="decline")
+    offer = offer_answer(offer=published["offer"], actor=parent, answer="decline")
 
     with pytest.raises(ApplicationError) as refused:
-        offer_answer(offer=offer, parent=parent, answer="accept")
+        offer_answer(offer=offer, actor=parent, answer="accept")
 
     assert refused.value.code == ErrorCode.ILLEGAL_TRANSITION
     offer.refresh_from_db()
@@ -82,7 +82,7 @@ def test_an_answer_after_the_deadline_is_refused(published, parent):
     Offer.objects.filter(pk=offer.pk).update(respond_by=timezone.now() - timedelta(seconds=1))
 
     with pytest.raises(ApplicationError, match="deadline") as refused:
-        offer_answer(offer=offer, parent=parent, answer="accept")
+        offer_answer(offer=offer, actor=parent, answer="accept")
 
     assert offer_message(refused.value) == "答复期限已过，不能再接受或放弃这个学位。"
     offer.refresh_from_db()
@@ -93,7 +93,7 @@ def test_another_parent_cannot_answer(published):
     stranger = UserFactory(role=Role.PARENT, username="stranger")
 
     with pytest.raises(ApplicationError) as refused:
-        offer_answer(offer=published["offer"], parent=stranger, answer="decline")
+        offer_answer(offer=published["offer"], actor=stranger, answer="decline")
 
     assert refused.value.code == ErrorCode.NOT_FOUND
     published["offer"].refresh_from_db()
@@ -162,8 +162,8 @@ def test_the_school_marks_enrolment_and_a_no_show_frees_the_place(published, off
     staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
     school = published["offer"].run.offers.get(application__ref="H001").school
 
-    offer = offer_mark_enrolment(school=school, staff=staff, ref="H001", enrolment="no_show")
-    offer_mark_enrolment(school=school, staff=staff, ref="H002", enrolment="enrolled")
+    offer = offer_mark_enrolment(school=school, actor=staff, ref="H001", enrolment="no_show")
+    offer_mark_enrolment(school=school, actor=staff, ref="H002", enrolment="enrolled")
 
     assert offer.enrolment == "no_show"
     assert AuditLog.objects.filter(action="offer.enrolment", actor=staff).count() == 2
@@ -181,7 +181,7 @@ def test_staff_of_another_school_cannot_mark_enrolment(published):
     school = Offer.objects.get(application__ref="H001").school
 
     with pytest.raises(ApplicationError) as refused:
-        offer_mark_enrolment(school=school, staff=staff, ref="H001", enrolment="enrolled")
+        offer_mark_enrolment(school=school, actor=staff, ref="H001", enrolment="enrolled")
 
     assert refused.value.code == ErrorCode.NOT_FOUND
     assert Offer.objects.get(application__ref="H001").enrolment == ""

@@ -46,7 +46,7 @@ def results(district, officer, parent):
 
 def test_a_parent_asks_for_a_recheck_within_the_window(results, parent):
     recheck = recheck_request(
-        application=results["application"], parent=parent, reason="社保月数少算了"
+        application=results["application"], actor=parent, reason="社保月数少算了"
     )
 
     assert (recheck.status, recheck.reason, recheck.run) == (
@@ -62,7 +62,7 @@ def test_a_recheck_after_the_window_is_refused_and_nothing_is_written(results, p
     later = results["run"].visible_from + timedelta(days=7, seconds=1)
 
     with pytest.raises(ApplicationError, match="closed") as refused:
-        recheck_request(application=results["application"], parent=parent, reason="x", now=later)
+        recheck_request(application=results["application"], actor=parent, reason="x", now=later)
 
     assert recheck_message(refused.value) == "复核申请期已经结束。"
 
@@ -76,7 +76,7 @@ def test_a_recheck_before_publication_is_refused(district, officer, parent):
     _allocate(officer, publish=False)
 
     with pytest.raises(ApplicationError) as refused:
-        recheck_request(application=mine, parent=parent, reason="why?")
+        recheck_request(application=mine, actor=parent, reason="why?")
 
     assert refused.value.code == ErrorCode.ILLEGAL_TRANSITION
     assert recheck_message(refused.value) == "结果公布后才能申请复核。"
@@ -84,25 +84,25 @@ def test_a_recheck_before_publication_is_refused(district, officer, parent):
 
 
 def test_one_open_recheck_at_a_time_and_only_by_the_family(results, parent):
-    recheck_request(application=results["application"], parent=parent, reason="first")
+    recheck_request(application=results["application"], actor=parent, reason="first")
     stranger = UserFactory(role=Role.PARENT, username="stranger")
 
     with pytest.raises(ApplicationError, match="already open") as again:
-        recheck_request(application=results["application"], parent=parent, reason="second")
+        recheck_request(application=results["application"], actor=parent, reason="second")
     assert recheck_message(again.value) == "您已经申请过复核，正在处理中。"
     with pytest.raises(ApplicationError) as refused:
-        recheck_request(application=results["application"], parent=stranger, reason="mine?")
+        recheck_request(application=results["application"], actor=stranger, reason="mine?")
 
     assert refused.value.code == ErrorCode.NOT_FOUND
     assert Recheck.objects.count() == 1
 
 
 def test_an_upheld_recheck_leaves_the_decision(results, parent, officer):
-    recheck = recheck_request(application=results["application"], parent=parent, reason="x")
+    recheck = recheck_request(application=results["application"], actor=parent, reason="x")
     before = Decision.objects.get(application=results["application"], is_current=True)
 
     resolved = recheck_resolve(
-        recheck=recheck, officer=officer, result="upheld", reason="社保记录核对无误"
+        recheck=recheck, actor=officer, result="upheld", reason="社保记录核对无误"
     )
 
     assert (resolved.status, resolved.resolved_by, resolved.new_decision) == (
@@ -119,11 +119,11 @@ def test_an_upheld_recheck_leaves_the_decision(results, parent, officer):
 
 
 def test_a_changed_decision_flows_into_the_next_round(results, parent, officer):
-    recheck = recheck_request(application=results["application"], parent=parent, reason="x")
+    recheck = recheck_request(application=results["application"], actor=parent, reason="x")
 
     resolved = recheck_resolve(
         recheck=recheck,
-        officer=officer,
+        actor=officer,
         result="changed",
         reason="补录社保 20 个月",
         changes={"total_points": "85.0"},
@@ -153,10 +153,10 @@ def test_a_changed_decision_flows_into_the_next_round(results, parent, officer):
 
 
 def test_a_changed_decision_without_changes_is_refused(results, parent, officer):
-    recheck = recheck_request(application=results["application"], parent=parent, reason="x")
+    recheck = recheck_request(application=results["application"], actor=parent, reason="x")
 
     with pytest.raises(ApplicationError, match="sets some of"):
-        recheck_resolve(recheck=recheck, officer=officer, result="changed", reason="r")
+        recheck_resolve(recheck=recheck, actor=officer, result="changed", reason="r")
 
     recheck.refresh_from_db()
     assert recheck.status == "open"
@@ -164,11 +164,11 @@ def test_a_changed_decision_without_changes_is_refused(results, parent, officer)
 
 
 def test_officers_of_other_districts_cannot_answer(results, parent):
-    recheck = recheck_request(application=results["application"], parent=parent, reason="x")
+    recheck = recheck_request(application=results["application"], actor=parent, reason="x")
     stranger = UserFactory(role=Role.OFFICER, username="nanhai", district_code="440605")
 
     with pytest.raises(ApplicationError) as refused:
-        recheck_resolve(recheck=recheck, officer=stranger, result="upheld", reason="r")
+        recheck_resolve(recheck=recheck, actor=stranger, result="upheld", reason="r")
 
     assert refused.value.code == ErrorCode.NOT_FOUND
     recheck.refresh_from_db()
@@ -208,9 +208,9 @@ def test_recheck_window_is_counted_from_the_embargo(district, officer, parent):
     allocation_publish(run=run, actor=officer, reason="r1", visible_from=embargo)
 
     with pytest.raises(ApplicationError, match="once the results are published"):
-        recheck_request(application=mine, parent=parent, reason="x")
+        recheck_request(application=mine, actor=parent, reason="x")
     recheck = recheck_request(
-        application=mine, parent=parent, reason="x", now=embargo + timedelta(days=6)
+        application=mine, actor=parent, reason="x", now=embargo + timedelta(days=6)
     )
 
     assert recheck.status == "open"

@@ -26,25 +26,25 @@ def _input(child_birth: date, sequence: int) -> ApplicationInput:
 def test_a_second_submission_reads_no_reference_row_from_the_database(
     district, parent, django_assert_num_queries
 ):
-    application_submit(data=_input(date(2020, 3, 15), 1), acting_user=parent, enqueue=False)
+    application_submit(data=_input(date(2020, 3, 15), 1), actor=parent, enqueue=False)
 
     # Inside the test's transaction: a savepoint, the child's earlier applications, the one
     # statement storing the six rows, the savepoint's release. No community, school or policy.
     with django_assert_num_queries(4):
-        application_submit(data=_input(date(2020, 3, 16), 2), acting_user=parent, enqueue=False)
+        application_submit(data=_input(date(2020, 3, 16), 2), actor=parent, enqueue=False)
 
     assert Application.objects.count() == 2
 
 
 def test_a_policy_activated_in_this_process_applies_to_the_next_submission(district, parent):
-    application_submit(data=_input(date(2020, 3, 15), 1), acting_user=parent, enqueue=False)
+    application_submit(data=_input(date(2020, 3, 15), 1), actor=parent, enqueue=False)
     narrower = default_policy_document(district_code="440604", admission_year=YEAR)
     narrower["version"] = f"{narrower['version']}-narrow"
     narrower["age_window"] = {"born_from": "2020-09-01", "born_to": "2021-08-31"}
     policy_install(document=narrower, activate=True)
 
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(data=_input(date(2020, 3, 16), 2), acting_user=parent, enqueue=False)
+        application_submit(data=_input(date(2020, 3, 16), 2), actor=parent, enqueue=False)
 
     assert refused.value.code == ErrorCode.AGE_OUT_OF_RANGE
     assert Application.objects.count() == 1
@@ -55,17 +55,17 @@ def test_a_change_made_elsewhere_is_seen_once_the_cached_row_expires(
 ):
     """Another process's change sends no signal here: the row read earlier serves until it
     expires, then the new one is read."""
-    application_submit(data=_input(date(2020, 3, 15), 1), acting_user=parent, enqueue=False)
+    application_submit(data=_input(date(2020, 3, 15), 1), actor=parent, enqueue=False)
     # What another process's edit looks like from this one: no signal.
     School.objects.filter(code="S440604001").update(admission_year=YEAR + 1)
 
-    application_submit(data=_input(date(2020, 3, 16), 2), acting_user=parent, enqueue=False)
+    application_submit(data=_input(date(2020, 3, 16), 2), actor=parent, enqueue=False)
     assert Application.objects.count() == 2
 
     later = reference.time.monotonic() + settings.REFERENCE_CACHE_SECONDS + 1
     monkeypatch.setattr(reference.time, "monotonic", lambda: later)
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(data=_input(date(2020, 3, 17), 3), acting_user=parent, enqueue=False)
+        application_submit(data=_input(date(2020, 3, 17), 3), actor=parent, enqueue=False)
 
     assert refused.value.code == ErrorCode.UNKNOWN_SCHOOL
     assert Application.objects.count() == 2

@@ -56,7 +56,7 @@ def _decided_application(parent, *, with_evidence=True) -> Application:
             preferences=["S440604001"],
             consent_given_by=MOTHER,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
@@ -158,7 +158,7 @@ def test_what_a_parent_wrote_in_a_recheck_is_removed(district, parent, officer):
     allocation_run_execute(run_id=run.pk)
     allocation_publish(run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason="round 1")
     recheck = recheck_request(
-        application=application, parent=parent, reason="我家租住在示范路1号三年了，请复核"
+        application=application, actor=parent, reason="我家租住在示范路1号三年了，请复核"
     )
 
     retention_apply(today=FIRST_EXPIRED_DAY)

@@ -70,10 +70,10 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
     assert application.state == "needs_review"
 
     evidence = evidence_submit(
-        application=application, user=parent, fact="hukou", kind="upload", file=_pdf()
+        application=application, actor=parent, fact="hukou", kind="upload", file=_pdf()
     )
     evidence_review(
-        officer=officer,
+        actor=officer,
         evidence=evidence,
         accept=True,
         reason="police certificate checked at the counter",
@@ -128,12 +128,12 @@ def test_accepted_housing_commitment_scores_as_rent(district, parent, officer):
 
     evidence = evidence_submit(
         application=application,
-        user=parent,
+        actor=parent,
         fact="housing",
         kind="commitment",
         statement="本人承诺在该社区实际居住。",
     )
-    evidence_review(officer=officer, evidence=evidence, accept=True, reason="visited the home")
+    evidence_review(actor=officer, evidence=evidence, accept=True, reason="visited the home")
 
     decision = Decision.objects.get(application=application, is_current=True)
     # D + RENT, owning nothing elsewhere = 90; 81 residence months = 8.1
@@ -147,10 +147,10 @@ def test_accepted_housing_commitment_scores_as_rent(district, parent, officer):
 def test_rejected_housing_evidence_decides_the_application_ineligible(district, parent, officer):
     application = _no_housing_case(parent)
     evidence = evidence_submit(
-        application=application, user=parent, fact="housing", kind="upload", file=_pdf()
+        application=application, actor=parent, fact="housing", kind="upload", file=_pdf()
     )
 
-    evidence_review(officer=officer, evidence=evidence, accept=False, reason="contract expired")
+    evidence_review(actor=officer, evidence=evidence, accept=False, reason="contract expired")
 
     application.refresh_from_db()
     assert application.state == "decided"
@@ -165,13 +165,13 @@ def test_rejected_housing_evidence_decides_the_application_ineligible(district, 
 def test_decision_waits_until_every_piece_of_evidence_is_reviewed(district, parent, officer):
     application = _no_housing_case(parent)
     first = evidence_submit(
-        application=application, user=parent, fact="housing", kind="upload", file=_pdf()
+        application=application, actor=parent, fact="housing", kind="upload", file=_pdf()
     )
     evidence_submit(
-        application=application, user=parent, fact="housing", kind="commitment", statement="承诺"
+        application=application, actor=parent, fact="housing", kind="commitment", statement="承诺"
     )
 
-    evidence_review(officer=officer, evidence=first, accept=True, reason="lease seen")
+    evidence_review(actor=officer, evidence=first, accept=True, reason="lease seen")
 
     application.refresh_from_db()
     assert application.state == "needs_review"
@@ -190,7 +190,7 @@ def test_evidence_against_a_decision_reopens_it_for_review(district, parent):
 
     evidence_submit(
         application=application,
-        user=parent,
+        actor=parent,
         fact="hukou",
         kind="upload",
         file=SimpleUploadedFile("b.png", PNG, content_type="image/png"),
@@ -221,7 +221,7 @@ def test_uploads_other_than_pdf_jpeg_png_are_refused(district, parent, content, 
     with pytest.raises(ApplicationError) as refused:
         evidence_submit(
             application=application,
-            user=parent,
+            actor=parent,
             fact="hukou",
             kind="upload",
             file=_pdf(name, content),
@@ -239,7 +239,7 @@ def test_upload_over_the_size_limit_is_refused(district, parent, settings):
     with pytest.raises(ApplicationError) as refused:
         evidence_submit(
             application=application,
-            user=parent,
+            actor=parent,
             fact="hukou",
             kind="upload",
             file=_pdf(content=PDF + b"0" * 10),
@@ -255,7 +255,7 @@ def test_another_parent_cannot_offer_evidence(district, parent):
 
     with pytest.raises(ApplicationError) as refused:
         evidence_submit(
-            application=application, user=stranger, fact="hukou", kind="upload", file=_pdf()
+            application=application, actor=stranger, fact="hukou", kind="upload", file=_pdf()
         )
 
     assert refused.value.code == ErrorCode.NOT_FOUND
@@ -265,16 +265,16 @@ def test_another_parent_cannot_offer_evidence(district, parent):
 def test_review_needs_a_reason_and_an_officer_of_the_district(district, parent, officer):
     application = _no_hukou_case(parent)
     evidence = evidence_submit(
-        application=application, user=parent, fact="hukou", kind="upload", file=_pdf()
+        application=application, actor=parent, fact="hukou", kind="upload", file=_pdf()
     )
     elsewhere = UserFactory(role=Role.OFFICER, district_code="440605")
 
     with pytest.raises(ApplicationError) as no_reason:
-        evidence_review(officer=officer, evidence=evidence, accept=False, reason="  ")
+        evidence_review(actor=officer, evidence=evidence, accept=False, reason="  ")
     with pytest.raises(ApplicationError) as other_district:
-        evidence_review(officer=elsewhere, evidence=evidence, accept=False, reason="no")
+        evidence_review(actor=elsewhere, evidence=evidence, accept=False, reason="no")
     with pytest.raises(ApplicationError) as no_values:
-        evidence_review(officer=officer, evidence=evidence, accept=True, reason="seen")
+        evidence_review(actor=officer, evidence=evidence, accept=True, reason="seen")
 
     assert no_reason.value.code == ErrorCode.REASON_REQUIRED
     assert other_district.value.code == ErrorCode.PERMISSION_DENIED
@@ -290,7 +290,7 @@ def test_override_replaces_the_outcome_with_a_reason_and_is_audited(district, of
     verify_all()
 
     decision = decision_override(
-        officer=officer,
+        actor=officer,
         application=application,
         outcome="eligible",
         reason="permit renewal delayed by the bureau",
@@ -328,7 +328,7 @@ def test_override_without_reason_writes_nothing(district, officer):
     verify_all()
 
     with pytest.raises(ApplicationError) as refused:
-        decision_override(officer=officer, application=application, outcome="eligible", reason="")
+        decision_override(actor=officer, application=application, outcome="eligible", reason="")
 
     assert refused.value.code == ErrorCode.REASON_REQUIRED
     assert Decision.objects.filter(application=application).count() == 1
@@ -340,7 +340,7 @@ def test_override_of_a_decision_replaced_meanwhile_is_refused_and_writes_nothing
     verify_all()
     seen = Decision.objects.get(application=application, is_current=True)
     first = decision_override(
-        officer=officer,
+        actor=officer,
         application=application,
         outcome="eligible",
         reason="permit renewal delayed by the bureau",
@@ -349,7 +349,7 @@ def test_override_of_a_decision_replaced_meanwhile_is_refused_and_writes_nothing
 
     with pytest.raises(ApplicationError) as refused:
         decision_override(
-            officer=officer,
+            actor=officer,
             application=application,
             outcome="ineligible",
             reason="no permit on the cut-off date",
@@ -379,7 +379,7 @@ def test_retry_after_the_attempt_cap_verifies_again(
     assert application.state == "needs_review"
 
     with django_capture_on_commit_callbacks(execute=True):
-        verification_retry(officer=officer, application=application, reason="registry is back")
+        verification_retry(actor=officer, application=application, reason="registry is back")
 
     application.refresh_from_db()
     assert application.state == "decided"
@@ -438,7 +438,7 @@ def test_api_refuses_a_parent_reviewing_and_an_override_without_reason(
 ):
     application = _no_hukou_case(parent)
     evidence = evidence_submit(
-        application=application, user=parent, fact="hukou", kind="upload", file=_pdf()
+        application=application, actor=parent, fact="hukou", kind="upload", file=_pdf()
     )
 
     as_parent = api(parent).post(
@@ -467,10 +467,10 @@ def test_an_officer_offers_evidence_for_a_counter_entered_application(district, 
 
     with pytest.raises(ApplicationError) as refused:
         evidence_submit(
-            application=application, user=parent, fact="hukou", kind="upload", file=_pdf()
+            application=application, actor=parent, fact="hukou", kind="upload", file=_pdf()
         )
     evidence = evidence_submit(
-        application=application, user=officer, fact="hukou", kind="upload", file=_pdf()
+        application=application, actor=officer, fact="hukou", kind="upload", file=_pdf()
     )
 
     assert refused.value.code == ErrorCode.PERMISSION_DENIED

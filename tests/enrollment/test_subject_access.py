@@ -37,7 +37,7 @@ def _submit(user, child, guardian, name) -> Application:
             preferences=["S440604001"],
             consent_given_by=guardian,
         ),
-        acting_user=user,
+        actor=user,
         enqueue=False,
     )
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))
@@ -110,7 +110,7 @@ def test_offers_and_rechecks_are_in_the_document(families, parent, officer, api)
     )
     allocation_run_execute(run_id=run.pk)
     allocation_publish(run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason="round 1")
-    recheck_request(application=mine, parent=parent, reason="请复核住房")
+    recheck_request(application=mine, actor=parent, reason="请复核住房")
 
     application = json.loads(api(parent).get(URL).content)["applications"][0]
 

@@ -64,7 +64,7 @@ def _nothing_written():
 
 
 def test_submit_writes_application_consent_event_and_outbox_job(district, parent):
-    application = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    application = application_submit(data=_input(), actor=parent, enqueue=False)
 
     assert application.state == "submitted"
     assert application.child_birth_date == date(2020, 3, 15)
@@ -85,7 +85,7 @@ def test_child_born_outside_the_window_is_refused_and_nothing_stored(district, p
 
     with pytest.raises(ValidationErrors) as refused:
         application_submit(
-            data=_input(child=PersonInput(name="小明", id_number=too_young)), acting_user=parent
+            data=_input(child=PersonInput(name="小明", id_number=too_young)), actor=parent
         )
 
     assert refused.value.code == ErrorCode.AGE_OUT_OF_RANGE
@@ -97,9 +97,7 @@ def test_bad_check_character_names_the_field_and_never_echoes_the_number(distric
     bad = CHILD[:17] + ("0" if CHILD[17] != "0" else "1")
 
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(
-            data=_input(child=PersonInput(name="小明", id_number=bad)), acting_user=parent
-        )
+        application_submit(data=_input(child=PersonInput(name="小明", id_number=bad)), actor=parent)
 
     assert refused.value.field == "child.id_number"
     assert refused.value.message == "child.id_number: the check character does not match (GB 11643)"
@@ -115,7 +113,7 @@ def test_guardian_who_is_the_child_and_unknown_school_are_both_reported(district
                 preferences=["S999999999"],
                 consent_given_by=CHILD,
             ),
-            acting_user=parent,
+            actor=parent,
         )
 
     fields = [error["field"] for error in refused.value.extra["errors"]]
@@ -124,10 +122,10 @@ def test_guardian_who_is_the_child_and_unknown_school_are_both_reported(district
 
 
 def test_second_application_for_the_same_child_and_year_is_refused(district, parent):
-    application_submit(data=_input(), acting_user=parent, enqueue=False)
+    application_submit(data=_input(), actor=parent, enqueue=False)
 
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(data=_input(), acting_user=parent, enqueue=False)
+        application_submit(data=_input(), actor=parent, enqueue=False)
 
     assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
     assert Application.objects.count() == 1
@@ -139,13 +137,11 @@ def test_a_duplicate_that_raced_past_the_check_is_refused_by_the_constraint(
 ):
     """Two submissions for one child at once both find no application in the check; the
     unique constraint refuses the second, and the caller's transaction stays usable."""
-    application_submit(data=_input(), acting_user=parent, enqueue=False)
+    application_submit(data=_input(), actor=parent, enqueue=False)
     _as_if_raced(monkeypatch)
 
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(
-            data=_input(home_address="另一个地址"), acting_user=parent, enqueue=False
-        )
+        application_submit(data=_input(home_address="另一个地址"), actor=parent, enqueue=False)
 
     assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
     assert refused.value.errors[0].field == "child.id_number"
@@ -164,12 +160,12 @@ def test_outside_a_transaction_a_submission_is_one_check_and_one_statement(
     sibling = idnumber.make("440604", date(2020, 5, 5), 8)
     application_submit(
         data=_input(child=PersonInput(name="陈小红", id_number=sibling)),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
 
     with django_assert_num_queries(2):
-        application = application_submit(data=_input(), acting_user=parent, enqueue=False)
+        application = application_submit(data=_input(), actor=parent, enqueue=False)
 
     stored = Application.objects.get(child_id_number=CHILD)
     assert stored.pk == application.pk
@@ -195,11 +191,11 @@ def test_outside_a_transaction_a_submission_is_one_check_and_one_statement(
 def test_outside_a_transaction_a_raced_duplicate_writes_nothing_and_leaves_the_connection_usable(
     district, parent, monkeypatch
 ):
-    first = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    first = application_submit(data=_input(), actor=parent, enqueue=False)
     _as_if_raced(monkeypatch)
 
     with pytest.raises(ValidationErrors) as refused:
-        application_submit(data=_input(home_address="另一个地址"), acting_user=parent)
+        application_submit(data=_input(home_address="另一个地址"), actor=parent)
 
     assert refused.value.code == ErrorCode.DUPLICATE_APPLICATION
     assert _stored() == (1, 1, 1, 1)
@@ -228,12 +224,12 @@ def test_the_one_statement_stores_what_the_orm_stores(district, parent, monkeypa
             ],
         }
 
-    one_statement = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    one_statement = application_submit(data=_input(), actor=parent, enqueue=False)
     with monkeypatch.context() as patched:
         patched.setattr(connection, "vendor", "elsewhere")
         through_the_orm = application_submit(
             data=_input(child=PersonInput(name="陈小明", id_number=second_child)),
-            acting_user=parent,
+            actor=parent,
             enqueue=False,
         )
 
@@ -261,13 +257,13 @@ def _values(obj, skip=frozenset()) -> dict:
 
 
 def test_another_broken_constraint_is_not_reported_as_a_second_application(district, parent):
-    first = application_submit(data=_input(), acting_user=parent, enqueue=False)
+    first = application_submit(data=_input(), actor=parent, enqueue=False)
     other_child = idnumber.make("440604", date(2020, 5, 5), 8)
 
     with pytest.raises(IntegrityError) as broken:
         application_submit(
             data=_input(ref=first.ref, child=PersonInput(name="陈小红", id_number=other_child)),
-            acting_user=parent,
+            actor=parent,
             enqueue=False,
         )
 
@@ -277,7 +273,7 @@ def test_another_broken_constraint_is_not_reported_as_a_second_application(distr
 
 
 def test_validation_alone_reports_an_earlier_application_with_the_other_errors(district, parent):
-    application_submit(data=_input(), acting_user=parent, enqueue=False)
+    application_submit(data=_input(), actor=parent, enqueue=False)
 
     with pytest.raises(ValidationErrors) as refused:
         application_validate(data=_input(preferences=["S440604999"]))
@@ -297,7 +293,7 @@ def test_verification_is_enqueued_only_after_commit(
     monkeypatch.setattr(tasks.verify_batch, "delay", lambda ids: sent.append(ids))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        application = application_submit(data=_input(), acting_user=parent)
+        application = application_submit(data=_input(), actor=parent)
         # inside the transaction nothing has gone to the broker yet
         assert sent == []
     for callback in callbacks:
@@ -319,7 +315,7 @@ def test_with_enqueue_on_submit_off_the_reconciler_sends_new_jobs_in_batches(
     monkeypatch.setattr(tasks.verify_batch, "delay", lambda ids: sent.append(ids))
 
     with django_capture_on_commit_callbacks(execute=True):
-        application = application_submit(data=_input(), acting_user=parent)
+        application = application_submit(data=_input(), actor=parent)
 
     job = VerificationJob.objects.get(application=application)
     assert sent == []

@@ -71,7 +71,7 @@ def test_the_active_policy_itself_changes_nothing(examples, officer):
 
 def test_an_overridden_outcome_stands_under_the_tried_policy(examples, officer):
     decision_override(
-        officer=officer, application=examples[4], outcome="eligible", reason="bureau decision"
+        actor=officer, application=examples[4], outcome="eligible", reason="bureau decision"
     )
 
     result = policy_what_if(officer=officer, document=_tried())

@@ -43,7 +43,7 @@ def submit(*, parent, child=CHILD, guardian=MOTHER, name="陈小明", ref="") ->
             preferences=["S440604001"],
             consent_given_by=guardian,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))

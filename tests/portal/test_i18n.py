@@ -274,13 +274,13 @@ def test_every_staff_page_in_english_has_no_chinese_outside_data_values(
     # reviewed it, why, and what was established.
     commitment = evidence_submit(
         application=decided,
-        user=parent,
+        actor=parent,
         fact="hukou",
         kind="commitment",
         statement="We have lived here since 2019.",
     )
     evidence_review(
-        officer=officer,
+        actor=officer,
         evidence=commitment,
         accept=True,
         reason="Matches the police record",
@@ -297,8 +297,8 @@ def test_every_staff_page_in_english_has_no_chinese_outside_data_values(
             enqueue=False,
         ).pk
     )
-    recheck = recheck_request(application=decided, parent=parent, reason="Points look low")
-    recheck_resolve(recheck=recheck, officer=officer, result="upheld", reason="Checked again")
+    recheck = recheck_request(application=decided, actor=parent, reason="Points look low")
+    recheck_resolve(recheck=recheck, actor=officer, result="upheld", reason="Checked again")
     steward = UserFactory(role="steward", username="steward1", district_code="440604")
     batch = ImportBatchFactory()
     pages = [
@@ -371,21 +371,21 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
 
     case = decided
     commitment = evidence_submit(
-        application=case, user=parent, fact="hukou", kind="commitment", statement=WORDS[0]
+        application=case, actor=parent, fact="hukou", kind="commitment", statement=WORDS[0]
     )
     evidence_review(
-        officer=officer,
+        actor=officer,
         evidence=commitment,
         accept=True,
         reason=WORDS[1],
         values={"hukou_class": "D", "registered_on": "2019-06-15"},
     )
-    decision_override(officer=officer, application=case, outcome="ineligible", reason=WORDS[2])
+    decision_override(actor=officer, application=case, outcome="ineligible", reason=WORDS[2])
     _allocate_and_publish(officer)
-    recheck = recheck_request(application=case, parent=parent, reason=WORDS[3])
+    recheck = recheck_request(application=case, actor=parent, reason=WORDS[3])
     recheck_resolve(
         recheck=recheck,
-        officer=officer,
+        actor=officer,
         result="changed",
         reason=WORDS[4],
         changes={"outcome": "eligible", "total_points": "95.0"},
@@ -399,17 +399,17 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
         raise LookupRefused("CONSENT_MISSING", "every lookup needs a consent reference")
 
     settings.VERIFICATION_MAX_ATTEMPTS = 2
-    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    verification_retry(actor=officer, application=case, reason=WORDS[5])
     with monkeypatch.context() as patch:
         patch.setattr(gateway, "verify_families", down)
         with pytest.raises(RegistryUnavailable):
             verify_all()
         verify_all()
-    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    verification_retry(actor=officer, application=case, reason=WORDS[5])
     with monkeypatch.context() as patch:
         patch.setattr(gateway, "verify_families", refuse)
         verify_all()
-    verification_retry(officer=officer, application=case, reason=WORDS[5])
+    verification_retry(actor=officer, application=case, reason=WORDS[5])
     PolicyDocument.objects.update(is_active=False)
     verify_all()
     PolicyDocument.objects.update(is_active=True)

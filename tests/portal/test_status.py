@@ -71,7 +71,7 @@ def test_while_verifying_the_panel_polls_every_two_seconds_and_reloads_when_done
             preferences=["S440604001"],
             consent_given_by=MOTHER,
         ),
-        acting_user=parent,
+        actor=parent,
         enqueue=False,
     )
     client = signed_in(parent)

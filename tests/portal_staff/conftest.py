@@ -40,7 +40,7 @@ def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=
             preferences=preferences,
             consent_given_by=guardian,
         ),
-        acting_user=parent,
+        actor=parent,
         channel=Application.Channel.ONLINE if parent else Application.Channel.ASSISTED,
         enqueue=False,
     )

@@ -252,7 +252,7 @@ def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
 
 @pytest.fixture
 def recheck(published, town, parent):
-    return recheck_request(application=town["A02"], parent=parent, reason="租赁备案时间有误")
+    return recheck_request(application=town["A02"], actor=parent, reason="租赁备案时间有误")
 
 
 def test_recheck_queue_lists_open_rechecks_of_the_district(recheck, officer, other_officer):

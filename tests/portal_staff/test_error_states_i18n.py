@@ -342,7 +342,7 @@ def test_marking_enrolment_of_a_child_not_admitted(published, school_staff, lang
 
 @pytest.fixture
 def recheck(published, town, parent):
-    return recheck_request(application=town["A02"], parent=parent, reason="租赁备案时间有误")
+    return recheck_request(application=town["A02"], actor=parent, reason="租赁备案时间有误")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -372,7 +372,7 @@ def test_changing_a_decision_without_changes(recheck, officer, language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_answering_a_recheck_answered_meanwhile(recheck, officer, language):
-    recheck_resolve(recheck=recheck, officer=officer, result="upheld", reason="已核对")
+    recheck_resolve(recheck=recheck, actor=officer, result="upheld", reason="已核对")
 
     response = client_in(officer, language).post(
         f"/staff/officer/rechecks/{recheck.id}/",

@@ -49,7 +49,7 @@ def test_every_staff_page_keeps_to_the_content_security_policy(
         submitted_by=parent,
         submitted_at=timezone.now(),
     )
-    recheck = recheck_request(application=town["A02"], parent=parent, reason="请复核")
+    recheck = recheck_request(application=town["A02"], actor=parent, reason="请复核")
     batch = ImportBatchFactory(rejections=[{"line": 2, "reason": "bad"}], rows_rejected=1)
     officer_client = login(officer)
     whatif = officer_client.get("/staff/officer/whatif/")

@@ -58,7 +58,7 @@ def submit_and_verify(user, child, guardian, child_name, guardian_name) -> Appli
             preferences=["S440604001", "S440604002"],
             consent_given_by=guardian,
         ),
-        acting_user=user,
+        actor=user,
         enqueue=False,
     )
     verification_run(job_ids=list(application.verification_jobs.values_list("id", flat=True)))

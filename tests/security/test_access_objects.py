@@ -77,7 +77,7 @@ def published(world):
     offer = Offer.objects.get(application=world.application)
     assert (offer.school.code, offer.status) == ("S440604001", Offer.Status.OFFERED)
     recheck = recheck_request(
-        application=world.application, parent=world.parent, reason="access check"
+        application=world.application, actor=world.parent, reason="access check"
     )
     return {
         "run": run.pk,

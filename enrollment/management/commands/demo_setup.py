@@ -120,5 +120,5 @@ class Command(ProductCommand):
                 preferences=record["preferences"],
                 consent_given_by=record["consent"]["given_by"],
             ),
-            acting_user=parent,
+            actor=parent,
         )

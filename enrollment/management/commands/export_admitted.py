@@ -33,7 +33,7 @@ class Command(ProductCommand):
         # The download is logged only when the file is there: a list that was never written
         # disclosed nothing, and its log row would say it had.
         with transaction.atomic():
-            content, rows = admitted_export(school=found, fmt=fmt, user=None, channel="command")
+            content, rows = admitted_export(school=found, fmt=fmt, actor=None, channel="command")
             try:
                 partial.write_bytes(content)
                 os.replace(partial, target)

@@ -337,7 +337,7 @@ def apply_consent(request):
                     preferences=home["preferences"],
                     consent_given_by=form.given_by_id_number(),
                 ),
-                acting_user=request.user,
+                actor=request.user,
             )
         except ValidationErrors as refused:
             seen = set()
@@ -510,7 +510,7 @@ def evidence_submit_view(request, ref: str):
     try:
         evidence_submit(
             application=application,
-            user=request.user,
+            actor=request.user,
             fact=form.cleaned_data["fact"],
             kind=form.cleaned_data["kind"],
             file=form.cleaned_data.get("file")
@@ -534,7 +534,7 @@ def offer_answer_view(request, ref: str, offer_id: int):
     if offer is None or answer not in ("accept", "decline"):
         raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
     try:
-        offer = offer_answer(offer=offer, parent=request.user, answer=answer)
+        offer = offer_answer(offer=offer, actor=request.user, answer=answer)
     except ApplicationError as refused:
         messages.error(request, portal_forms.offer_message(refused))
     else:
@@ -562,7 +562,7 @@ def recheck_request_view(request, ref: str):
         return render(request, "enrollment/application_detail.html", context, status=400)
     try:
         recheck_request(
-            application=application, parent=request.user, reason=form.cleaned_data["reason"]
+            application=application, actor=request.user, reason=form.cleaned_data["reason"]
         )
     except ApplicationError as refused:
         messages.error(request, portal_forms.recheck_message(refused))

@@ -261,7 +261,7 @@ def officer_recheck(request, recheck_id: int):
             try:
                 recheck_resolve(
                     recheck=recheck,
-                    officer=request.user,
+                    actor=request.user,
                     result=form.cleaned_data["result"],
                     reason=form.cleaned_data["reason"],
                     changes=form.changes(),

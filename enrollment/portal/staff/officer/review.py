@@ -217,7 +217,7 @@ def officer_case_evidence(request, ref: str):
             raise not_found(request, f"evidence {form.cleaned_data['evidence']}")
         try:
             evidence_review(
-                officer=request.user,
+                actor=request.user,
                 evidence=evidence,
                 accept=form.cleaned_data["verdict"] == EvidenceReviewForm.ACCEPT,
                 reason=form.cleaned_data["reason"],
@@ -245,7 +245,7 @@ def officer_case_override(request, ref: str):
     if form.is_valid():
         try:
             decision_override(
-                officer=request.user,
+                actor=request.user,
                 application=application,
                 outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["reason"],
@@ -273,7 +273,7 @@ def officer_case_retry(request, ref: str):
     if form.is_valid():
         try:
             verification_retry(
-                officer=request.user, application=application, reason=form.cleaned_data["reason"]
+                actor=request.user, application=application, reason=form.cleaned_data["reason"]
             )
         except ApplicationError as error:
             form.add_error(None, staff_message(error))

@@ -80,14 +80,14 @@ def school_download(request, fmt: str):
     if user.role != Role.SCHOOL or not user.is_active:
         access_denied(request, f"role {user.role} may not download admitted lists")
         download_denied_log(
-            user=user,
+            actor=user,
             school_code=user.school_code or "-",
             admission_year=officer_default_year(user=user),
             fmt=fmt,
         )
         raise PermissionDenied
     school = _staff_school_or_404(request)
-    content, _rows = admitted_export(school=school, fmt=fmt, user=user, channel="portal")
+    content, _rows = admitted_export(school=school, fmt=fmt, actor=user, channel="portal")
     content_type = (
         "text/csv; charset=utf-8"
         if fmt == "csv"
@@ -120,7 +120,7 @@ def school_enrolment(request):
         try:
             offer_mark_enrolment(
                 school=school,
-                staff=request.user,
+                actor=request.user,
                 ref=form.cleaned_data["ref"],
                 enrolment=form.cleaned_data["enrolment"],
                 reason=form.cleaned_data["reason"],
