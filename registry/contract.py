@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 
@@ -24,6 +25,28 @@ class LookupRefused(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class RefusalCode(StrEnum):
+    """Why the registry refused a lookup: stable codes, the same in-process and over HTTP
+    (the API's error `code`). A refusal refuses the whole batch and is audited."""
+
+    PURPOSE_MISSING = "PURPOSE_MISSING"
+    CONSENT_MISSING = "CONSENT_MISSING"
+    # The X-Road-Client header names another client than the API key's.
+    CLIENT_MISMATCH = "CLIENT_MISMATCH"
+    # The consent token (registry/consent.py): absent, unreadable, another client's, no key
+    # registered for the client, not signed with it, expired, for another consent, for
+    # another purpose, or not naming every person asked about.
+    CONSENT_TOKEN_MISSING = "CONSENT_TOKEN_MISSING"  # noqa: S105 - a code, not a secret
+    CONSENT_TOKEN_MALFORMED = "CONSENT_TOKEN_MALFORMED"  # noqa: S105 - a code, not a secret
+    CONSENT_CLIENT_MISMATCH = "CONSENT_CLIENT_MISMATCH"
+    CONSENT_KEY_UNKNOWN = "CONSENT_KEY_UNKNOWN"
+    CONSENT_SIGNATURE_INVALID = "CONSENT_SIGNATURE_INVALID"
+    CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_REFERENCE_MISMATCH = "CONSENT_REFERENCE_MISMATCH"
+    CONSENT_PURPOSE_MISMATCH = "CONSENT_PURPOSE_MISMATCH"
+    CONSENT_SUBJECT_NOT_COVERED = "CONSENT_SUBJECT_NOT_COVERED"
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,9 @@ class FamilyQuestion:
     city_code: str
     si_window_months: int = 120
     permit_min_months: int = 12
+    # The asking department's signed word for `consent_reference` (registry/consent.py): the
+    # registry checks it on its own and refuses the lookup without a valid one.
+    consent_token: str = ""
 
 
 @dataclass(frozen=True)
