@@ -438,8 +438,9 @@ REFUSAL_LABELS = {
     "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
     "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
 }
-# The audit log keeps a refusal's English sentence (registry.services.verification), not its
-# code; changing the stored entries would break their hash chain.
+# The audit log keeps a refusal as "CODE: sentence" (registry.services.verification); entries
+# written before the code was kept hold the English sentence alone, and changing them would
+# break their hash chain.
 REFUSAL_SENTENCES = {
     "a lookup must state its purpose": "PURPOSE_MISSING",
     "every lookup needs a consent reference": "CONSENT_MISSING",
@@ -456,6 +457,9 @@ def audit_refusal_label(sentence: str) -> str:
     """The refusal reason an audit entry holds, in words ("" for an answered lookup)."""
     if not (sentence or "").strip():
         return ""
+    code, colon, _rest = sentence.partition(":")
+    if colon and code in REFUSAL_LABELS:
+        return refusal_label(code)
     return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))
 
 
