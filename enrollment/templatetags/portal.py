@@ -437,6 +437,15 @@ REFUSAL_LABELS = {
     "PURPOSE_MISSING": gettext_lazy("查询未说明用途"),
     "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
     "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
+    "CONSENT_TOKEN_MISSING": gettext_lazy("授权没有查询部门的签名"),
+    "CONSENT_TOKEN_MALFORMED": gettext_lazy("授权凭证无法识别"),
+    "CONSENT_CLIENT_MISMATCH": gettext_lazy("授权凭证属于另一个调用方"),
+    "CONSENT_KEY_UNKNOWN": gettext_lazy("数据平台没有该部门的授权公钥"),
+    "CONSENT_SIGNATURE_INVALID": gettext_lazy("授权凭证的签名不符"),
+    "CONSENT_EXPIRED": gettext_lazy("授权凭证已过期"),
+    "CONSENT_REFERENCE_MISMATCH": gettext_lazy("授权凭证与授权编号不符"),
+    "CONSENT_PURPOSE_MISMATCH": gettext_lazy("授权凭证的用途不符"),
+    "CONSENT_SUBJECT_NOT_COVERED": gettext_lazy("查询涉及授权未包含的人"),
 }
 # The audit log keeps a refusal as "CODE: sentence" (registry.services.verification); entries
 # written before the code was kept hold the English sentence alone, and changing them would
