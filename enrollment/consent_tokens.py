@@ -66,9 +66,11 @@ def consent_token_sign(
     (REGISTRY_CLIENT_ID unless named), valid for CONSENT_TOKEN_SECONDS from `now`.
 
     Signed when a verification batch builds its questions, once per consent per batch: one
-    Ed25519 signature (about 40 µs of CPU) and an HMAC per person, some 8 s of a worker's
-    time for a city's 200,000 applications. Signing then rather than at submission keeps
-    each token short-lived and needs no stored copy that a re-check would find expired.
+    Ed25519 signature and an HMAC per person, 0.08 ms of CPU on the 2-core benchmark
+    machine (bench/verification.py `consent_sign`: 0.8 s for 9,927), some 16 s of the
+    workers' time for a city's 200,000 applications. Signing then rather than at submission
+    keeps each token short-lived and needs no stored copy that a re-check would find
+    expired.
     """
     issued_at = int(time.time() if now is None else now)
     claims = consent_claims(
