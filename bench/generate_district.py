@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _common import emit, peak_rss_mb
 
-from registry.district import generate_district
+from registry.demo.district import generate_district
 
 
 def main() -> None:

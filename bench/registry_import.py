@@ -78,7 +78,7 @@ def import_in_child(url: str, folder: Path) -> dict:
 def child_import(url: str, folder: Path) -> None:
     """Runs in the child: the timed import of the five files, then its figures as JSON."""
     django_setup(url)
-    from registry.services.imports import registry_import_file
+    from registry.loading.imports import registry_import_file
 
     reports = []
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -142,7 +142,7 @@ def main() -> None:
     households = max(200, int(36_000 * args.scale))
     recreate_database(url)
     django_setup(url, migrate=True)
-    from registry.district import generate_district
+    from registry.demo.district import generate_district
 
     with tempfile.TemporaryDirectory(prefix="bench-registry-") as name:
         folder = Path(name)

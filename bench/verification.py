@@ -157,12 +157,12 @@ def main() -> None:
 
     from enrollment.consent_tokens import consent_public_key, consent_token_sign
     from registry.contract import LookupContext, to_json
-    from registry.district import generate_district
-    from registry.feeds import FEEDS
+    from registry.demo.district import generate_district
+    from registry.feeds.specs import FEEDS
+    from registry.loading.imports import registry_import_file
     from registry.models import HukouRecord
     from registry.services.clients import department_client_create
     from registry.services.consents import consents_check
-    from registry.services.imports import registry_import_file
     from registry.services.verification import verify_families
 
     people = int(1_000_000 * args.scale)

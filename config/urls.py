@@ -13,7 +13,9 @@ urlpatterns = [
     path("api/v1/", include("enrollment.api.urls")),
     path("registry/api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("", include("enrollment.urls")),
+    path("staff/steward/", include("registry.stewards.urls")),
+    path("staff/", include("enrollment.portal.staff.urls")),
+    path("", include("enrollment.portal.parents.urls")),
 ]
 
 if settings.DEBUG:

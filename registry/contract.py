@@ -14,6 +14,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 
 class RegistryUnavailable(Exception):
     """The registry did not answer (down, slow or overloaded): the caller retries later."""
@@ -230,3 +233,80 @@ def month_window(cutoff: date, months: int) -> tuple[date, date]:
     last = cutoff.replace(day=1)
     index = last.year * 12 + (last.month - 1) - (months - 1)
     return date(index // 12, index % 12 + 1, 1), last
+
+
+# --- the contract's vocabulary in words, for every page that shows a lookup -----------------
+
+# The department feeds a lookup reads, as parents, officers and stewards know them.
+SOURCE_LABELS = {
+    "hukou": gettext_lazy("户籍信息（公安部门）"),
+    "property": gettext_lazy("房产登记（住建部门）"),
+    "rental": gettext_lazy("租赁备案（住建部门）"),
+    "social_insurance": gettext_lazy("社保缴费（人社部门）"),
+    "residence_permit": gettext_lazy("居住证（公安部门）"),
+}
+
+# The purposes the data bureau has registered, by the code a lookup states.
+PURPOSE_PRIMARY_ENROLLMENT = "primary-enrollment-eligibility"
+PURPOSE_LABELS = {PURPOSE_PRIMARY_ENROLLMENT: gettext_lazy("小学一年级入学资格核验")}
+
+
+def client_label(client_id: str, name: str = "") -> str:
+    """Who asked: our own system in words, another department by the name the data bureau
+    registered for it (its client id when it has none)."""
+    if client_id.startswith("edu-"):
+        return _("区教育局入学申请系统")
+    return name or client_id
+
+
+def purpose_label(purpose: str) -> str:
+    """A lookup's purpose as the registry's audit log keeps it: ours in words, another
+    department's as that department wrote it."""
+    label = PURPOSE_LABELS.get(purpose)
+    if label is not None:
+        return str(label)
+    if not (purpose or "").strip():
+        return _("未说明用途")
+    return purpose
+
+
+# Why the registry refused a lookup, by the code it refuses with (LookupRefused).
+REFUSAL_LABELS = {
+    "PURPOSE_MISSING": gettext_lazy("查询未说明用途"),
+    "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
+    "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
+    "CONSENT_TOKEN_MISSING": gettext_lazy("授权没有查询部门的签名"),
+    "CONSENT_TOKEN_MALFORMED": gettext_lazy("授权凭证无法识别"),
+    "CONSENT_CLIENT_MISMATCH": gettext_lazy("授权凭证属于另一个调用方"),
+    "CONSENT_KEY_UNKNOWN": gettext_lazy("数据平台没有该部门的授权公钥"),
+    "CONSENT_SIGNATURE_INVALID": gettext_lazy("授权凭证的签名不符"),
+    "CONSENT_EXPIRED": gettext_lazy("授权凭证已过期"),
+    "CONSENT_REFERENCE_MISMATCH": gettext_lazy("授权凭证与授权编号不符"),
+    "CONSENT_PURPOSE_MISMATCH": gettext_lazy("授权凭证的用途不符"),
+    "CONSENT_SUBJECT_NOT_COVERED": gettext_lazy("查询涉及授权未包含的人"),
+}
+
+
+# The audit log keeps a refusal as "CODE: sentence" (registry.services.verification); entries
+# written before the code was kept hold the English sentence alone, and changing them would
+# break their hash chain.
+REFUSAL_SENTENCES = {
+    "a lookup must state its purpose": "PURPOSE_MISSING",
+    "every lookup needs a consent reference": "CONSENT_MISSING",
+    "X-Road-Client does not match the API key": "CLIENT_MISMATCH",
+}
+
+
+def refusal_label(code: str) -> str:
+    """A refusal's code in words; one this version does not know, in general words."""
+    return str(REFUSAL_LABELS.get(code) or _("数据平台拒绝了这次查询"))
+
+
+def audit_refusal_label(sentence: str) -> str:
+    """The refusal reason an audit entry holds, in words ("" for an answered lookup)."""
+    if not (sentence or "").strip():
+        return ""
+    code, colon, _rest = sentence.partition(":")
+    if colon and code in REFUSAL_LABELS:
+        return refusal_label(code)
+    return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))

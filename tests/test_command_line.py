@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("enrollment", "registry")

@@ -38,8 +38,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "enrollment.middleware.ContentSecurityPolicyMiddleware",
-    "enrollment.middleware.SignInRedirectLogMiddleware",
+    "enrollment.portal.middleware.ContentSecurityPolicyMiddleware",
+    "enrollment.portal.middleware.SignInRedirectLogMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that lockouts see the authenticated request as the views do.
     "axes.middleware.AxesMiddleware",

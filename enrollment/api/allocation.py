@@ -8,14 +8,13 @@ from rest_framework.views import APIView
 from enrollment.api.permissions import IsOfficer
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import Recheck
-from enrollment.selectors import (
+from enrollment.selectors.allocation import (
     allocation_run_for_officer,
     allocation_run_unplaced,
     allocation_runs_for_officer,
-    recheck_for_officer,
-    rechecks_for_officer,
-    school_demand,
 )
+from enrollment.selectors.rechecks import recheck_for_officer, rechecks_for_officer
+from enrollment.selectors.schools import school_demand
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,

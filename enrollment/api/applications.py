@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors import application_detail
+from enrollment.selectors.applications import application_detail
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from registry.idnumber import mask
 

@@ -6,6 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from enrollment.access import access_denied
 from enrollment.errors import ApplicationError, ErrorCode
 from registry.idnumber import mask_in_text
 
@@ -59,14 +60,7 @@ def exception_handler(exc, context):
     if isinstance(
         exc, exceptions.PermissionDenied | exceptions.NotAuthenticated | exceptions.NotFound
     ):
-        request = context.get("request")
-        logger.warning(
-            "denied %s %s for %s: %s",
-            getattr(request, "method", "?"),
-            getattr(request, "path", "?"),
-            getattr(getattr(request, "user", None), "pk", None) or "anonymous",
-            type(exc).__name__,
-        )
+        access_denied(context.get("request"), f"API {type(exc).__name__}")
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
     response.data = {
         "message": str(detail),

@@ -7,8 +7,8 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors import (
-    application_detail,
+from enrollment.selectors.applications import application_detail
+from enrollment.selectors.offers import (
     offer_for_parent,
     offers_for_parent,
     waitlist_places_for_parent,

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsOfficer
-from enrollment.selectors import decisions_for_officer
+from enrollment.selectors.applications import decisions_for_officer
 
 
 class OfficerDecisionListApi(APIView):

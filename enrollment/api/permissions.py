@@ -1,5 +1,6 @@
 from rest_framework.permissions import BasePermission
 
+from enrollment.access import has_role
 from enrollment.models import Role
 
 
@@ -8,8 +9,7 @@ def role_permission(*roles: str) -> type[BasePermission]:
 
     class _RolePermission(BasePermission):
         def has_permission(self, request, view) -> bool:
-            user = request.user
-            return bool(user and user.is_authenticated and user.role in roles)
+            return has_role(request.user, roles)
 
     _RolePermission.__name__ = "Is" + "Or".join(r.title() for r in roles)
     return _RolePermission

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from enrollment.api.permissions import IsOfficer, role_permission
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import Application, Decision, Evidence, Role
-from enrollment.selectors import applications_visible_to
+from enrollment.selectors.applications import applications_visible_to
 from enrollment.services.review import (
     decision_override,
     evidence_review,

@@ -13,7 +13,7 @@ from enrollment.api.permissions import IsOfficer, IsSchoolStaff
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.exports import safe_cell
 from enrollment.models import Offer, School
-from enrollment.selectors import school_applicants, school_for_officer, school_for_staff
+from enrollment.selectors.schools import school_applicants, school_for_officer, school_for_staff
 from enrollment.services.exports import admitted_export, download_denied_log
 from enrollment.services.offers import offer_mark_enrolment, offers_close_enrolment
 from enrollment.services.schools import school_update

@@ -2,14 +2,14 @@
 
 import uuid
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from enrollment.db import copy_insert, submission_store
 from enrollment.errors import ApplicationError, ErrorCode, ValidationErrors
 from enrollment.models import (
     Application,
@@ -26,7 +26,6 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy
 from enrollment.services import reference
-from enrollment.services.verification import copy_insert
 from enrollment.states import can_transition
 from registry import idnumber
 
@@ -373,63 +372,6 @@ def _submitted_event(*, acting_user, channel: str, at, application=None) -> Appl
         reason_code=EventReason.SUBMITTED,
         at=at,
     )
-
-
-def submission_store(
-    application: Application, dependents: Sequence[models.Model], job: VerificationJob
-) -> None:
-    """Insert a new application, the rows that belong to it and its verification job, all or
-    nothing; sets their ids.
-
-    On PostgreSQL this is one statement (the application's insert, then the others' in the
-    same WITH), so a submission is one round trip and, outside a caller's transaction, needs
-    no BEGIN or COMMIT: on opening day the ORM's eight round trips (BEGIN, six inserts,
-    COMMIT) were a third of what a submission cost the web tier. The values are prepared by
-    the models' own fields, as a save would prepare them. Elsewhere (SQLite, the demo) the
-    ORM saves them in a transaction.
-    """
-    rows = [*dependents, job]
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            application.save(force_insert=True)
-            for row in rows:
-                row.application = application
-                row.save(force_insert=True)
-        return
-    quote = connection.ops.quote_name
-    objects = [application, *rows]
-    names = ["a", *(f"d{index}" for index in range(len(rows)))]
-    inserts, params = [], []
-    for name, obj in zip(names, objects, strict=True):
-        columns, placeholders = [], []
-        for column in obj._meta.concrete_fields:
-            if column.primary_key:
-                continue
-            columns.append(quote(column.column))
-            if obj is not application and column.name == "application":
-                placeholders.append("(SELECT id FROM a)")
-            else:
-                placeholders.append("%s")
-                params.append(column.get_db_prep_save(column.pre_save(obj, add=True), connection))
-        inserts.append(
-            f"{name} AS (INSERT INTO {quote(obj._meta.db_table)} ({', '.join(columns)})"  # noqa: S608
-            f" VALUES ({', '.join(placeholders)}) RETURNING {quote(obj._meta.pk.column)} AS id)"
-        )
-    ids = ", ".join(f"(SELECT id FROM {name})" for name in names)  # noqa: S608
-    # Inside a caller's transaction, a savepoint: a refused statement must not leave the
-    # caller's transaction unusable. Outside one, the statement is its own transaction.
-    with (
-        transaction.atomic() if connection.in_atomic_block else nullcontext(),
-        connection.cursor() as cursor,
-    ):
-        # Identifiers come from the models' metadata; every value is a parameter.
-        cursor.execute(f"WITH {', '.join(inserts)} SELECT {ids}", params)  # noqa: S608
-        stored = cursor.fetchone()
-    for obj, pk in zip(objects, stored, strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
-        if obj is not application:
-            obj.application = application
 
 
 @dataclass(frozen=True)

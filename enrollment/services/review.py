@@ -42,12 +42,8 @@ from enrollment.policy import Policy, score
 from enrollment.policy.engine import HUKOU_CLASSES
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
-from enrollment.services.verification import (
-    OPEN_OR_RUNNING,
-    decision_from_score,
-    facts_from_answer,
-    state_for_outcome,
-)
+from enrollment.services.facts import decision_from_score, facts_from_answer, state_for_outcome
+from enrollment.services.verification import OPEN_OR_RUNNING
 from registry.contract import FamilyAnswer, from_json
 
 # Magic bytes of the file types a parent may upload; the declared type is never trusted.

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
-from registry.feeds import FEEDS
+from registry.feeds.specs import FEEDS
 from registry.models import DepartmentClient
 from registry.services.records import registry_record_push
 

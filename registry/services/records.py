@@ -10,7 +10,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from registry.feeds import FEEDS, RowRejected, check_record
+from registry.feeds.specs import FEEDS, RowRejected, check_record
 from registry.models import RECORD_MODELS, Channel, ImportBatch
 
 

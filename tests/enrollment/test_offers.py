@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.forms import offer_message
 from enrollment.models import Application, AuditLog, Community, Offer, Role
+from enrollment.portal.parents.forms import offer_message
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.forms import recheck_message
 from enrollment.models import AllocationRun, AuditLog, Decision, Recheck, Role
+from enrollment.portal.parents.forms import recheck_message
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,

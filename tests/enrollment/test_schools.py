@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import AuditLog, Community, Role, School
-from enrollment.selectors import school_demand
+from enrollment.selectors.schools import school_demand
 from enrollment.services.allocation import allocation_run_create, allocation_run_execute
 from enrollment.services.schools import school_update
 from tests.conftest import YEAR

@@ -20,12 +20,8 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.services.applications import application_withdraw
-from enrollment.services.verification import (
-    answer_json,
-    retry_delay,
-    verification_reconcile,
-    verification_run,
-)
+from enrollment.services.facts import answer_json
+from enrollment.services.verification import retry_delay, verification_reconcile, verification_run
 from enrollment.tasks import reconcile_verification_jobs
 from registry import idnumber
 from registry.contract import FamilyAnswer, from_json, to_json

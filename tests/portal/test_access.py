@@ -30,15 +30,16 @@ def test_another_familys_application_is_a_logged_404(
 ):
     client = signed_in(parent)
 
-    with caplog.at_level(logging.WARNING, logger="enrollment.views"):
-        response = client.get(reverse(name, args=[others_application.ref, *extra]))
+    url = reverse(name, args=[others_application.ref, *extra])
+    with caplog.at_level(logging.WARNING, logger="enrollment.access"):
+        response = client.get(url)
 
     assert response.status_code == 404
     assert others_application.child_name not in response.content.decode()
-    assert any(
-        f"parent {parent.pk} asked for application {others_application.ref}" in r.getMessage()
-        for r in caplog.records
-    )
+    assert [r.getMessage() for r in caplog.records if r.name == "enrollment.access"] == [
+        f"access denied: user={parent.pk} role=parent path={url} "
+        f"why=application {others_application.ref} not in scope"
+    ]
 
 
 def test_posting_to_another_familys_application_writes_nothing(

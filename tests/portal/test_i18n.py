@@ -314,9 +314,9 @@ def test_every_staff_page_in_english_has_no_chinese_outside_data_values(
         (officer, reverse("staff:officer-schools")),
         (officer, reverse("staff:officer-whatif")),
         (school_staff, reverse("staff:school-admitted")),
-        (steward, reverse("staff:steward-imports")),
-        (steward, reverse("staff:steward-import", args=[batch.pk])),
-        (steward, reverse("staff:steward-audit")),
+        (steward, reverse("steward:imports")),
+        (steward, reverse("steward:import", args=[batch.pk])),
+        (steward, reverse("steward:audit")),
     ]
     for user, url in pages:
         response = signed_in(user, "en").get(url, HTTP_ACCEPT_LANGUAGE="en")
@@ -358,10 +358,10 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     )
     from registry.contract import FamilyQuestion, LookupContext
     from registry.contract import LookupRefused as RegistryRefused
-    from registry.feeds import FEEDS
+    from registry.feeds.specs import FEEDS
+    from registry.loading.imports import registry_import_file
     from registry.models import ImportBatch
     from registry.services.audit import AuditItem, audit_append
-    from registry.services.imports import registry_import_file
     from registry.services.verification import verify_families
     from tests.conftest import HOME
     from tests.enrollment.factories import UserFactory
@@ -487,9 +487,9 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     steward = UserFactory(role="steward", username="steward1", district_code="440604")
     pages = [
         ("case", reverse("staff:officer-case", args=[case.ref]), officer),
-        ("imports", reverse("staff:steward-imports"), steward),
+        ("imports", reverse("steward:imports"), steward),
         *[
-            (f"import-{batch_id}", reverse("staff:steward-import", args=[batch_id]), steward)
+            (f"import-{batch_id}", reverse("steward:import", args=[batch_id]), steward)
             for batch_id in (
                 imported.batch_id,
                 header_failed.batch_id,
@@ -497,7 +497,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
                 unreadable.pk,
             )
         ],
-        ("audit", reverse("staff:steward-audit"), steward),
+        ("audit", reverse("steward:audit"), steward),
         ("lookups", reverse("application-lookups", args=[case.ref]), parent),
         ("status", reverse("application-detail", args=[case.ref]), parent),
     ]

@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.forms import friendly_message, step_of_field
+from enrollment.portal.parents.forms import friendly_message, step_of_field
 from enrollment.services.policies import policy_install_default
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,6 @@ import pytest
 from openpyxl import load_workbook
 from pytest_django.asserts import assertContains, assertNotContains
 
-from enrollment.forms_staff import REASON_REQUIRED
 from enrollment.models import (
     AuditLog,
     Decision,
@@ -19,6 +18,7 @@ from enrollment.models import (
     Recheck,
     Role,
 )
+from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from enrollment.services.allocation import allocation_run_execute
 from enrollment.services.rechecks import recheck_request
 from tests.enrollment.factories import UserFactory

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from enrollment import charts
+from enrollment.portal import charts
 
 
 def test_histogram_bins_are_half_open_and_keep_empty_bins_between():

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from enrollment.forms_staff import REASON_REQUIRED
 from enrollment.models import (
     Application,
     ApplicationEvent,
@@ -18,6 +17,7 @@ from enrollment.models import (
     Role,
     VerificationJob,
 )
+from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from tests.enrollment.factories import UserFactory
 from tests.portal_staff.conftest import login
 

@@ -8,8 +8,9 @@ import pytest
 from django.utils import translation
 
 from enrollment.models import EventReason
-from enrollment.presentation_staff import REJECTIONS, event_reason, rejection_message
-from registry.feeds import RowRejected
+from enrollment.portal.staff.officer.presentation import event_reason
+from registry.feeds.specs import RowRejected
+from registry.stewards.presentation import REJECTIONS, rejection_message
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.messages_staff import CODE_FALLBACKS, GENERIC, POLICY_PROBLEMS, staff_message
+from enrollment.portal.staff.messages import CODE_FALLBACKS, GENERIC, POLICY_PROBLEMS, staff_message
 from registry import idnumber
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -63,7 +63,7 @@ def test_import_report_lists_each_rejected_line_with_id_numbers_masked(steward, 
     assert "check character" not in html
 
 
-# (code, params, Chinese, English) as the import writes them (registry.feeds.RowRejected).
+# (code, params, Chinese, English) as the import writes them (registry.feeds.specs.RowRejected).
 CODED_REJECTIONS = [
     (
         "id_check_character",
@@ -305,12 +305,12 @@ def test_other_roles_are_refused_the_steward_pages(batch, role, caplog):
     )
     client = login(user)
 
-    with caplog.at_level(logging.WARNING, logger="enrollment.access"):
+    with caplog.at_level(logging.WARNING, logger="registry.access"):
         statuses = [client.get(url).status_code for url in STEWARD_PAGES]
         statuses.append(client.get(f"/staff/steward/imports/{batch.id}/").status_code)
 
     assert statuses == [403, 403, 403]
-    assert len([r for r in caplog.records if r.name == "enrollment.access"]) == 3
+    assert len([r for r in caplog.records if r.name == "registry.access"]) == 3
 
 
 def test_import_batches_list_is_newest_first(steward):

@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django.asserts import assertContains
 
 from enrollment.models import Role
+from registry.loading.uploads import feed_upload_load
 from registry.models import FeedUpload, HukouRecord, ImportBatch
-from registry.services.uploads import feed_upload_load
 from tests.enrollment.factories import UserFactory
 from tests.portal_staff.conftest import login
 from tests.registry.factories import ImportBatchFactory

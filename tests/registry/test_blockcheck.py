@@ -1,5 +1,5 @@
 """The column-wise block checks accept only what the row checks accept, and hand COPY the
-same rows: the same files through `_CopyFeed` with and without them give equal output."""
+same rows: the same files through `CopyFeed` with and without them give equal output."""
 
 import csv
 import io
@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registry import idnumber
-from registry.blockcheck import BlockChecker
-from registry.feeds import FEEDS
-from registry.services.imports import ImportReport, _CopyFeed
+from registry.feeds.blockcheck import BlockChecker
+from registry.feeds.specs import FEEDS
+from registry.loading.copy import CopyFeed
+from registry.loading.report import ImportReport
 
 PEOPLE = [
     idnumber.make("440604", date(2020, 3, 15), 123),
@@ -54,7 +55,7 @@ MUTATIONS = list('0123456789X-.,"\r\x00x M F') + ["", "\n", "佛", "33", "e1"]
 def _feed_output(source: str, data: bytes, *, block_checks: bool, encoding="utf-8"):
     report = ImportReport(source=source, file_name="f.csv", encoding=encoding)
     handle = io.BytesIO(data)
-    feed = _CopyFeed.open(FEEDS[source], handle, encoding, report, None)
+    feed = CopyFeed.open(FEEDS[source], handle, encoding, report, None)
     if not block_checks:
         feed.checker.usable = False
     try:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from registry import feeds, idnumber
-from registry.feeds import RowRejected, check_record
+from registry import idnumber
+from registry.feeds import specs as feeds
+from registry.feeds.specs import RowRejected, check_record
 
 CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
 MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from registry import idnumber
 from registry.contract import FamilyQuestion, LookupContext
-from registry.district import generate_district
+from registry.demo.district import generate_district
 from registry.services.verification import verify_families
 from tests.registry.factories import signed
 
@@ -60,7 +60,7 @@ def test_bad_arguments_exit_with_a_reason(tmp_path):
 
 
 def test_a_run_that_fails_part_way_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
-    from registry import district
+    from registry.demo import district
 
     out = tmp_path / "district"
     generate_district(households=20, seed=1, year=2027, out=out)

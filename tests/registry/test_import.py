@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry import idnumber
+from registry.loading.imports import ImportFailed, registry_import_file
 from registry.models import (
     HukouRecord,
     ImportBatch,
@@ -16,7 +17,6 @@ from registry.models import (
     ResidencePermitRecord,
     SocialInsuranceRecord,
 )
-from registry.services.imports import ImportFailed, registry_import_file
 
 pytestmark = pytest.mark.django_db
 
@@ -379,9 +379,9 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_is_shown_on_a_terminal_only(tmp_path, monkeypatch):
-    monkeypatch.setattr("registry.services.imports.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("registry.loading.rows.PROGRESS_EVERY", 2)
     # COPY reads blocks of lines and reports after a block: blocks of one line here.
-    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 1)
+    monkeypatch.setattr("registry.loading.copy._BLOCK_BYTES", 1)
     lines = ["id_number,month,pension,medical,employer_name"]
     lines += [f"{FATHER},2025-{month:02d},1,1," for month in range(1, 6)]
     write(tmp_path / "social_insurance.csv", lines)
@@ -405,7 +405,7 @@ def test_blocks_of_any_size_keep_quoted_lines_whole_and_lines_numbered(
 ):
     # COPY reads the file in blocks; a quoted address over two lines must not be cut apart,
     # and the lines after it keep their numbers. CRLF endings, as a spreadsheet writes them.
-    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("registry.loading.copy._BLOCK_BYTES", block_bytes)
     header = "id_number,name,sex,birth_date,hukou_district_code,community_code,registered_on"
     feed = tmp_path / "hukou.csv"
     feed.write_bytes(
@@ -437,7 +437,7 @@ def test_blocks_of_any_size_keep_quoted_lines_whole_and_lines_numbered(
 def test_lines_after_a_lone_carriage_return_keep_the_numbers_the_row_path_gives(
     tmp_path, monkeypatch, method
 ):
-    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
+    monkeypatch.setattr("registry.loading.copy._BLOCK_BYTES", 64)
     feed = tmp_path / "hukou.csv"
     feed.write_bytes(
         "\n".join(
@@ -552,8 +552,8 @@ def test_a_quote_that_never_closes_is_refused_naming_the_line_it_opens_on(
     tmp_path, monkeypatch, method, stopped
 ):
     # Small blocks and a small limit on held-back lines, so the file outgrows both.
-    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
-    monkeypatch.setattr("registry.services.imports._MAX_PENDING_BYTES", 256)
+    monkeypatch.setattr("registry.loading.copy._BLOCK_BYTES", 64)
+    monkeypatch.setattr("registry.loading.copy._MAX_PENDING_BYTES", 256)
     good = f"P1,{FATHER},440604,2024-06-29,2027-06-29"
     feed = write(
         tmp_path / "residence_permit.csv",
@@ -576,10 +576,10 @@ def test_a_quote_that_never_closes_is_refused_naming_the_line_it_opens_on(
 
 
 def test_lines_held_back_for_a_quote_that_never_closes_stay_bounded(monkeypatch):
-    from registry.services.imports import _blocks
+    from registry.loading.copy import _blocks
 
-    monkeypatch.setattr("registry.services.imports._BLOCK_BYTES", 64)
-    monkeypatch.setattr("registry.services.imports._MAX_PENDING_BYTES", 256)
+    monkeypatch.setattr("registry.loading.copy._BLOCK_BYTES", 64)
+    monkeypatch.setattr("registry.loading.copy._MAX_PENDING_BYTES", 256)
     data = b'a,"b\n' + b"c,d\n" * 1000
 
     blocks = list(_blocks(io.BytesIO(data)))
@@ -590,7 +590,7 @@ def test_lines_held_back_for_a_quote_that_never_closes_stay_bounded(monkeypatch)
 
 
 def test_checked_blocks_reach_copy_whole_and_in_order():
-    from registry.services.imports import _write_behind
+    from registry.loading.copy import _write_behind
 
     blocks = [f"{n}\n".encode() * n for n in range(1, 50)]
     sent = []
@@ -601,7 +601,7 @@ def test_checked_blocks_reach_copy_whole_and_in_order():
 
 
 def test_a_block_the_server_refuses_stops_the_reading_and_its_error_is_raised():
-    from registry.services.imports import _BLOCKS_AHEAD, _write_behind
+    from registry.loading.copy import _BLOCKS_AHEAD, _write_behind
 
     read, sent = [], []
 
@@ -625,7 +625,7 @@ def test_a_block_the_server_refuses_stops_the_reading_and_its_error_is_raised():
 
 
 def test_a_block_that_cannot_be_read_is_raised_once_the_blocks_before_it_are_sent():
-    from registry.services.imports import _write_behind
+    from registry.loading.copy import _write_behind
 
     sent = []
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from registry.loading.uploads import feed_upload_create
 from registry.models import FeedUpload, HukouRecord
-from registry.services.uploads import feed_upload_create
 from tests.conftest import wait_until
 from tests.registry.test_uploads import AS_OF, GOOD_AND_BAD
 

@@ -10,9 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from registry.models import FeedUpload, HukouRecord, ImportBatch
-from registry.services import uploads
-from registry.services.uploads import (
+from registry.loading import uploads
+from registry.loading.uploads import (
     UploadProgress,
     UploadRefused,
     feed_upload_create,
@@ -20,6 +19,7 @@ from registry.services.uploads import (
     feed_upload_progress,
     feed_upload_reconcile,
 )
+from registry.models import FeedUpload, HukouRecord, ImportBatch
 from tests.registry.test_import import CHILD, HUKOU_HEADER, MOTHER
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from enrollment.consent_tokens import consent_key_pair_new, consent_public_key
 from registry.consent import ConsentKeyInvalid
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

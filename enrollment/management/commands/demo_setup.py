@@ -18,7 +18,7 @@ from enrollment.consent_tokens import consent_public_key
 from enrollment.models import Application, Role, User
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.policies import policy_install_default
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 # Printed for the demo on purpose; the command refuses to run unless DEBUG is on.
 DEMO_PASSWORD = "demo-pass-2027"  # noqa: S105

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from enrollment.models import School
 from enrollment.services.exports import FORMATS, admitted_export
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from enrollment.services.exports import allocation_export_csv, allocation_run_for_export
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

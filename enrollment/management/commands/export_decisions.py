@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from enrollment.exports import safe_cell
 from enrollment.models import Decision
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 COLUMNS = [
     "ref",

@@ -15,8 +15,7 @@ from enrollment.services.applications import (
     application_submit_many,
 )
 from registry.idnumber import mask_in_text
-from registry.management.base import ProductCommand
-from registry.textfiles import undecodable_line
+from registry.interchange import ProductCommand, undecodable_line
 
 # Lines stored per transaction: a chunk is all or nothing, so an interrupted import leaves
 # whole chunks behind and a rerun (same refs change nothing) completes it. 1,000 applications

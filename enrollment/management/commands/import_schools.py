@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from enrollment.services.schools import SchoolImportError, schools_import
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from enrollment.errors import ApplicationError
 from enrollment.services.policies import policy_install, policy_install_default
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

@@ -10,7 +10,7 @@ from enrollment.services.allocation import (
     allocation_run_create,
     allocation_run_execute,
 )
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

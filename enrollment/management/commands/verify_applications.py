@@ -12,7 +12,7 @@ from enrollment.services.verification import (
     verification_reconcile,
 )
 from enrollment.tasks import enqueue_verification
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

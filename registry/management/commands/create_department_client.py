@@ -3,7 +3,7 @@
 
 from django.core.management.base import CommandError
 
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 from registry.services.clients import ClientInvalid, department_client_create
 
 

@@ -7,7 +7,7 @@ signing key, then `--retire` the old public key.
 
 from django.core.management.base import CommandError
 
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 from registry.services.clients import (
     ClientInvalid,
     department_client_consent_key_add,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from registry.district import generate_district
-from registry.management.base import ProductCommand
+from registry.demo.district import generate_district
+from registry.interchange import ProductCommand
 
 
 class Command(ProductCommand):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from registry.feeds import FEEDS
-from registry.management.base import ProductCommand
-from registry.services.imports import (
+from registry.feeds.specs import FEEDS
+from registry.interchange import ProductCommand
+from registry.loading.imports import (
     ImportFailed,
     ImportReport,
     registry_import_file,

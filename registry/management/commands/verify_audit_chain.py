@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from registry.management.base import ProductCommand
+from registry.interchange import ProductCommand
 from registry.services.audit import audit_chain_verify
 
 

@@ -1,0 +1,47 @@
+"""The education bureau's side: people and roles, schools, applications and their decisions.
+
+One module per topic; every model is importable from `enrollment.models` as Django expects.
+"""
+
+from .accounts import Role, User
+from .allocation import AllocationRun, Offer, Placement, WaitlistEntry
+from .applications import (
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    Consent,
+    EventReason,
+    Evidence,
+    Guardian,
+    SchoolPreference,
+)
+from .audit import AuditLog, DownloadLog
+from .decisions import Decision, PolicyDocument
+from .rechecks import Recheck
+from .schools import Community, School
+from .verification import VerificationJob
+
+__all__ = [
+    "AllocationRun",
+    "Application",
+    "ApplicationEvent",
+    "ApplicationState",
+    "AuditLog",
+    "Community",
+    "Consent",
+    "Decision",
+    "DownloadLog",
+    "EventReason",
+    "Evidence",
+    "Guardian",
+    "Offer",
+    "Placement",
+    "PolicyDocument",
+    "Recheck",
+    "Role",
+    "School",
+    "SchoolPreference",
+    "User",
+    "VerificationJob",
+    "WaitlistEntry",
+]

@@ -1,0 +1,53 @@
+"""Who signs in, and in which role."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PARENT = "parent", _("家长")
+    OFFICER = "officer", _("教育局工作人员")
+    SCHOOL = "school", _("学校工作人员")
+    STEWARD = "steward", _("数据统筹人员")
+    AUDITOR = "auditor", _("审计人员")
+
+
+class User(AbstractUser):
+    """Every person who signs in. An officer belongs to a district, school staff to a school."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARENT)
+    # An officer's or data steward's district (GB/T 2260, six digits).
+    district_code = models.CharField(max_length=6, blank=True)
+    # School staff: the school's code, the same across admission years.
+    school_code = models.CharField(max_length=16, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role="officer") | ~Q(district_code=""),
+                name="officer_has_district",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="school") | ~Q(school_code=""),
+                name="school_staff_has_school",
+            ),
+        ]
+
+    @property
+    def is_parent(self) -> bool:
+        return self.role == Role.PARENT
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == Role.OFFICER
+
+    @property
+    def is_school_staff(self) -> bool:
+        return self.role == Role.SCHOOL
+
+    @property
+    def is_steward(self) -> bool:
+        return self.role == Role.STEWARD

@@ -1,0 +1,616 @@
+"""The parents' portal: register, apply in steps, consent, then watch, explain and act.
+
+Each view checks the role and the object, validates, calls one service and renders. A parent
+sees only their own applications: anything else is a 404, and the attempt is logged.
+"""
+
+import json
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from enrollment.access import not_found, parent_required
+from enrollment.errors import ApplicationError, ValidationErrors
+from enrollment.gateway import RegistryUnavailable, get_gateway
+from enrollment.models import (
+    AllocationRun,
+    Application,
+    ApplicationState,
+    Community,
+    Evidence,
+    Offer,
+    Recheck,
+    School,
+    WaitlistEntry,
+)
+from enrollment.portal.parents import forms as portal_forms
+from enrollment.portal.parents.presentation import (
+    consent_lookups,
+    fact_rows,
+    missing_facts,
+    points_lines,
+    reason_lines,
+)
+from enrollment.portal.vocabulary import relation_choices
+from enrollment.selectors.applications import applications_visible_to, current_decision_prefetch
+from enrollment.services.accounts import parent_register
+from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.offers import offer_answer
+from enrollment.services.rechecks import recheck_request
+from enrollment.services.review import evidence_submit
+from registry.contract import client_label, purpose_label
+from registry.idnumber import mask
+
+logger = logging.getLogger(__name__)
+
+DRAFT_KEY = "application_draft"
+STEPS = ("child", "guardians", "home", "consent")
+STEP_TITLES = {
+    "child": gettext_lazy("孩子"),
+    "guardians": gettext_lazy("监护人"),
+    "home": gettext_lazy("住址和志愿"),
+    "consent": gettext_lazy("同意核验并提交"),
+}
+# While the registry is being asked, the status page asks again every two seconds.
+POLLING_STATES = {
+    ApplicationState.SUBMITTED,
+    ApplicationState.VERIFYING,
+    ApplicationState.WAITING_REGISTRY,
+}
+
+
+def own_application(request, ref: str) -> Application:
+    """The signed-in parent's application with this reference, or a logged 404."""
+    application = (
+        applications_visible_to(user=request.user)
+        .filter(applicant=request.user, ref=ref)
+        .select_related("consent")
+        .prefetch_related("guardians", "preferences__school", current_decision_prefetch())
+        .first()
+    )
+    if application is None:
+        raise not_found(request, f"application {ref[:32]}", _("找不到这份申请。"))
+    return application
+
+
+# --- home and accounts ----------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    if not request.user.is_parent:
+        # Staff have their own pages (enrollment.portal.staff).
+        try:
+            return redirect(reverse("staff:home"))
+        except NoReverseMatch:
+            raise PermissionDenied from None
+    applications = (
+        applications_visible_to(user=request.user)
+        .filter(applicant=request.user)
+        .prefetch_related(current_decision_prefetch())
+        .order_by("-submitted_at")[:50]
+    )
+    applications = list(applications)
+    offers = {
+        offer.application_id: offer
+        for offer in Offer.objects.filter(
+            application__in=applications,
+            status__in=Offer.LIVE,
+            run__published_at__isnull=False,
+            run__visible_from__lte=timezone.now(),
+        ).select_related("school")
+    }
+    for application in applications:
+        application.live_offer = offers.get(application.id)
+    draft = request.session.get(DRAFT_KEY) or {}
+    return render(
+        request,
+        "enrollment/home.html",
+        {
+            "applications": applications,
+            "has_draft": bool(draft),
+            "policy": portal_forms.portal_policy(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = portal_forms.SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = parent_register(
+                phone=form.cleaned_data["phone"],
+                password=form.cleaned_data["password"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except ValidationErrors as refused:
+            for error in refused.errors:
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, portal_forms.signup_message(error))
+        else:
+            login(request, user, backend="enrollment.backends.AccountBackend")
+            messages.success(request, _("注册成功，欢迎使用。"))
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --- the application form, in steps -------------------------------------------------------
+
+
+def _draft(request) -> dict:
+    return dict(request.session.get(DRAFT_KEY) or {})
+
+
+def _save_draft(request, draft: dict) -> None:
+    request.session[DRAFT_KEY] = draft
+
+
+def _first_missing_step(draft: dict) -> str:
+    for step in STEPS[:-1]:
+        if step not in draft:
+            return step
+    return "consent"
+
+
+def _step_context(step: str, draft: dict) -> dict:
+    reachable = {s for s in STEPS if STEPS.index(s) <= STEPS.index(_first_missing_step(draft))}
+    return {
+        "step": step,
+        "steps": [
+            {
+                "key": key,
+                "title": STEP_TITLES[key],
+                "number": number,
+                "current": key == step,
+                "reachable": key in reachable,
+            }
+            for number, key in enumerate(STEPS, start=1)
+        ],
+        "step_number": STEPS.index(step) + 1,
+        "step_count": len(STEPS),
+    }
+
+
+def _no_policy(request):
+    return render(request, "enrollment/apply_closed.html", status=200)
+
+
+LIVE_CHECK_FIELDS = ("child_id_number", "guardian1_id_number", "guardian2_id_number")
+
+
+def _attach_live_checks(form) -> None:
+    """ID number fields ask `apply_check` as the parent types (htmx) and show its answer."""
+    url = reverse("apply-check")
+    for name in LIVE_CHECK_FIELDS:
+        if name not in form.fields:
+            continue
+        field = form.fields[name]
+        auto_id = form[name].auto_id
+        described = f"{auto_id}-check"
+        if field.help_text:
+            described = f"{auto_id}_helptext {described}"
+        field.widget.attrs.update(
+            {
+                "hx-post": url,
+                "hx-trigger": "input changed delay:500ms, blur",
+                "hx-target": f"#{auto_id}-check",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+                "hx-vals": json.dumps({"field": name}),
+                "aria-describedby": described,
+            }
+        )
+
+
+@parent_required
+def apply_start(request):
+    return redirect("apply-step", step=_first_missing_step(_draft(request)))
+
+
+@parent_required
+@require_http_methods(["GET", "POST"])
+def apply_step(request, step: str):
+    if step not in STEPS:
+        raise Http404
+    if step == "consent":
+        return apply_consent(request)
+    policy = portal_forms.portal_policy()
+    if policy is None:
+        return _no_policy(request)
+    draft = _draft(request)
+    # A later step needs the earlier ones: send the parent back to the first one missing.
+    if STEPS.index(step) > STEPS.index(_first_missing_step(draft)):
+        return redirect("apply-step", step=_first_missing_step(draft))
+    data = request.POST if request.method == "POST" else None
+    if step == "child":
+        initial = draft.get("child", {})
+        form = portal_forms.ChildForm(data, initial=initial, policy=policy)
+    elif step == "guardians":
+        child_id = draft["child"]["child_id_number"]
+        rows = draft.get("guardians", [])
+        initial = {}
+        for index, row in enumerate(rows[:2], start=1):
+            initial.update(
+                {
+                    f"guardian{index}_name": row["name"],
+                    f"guardian{index}_id_number": row["id_number"],
+                    f"guardian{index}_relation": row["relation"],
+                }
+            )
+        form = portal_forms.GuardiansForm(data, initial=initial, child_id_number=child_id)
+    else:
+        home = draft.get("home", {})
+        initial = {
+            "home_community_code": home.get("home_community_code", ""),
+            "home_address": home.get("home_address", ""),
+        }
+        for rank, code in enumerate(home.get("preferences", []), start=1):
+            initial[f"school_{rank}"] = code
+        form = portal_forms.HomeForm(data, initial=initial, policy=policy)
+    _attach_live_checks(form)
+    if request.method == "POST" and form.is_valid():
+        if step == "child":
+            draft["child"] = {
+                "child_name": form.cleaned_data["child_name"],
+                "child_id_number": form.cleaned_data["child_id_number"],
+            }
+        elif step == "guardians":
+            draft["guardians"] = form.guardians()
+        else:
+            draft["home"] = {
+                "home_community_code": form.cleaned_data["home_community_code"],
+                "home_address": form.cleaned_data["home_address"].strip(),
+                "preferences": form.preferences(),
+            }
+        _save_draft(request, draft)
+        return redirect("apply-step", step=STEPS[STEPS.index(step) + 1])
+    return render(
+        request,
+        f"enrollment/apply_{step}.html",
+        {**_step_context(step, draft), "form": form, "policy": policy},
+    )
+
+
+def _draft_summary(draft: dict, policy) -> dict:
+    home = draft["home"]
+    community = Community.objects.filter(code=home["home_community_code"]).first()
+    schools = {
+        s.code: s
+        for s in School.objects.filter(
+            code__in=home["preferences"], admission_year=policy.admission_year
+        )
+    }
+    return {
+        "child_name": draft["child"]["child_name"],
+        "child_id_masked": mask(draft["child"]["child_id_number"]),
+        "guardians": [
+            {
+                "name": g["name"],
+                "id_masked": mask(g["id_number"]),
+                "relation": dict(relation_choices()).get(g["relation"], ""),
+            }
+            for g in draft["guardians"]
+        ],
+        "community": community,
+        "home_address": home["home_address"],
+        "schools": [schools[c] for c in home["preferences"] if c in schools],
+    }
+
+
+def apply_consent(request):
+    policy = portal_forms.portal_policy()
+    if policy is None:
+        return _no_policy(request)
+    draft = _draft(request)
+    if _first_missing_step(draft) != "consent":
+        return redirect("apply-step", step=_first_missing_step(draft))
+    form = portal_forms.ConsentForm(
+        request.POST if request.method == "POST" else None, guardians=draft["guardians"]
+    )
+    problems: list[dict] = []
+    if request.method == "POST" and form.is_valid():
+        child = draft["child"]
+        home = draft["home"]
+        try:
+            application = application_submit(
+                data=ApplicationInput(
+                    admission_year=policy.admission_year,
+                    child=PersonInput(name=child["child_name"], id_number=child["child_id_number"]),
+                    guardians=[PersonInput(**g) for g in draft["guardians"]],
+                    home_community_code=home["home_community_code"],
+                    home_address=home["home_address"],
+                    preferences=home["preferences"],
+                    consent_given_by=form.given_by_id_number(),
+                ),
+                acting_user=request.user,
+            )
+        except ValidationErrors as refused:
+            seen = set()
+            for error in refused.errors:
+                message = portal_forms.friendly_message(error, policy=policy)
+                if message in seen:
+                    continue
+                seen.add(message)
+                step = portal_forms.step_of_field(error.field)
+                problems.append({"message": message, "step": step, "step_title": STEP_TITLES[step]})
+        else:
+            request.session.pop(DRAFT_KEY, None)
+            messages.success(request, _("申请已提交，系统正在核验。"))
+            return redirect("application-detail", ref=application.ref)
+    return render(
+        request,
+        "enrollment/apply_consent.html",
+        {
+            **_step_context("consent", draft),
+            "form": form,
+            "policy": policy,
+            "summary": _draft_summary(draft, policy),
+            "lookups": consent_lookups(),
+            "problems": problems,
+        },
+    )
+
+
+@parent_required
+@require_POST
+def apply_check(request):
+    """htmx: check one field as the parent types, and answer in plain words."""
+    field = request.POST.get("field", "")
+    value = request.POST.get(field, "") if field else ""
+    draft = _draft(request)
+    policy = portal_forms.portal_policy()
+    if field == "child_id_number":
+        problem = portal_forms.child_id_problem(value, policy)
+    elif field in ("guardian1_id_number", "guardian2_id_number"):
+        if field == "guardian2_id_number" and not value.strip():
+            return HttpResponse("")
+        child_id = draft.get("child", {}).get("child_id_number", "")
+        problem = portal_forms.guardian_id_problem(value, child_id_number=child_id)
+    else:
+        raise Http404
+    return render(
+        request,
+        "enrollment/_field_check.html",
+        {"problem": problem, "ok_message": _("号码格式正确。")},
+    )
+
+
+# --- after submission -----------------------------------------------------------------------
+
+
+# Evidence is taken once the registry check has ended (enrollment.services.review).
+EVIDENCE_STATES = (ApplicationState.NEEDS_REVIEW, ApplicationState.DECIDED)
+
+
+def _missing_facts(application: Application, decision) -> list[str]:
+    if decision is None or application.state not in EVIDENCE_STATES:
+        return []
+    return missing_facts(decision)
+
+
+def _detail_context(request, application: Application) -> dict:
+    decision = (application.current_decisions or [None])[0]
+    missing = _missing_facts(application, decision)
+    evidence = list(application.evidence.order_by("-submitted_at"))
+    return {
+        "application": application,
+        "decision": decision,
+        "polling": application.state in POLLING_STATES,
+        "facts": fact_rows(application, decision),
+        "points": points_lines(decision) if decision else [],
+        "reasons": reason_lines(decision) if decision else [],
+        "missing_facts": missing,
+        "evidence": evidence,
+        "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
+        **_results_context(application),
+    }
+
+
+def _published_run(application: Application):
+    """The latest allocation run whose results parents may see now (its embargo is over)."""
+    return (
+        AllocationRun.objects.filter(
+            admission_year=application.admission_year,
+            district_code__in=[application.district_code, ""],
+            published_at__isnull=False,
+            visible_from__lte=timezone.now(),
+        )
+        .order_by("-published_at", "-id")
+        .first()
+    )
+
+
+def _results_context(application: Application) -> dict:
+    run = _published_run(application)
+    if run is None:
+        return {"published": False}
+    now = timezone.now()
+    offers = list(
+        Offer.objects.filter(
+            application=application,
+            run__published_at__isnull=False,
+            run__visible_from__lte=now,
+        )
+        .select_related("school", "run")
+        .order_by("-made_at", "-id")
+    )
+    waitlist = list(
+        WaitlistEntry.objects.filter(run=run, application=application)
+        .select_related("school")
+        .order_by("position")
+    )
+    rechecks = list(Recheck.objects.filter(application=application).order_by("-requested_at"))
+    return {
+        "published": True,
+        "run": run,
+        "offers": offers,
+        "live_offer": next((o for o in offers if o.status in Offer.LIVE), None),
+        "waitlist": waitlist,
+        "rechecks": rechecks,
+        "recheck_open": any(r.status == Recheck.Status.OPEN for r in rechecks),
+        "recheck_form": portal_forms.RecheckForm(),
+        "recheck_days": getattr(settings, "RECHECK_WINDOW_DAYS", 7),
+    }
+
+
+@parent_required
+@require_GET
+def application_detail(request, ref: str):
+    application = own_application(request, ref)
+    return render(
+        request, "enrollment/application_detail.html", _detail_context(request, application)
+    )
+
+
+@parent_required
+@require_GET
+def application_live(request, ref: str):
+    """htmx: the verification panel, polled every 2 s while the registry is being asked.
+
+    When the application leaves those states the whole page is reloaded, so that the points,
+    the evidence form and the offer appear with it.
+    """
+    application = own_application(request, ref)
+    context = _detail_context(request, application)
+    response = render(request, "enrollment/_live.html", context)
+    if request.htmx and not context["polling"]:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@parent_required
+@require_POST
+def evidence_submit_view(request, ref: str):
+    application = own_application(request, ref)
+    decision = (application.current_decisions or [None])[0]
+    missing = _missing_facts(application, decision)
+    form = portal_forms.EvidenceForm(request.POST, request.FILES, facts=missing)
+    if not missing or not form.is_valid():
+        context = _detail_context(request, application)
+        if missing:
+            context["evidence_form"] = form
+        else:
+            messages.error(request, _("这份申请目前不需要补充材料。"))
+        return render(request, "enrollment/application_detail.html", context, status=400)
+    try:
+        evidence_submit(
+            application=application,
+            user=request.user,
+            fact=form.cleaned_data["fact"],
+            kind=form.cleaned_data["kind"],
+            file=form.cleaned_data.get("file")
+            if form.cleaned_data["kind"] == Evidence.Kind.UPLOAD
+            else None,
+            statement=form.cleaned_data.get("statement", ""),
+        )
+    except ApplicationError as refused:
+        messages.error(request, portal_forms.friendly_message(refused))
+    else:
+        messages.success(request, _("材料已提交，工作人员审核后会更新结果。"))
+    return redirect("application-detail", ref=application.ref)
+
+
+@parent_required
+@require_POST
+def offer_answer_view(request, ref: str, offer_id: int):
+    application = own_application(request, ref)
+    offer = Offer.objects.filter(pk=offer_id, application=application).first()
+    answer = request.POST.get("answer", "")
+    if offer is None or answer not in ("accept", "decline"):
+        raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
+    try:
+        offer = offer_answer(offer=offer, parent=request.user, answer=answer)
+    except ApplicationError as refused:
+        messages.error(request, portal_forms.offer_message(refused))
+    else:
+        if offer.status == Offer.Status.ACCEPTED:
+            messages.success(
+                request,
+                _("您已接受学位。回执号 %(receipt)s，请按学校通知按时报到。")
+                % {"receipt": offer.receipt_no},
+            )
+        else:
+            messages.success(
+                request, _("您已放弃这个学位。回执号 %(receipt)s。") % {"receipt": offer.receipt_no}
+            )
+    return redirect("application-detail", ref=application.ref)
+
+
+@parent_required
+@require_POST
+def recheck_request_view(request, ref: str):
+    application = own_application(request, ref)
+    form = portal_forms.RecheckForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, application)
+        context["recheck_form"] = form
+        return render(request, "enrollment/application_detail.html", context, status=400)
+    try:
+        recheck_request(
+            application=application, parent=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as refused:
+        messages.error(request, portal_forms.recheck_message(refused))
+    else:
+        messages.success(request, _("复核申请已提交，工作人员处理后会在这里告诉您结果。"))
+    return redirect("application-detail", ref=application.ref)
+
+
+@parent_required
+@require_GET
+def evidence_download(request, ref: str, evidence_id: int):
+    application = own_application(request, ref)
+    evidence = application.evidence.filter(pk=evidence_id).exclude(file="").first()
+    if evidence is None:
+        raise not_found(request, f"evidence {evidence_id} of {ref}")
+    return FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=f"{application.ref}-{evidence.fact}-{evidence.pk}"
+        + portal_forms.EVIDENCE_CONTENT_TYPES.get(evidence.content_type, ""),
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+
+
+@parent_required
+@require_GET
+def application_lookups(request, ref: str):
+    """Who looked at my data: every registry query about the child and the guardians."""
+    application = own_application(request, ref)
+    id_numbers = [application.child_id_number] + [g.id_number for g in application.guardians.all()]
+    unavailable = False
+    try:
+        records = get_gateway().lookups_about(id_numbers=id_numbers)
+    except RegistryUnavailable:
+        records, unavailable = [], True
+    rows = [
+        {
+            "at": datetime.fromisoformat(record.at),
+            "who": client_label(record.client_id, record.client_name),
+            "client_id": record.client_id,
+            "purpose": purpose_label(record.purpose),
+            "consent_reference": record.consent_reference,
+            "answered": record.outcome == "answered",
+        }
+        for record in records
+    ]
+    return render(
+        request,
+        "enrollment/lookups.html",
+        {"application": application, "rows": rows, "unavailable": unavailable},
+    )

@@ -1,0 +1,231 @@
+"""Forms of the officers' pages.
+
+Every form that changes something carries a mandatory reason; an empty or blank reason is
+refused with REASON_REQUIRED before any service is called, so nothing is written.
+"""
+
+import json
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import ApplicationState, Decision, Recheck
+from enrollment.policy.engine import Reason
+from enrollment.portal.vocabulary import decision_reason
+
+REASON_REQUIRED = _("请填写理由，理由不能为空。")
+
+
+REASON_CODES = [
+    Reason.CHILD_HUKOU_NOT_FOUND,
+    Reason.HOUSING_NOT_VERIFIED,
+    Reason.PERMIT_MISSING,
+    Reason.SI_MONTHS_BELOW_MIN,
+]
+
+
+class ReasonField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("理由"))
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
+        kwargs.setdefault("error_messages", {"required": REASON_REQUIRED})
+        super().__init__(required=True, strip=True, **kwargs)
+
+
+class ReasonForm(forms.Form):
+    reason = ReasonField()
+
+
+class ReviewQueueFilterForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("原因代码"),
+        required=False,
+        # A callable: the labels are worded in the language of each request.
+        choices=lambda: (
+            [("", _("全部"))] + [(code, decision_reason(code)) for code in REASON_CODES]
+        ),
+    )
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部"))] + list(ApplicationState.choices),
+    )
+    q = forms.CharField(label=_("申请编号"), required=False, max_length=32, strip=True)
+
+
+class EvidenceReviewForm(ReasonForm):
+    """Accept or reject one piece of evidence. Accepting hukou evidence needs the hukou class
+    and registration date it shows; accepting social-insurance evidence, the months it shows."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+    evidence = forms.IntegerField(widget=forms.HiddenInput)
+    verdict = forms.ChoiceField(
+        label=_("审核结论"), choices=[(ACCEPT, _("采纳")), (REJECT, _("不采纳"))]
+    )
+    hukou_class = forms.ChoiceField(
+        label=_("户籍类别"),
+        required=False,
+        choices=[("", "—"), ("D", _("D 本区户籍")), ("C", _("C 本市其他区")), ("N", _("N 市外"))],
+    )
+    registered_on = forms.DateField(
+        label=_("户籍登记日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    qualifying_months = forms.IntegerField(
+        label=_("社保缴费月数"), required=False, min_value=0, max_value=600
+    )
+
+    def accepted_values(self) -> dict:
+        """The facts the officer states, as the review service takes them."""
+        values = {}
+        if self.cleaned_data.get("hukou_class"):
+            values["hukou_class"] = self.cleaned_data["hukou_class"]
+        if self.cleaned_data.get("registered_on"):
+            values["registered_on"] = self.cleaned_data["registered_on"].isoformat()
+        if self.cleaned_data.get("qualifying_months") is not None:
+            values["qualifying_months"] = self.cleaned_data["qualifying_months"]
+        return values
+
+
+class OverrideForm(ReasonForm):
+    # The decision on screen: an override of one that changed meanwhile is refused.
+    decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    outcome = forms.ChoiceField(
+        label=_("改判为"),
+        choices=[
+            (Decision.Outcome.ELIGIBLE, Decision.Outcome.ELIGIBLE.label),
+            (Decision.Outcome.INELIGIBLE, Decision.Outcome.INELIGIBLE.label),
+        ],
+    )
+
+
+class RetryForm(ReasonForm):
+    """Ask the registry again for an application waiting for review."""
+
+
+class WhatIfForm(forms.Form):
+    """A whole policy document to try, and a few numbers that, when given, replace its values."""
+
+    document = forms.CharField(
+        label=_("政策文件（JSON）"), widget=forms.Textarea(attrs={"rows": 14}), strip=True
+    )
+    si_min_months = forms.IntegerField(label=_("社保最少月数"), required=False, min_value=0)
+    ownership_min_share_percent = forms.DecimalField(
+        label=_("产权最低占比（%）"), required=False, min_value=0, max_value=100
+    )
+    bonus_cap = forms.DecimalField(
+        label=_("加分上限"), required=False, min_value=0, max_digits=5, decimal_places=1
+    )
+
+    def __init__(self, *args, base_rows: list | None = None, **kwargs):
+        """`base_rows` (the active policy's base-points table) adds one number per row."""
+        super().__init__(*args, **kwargs)
+        self.base_rows = list(base_rows or [])
+        for index, row in enumerate(self.base_rows):
+            label = f"{row.get('hukou', '')}+{row.get('housing', '')}"
+            if row.get("owns_elsewhere") is True:
+                label += _("（另有房产）")
+            elif row.get("owns_elsewhere") is False:
+                label += _("（无其他房产）")
+            self.fields[f"base_{index}"] = forms.DecimalField(
+                label=_("基础分 %(row)s") % {"row": label},
+                required=False,
+                min_value=0,
+                max_digits=5,
+                decimal_places=1,
+            )
+
+    def base_fields_bound(self):
+        return [self[f"base_{index}"] for index in range(len(self.base_rows))]
+
+    def clean_document(self):
+        text = self.cleaned_data["document"]
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                _("JSON 格式有误：第 %(line)s 行第 %(column)s 列。"),
+                code="invalid_json",
+                params={"line": error.lineno, "column": error.colno},
+            ) from None
+        if not isinstance(document, dict):
+            raise forms.ValidationError(_("政策文件必须是 JSON 对象。"), code="invalid_json")
+        return document
+
+    def policy_document(self) -> dict:
+        """The document with the quick numbers applied."""
+        document = json.loads(json.dumps(self.cleaned_data["document"]))
+        if self.cleaned_data.get("si_min_months") is not None:
+            document["si_min_months"] = self.cleaned_data["si_min_months"]
+        if self.cleaned_data.get("ownership_min_share_percent") is not None:
+            document["ownership_min_share_percent"] = str(
+                self.cleaned_data["ownership_min_share_percent"]
+            )
+        if self.cleaned_data.get("bonus_cap") is not None:
+            for rule in document.get("bonus", {}).values():
+                rule["cap"] = str(self.cleaned_data["bonus_cap"])
+        rows = document.get("base_points")
+        for index in range(len(self.base_rows)):
+            points = self.cleaned_data.get(f"base_{index}")
+            if points is not None and isinstance(rows, list) and index < len(rows):
+                rows[index]["points"] = str(points)
+        return document
+
+
+class AllocationStartForm(forms.Form):
+    seed = forms.IntegerField(label=_("随机种子"), min_value=0, max_value=2**63 - 1)
+    dry_run = forms.BooleanField(label=_("试运行（不可发布）"), required=False)
+
+
+class AllocationCompareForm(forms.Form):
+    a = forms.IntegerField(label=_("方案 A"), min_value=1)
+    b = forms.IntegerField(label=_("方案 B"), min_value=1)
+
+
+class PublishForm(ReasonForm):
+    """Publishing a run makes its offers visible to families: a reason is required."""
+
+
+class RecheckResolveForm(ReasonForm):
+    """Uphold the decision, or change it: a change sets at least one of the values below."""
+
+    UPHELD = "upheld"
+    CHANGED = "changed"
+
+    result = forms.ChoiceField(
+        label=_("复核结论"), choices=[(UPHELD, _("维持原结果")), (CHANGED, _("更正结果"))]
+    )
+    outcome = forms.ChoiceField(
+        label=_("更正后结果"),
+        required=False,
+        choices=[("", "—"), *Decision.Outcome.choices],
+    )
+    total_points = forms.DecimalField(
+        label=_("更正后总积分"), required=False, min_value=0, max_digits=4, decimal_places=1
+    )
+    hukou_class = forms.ChoiceField(
+        label=_("更正后户籍类别"),
+        required=False,
+        choices=[("", "—"), ("D", "D"), ("C", "C"), ("N", "N")],
+    )
+    housing_class = forms.ChoiceField(
+        label=_("更正后住房类别"),
+        required=False,
+        choices=[("", "—"), ("OWN", "OWN"), ("RENT", "RENT"), ("NONE", "NONE")],
+    )
+
+    def changes(self) -> dict:
+        names = ("outcome", "total_points", "hukou_class", "housing_class")
+        return {
+            name: self.cleaned_data[name]
+            for name in names
+            if self.cleaned_data.get(name) not in (None, "")
+        }
+
+
+class RecheckFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部")), *Recheck.Status.choices]
+    )

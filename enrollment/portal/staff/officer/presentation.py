@@ -1,0 +1,86 @@
+"""How officers' pages word what the product recorded as codes: why an application's state changed (ApplicationEvent.reason_code) and each step of a decision's trace, in the page's language. A person's own words are shown as typed; nothing here shows an ID number unmasked."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from enrollment.models import EventReason, Evidence
+from enrollment.portal.vocabulary import (
+    HOUSING_CLASSES,
+    HUKOU_CLASSES,
+    decision_reason,
+    step_text,
+)
+from registry.contract import refusal_label
+from registry.idnumber import mask_in_text
+
+EVIDENCE_KINDS = {
+    Evidence.Kind.UPLOAD: gettext_lazy("上传文件"),
+    Evidence.Kind.COMMITMENT: gettext_lazy("告知承诺"),
+}
+
+
+def event_reason(event) -> str:
+    """Why a state changed: the product's reason in words, then the person's own, if any."""
+    label = _event_label(event.reason_code, event.reason_params or {})
+    if label and event.reason:
+        return _("%(label)s：%(words)s") % {"label": label, "words": event.reason}
+    return label or event.reason
+
+
+def _event_label(code: str, params: dict) -> str:
+    if not code:
+        return ""
+    if code == EventReason.EVIDENCE_OFFERED and params.get("fact") in Evidence.Fact.values:
+        kind = EVIDENCE_KINDS.get(params.get("kind"))
+        fact = Evidence.Fact(params["fact"]).label
+        if kind:
+            return _("家长补充了证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
+        return _("家长补充了证明材料：%(fact)s") % {"fact": fact}
+    if code == EventReason.REGISTRY_UNAVAILABLE and isinstance(params.get("attempts"), int):
+        return _("数据平台连续 %(attempts)s 次无法访问，转人工审核") % {
+            "attempts": params["attempts"]
+        }
+    if code == EventReason.LOOKUP_REFUSED and params.get("refusal"):
+        return _("数据平台拒绝了查询，转人工审核。原因：%(why)s") % {
+            "why": refusal_label(str(params["refusal"]))
+        }
+    if code in EventReason.values:
+        return str(EventReason(code).label)
+    return _("系统记录的变更")
+
+
+def decision_labels(decision) -> dict:
+    """The decision's reason codes and classes in words, for the case page's facts."""
+    if decision is None:
+        return {"reason_labels": [], "hukou_label": "", "housing_label": ""}
+    return {
+        "reason_labels": [decision_reason(code) for code in decision.reasons or []],
+        "hukou_label": HUKOU_CLASSES.get(decision.hukou_class, decision.hukou_class),
+        "housing_label": HOUSING_CLASSES.get(decision.housing_class, decision.housing_class),
+    }
+
+
+# The facts an officer states when accepting evidence (Evidence.accepted_values).
+ACCEPTED_FACTS = {
+    "hukou_class": gettext_lazy("户籍类别"),
+    "registered_on": gettext_lazy("户籍登记日期"),
+    "qualifying_months": gettext_lazy("社保缴费月数"),
+}
+
+
+def accepted_facts(values: dict) -> list[str]:
+    """What accepted evidence established, one "name: value" each."""
+    return [
+        _("%(name)s：%(value)s")
+        % {
+            "name": ACCEPTED_FACTS.get(name, name),
+            "value": HUKOU_CLASSES.get(value, value) if name == "hukou_class" else value,
+        }
+        for name, value in (values or {}).items()
+    ]
+
+
+def trace_step(step: dict, document: dict) -> dict:
+    """One step of the trace in the words the parent's points breakdown uses."""
+    label, rule = step_text(step, document)
+    return {"label": mask_in_text(label), "rule": mask_in_text(rule), "points": step.get("points")}

@@ -1,0 +1,134 @@
+"""Reading a department file's rows: the header mapped to the feed's columns, each row checked, the bad ones reported with their line."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from registry.feeds.specs import FeedSpec, RowRejected
+from registry.loading.report import ImportFailed, ImportReport
+
+PROGRESS_EVERY = 100_000
+
+
+def codec_name(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ImportFailed(f"unknown encoding {encoding!r}", code="unknown_encoding") from None
+    # Spreadsheet exports often start with a byte order mark; it is not part of the header.
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a file's header put the feed's columns."""
+
+    names: list[str]  # the header's names, normalised
+    width: int
+    # For each of the feed's columns (FeedSpec.columns order), its index in a row; an
+    # optional column the file lacks reads from one empty cell appended to each row.
+    positions: list[int]
+
+    @property
+    def pad(self) -> bool:
+        return self.width in self.positions
+
+
+def column_layout(
+    spec: FeedSpec, header: list[str], line: int, report: ImportReport
+) -> Layout | None:
+    """The file's layout, or None with the file failed when a required column is missing or
+    a feed column is named twice."""
+    names = [name.strip().lower() for name in header]
+    missing = [c for c in spec.columns if c not in names and c not in spec.optional]
+    if missing:
+        report.reject(
+            line,
+            f"unknown column set: missing {', '.join(missing)} "
+            f"(a {spec.source} feed has {', '.join(spec.columns)})",
+            code=RowRejected.MISSING_COLUMNS,
+            params={"missing": missing, "source": spec.source, "columns": list(spec.columns)},
+        )
+        report.failed = True
+        return None
+    # Which of two columns of one name holds the fact is anyone's guess: the file is refused.
+    repeated = [c for c in spec.columns if names.count(c) > 1]
+    if repeated:
+        report.reject(
+            line,
+            f"unknown column set: {', '.join(repeated)} named more than once",
+            code=RowRejected.REPEATED_COLUMNS,
+            params={"repeated": repeated},
+        )
+        report.failed = True
+        return None
+    width = len(header)
+    positions = [names.index(c) if c in names else width for c in spec.columns]
+    return Layout(names=names, width=width, positions=positions)
+
+
+def file_rows(
+    spec: FeedSpec,
+    reader,
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[int, tuple]]:
+    """(line number, checked values) for every good row; rejects the rest onto the report."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        header = []
+    layout = column_layout(spec, header, reader.line_num or 1, report)
+    if layout is not None:
+        yield from checked_rows(spec, layout, reader, report, progress)
+
+
+def checked_rows(
+    spec: FeedSpec,
+    layout: Layout,
+    reader,
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+    *,
+    lines_before: int = 0,
+) -> Iterator[tuple[int, tuple]]:
+    """The rows of `reader` through the feed's row checks; `lines_before` is how many lines
+    of the file come before what the reader reads."""
+    width = layout.width
+    pad = layout.pad
+    pick = operator.itemgetter(*layout.positions)
+    check = spec.check
+    ended = reader.line_num  # the last line of the last record read
+    try:
+        for row in reader:
+            ended = reader.line_num
+            if not row:
+                continue  # a blank line is no row
+            report.rows_read += 1
+            if progress is not None and report.rows_read % PROGRESS_EVERY == 0:
+                progress(report.rows_read)
+            line = lines_before + reader.line_num
+            if len(row) != width:
+                report.reject(
+                    line,
+                    f"expected {width} fields, found {len(row)}",
+                    code=RowRejected.WRONG_FIELD_COUNT,
+                    params={"expected": width, "found": len(row)},
+                )
+                continue
+            try:
+                values = check(pick([*row, ""] if pad else row))
+            except RowRejected as rejection:
+                report.reject(line, rejection.reason, code=rejection.code, params=rejection.params)
+                continue
+            yield line, values
+    except csv.Error as error:
+        # The whole file is refused (registry_import_file); say where the record that could
+        # not be read began and where reading stopped (an unclosed quote runs on to the end).
+        began, stopped = lines_before + ended + 1, lines_before + reader.line_num
+        where = f"line {stopped}" if began >= stopped else f"lines {began} to {stopped}"
+        raise csv.Error(f"{where}: {error}") from None

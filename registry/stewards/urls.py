@@ -1,0 +1,20 @@
+"""The data stewards' pages, under /staff/steward/."""
+
+from django.urls import path
+
+from registry.stewards import views
+
+app_name = "steward"
+
+urlpatterns = [
+    path("imports/", views.steward_imports, name="imports"),
+    path("imports/<int:batch_id>/", views.steward_import_detail, name="import"),
+    path("uploads/new/", views.steward_upload, name="upload-new"),
+    path("uploads/<int:upload_id>/", views.steward_upload_detail, name="upload"),
+    path(
+        "uploads/<int:upload_id>/progress/",
+        views.steward_upload_progress,
+        name="upload-progress",
+    ),
+    path("audit/", views.steward_audit, name="audit"),
+]
