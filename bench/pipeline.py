@@ -377,11 +377,20 @@ def main() -> None:
     from django.db.models import Count
 
     from config.celery_app import app
+    from enrollment.consent_tokens import consent_public_key
     from enrollment.models import Decision, VerificationJob
     from enrollment.tasks import enqueue_verification
+    from registry.services.clients import department_client_create
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         raise SystemExit("the pipeline benchmark needs CELERY_BROKER_URL (Redis)")
+    # The registry checks each question's consent token with the bureau's registered key.
+    department_client_create(
+        client_id=settings.REGISTRY_CLIENT_ID,
+        name="教育局招生系统",
+        scopes=["verify"],
+        consent_public_key=consent_public_key(),
+    )
 
     started = time.perf_counter()
     families, registry_rows = build_world(applications, people, args.seed)

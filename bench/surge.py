@@ -15,6 +15,7 @@ number, so it never touches anyone else's data.
 """
 
 import argparse
+import base64
 import csv
 import json
 import os
@@ -87,6 +88,8 @@ def stack_env(database_url: str, broker_url: str) -> dict:
             "CELERY_BROKER_URL": broker_url,
             "REGISTRY_GATEWAY": "inprocess",
             "DJANGO_LOG_LEVEL": "WARNING",
+            # A key of this run's own; `prepare` registers its public half with the registry.
+            "CONSENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
     )
     return env
@@ -134,11 +137,20 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
 
+    from enrollment.consent_tokens import consent_public_key
     from enrollment.models import Community, Role, School, User
     from enrollment.services.policies import policy_install_default
     from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
+    from registry.services.clients import department_client_create
 
     policy_install_default(admission_year=YEAR)
+    # The registry checks each question's consent token with the bureau's registered key.
+    department_client_create(
+        client_id=settings.REGISTRY_CLIENT_ID,
+        name="教育局招生系统",
+        scopes=["verify"],
+        consent_public_key=consent_public_key(),
+    )
     Community.objects.create(code=HOME, district_code="440604", name="示范社区")
     School.objects.create(
         code=SCHOOL,

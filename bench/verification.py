@@ -7,10 +7,19 @@ property, rentals, permits and insurance months of their own) by set-based SQL, 
 table and index has the size of a real district's. Setup is untimed. The run uses its own
 database (`bench_verification`, dropped, created and migrated).
 
+Each question carries a consent token signed with the configured CONSENT_SIGNING_KEY (the
+development key unless set), whose public half is registered for the asking client, as
+enrollment's verification builds it.
+
 Cases (one JSON line each):
-- `in_process_cold_10000`: one `verify_families` call for all questions (five reads, one
-  audit append of 10,000 chained entries), as the in-process gateway makes it, right after
-  the load, with the tables out of the caches.
+- `consent_sign_10000`: signing the 10,000 questions' consent tokens, as enrollment does
+  when it builds a batch's questions (timed on its own; no other case includes it).
+- `consent_check_10000`: the registry's check of those tokens alone (`consents_check`: the
+  client's keys, one Ed25519 verification per question), which `verify_families` runs
+  first; `share` is its part of the warm `in_process` case.
+- `in_process_cold_10000`: one `verify_families` call for all questions (the consent check,
+  five reads, one audit append of 10,000 chained entries), as the in-process gateway makes
+  it, right after the load, with the tables out of the caches.
 - `in_process_10000`: the same call again, the registry's indexes in memory as they are
   once it serves lookups.
 - `http_10000`: the same questions POSTed to /registry/api/v1/verify/families/ in requests
@@ -25,6 +34,7 @@ machine it says more than the wall-clock `seconds`.
 """
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -112,6 +122,7 @@ def settle_registry() -> None:
 
 
 def questions_from(path: Path):
+    """The applications' questions, without consent tokens yet."""
     from registry.contract import FamilyQuestion
 
     questions = []
@@ -144,12 +155,14 @@ def main() -> None:
 
     from rest_framework.test import APIClient
 
+    from enrollment.consent_tokens import consent_public_key, consent_token_sign
     from registry.contract import LookupContext, to_json
     from registry.demo.district import generate_district
     from registry.feeds.specs import FEEDS
     from registry.loading.imports import registry_import_file
     from registry.models import HukouRecord
     from registry.services.clients import department_client_create
+    from registry.services.consents import consents_check
     from registry.services.verification import verify_families
 
     people = int(1_000_000 * args.scale)
@@ -165,7 +178,39 @@ def main() -> None:
     pad_registry(people)
     people = HukouRecord.objects.count()
     context = LookupContext(client_id="edu-440604", purpose="enrollment-2027")
+    _, key = department_client_create(
+        client_id="edu-440604",
+        name="教育局",
+        scopes=["verify"],
+        consent_public_key=consent_public_key(),
+    )
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    questions = [
+        dataclasses.replace(
+            q,
+            consent_token=consent_token_sign(
+                consent_reference=q.consent_reference,
+                child_id_number=q.child_id_number,
+                guardian_id_numbers=q.guardian_id_numbers,
+                purpose=context.purpose,
+                client_id=context.client_id,
+            ),
+        )
+        for q in questions
+    ]
+    emit(
+        bench="verification",
+        case=f"consent_sign_{len(questions)}",
+        n=len(questions),
+        seconds=round(time.perf_counter() - started, 3),
+        cpu_seconds=round(time.process_time() - cpu_started, 3),
+    )
     verify_families(questions=questions[:10], context=context)  # warm connection and caches
+    started, cpu_started = time.perf_counter(), time.process_time()
+    consents_check(questions=questions, context=context)
+    check_seconds = time.perf_counter() - started
+    check_cpu_seconds = time.process_time() - cpu_started
 
     # Twice: the first call reads the tables from disk (the loads above pushed them out of
     # the caches); the second is the registry as it runs all day, its indexes in memory.
@@ -184,8 +229,15 @@ def main() -> None:
             with_hukou=sum(1 for a in answers if a.child_hukou),
             peak_rss_mb=peak_rss_mb(),
         )
+    emit(
+        bench="verification",
+        case=f"consent_check_{len(questions)}",
+        n=len(questions),
+        seconds=round(check_seconds, 3),
+        cpu_seconds=round(check_cpu_seconds, 3),
+        share=round(check_seconds / seconds, 3),
+    )
 
-    _, key = department_client_create(client_id="edu-440604", name="教育局", scopes=["verify"])
     api = APIClient(HTTP_HOST="127.0.0.1")
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     headers = {"HTTP_X_ROAD_CLIENT": "edu-440604", "HTTP_X_ROAD_PURPOSE": "enrollment-2027"}

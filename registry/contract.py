@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -27,6 +28,28 @@ class LookupRefused(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class RefusalCode(StrEnum):
+    """Why the registry refused a lookup: stable codes, the same in-process and over HTTP
+    (the API's error `code`). A refusal refuses the whole batch and is audited."""
+
+    PURPOSE_MISSING = "PURPOSE_MISSING"
+    CONSENT_MISSING = "CONSENT_MISSING"
+    # The X-Road-Client header names another client than the API key's.
+    CLIENT_MISMATCH = "CLIENT_MISMATCH"
+    # The consent token (registry/consent.py): absent, unreadable, another client's, no key
+    # registered for the client, not signed with it, expired, for another consent, for
+    # another purpose, or not naming every person asked about.
+    CONSENT_TOKEN_MISSING = "CONSENT_TOKEN_MISSING"  # noqa: S105 - a code, not a secret
+    CONSENT_TOKEN_MALFORMED = "CONSENT_TOKEN_MALFORMED"  # noqa: S105 - a code, not a secret
+    CONSENT_CLIENT_MISMATCH = "CONSENT_CLIENT_MISMATCH"
+    CONSENT_KEY_UNKNOWN = "CONSENT_KEY_UNKNOWN"
+    CONSENT_SIGNATURE_INVALID = "CONSENT_SIGNATURE_INVALID"
+    CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_REFERENCE_MISMATCH = "CONSENT_REFERENCE_MISMATCH"
+    CONSENT_PURPOSE_MISMATCH = "CONSENT_PURPOSE_MISMATCH"
+    CONSENT_SUBJECT_NOT_COVERED = "CONSENT_SUBJECT_NOT_COVERED"
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,9 @@ class FamilyQuestion:
     city_code: str
     si_window_months: int = 120
     permit_min_months: int = 12
+    # The asking department's signed word for `consent_reference` (registry/consent.py): the
+    # registry checks it on its own and refuses the lookup without a valid one.
+    consent_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,11 +275,21 @@ REFUSAL_LABELS = {
     "PURPOSE_MISSING": gettext_lazy("查询未说明用途"),
     "CONSENT_MISSING": gettext_lazy("查询没有附授权编号"),
     "CLIENT_MISMATCH": gettext_lazy("调用方与所用密钥不符"),
+    "CONSENT_TOKEN_MISSING": gettext_lazy("授权没有查询部门的签名"),
+    "CONSENT_TOKEN_MALFORMED": gettext_lazy("授权凭证无法识别"),
+    "CONSENT_CLIENT_MISMATCH": gettext_lazy("授权凭证属于另一个调用方"),
+    "CONSENT_KEY_UNKNOWN": gettext_lazy("数据平台没有该部门的授权公钥"),
+    "CONSENT_SIGNATURE_INVALID": gettext_lazy("授权凭证的签名不符"),
+    "CONSENT_EXPIRED": gettext_lazy("授权凭证已过期"),
+    "CONSENT_REFERENCE_MISMATCH": gettext_lazy("授权凭证与授权编号不符"),
+    "CONSENT_PURPOSE_MISMATCH": gettext_lazy("授权凭证的用途不符"),
+    "CONSENT_SUBJECT_NOT_COVERED": gettext_lazy("查询涉及授权未包含的人"),
 }
 
 
-# The audit log keeps a refusal's English sentence (registry.services.verification), not its
-# code; changing the stored entries would break their hash chain.
+# The audit log keeps a refusal as "CODE: sentence" (registry.services.verification); entries
+# written before the code was kept hold the English sentence alone, and changing them would
+# break their hash chain.
 REFUSAL_SENTENCES = {
     "a lookup must state its purpose": "PURPOSE_MISSING",
     "every lookup needs a consent reference": "CONSENT_MISSING",
@@ -270,4 +306,7 @@ def audit_refusal_label(sentence: str) -> str:
     """The refusal reason an audit entry holds, in words ("" for an answered lookup)."""
     if not (sentence or "").strip():
         return ""
+    code, colon, _rest = sentence.partition(":")
+    if colon and code in REFUSAL_LABELS:
+        return refusal_label(code)
     return refusal_label(REFUSAL_SENTENCES.get(sentence.strip(), ""))

@@ -256,6 +256,9 @@ class DepartmentClient(models.Model):
     # SHA-256 of the key; the key itself is shown once, when it is issued.
     api_key_hash = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
+    # The Ed25519 public keys that check this client's consent tokens (registry/consent.py),
+    # base64, newest first. Usually one; two while the department rotates its key.
+    consent_public_keys = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

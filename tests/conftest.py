@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -18,9 +19,12 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
+from enrollment.consent_tokens import consent_public_key
 from enrollment.models import Community, Role
 from enrollment.services.policies import policy_install_default
 from enrollment.services.reference import reference_cache_clear
+from registry.models import DepartmentClient
+from registry.services.clients import department_client_create
 from tests.enrollment.factories import SchoolFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +56,33 @@ def _fresh_reference_cache():
     reference_cache_clear()
     yield
     reference_cache_clear()
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client: DepartmentClient
+    api_key: str
+
+
+@pytest.fixture(autouse=True)
+def education_bureau(request) -> RegisteredClient | None:
+    """Every test with a database starts with the education bureau registered with the
+    registry, as `demo_setup` and a deployment register it: REGISTRY_CLIENT_ID, with the
+    public half of the development CONSENT_SIGNING_KEY, so the consent tokens that enrollment
+    signs are accepted. Tests that need another registration change or delete this one."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or (
+        "_django_db_helper" in request.fixturenames
+    )
+    if not uses_db:
+        return None
+    request.getfixturevalue("_django_db_helper")
+    client, key = department_client_create(
+        client_id=settings.REGISTRY_CLIENT_ID,
+        name="禅城区教育局",
+        scopes=["verify", "audit"],
+        consent_public_key=consent_public_key(),
+    )
+    return RegisteredClient(client=client, api_key=key)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ GOOD = {
     "DJANGO_ALLOWED_HOSTS": "enroll.example.gov.cn",
     "DATABASE_URL": "postgres://enrollment@db.internal:5432/enrollment",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "CONSENT_SIGNING_KEY": "TdDpwvLYR+mrglCKgmBZccQYA6knG+6Zk7x2kl70Tso=",
 }
 
 
@@ -59,6 +60,19 @@ def test_production_starts_with_every_setting_present():
         (
             {"CELERY_BROKER_URL": None},
             "The environment variable CELERY_BROKER_URL is required and is not set.",
+        ),
+        (
+            {"CONSENT_SIGNING_KEY": None},
+            "The environment variable CONSENT_SIGNING_KEY is required and is not set.",
+        ),
+        (
+            {"CONSENT_SIGNING_KEY": "c0kVHFxUgvZTR4D5cJusrvS752/ankIUYhkDYWWO0eE="},
+            "CONSENT_SIGNING_KEY is the published development key; generate one with "
+            "`manage.py consent_signing_key --new`.",
+        ),
+        (
+            {"CONSENT_SIGNING_KEY": "not-a-key"},
+            "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64.",
         ),
     ],
 )

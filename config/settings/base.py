@@ -210,6 +210,16 @@ REGISTRY_GATEWAY = env.str("REGISTRY_GATEWAY", default="inprocess")
 REGISTRY_API_URL = env.str("REGISTRY_API_URL", default="")
 REGISTRY_API_KEY = env.str("REGISTRY_API_KEY", default="")
 REGISTRY_CLIENT_ID = env.str("REGISTRY_CLIENT_ID", default="edu-440604")
+# The education bureau's Ed25519 private key (32 bytes, base64) that signs the consent token
+# each registry question carries (registry/consent.py); the registry checks the tokens with
+# the public half, registered for REGISTRY_CLIENT_ID. The default is published with the
+# source, for development and tests only: production refuses it.
+DEVELOPMENT_CONSENT_SIGNING_KEY = "c0kVHFxUgvZTR4D5cJusrvS752/ankIUYhkDYWWO0eE="
+CONSENT_SIGNING_KEY = env.str("CONSENT_SIGNING_KEY", default=DEVELOPMENT_CONSENT_SIGNING_KEY)
+# How long the registry accepts a consent token after it is signed. Tokens are signed for
+# each verification batch just before it is sent, so this needs only to cover one batch
+# over a slow link and a few minutes' difference between the two deployments' clocks.
+CONSENT_TOKEN_SECONDS = env.int("CONSENT_TOKEN_SECONDS", default=15 * 60)
 # Attempts at the registry before a verification job goes to manual review.
 VERIFICATION_MAX_ATTEMPTS = env.int("VERIFICATION_MAX_ATTEMPTS", default=8)
 # 500 applications is about 1,500 people: one registry round trip of a few queries, and a

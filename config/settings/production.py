@@ -1,10 +1,13 @@
 """Production: every secret comes from the environment and a missing one stops start-up."""
 
+import base64
+import binascii
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, env
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
@@ -17,6 +20,22 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = require("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
+
+CONSENT_SIGNING_KEY = require("CONSENT_SIGNING_KEY")
+if CONSENT_SIGNING_KEY.strip() == DEVELOPMENT_CONSENT_SIGNING_KEY:
+    # Anyone with the source could sign this department's consents.
+    raise ImproperlyConfigured(
+        "CONSENT_SIGNING_KEY is the published development key; generate one with "
+        "`manage.py consent_signing_key --new`."
+    )
+try:
+    _consent_key_length = len(base64.b64decode(CONSENT_SIGNING_KEY.strip(), validate=True))
+except (binascii.Error, ValueError):
+    _consent_key_length = 0
+if _consent_key_length != 32:
+    raise ImproperlyConfigured(
+        "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64."
+    )
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from enrollment.consent_tokens import consent_token_sign
 from enrollment.db import copy_insert
 from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
 from enrollment.models import (
@@ -185,6 +186,7 @@ class _Case:
     admission_year: int
     grade: str
     consent_reference: str
+    consent_purpose: str
     guardian_ids: tuple[str, ...]
 
 
@@ -203,6 +205,7 @@ def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
             "application__admission_year",
             "application__grade",
             "application__consent__reference",
+            "application__consent__purpose",
         )
     )
     guardians: dict[int, list[str]] = defaultdict(list)
@@ -229,6 +232,15 @@ def question_for(case: _Case, policy: Policy) -> FamilyQuestion:
         city_code=doc["city_code"],
         si_window_months=int(doc["si_window_months"]),
         permit_min_months=int(doc["permit_min_months"]),
+        # Signed here, once per consent per batch, for the people this application names.
+        consent_token=consent_token_sign(
+            consent_reference=case.consent_reference,
+            child_id_number=case.child_id_number,
+            guardian_id_numbers=case.guardian_ids,
+            purpose=case.consent_purpose,
+        )
+        if case.consent_reference
+        else "",
     )
 
 

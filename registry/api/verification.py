@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
+from registry.consent import TOKEN_MAX_LENGTH
 from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
 from registry.models import DepartmentClient
 from registry.services.verification import verify_families
@@ -101,6 +102,11 @@ class VerifyFamiliesApi(RegistryApi):
             city_code = serializers.CharField(max_length=6)
             si_window_months = serializers.IntegerField(min_value=1, max_value=600, default=120)
             permit_min_months = serializers.IntegerField(min_value=0, max_value=240, default=12)
+            # As the consent reference: blank, absent or unreadable reaches the service, which
+            # refuses with the reason's code and audits the refusal (registry/consent.py).
+            consent_token = serializers.CharField(
+                max_length=TOKEN_MAX_LENGTH, required=False, default="", allow_blank=True
+            )
 
         questions = QuestionSerializer(many=True, max_length=MAX_QUESTIONS)
 

@@ -37,6 +37,7 @@ from registry.models import (
     Source,
 )
 from registry.services.audit import AuditItem, audit_append
+from registry.services.consents import consents_check
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
@@ -69,7 +70,8 @@ def _refuse(context: LookupContext, questions: Sequence[FamilyQuestion], code: s
                 purpose=context.purpose,
                 consent_reference=question.consent_reference,
                 outcome=AuditEntry.Outcome.REFUSED,
-                refusal_reason=why,
+                # The code first, so a steward (and a page) can tell refusals apart.
+                refusal_reason=f"{code}: {why}"[:255],
                 question=to_json(question),
                 subjects=(question.child_id_number, *question.guardian_id_numbers),
             )
@@ -84,8 +86,9 @@ def verify_families(
 ) -> list[FamilyAnswer]:
     """Answer every question, in order.
 
-    A batch without a purpose, or with a question that carries no consent reference, is
-    refused whole: nothing is looked up, and the refusal is audited.
+    A batch without a purpose, or with a question that carries no consent reference or no
+    valid consent token (registry/consent.py), is refused whole: nothing is looked up, and
+    the refusal is audited for every question.
     """
     if not context.purpose.strip():
         _refuse(context, questions, "PURPOSE_MISSING", "a lookup must state its purpose")
@@ -93,6 +96,10 @@ def verify_families(
         _refuse(context, questions, "CONSENT_MISSING", "every lookup needs a consent reference")
     if not questions:
         return []
+    try:
+        consents_check(questions=questions, context=context)
+    except LookupRefused as refusal:
+        _refuse(context, questions, refusal.code, str(refusal))
 
     children = {q.child_id_number for q in questions}
     guardians = {g for q in questions for g in q.guardian_id_numbers}

@@ -5,6 +5,7 @@ A drill never touches anyone else's data: it drops and creates its own PostgreSQ
 (drill_<name>) and uses its own Redis database number (or its own Redis server).
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -50,14 +51,18 @@ def stack_env(database: str, broker: str, **extra: str) -> dict:
             "CELERY_BROKER_URL": broker,
             "REGISTRY_GATEWAY": "inprocess",
             "DJANGO_LOG_LEVEL": "WARNING",
+            # A key of the drill's own; `setup_django` registers its public half.
+            "CONSENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
     )
     env.update(extra)
     return env
 
 
-def setup_django(env: dict) -> None:
-    """Recreate the drill's database, migrate it, and set Django up in this process."""
+def setup_django(env: dict) -> str:
+    """Recreate the drill's database, migrate it, and set Django up in this process; the
+    education bureau is registered with the registry, with the public half of the drill's
+    consent key. Returns the bureau's API key, for drills that use the HTTP gateway."""
     import psycopg
 
     parts = urlsplit(env["DATABASE_URL"])
@@ -74,6 +79,18 @@ def setup_django(env: dict) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    from enrollment.consent_tokens import consent_public_key
+    from registry.services.clients import department_client_create
+
+    _client, key = department_client_create(
+        client_id=settings.REGISTRY_CLIENT_ID,
+        name="教育局招生系统",
+        scopes=["verify", "audit"],
+        consent_public_key=consent_public_key(),
+    )
+    return key
 
 
 def family_ids(count: int, offset: int = 0) -> list[tuple[str, str]]:

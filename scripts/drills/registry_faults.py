@@ -81,18 +81,11 @@ def main() -> int:
         VERIFICATION_REQUEUE_SECONDS="10",
         VERIFICATION_LEASE_SECONDS="60",
     )
-    common.setup_django(env)
+    key = common.setup_django(env)
     import redis
     from django.core.wsgi import get_wsgi_application
 
-    from registry.services.clients import department_client_create
-
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()  # the drill's own db number
-    _client, key = department_client_create(
-        client_id=env.get("REGISTRY_CLIENT_ID", "edu-440604"),
-        name="教育局招生系统",
-        scopes=["verify", "audit"],
-    )
     # The gateway gives up on a call after 10 s; hang well past that.
     switch = FaultSwitch(get_wsgi_application(), hang_seconds=12)
     server = make_server(

@@ -5,7 +5,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from enrollment.consent_tokens import consent_public_key
 from enrollment.models import AllocationRun, Application, Decision, Role, User
+from registry.models import DepartmentClient
 
 # Committed for real, so that submissions enqueue their verification after commit as in a demo.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,6 +18,8 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
 ):
     settings.DEBUG = True
     out = io.StringIO()
+    # A fresh demo database: the registry knows no department until the demo registers one.
+    DepartmentClient.objects.all().delete()
 
     call_command(
         "demo_setup",
@@ -38,7 +42,13 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
     assert parent.applications.count() == 1
     applications = Application.objects.count()
     assert applications == sum(1 for _ in (tmp_path / "applications.jsonl").open())
+    # Every lookup carried a consent token the registry accepted: each application decided.
     assert Decision.objects.filter(is_current=True).count() == applications
+    bureau = DepartmentClient.objects.get()
+    assert (bureau.client_id, bureau.consent_public_keys) == (
+        settings.REGISTRY_CLIENT_ID,
+        [consent_public_key()],
+    )
     run = AllocationRun.objects.get()
     assert (run.seed, run.district_code, run.published_at is not None) == (7, "440604", True)
     assert "Demo ready at http://127.0.0.1:8765/  — logins:" in out.getvalue()

@@ -1,11 +1,16 @@
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
 import factory
+from django.conf import settings
 from factory.django import DjangoModelFactory
 
+from enrollment.consent_tokens import consent_public_key, consent_token_sign
 from registry import idnumber
+from registry.contract import FamilyQuestion
 from registry.models import (
+    DepartmentClient,
     HukouRecord,
     ImportBatch,
     PropertyRecord,
@@ -96,3 +101,44 @@ class ResidencePermitRecordFactory(_Record):
     district_code = "440604"
     issued_on = date(2024, 5, 1)
     expires_on = date(2028, 5, 1)
+
+
+class DepartmentClientFactory(DjangoModelFactory):
+    """A department client. By default the education bureau as this deployment knows it:
+    REGISTRY_CLIENT_ID, with the public half of CONSENT_SIGNING_KEY (the development key in
+    the tests) registered to check its consent tokens."""
+
+    class Meta:
+        model = DepartmentClient
+        django_get_or_create = ("client_id",)
+
+    client_id = factory.LazyFunction(lambda: settings.REGISTRY_CLIENT_ID)
+    name = "禅城区教育局"
+    api_key_hash = factory.Sequence(lambda n: f"{n:064x}")
+    scopes = factory.LazyFunction(lambda: ["verify", "audit"])
+    consent_public_keys = factory.LazyFunction(lambda: [consent_public_key()])
+
+
+def signed(
+    question: FamilyQuestion,
+    *,
+    purpose: str,
+    client_id: str | None = None,
+    consent: str | None = None,
+    people: tuple[str, ...] | None = None,
+    now: float | None = None,
+    key=None,
+) -> FamilyQuestion:
+    """The question with a consent token, signed as enrollment signs it (by default for the
+    question's own consent and people, by REGISTRY_CLIENT_ID with CONSENT_SIGNING_KEY)."""
+    child, *guardians = people or (question.child_id_number, *question.guardian_id_numbers)
+    token = consent_token_sign(
+        consent_reference=question.consent_reference if consent is None else consent,
+        child_id_number=child,
+        guardian_id_numbers=guardians,
+        purpose=purpose,
+        client_id=client_id,
+        now=now,
+        key=key,
+    )
+    return dataclasses.replace(question, consent_token=token)

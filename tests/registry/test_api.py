@@ -26,6 +26,7 @@ from tests.registry.factories import (
     PropertyRecordFactory,
     ResidencePermitRecordFactory,
     SocialInsuranceRecordFactory,
+    signed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,24 +48,32 @@ HUKOU = {
 }
 
 
-def client_with(*scopes: str, client_id="hr-440604") -> APIClient:
-    _, key = department_client_create(client_id=client_id, name="部门", scopes=list(scopes))
+def api_with(key: str) -> APIClient:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return api
 
 
+def client_with(*scopes: str, client_id="hr-440604") -> APIClient:
+    _, key = department_client_create(client_id=client_id, name="部门", scopes=list(scopes))
+    return api_with(key)
+
+
 def question(key="A1", consent="consent-1"):
-    return FamilyQuestion(
-        key=key,
-        consent_reference=consent,
-        end_user="user:7",
-        child_id_number=CHILD,
-        guardian_id_numbers=(MOTHER, FATHER),
-        home_community_code="440604010003",
-        cutoff=date(2027, 3, 31),
-        district_code="440604",
-        city_code="4406",
+    """A question with the education bureau's consent token for it."""
+    return signed(
+        FamilyQuestion(
+            key=key,
+            consent_reference=consent,
+            end_user="user:7",
+            child_id_number=CHILD,
+            guardian_id_numbers=(MOTHER, FATHER),
+            home_community_code="440604010003",
+            cutoff=date(2027, 3, 31),
+            district_code="440604",
+            city_code="4406",
+        ),
+        purpose="enrollment-2027",
     )
 
 
@@ -73,17 +82,17 @@ def test_create_department_client_prints_the_key_once_and_keeps_only_its_hash():
     call_command(
         "create_department_client",
         "--client-id",
-        "edu-440604",
+        "edu-440605",
         "--name",
-        "禅城区教育局",
+        "南海区教育局",
         "--scopes",
         "verify,audit",
         stdout=out,
     )
 
     key = out.getvalue().splitlines()[-1]
-    client = DepartmentClient.objects.get()
-    assert (client.client_id, client.scopes) == ("edu-440604", ["verify", "audit"])
+    client = DepartmentClient.objects.get(client_id="edu-440605")
+    assert (client.client_id, client.scopes) == ("edu-440605", ["verify", "audit"])
     assert client.api_key_hash == api_key_hash(key)
     assert key not in client.api_key_hash
 
@@ -214,9 +223,9 @@ def _without_audit_ids(answers: list[dict]) -> list[dict]:
     return [{**answer, "audit_entry_id": None} for answer in answers]
 
 
-def test_http_answers_are_the_in_process_answers():
+def test_http_answers_are_the_in_process_answers(education_bureau):
     _registry_facts()
-    api = client_with("verify", client_id="edu-440604")
+    api = api_with(education_bureau.api_key)
     questions = [question("A1"), question("A2")]
     context = LookupContext(client_id="edu-440604", purpose="enrollment-2027")
 
@@ -238,12 +247,9 @@ def test_http_answers_are_the_in_process_answers():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_enrollment_http_gateway_reads_the_live_api(live_server):
+def test_the_enrollment_http_gateway_reads_the_live_api(live_server, education_bureau):
     _registry_facts()
-    _, key = department_client_create(
-        client_id="edu-440604", name="禅城区教育局", scopes=["verify", "audit"]
-    )
-    gateway = HttpRegistryGateway(live_server.url + "/registry/api/v1", key)
+    gateway = HttpRegistryGateway(live_server.url + "/registry/api/v1", education_bureau.api_key)
     context = LookupContext(client_id="edu-440604", purpose="enrollment-2027")
 
     over_http = gateway.verify_families(questions=[question()], context=context)
@@ -269,10 +275,10 @@ def test_the_enrollment_http_gateway_reads_the_live_api(live_server):
     [("", "consent-1", "PURPOSE_MISSING"), ("enrollment-2027", "", "CONSENT_MISSING")],
 )
 def test_http_lookup_without_purpose_or_consent_is_refused_audited_and_unanswered(
-    purpose, consent, code, caplog
+    purpose, consent, code, caplog, education_bureau
 ):
     _registry_facts()
-    api = client_with("verify", client_id="edu-440604")
+    api = api_with(education_bureau.api_key)
     caplog.set_level(logging.DEBUG)
 
     response = api.post(
@@ -293,10 +299,10 @@ def test_http_lookup_without_purpose_or_consent_is_refused_audited_and_unanswere
         assert number not in caplog.text
 
 
-def test_verify_needs_the_verify_scope_and_a_matching_client_header():
+def test_verify_needs_the_verify_scope_and_a_matching_client_header(education_bureau):
     _registry_facts()
     pusher = client_with("push", client_id="hr-440604")
-    verifier = client_with("verify", client_id="edu-440604")
+    verifier = api_with(education_bureau.api_key)
     body = {"questions": [to_json(question())]}
 
     denied = pusher.post(
@@ -315,8 +321,9 @@ def test_verify_needs_the_verify_scope_and_a_matching_client_header():
     assert AuditEntry.objects.count() == 0
 
 
-def test_audit_lookups_need_the_audit_scope():
-    verifier = client_with("verify", client_id="edu-440604")
+def test_audit_lookups_need_the_audit_scope(education_bureau):
+    DepartmentClient.objects.filter(pk=education_bureau.client.pk).update(scopes=["verify"])
+    verifier = api_with(education_bureau.api_key)
     auditor = client_with("audit", client_id="dsj-440604")
     verifier.post(
         "/registry/api/v1/verify/families/",
@@ -340,7 +347,7 @@ def test_audit_lookups_need_the_audit_scope():
         lookup["client_name"],
         lookup["consent_reference"],
         lookup["outcome"],
-    ) == ("edu-440604", "部门", "consent-1", "answered")
+    ) == ("edu-440604", "禅城区教育局", "consent-1", "answered")
 
 
 def test_the_openapi_schema_describes_the_registry_api():
@@ -366,7 +373,7 @@ def test_create_department_client_refuses_an_unknown_scope():
             "--scopes",
             "verify,admin",
         )
-    assert DepartmentClient.objects.count() == 0
+    assert not DepartmentClient.objects.filter(client_id="x").exists()
 
 
 def test_a_social_insurance_month_pushed_with_json_booleans_is_taken():

@@ -10,6 +10,7 @@ from registry import idnumber
 from registry.contract import FamilyQuestion, LookupContext
 from registry.models import AuditEntry
 from registry.services.verification import verify_families
+from tests.registry.factories import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +22,19 @@ def ask(times: int) -> None:
     for n in range(times):
         verify_families(
             questions=[
-                FamilyQuestion(
-                    key=f"A{n}",
-                    consent_reference=f"consent-{n}",
-                    end_user="user:1",
-                    child_id_number=CHILD,
-                    guardian_id_numbers=(MOTHER,),
-                    home_community_code="440604010003",
-                    cutoff=date(2027, 3, 31),
-                    district_code="440604",
-                    city_code="4406",
+                signed(
+                    FamilyQuestion(
+                        key=f"A{n}",
+                        consent_reference=f"consent-{n}",
+                        end_user="user:1",
+                        child_id_number=CHILD,
+                        guardian_id_numbers=(MOTHER,),
+                        home_community_code="440604010003",
+                        cutoff=date(2027, 3, 31),
+                        district_code="440604",
+                        city_code="4406",
+                    ),
+                    purpose="enrollment-2027",
                 )
             ],
             context=LookupContext(client_id="edu-440604", purpose="enrollment-2027"),

@@ -14,6 +14,7 @@ from registry import idnumber
 from registry.contract import FamilyQuestion, LookupContext
 from registry.demo.district import generate_district
 from registry.services.verification import verify_families
+from tests.registry.factories import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -120,16 +121,19 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
         json.loads(line) for line in (tmp_path / "applications.jsonl").read_text().splitlines()
     ]
     questions = [
-        FamilyQuestion(
-            key=a["ref"],
-            consent_reference=f"consent-{a['ref']}",
-            end_user="counter",
-            child_id_number=a["child"]["id_number"],
-            guardian_id_numbers=tuple(g["id_number"] for g in a["guardians"]),
-            home_community_code=a["home_community_code"],
-            cutoff=date(2027, 3, 31),
-            district_code="440604",
-            city_code="4406",
+        signed(
+            FamilyQuestion(
+                key=a["ref"],
+                consent_reference=f"consent-{a['ref']}",
+                end_user="counter",
+                child_id_number=a["child"]["id_number"],
+                guardian_id_numbers=tuple(g["id_number"] for g in a["guardians"]),
+                home_community_code=a["home_community_code"],
+                cutoff=date(2027, 3, 31),
+                district_code="440604",
+                city_code="4406",
+            ),
+            purpose="demo",
         )
         for a in applications
     ]

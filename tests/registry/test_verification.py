@@ -15,6 +15,7 @@ from tests.registry.factories import (
     RentalRecordFactory,
     ResidencePermitRecordFactory,
     SocialInsuranceRecordFactory,
+    signed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -28,16 +29,20 @@ CONTEXT = LookupContext(client_id="edu-440604", purpose="enrollment-2027")
 
 
 def question(key="A1", child=CHILD, guardians=(FATHER, MOTHER), consent="consent-1"):
-    return FamilyQuestion(
-        key=key,
-        consent_reference=consent,
-        end_user="user:1",
-        child_id_number=child,
-        guardian_id_numbers=tuple(guardians),
-        home_community_code=HOME,
-        cutoff=CUTOFF,
-        district_code="440604",
-        city_code="4406",
+    """A question with the education bureau's consent token for it."""
+    return signed(
+        FamilyQuestion(
+            key=key,
+            consent_reference=consent,
+            end_user="user:1",
+            child_id_number=child,
+            guardian_id_numbers=tuple(guardians),
+            home_community_code=HOME,
+            cutoff=CUTOFF,
+            district_code="440604",
+            city_code="4406",
+        ),
+        purpose=CONTEXT.purpose,
     )
 
 
@@ -198,9 +203,10 @@ def test_a_batch_of_1000_families_costs_a_handful_of_queries(django_assert_max_n
     HukouRecordFactory(id_number=questions[0].child_id_number)
     verify_families(questions=[question("A-earlier")], context=CONTEXT)  # the chain exists
 
-    # Five reads, one per department table, then the audit append: savepoint, chain lock,
-    # head, ids, head update, release. (Its two COPY streams bypass Django's query log.)
-    with django_assert_max_num_queries(11):
+    # The client's consent keys, five reads, one per department table, then the audit append:
+    # savepoint, chain lock, head, ids, head update, release. (Its two COPY streams bypass
+    # Django's query log.)
+    with django_assert_max_num_queries(12):
         answers = verify_families(questions=questions, context=CONTEXT)
 
     assert len(answers) == 1000

@@ -5,6 +5,7 @@ pipeline: generate -> import registry -> import schools -> policy -> application
 submitted online by the demo parent) -> verify -> allocate and publish.
 """
 
+import io
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from enrollment.consent_tokens import consent_public_key
 from enrollment.models import Application, Role, User
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.policies import policy_install_default
@@ -44,6 +46,8 @@ class Command(ProductCommand):
         call_command("generate_district", households=households, seed=seed, year=year, out=str(out))
         self._step("Loading the registry feeds")
         call_command("import_registry", str(out))
+        self._step("Registering the education bureau's consent key with the registry")
+        self._register_bureau()
         self._step("Loading schools and catchments")
         call_command("import_schools", str(out / "schools.csv"), year=year)
         policy_install_default(admission_year=year)
@@ -73,6 +77,30 @@ class Command(ProductCommand):
 
     def _step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {text}"))
+
+    def _register_bureau(self) -> None:
+        """The registry checks every question's consent token with the key it registered for
+        the asking department, as a data bureau would register it. In-process the bureau
+        needs no API key, so the one issued is not shown."""
+        public_key = consent_public_key()
+        try:
+            call_command(
+                "create_department_client",
+                client_id=settings.REGISTRY_CLIENT_ID,
+                name="禅城区教育局",
+                scopes="verify,audit",
+                consent_public_key=public_key,
+                stdout=io.StringIO(),
+            )
+        except CommandError:
+            # Registered by an earlier run: it takes the current key (adding it twice is a
+            # no-op).
+            call_command(
+                "department_consent_key",
+                client_id=settings.REGISTRY_CLIENT_ID,
+                add=public_key,
+                stdout=io.StringIO(),
+            )
 
     @transaction.atomic
     def _users(self, *, school_code: str) -> dict[str, User]:
