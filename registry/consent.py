@@ -10,7 +10,8 @@ so that the registry can check a department's consents but cannot make one up it
 The payload is compact JSON:
 
     {"consent": "C-A000123-1a2b3c4d",  the consent id, as the question's consent_reference
-     "child": "<digest>",              the child the family consented for
+     "child": "<digest>",              the child the family consented for (for an identity
+                                       question: the one person it asks about)
      "guardians": ["<digest>", ...],   the guardians named in the consent
      "purpose": "primary-enrollment-eligibility",
      "client": "edu-440604",           the department client that may use it
@@ -45,7 +46,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from registry import idnumber
-from registry.contract import FamilyQuestion, LookupContext, LookupRefused, RefusalCode
+from registry.contract import (
+    FamilyQuestion,
+    IdentityQuestion,
+    LookupContext,
+    LookupRefused,
+    RefusalCode,
+)
 
 TOKEN_PREFIX = "ct1"  # noqa: S105 - the format's name and version, not a secret
 # A token for a child and four guardians with long ids is under 900 characters; anything
@@ -178,9 +185,17 @@ def token_read(token: str) -> tuple[ConsentClaims, bytes, bytes]:
     return claims, f"{TOKEN_PREFIX}.{payload_text}".encode("ascii"), signature
 
 
+def _people(question: FamilyQuestion | IdentityQuestion) -> tuple[str, Sequence[str]]:
+    """Whom the question asks about: the person the token's `child` claim must name, and the
+    others it must cover. An identity question asks about one person, its own subject."""
+    if isinstance(question, IdentityQuestion):
+        return question.id_number, ()
+    return question.child_id_number, question.guardian_id_numbers
+
+
 def consent_token_check(
     *,
-    question: FamilyQuestion,
+    question: FamilyQuestion | IdentityQuestion,
     context: LookupContext,
     public_keys: Sequence[Ed25519PublicKey],
     now: float,
@@ -218,8 +233,9 @@ def consent_token_check(
         raise refuse(RefusalCode.CONSENT_PURPOSE_MISMATCH)
     reference = question.consent_reference
     covered = set(claims.guardians)
-    if subject_digest(reference, question.child_id_number) != claims.child or any(
-        subject_digest(reference, g) not in covered for g in question.guardian_id_numbers
+    subject, others = _people(question)
+    if subject_digest(reference, subject) != claims.child or any(
+        subject_digest(reference, g) not in covered for g in others
     ):
         raise refuse(RefusalCode.CONSENT_SUBJECT_NOT_COVERED)
     return claims

@@ -83,6 +83,32 @@ class FamilyQuestion:
 
 
 @dataclass(frozen=True)
+class IdentityQuestion:
+    """Does `name` match the hukou record of `id_number`? (二要素核验: name and ID number.)
+
+    Asked when a person binds their account to their real-name identity, with their own
+    consent. The answer is yes or no: never the record, and "no" whether the ID number has
+    no record or the name differs, so the question cannot tell who is registered.
+    """
+
+    key: str
+    consent_reference: str
+    end_user: str
+    id_number: str
+    name: str
+    # As a family question's: the asking department's signed word for the consent, naming
+    # this one person (registry/consent.py).
+    consent_token: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityAnswer:
+    key: str
+    matches: bool
+    audit_entry_id: int | None = None
+
+
+@dataclass(frozen=True)
 class RecordRef:
     """The registry record an answer rests on, with its provenance."""
 
@@ -248,7 +274,12 @@ SOURCE_LABELS = {
 
 # The purposes the data bureau has registered, by the code a lookup states.
 PURPOSE_PRIMARY_ENROLLMENT = "primary-enrollment-eligibility"
-PURPOSE_LABELS = {PURPOSE_PRIMARY_ENROLLMENT: gettext_lazy("小学一年级入学资格核验")}
+# A parent binding their account to their real-name identity (IdentityQuestion).
+PURPOSE_ACCOUNT_IDENTITY = "account-identity-verification"
+PURPOSE_LABELS = {
+    PURPOSE_PRIMARY_ENROLLMENT: gettext_lazy("小学一年级入学资格核验"),
+    PURPOSE_ACCOUNT_IDENTITY: gettext_lazy("家长账户实名核验"),
+}
 
 
 def client_label(client_id: str, name: str = "") -> str:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from registry.consent import ConsentKeyInvalid, consent_token_check, public_key_load
-from registry.contract import FamilyQuestion, LookupContext
+from registry.contract import FamilyQuestion, IdentityQuestion, LookupContext
 from registry.models import DepartmentClient
 
 
@@ -26,7 +26,9 @@ def consent_public_keys(*, client_id: str) -> list:
     return keys
 
 
-def consents_check(*, questions: Sequence[FamilyQuestion], context: LookupContext) -> None:
+def consents_check(
+    *, questions: Sequence[FamilyQuestion | IdentityQuestion], context: LookupContext
+) -> None:
     """Raise LookupRefused for the first question whose consent token does not hold.
 
     One query for the client's keys, then a check per question: 0.15-0.2 ms of CPU on the
