@@ -5,10 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from enrollment.portal.accounts import password_change
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", password_change, name="password-change"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("enrollment.api.urls")),
     path("registry/api/v1/", include("registry.api.urls")),

@@ -21,6 +21,7 @@ from registry.consent import (
     token_assemble,
     token_signing_input,
 )
+from registry.contract import PURPOSE_ACCOUNT_IDENTITY
 
 
 @lru_cache(maxsize=4)
@@ -84,3 +85,18 @@ def consent_token_sign(
     )
     signed = token_signing_input(claims)
     return token_assemble(signed, (key or signing_key()).sign(signed))
+
+
+def identity_consent_token_sign(
+    *, consent_reference: str, id_number: str, now: float | None = None
+) -> str:
+    """The token for an identity question: the person's own consent to have their name
+    checked against their hukou record. The token names that one person (in the place of
+    the child a family question names) and no others."""
+    return consent_token_sign(
+        consent_reference=consent_reference,
+        child_id_number=id_number,
+        guardian_id_numbers=(),
+        purpose=PURPOSE_ACCOUNT_IDENTITY,
+        now=now,
+    )

@@ -23,6 +23,12 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
+    # Applying needs a verified real-name identity, and the applicant among the guardians.
+    IDENTITY_UNVERIFIED = "identity_unverified"
+    APPLICANT_NOT_GUARDIAN = "applicant_not_guardian"
+    # Verifying one's identity (enrollment.services.identity): `extra["why"]` says which.
+    IDENTITY_REFUSED = "identity_refused"
+    REGISTRY_UNAVAILABLE = "registry_unavailable"
 
 
 class ApplicationError(Exception):

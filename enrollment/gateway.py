@@ -1,5 +1,9 @@
 """Enrollment's only way into the registry (DESIGN.md: the border between the two apps).
 
+Three questions cross it: `verify_families` (the policy's facts about a family),
+`verify_identities` (does a parent's name match their ID number's hukou record: yes or no)
+and `lookups_about` (who looked at these people's data).
+
 `InProcessRegistryGateway` calls the registry's service in this process; `HttpRegistryGateway`
 calls the registry's HTTP API when the registry runs as its own deployment. Both take and give
 the same `registry.contract` types, so the rest of enrollment cannot tell them apart.
@@ -14,6 +18,8 @@ from django.conf import settings
 from registry.contract import (
     FamilyAnswer,
     FamilyQuestion,
+    IdentityAnswer,
+    IdentityQuestion,
     LookupContext,
     LookupRecord,
     LookupRefused,
@@ -35,6 +41,10 @@ class RegistryGateway(Protocol):
         self, *, questions: Sequence[FamilyQuestion], context: LookupContext
     ) -> list[FamilyAnswer]: ...
 
+    def verify_identities(
+        self, *, questions: Sequence[IdentityQuestion], context: LookupContext
+    ) -> list[IdentityAnswer]: ...
+
     def lookups_about(self, *, id_numbers: Sequence[str]) -> list[LookupRecord]: ...
 
 
@@ -46,6 +56,16 @@ class InProcessRegistryGateway:
 
         try:
             return verify_families(questions=questions, context=context)
+        except DatabaseError as error:
+            raise RegistryUnavailable(f"registry database error: {type(error).__name__}") from error
+
+    def verify_identities(self, *, questions, context):
+        from django.db import DatabaseError
+
+        from registry.services.identity import verify_identities
+
+        try:
+            return verify_identities(questions=questions, context=context)
         except DatabaseError as error:
             raise RegistryUnavailable(f"registry database error: {type(error).__name__}") from error
 
@@ -95,6 +115,12 @@ class HttpRegistryGateway:
             "/verify/families/", {"questions": [to_json(q) for q in questions]}, context
         )
         return [from_json(FamilyAnswer, answer) for answer in body["answers"]]
+
+    def verify_identities(self, *, questions, context):
+        body = self._post(
+            "/verify/identities/", {"questions": [to_json(q) for q in questions]}, context
+        )
+        return [from_json(IdentityAnswer, answer) for answer in body["answers"]]
 
     def lookups_about(self, *, id_numbers):
         body = self._post("/audit/lookups/", {"id_numbers": list(id_numbers)})

@@ -23,6 +23,7 @@ from enrollment.consent_tokens import consent_public_key
 from enrollment.models import Community, Role
 from enrollment.services.policies import policy_install_default
 from enrollment.services.reference import reference_cache_clear
+from registry import idnumber
 from registry.models import DepartmentClient
 from registry.services.clients import department_client_create
 from tests.enrollment.factories import SchoolFactory, UserFactory
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2027
 CUTOFF = date(2027, 3, 31)
 HOME = "440604010003"
+# The `parent` fixture's verified identity: the mother the tests name as the guardian.
+PARENT_ID_NUMBER = idnumber.make("440604", date(1990, 7, 1), 222)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +111,8 @@ def district(policy, community, school):
 
 @pytest.fixture
 def parent(db):
-    return UserFactory(role=Role.PARENT, username="parent1")
+    """A parent whose account is bound to PARENT_ID_NUMBER, so they may apply naming it."""
+    return UserFactory(role=Role.PARENT, username="parent1", identity=PARENT_ID_NUMBER)
 
 
 @pytest.fixture

@@ -220,6 +220,21 @@ CONSENT_SIGNING_KEY = env.str("CONSENT_SIGNING_KEY", default=DEVELOPMENT_CONSENT
 # each verification batch just before it is sent, so this needs only to cover one batch
 # over a slow link and a few minutes' difference between the two deployments' clocks.
 CONSENT_TOKEN_SECONDS = env.int("CONSENT_TOKEN_SECONDS", default=15 * 60)
+# Real-name identity (enrollment/services/identity.py): a parent binds the account to their
+# name and ID number (checked against the hukou register) and a code sent to its phone.
+# The backend that sends text messages (enrollment/sms.py): ConsoleBackend prints them (the
+# demo shows its codes there), LocmemBackend keeps them for the tests; a carrier's gateway
+# is one more class named here.
+SMS_BACKEND = env.str("SMS_BACKEND", default="enrollment.sms.ConsoleBackend")
+# Registry checks of name and ID number one account may ask in any 24 hours: a refusal says
+# only "do not match", and this keeps anyone from trying many names against one number.
+IDENTITY_CHECKS_PER_DAY = env.int("IDENTITY_CHECKS_PER_DAY", default=5)
+# A code is valid this long, allows this many wrong tries, may be sent again after this many
+# seconds, and at most this many times for one check.
+IDENTITY_CODE_SECONDS = env.int("IDENTITY_CODE_SECONDS", default=10 * 60)
+IDENTITY_CODE_ATTEMPTS = env.int("IDENTITY_CODE_ATTEMPTS", default=5)
+IDENTITY_CODE_RESEND_SECONDS = env.int("IDENTITY_CODE_RESEND_SECONDS", default=60)
+IDENTITY_CODE_SENDS = env.int("IDENTITY_CODE_SENDS", default=5)
 # Attempts at the registry before a verification job goes to manual review.
 VERIFICATION_MAX_ATTEMPTS = env.int("VERIFICATION_MAX_ATTEMPTS", default=8)
 # 500 applications is about 1,500 people: one registry round trip of a few queries, and a

@@ -8,6 +8,7 @@ from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.selectors.applications import application_detail
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.identity import IDENTITY_UNVERIFIED
 from registry.idnumber import mask
 
 
@@ -86,6 +87,13 @@ class ApplicationSubmitApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
+        if not request.user.is_identity_verified:
+            # Before reading the body: nothing about the application matters yet.
+            raise ApplicationError(
+                ErrorCode.IDENTITY_UNVERIFIED,
+                IDENTITY_UNVERIFIED,
+                extra={"verify": reverse("api-identity")},
+            )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -35,11 +35,17 @@ _STATUS = {
     ErrorCode.DUPLICATE_APPLICATION: status.HTTP_409_CONFLICT,
     ErrorCode.ILLEGAL_TRANSITION: status.HTTP_409_CONFLICT,
     ErrorCode.STALE_DECISION: status.HTTP_409_CONFLICT,
+    ErrorCode.IDENTITY_UNVERIFIED: status.HTTP_403_FORBIDDEN,
+    ErrorCode.REGISTRY_UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
+# Identity refusals that a limit made (enrollment.services.identity): try again later.
+_LIMITS = {"too_many_checks", "resend_too_soon", "resend_limit"}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
+        if exc.code == ErrorCode.IDENTITY_REFUSED and exc.why in _LIMITS:
+            return Response(exc.as_dict(), status=status.HTTP_429_TOO_MANY_REQUESTS)
         return Response(exc.as_dict(), status=_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST))
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)

@@ -11,6 +11,7 @@ from enrollment.api.allocation import (
 )
 from enrollment.api.applications import ApplicationDetailApi, ApplicationSubmitApi
 from enrollment.api.health import healthz
+from enrollment.api.identity import IdentityApi, IdentityConfirmApi, IdentityResendApi
 from enrollment.api.offers import (
     ParentOfferAnswerApi,
     ParentOfferListApi,
@@ -38,6 +39,9 @@ from enrollment.api.subject_access import SubjectAccessApi
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("me/data/", SubjectAccessApi.as_view(), name="api-subject-access"),
+    path("me/identity/", IdentityApi.as_view(), name="api-identity"),
+    path("me/identity/confirm/", IdentityConfirmApi.as_view(), name="api-identity-confirm"),
+    path("me/identity/resend/", IdentityResendApi.as_view(), name="api-identity-resend"),
     path("applications/", ApplicationSubmitApi.as_view(), name="api-application-submit"),
     path("applications/<str:ref>/", ApplicationDetailApi.as_view(), name="api-application-detail"),
     path("officer/decisions/", OfficerDecisionListApi.as_view(), name="api-officer-decisions"),

@@ -17,6 +17,7 @@ from .applications import (
 )
 from .audit import AuditAction, AuditLog, DownloadLog
 from .decisions import Decision, PolicyDocument
+from .identity import IdentityVerification
 from .rechecks import Recheck
 from .schools import Community, School
 from .verification import VerificationJob
@@ -35,6 +36,7 @@ __all__ = [
     "EventReason",
     "Evidence",
     "Guardian",
+    "IdentityVerification",
     "Offer",
     "Placement",
     "PolicyDocument",

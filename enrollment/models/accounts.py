@@ -23,9 +23,19 @@ class User(AbstractUser):
     # School staff: the school's code, the same across admission years.
     school_code = models.CharField(max_length=16, blank=True)
     phone = models.CharField(max_length=20, blank=True)
+    # A parent's real-name identity: their ID number once the registry matched their name
+    # to it and they confirmed the code sent to their phone (enrollment.services.identity),
+    # blank until then. On the account row because every signed-in request reads that row
+    # anyway: applying checks it without a query of its own. One identity, one account.
+    verified_id_number = models.CharField(max_length=18, blank=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["verified_id_number"],
+                condition=~Q(verified_id_number=""),
+                name="one_account_per_identity",
+            ),
             models.CheckConstraint(
                 condition=~Q(role="officer") | ~Q(district_code=""),
                 name="officer_has_district",
@@ -51,3 +61,7 @@ class User(AbstractUser):
     @property
     def is_steward(self) -> bool:
         return self.role == Role.STEWARD
+
+    @property
+    def is_identity_verified(self) -> bool:
+        return bool(self.verified_id_number)

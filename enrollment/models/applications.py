@@ -53,10 +53,21 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        # One application per child, year and applying account, and one per child and year
+        # entered at the counter. Two accounts (two people: an account has one verified
+        # identity) may each apply for the same child: a stranger's application must not
+        # keep the child's own guardians out. Verification sends such competing
+        # applications to an officer (enrollment.services.competition).
         constraints = [
             models.UniqueConstraint(
-                fields=["child_id_number", "admission_year"], name="one_application_per_child_year"
-            )
+                fields=["child_id_number", "admission_year", "applicant"],
+                name="one_application_per_child_year_applicant",
+            ),
+            models.UniqueConstraint(
+                fields=["child_id_number", "admission_year"],
+                condition=Q(applicant__isnull=True),
+                name="one_counter_application_per_child_year",
+            ),
         ]
         indexes = [models.Index(fields=["admission_year", "state"])]
 
@@ -162,6 +173,9 @@ class EventReason(models.TextChoices):
     VERIFY_AGAIN = "verify_again", _("重新核验")
     RECHECK_CHANGED = "recheck_changed", _("复核后更正结果")
     WITHDRAWN = "withdrawn", _("撤回申请")
+    # reason_params: {"others": ["A1B2C3D4E5F6"]}, the other live applications for the child.
+    # Shown to officers only: a parent's page never says that someone else applied.
+    COMPETING_APPLICATION = "competing_application", _("同一孩子另有申请，转人工审核")
 
 
 class ApplicationEvent(models.Model):

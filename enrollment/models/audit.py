@@ -9,6 +9,8 @@ class AuditAction(models.TextChoices):
     page's language when shown. Services write these members, never a string of their own."""
 
     PARENT_REGISTER = "parent.register", _("家长注册账号")
+    IDENTITY_VERIFY = "identity.verify", _("家长完成实名认证")
+    PASSWORD_CHANGE = "account.password_change", _("修改密码")
     APPLICATION_WITHDRAW = "application.withdraw", _("撤回申请")
     EVIDENCE_SUBMIT = "evidence.submit", _("提交证明材料")
     EVIDENCE_ACCEPT = "evidence.accept", _("采纳证明材料")

@@ -67,3 +67,17 @@ def parent_register(*, phone: str, password: str, display_name: str = "") -> Use
         actor=user, action=AuditAction.PARENT_REGISTER, target=user, reason="self-registration"
     )
     return user
+
+
+@transaction.atomic
+def user_password_change(*, actor: User, new_password: str) -> User:
+    """Set the account's new password (checked by the caller's form against the validators).
+
+    Every session of the account signs out at its next request, whatever the session store
+    keeps: Django stores a hash of the password in each session and signs out a session whose
+    hash no longer matches. The page that called this keeps its own session
+    (`update_session_auth_hash`)."""
+    actor.set_password(new_password)
+    actor.save(update_fields=["password"])
+    audit_log(actor=actor, action=AuditAction.PASSWORD_CHANGE, target=actor, reason="own account")
+    return actor

@@ -27,6 +27,7 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy
 from enrollment.services import reference
+from enrollment.services.identity import applicant_not_guardian, identity_required_to_apply
 from enrollment.states import can_transition
 from registry import idnumber
 
@@ -79,8 +80,8 @@ class _Lookups:
     # the active policy's rules by (district, admission year, grade)
     policies: dict[tuple[str, int, str], Policy]
     schools: dict[tuple[str, int], School]
-    # (child ID number, admission year) pairs that already have an application
-    taken: set[tuple[str, int]]
+    # (child ID number, admission year, applying account or None) already applied for
+    taken: set[tuple[str, int, int | None]]
 
 
 def _lookups_for(items: Sequence[ApplicationInput]) -> _Lookups:
@@ -108,17 +109,22 @@ def _lookups_for(items: Sequence[ApplicationInput]) -> _Lookups:
         Application.objects.filter(
             child_id_number__in=children,
             admission_year__in={item.admission_year for item in items},
-        ).values_list("child_id_number", "admission_year")
+        ).values_list("child_id_number", "admission_year", "applicant_id")
     )
     return _Lookups(communities=communities, policies=policies, schools=schools, taken=taken)
 
 
-def application_validate(*, data: ApplicationInput) -> tuple[dict, list[School]]:
+def application_validate(
+    *, data: ApplicationInput, applicant: User | None = None
+) -> tuple[dict, list[School]]:
     """Check everything before anything is stored; raise ValidationErrors naming each field."""
-    return _validate(data, _lookups_for([data]))
+    identity_required_to_apply(applicant)
+    return _validate(data, _lookups_for([data]), applicant)
 
 
-def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[School]]:
+def _validate(
+    data: ApplicationInput, lookups: _Lookups, applicant: User | None = None
+) -> tuple[dict, list[School]]:
     errors: list[ApplicationError] = []
     cleaned: dict = {}
 
@@ -211,6 +217,9 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
             )
         guardian_ids.append(gid)
     cleaned["guardian_ids"] = guardian_ids
+    # The applying parent names themselves; refused without a word about the child.
+    if applicant is not None and applicant.verified_id_number not in guardian_ids:
+        errors.append(applicant_not_guardian())
 
     codes = [code.strip() for code in data.preferences]
     schools: list[School] = []
@@ -266,7 +275,10 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
             )
         )
 
-    if child_id and (child_id, data.admission_year) in lookups.taken:
+    # Told only to the same applicant (a named guardian) or the counter; another account's
+    # application is taken, and verification sends both to an officer (services/competition).
+    applicant_id = applicant.pk if applicant is not None else None
+    if child_id and (child_id, data.admission_year, applicant_id) in lookups.taken:
         errors.append(_duplicate_error(data.admission_year))
 
     if errors:
@@ -274,11 +286,17 @@ def _validate(data: ApplicationInput, lookups: _Lookups) -> tuple[dict, list[Sch
     return cleaned, schools
 
 
+_ONE_APPLICATION = {
+    "one_application_per_child_year_applicant",
+    "one_counter_application_per_child_year",
+}
+
+
 def _is_second_application(error: IntegrityError) -> bool:
-    """Whether the insert broke the one-application-per-child-and-year constraint."""
+    """Whether the insert broke the one-application-per-child, year and applicant rule."""
     diag = getattr(error.__cause__, "diag", None)
     if diag is not None:  # PostgreSQL names the constraint
-        return diag.constraint_name == "one_application_per_child_year"
+        return diag.constraint_name in _ONE_APPLICATION
     # SQLite names the columns
     return "enrollment_application.child_id_number" in str(error)
 
@@ -303,12 +321,12 @@ def application_submit(
     The job is the outbox: it is enqueued only after the rows are committed, and the
     reconciler finds it again if the message is lost.
     """
-    cleaned, schools = application_validate(data=data)
+    parent = actor if actor and actor.is_parent else None
+    cleaned, schools = application_validate(data=data, applicant=parent)
     # Without a message of its own the job waits for the reconciler, which batches (opening day).
     enqueue = enqueue and settings.VERIFICATION_ENQUEUE_ON_SUBMIT
     now = timezone.now()
     community = cleaned["community"]
-    parent = actor if actor and actor.is_parent else None
     application = Application(
         ref=data.ref or _new_ref(),
         admission_year=data.admission_year,
@@ -400,6 +418,8 @@ def application_submit_many(
     and verification job in this one transaction. An item whose `ref` is already stored
     changes nothing. With `enqueue`, the jobs are enqueued in batches after commit.
     """
+    parent = actor if actor and actor.is_parent else None
+    identity_required_to_apply(parent)
     refs = [item.ref for item in items if item.ref]
     known_refs = set(Application.objects.filter(ref__in=refs).values_list("ref", flat=True))
     lookups = _lookups_for(items)
@@ -411,11 +431,13 @@ def application_submit_many(
             existing.append(item.ref)
             continue
         try:
-            cleaned, schools = _validate(item, lookups)
+            cleaned, schools = _validate(item, lookups, parent)
         except ValidationErrors as errors:
             rejected[index] = errors
             continue
-        lookups.taken.add((cleaned["child_id_number"], item.admission_year))
+        lookups.taken.add(
+            (cleaned["child_id_number"], item.admission_year, parent.pk if parent else None)
+        )
         if item.ref:
             known_refs.add(item.ref)
         accepted.append((item, cleaned, schools))
@@ -423,7 +445,6 @@ def application_submit_many(
         return SubmitManyResult([], existing, rejected, [])
 
     now = timezone.now()
-    parent = actor if actor and actor.is_parent else None
     applications = Application.objects.bulk_create(
         Application(
             ref=item.ref or _new_ref(),

@@ -42,6 +42,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.policy import Policy, score
+from enrollment.services.competition import competing_applications, competition_review
 from enrollment.services.facts import (
     decision_from_score,
     facts_from_answer,
@@ -335,6 +336,8 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
     ):
         evidence[row.application_id].append(row)
     answer_by_key = {a.key: a for a in answers}
+    # Another live application for the same child: scored, but decided by an officer.
+    competing = competing_applications(application_ids=app_ids)
     decisions = []
     outcomes: dict[str, list[int]] = defaultdict(list)
     for case in deciding:
@@ -352,7 +355,8 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
                 evidence_ids=[e.pk for e in rows],
             )
         )
-        outcomes[state_for_outcome(result.outcome)].append(case.application_id)
+        if case.application_id not in competing:
+            outcomes[state_for_outcome(result.outcome)].append(case.application_id)
     if app_ids:
         Decision.objects.filter(application_id__in=app_ids, is_current=True).update(
             is_current=False
@@ -360,6 +364,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
         copy_insert(Decision, decisions)
     for state, ids in outcomes.items():
         _bulk_transition(Application.objects.filter(id__in=ids), state, EventReason.VERIFIED, now)
+    competition_review(competing=competing)
     VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
         status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
     )

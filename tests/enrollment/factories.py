@@ -1,22 +1,38 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from enrollment.models import Role, School, User
+from enrollment.models import IdentityVerification, Role, School, User
+from enrollment.services.identity import identity_bind
 
 
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name", locale="zh_CN")
     last_name = factory.Faker("last_name", locale="zh_CN")
     role = Role.PARENT
     password = factory.django.Password("demo-pass-2027")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
 
     class Params:
         officer = factory.Trait(role=Role.OFFICER, district_code="440604")
+
+    @factory.post_generation
+    def identity(obj, create, extracted, **kwargs):
+        """`UserFactory(identity=ID_NUMBER)`: a parent who has verified their real-name
+        identity, bound through `identity_bind`, the step that completes the registry check
+        and the code (tests/enrollment/test_identity.py runs those two steps themselves)."""
+        if create and extracted and obj.verified_id_number != extracted:
+            identity_bind(
+                user=obj,
+                id_number=extracted,
+                name=f"{obj.last_name}{obj.first_name}",
+                method=IdentityVerification.Method.SMS_OTP,
+            )
 
 
 class SchoolFactory(DjangoModelFactory):

@@ -117,7 +117,8 @@ def test_guardian_who_is_the_child_and_unknown_school_are_both_reported(district
         )
 
     fields = [error["field"] for error in refused.value.extra["errors"]]
-    assert fields == ["guardians[0].id_number", "preferences[0]"]
+    # ... and that the parent applying did not name themselves
+    assert fields == ["guardians[0].id_number", "guardians", "preferences[0]"]
     assert _nothing_written()
 
 
@@ -276,7 +277,7 @@ def test_validation_alone_reports_an_earlier_application_with_the_other_errors(d
     application_submit(data=_input(), actor=parent, enqueue=False)
 
     with pytest.raises(ValidationErrors) as refused:
-        application_validate(data=_input(preferences=["S440604999"]))
+        application_validate(data=_input(preferences=["S440604999"]), applicant=parent)
 
     assert [(e.code, e.field) for e in refused.value.errors] == [
         (ErrorCode.UNKNOWN_SCHOOL, "preferences[0]"),

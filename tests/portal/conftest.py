@@ -76,7 +76,7 @@ def decided(district, parent, registry_example_1) -> Application:
 
 @pytest.fixture
 def other_parent(db):
-    return UserFactory(role=Role.PARENT, username="13900000002")
+    return UserFactory(role=Role.PARENT, username="13900000002", identity=OTHER_MOTHER)
 
 
 @pytest.fixture

@@ -75,8 +75,8 @@ def world(district) -> World:
     HukouRecordFactory(
         id_number=OTHER_CHILD, hukou_district_code="440604", registered_on=date(2020, 7, 1)
     )
-    parent = UserFactory(role=Role.PARENT, username="parent1")
-    other_parent = UserFactory(role=Role.PARENT, username="parent2")
+    parent = UserFactory(role=Role.PARENT, username="parent1", identity=MOTHER)
+    other_parent = UserFactory(role=Role.PARENT, username="parent2", identity=OTHER_FATHER)
     application = submit_and_verify(parent, CHILD, MOTHER, "陈小明", "李美玲")
     other_application = submit_and_verify(
         other_parent, OTHER_CHILD, OTHER_FATHER, "王小红", "王大伟"

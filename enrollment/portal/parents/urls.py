@@ -3,14 +3,17 @@
 from django.urls import path
 
 from enrollment.portal.parents import views
+from enrollment.portal.parents.identity import identity_required, identity_verify
 
 urlpatterns = [
     path("", views.home, name="home"),
     # Parents: account, the application in steps, and what follows it.
     path("accounts/signup/", views.signup, name="signup"),
-    path("apply/", views.apply_start, name="apply-start"),
-    path("apply/check/", views.apply_check, name="apply-check"),
-    path("apply/<str:step>/", views.apply_step, name="apply-step"),
+    path("identity/", identity_verify, name="identity-verify"),
+    # Applying needs a verified identity (portal/parents/identity.py).
+    path("apply/", identity_required(views.apply_start), name="apply-start"),
+    path("apply/check/", identity_required(views.apply_check), name="apply-check"),
+    path("apply/<str:step>/", identity_required(views.apply_step), name="apply-step"),
     path("applications/<str:ref>/", views.application_detail, name="application-detail"),
     path("applications/<str:ref>/live/", views.application_live, name="application-live"),
     path(

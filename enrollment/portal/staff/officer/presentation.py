@@ -44,6 +44,10 @@ def _event_label(code: str, params: dict) -> str:
         return _("数据平台拒绝了查询，转人工审核。原因：%(why)s") % {
             "why": refusal_label(str(params["refusal"]))
         }
+    if code == EventReason.COMPETING_APPLICATION and isinstance(params.get("others"), list):
+        return _("同一孩子另有申请（%(refs)s），转人工审核：请确认哪一份由孩子的监护人提交") % {
+            "refs": "、".join(str(ref) for ref in params["others"])
+        }
     if code in EventReason.values:
         return str(EventReason(code).label)
     return _("系统记录的变更")
