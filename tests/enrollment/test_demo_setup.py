@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from enrollment.consent_tokens import consent_public_key
 from enrollment.models import AllocationRun, Application, Decision, Role, User
-from registry.models import DepartmentClient
+from registry.models import AuditEntry, DepartmentClient
 
 # Committed for real, so that submissions enqueue their verification after commit as in a demo.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,6 +40,16 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
     }
     parent = User.objects.get(username="parent")
     assert parent.applications.count() == 1
+    # The demo parent verified their identity as the guardian who consented, so they may apply.
+    own = parent.applications.get()
+    assert parent.verified_id_number == own.consent.given_by_id_number
+    assert parent.identity_verifications.get().status == "verified"
+    assert (
+        AuditEntry.objects.filter(
+            purpose="account-identity-verification", outcome="answered"
+        ).count()
+        == 1
+    )
     applications = Application.objects.count()
     assert applications == sum(1 for _ in (tmp_path / "applications.jsonl").open())
     # Every lookup carried a consent token the registry accepted: each application decided.

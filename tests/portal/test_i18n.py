@@ -15,6 +15,8 @@ from django.urls import reverse
 from enrollment.models import Community, School, User
 from registry import idnumber
 from registry.models import PropertyRecord
+from tests.conftest import PARENT_ID_NUMBER
+from tests.enrollment.factories import UserFactory
 from tests.portal.conftest import signed_in, submit
 from tests.portal.test_status import _allocate_and_publish
 
@@ -101,7 +103,7 @@ def pages(district, parent, officer, registry_example_1):
     decided = submit(parent=parent, ref="A0000000I18N")
     # A second child with no hukou in the registry: needs review, with the evidence form.
     lone_child = idnumber.make("440604", date(2020, 7, 7), 811)
-    lone_mother = idnumber.make("440604", date(1990, 3, 3), 822)
+    lone_mother = PARENT_ID_NUMBER  # the parent applies naming themselves
     PropertyRecordFactory(
         owner_id_number=lone_mother, share_percent=Decimal("100"), community_code=HOME
     )
@@ -128,6 +130,7 @@ def pages(district, parent, officer, registry_example_1):
         {"home_community_code": HOME, "school_1": "S440604001"},
     )
     anonymous = Client()
+    unverified = signed_in(UserFactory(username="13700000088"))
     urls = [
         ("home", reverse("home"), client),
         ("child", reverse("apply-step", args=["child"]), client),
@@ -139,6 +142,10 @@ def pages(district, parent, officer, registry_example_1):
         ("live", reverse("application-live", args=[decided.ref]), client),
         ("lookups", reverse("application-lookups", args=[decided.ref]), client),
         ("not-found", reverse("application-detail", args=["A-NOT-MINE"]), client),
+        ("identity", reverse("identity-verify"), unverified),
+        ("identity-required", reverse("apply-start"), unverified),
+        ("identity-done", reverse("identity-verify"), client),
+        ("password", reverse("password-change"), client),
         ("login", reverse("login"), anonymous),
         ("signup", reverse("signup"), anonymous),
     ]
@@ -159,7 +166,7 @@ def test_every_parent_page_in_english_has_no_chinese_outside_data_values(pages):
     urls, _refs = pages
     for name, url, client in urls:
         response = _get(client, url, "en")
-        assert response.status_code in (200, 404), (name, response.status_code)
+        assert response.status_code in (200, 403, 404), (name, response.status_code)
         html = response.content.decode()
         assert untranslated_chinese(html) == [], name
         if name != "live":
@@ -413,6 +420,12 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     PolicyDocument.objects.update(is_active=False)
     verify_all()
     PolicyDocument.objects.update(is_active=True)
+    verification_retry(actor=officer, application=case, reason=WORDS[5])
+    verify_all()
+    # Another account applies for the same child: the decided case goes to an officer.
+    stranger_id = idnumber.make("440604", date(1980, 8, 8), 771)
+    stranger = UserFactory(username="13700000077", identity=stranger_id)
+    submit(parent=stranger, child=CHILD, guardian=stranger_id, ref="A0000000STRG")
     application_withdraw(application=case, actor=parent, reason=WORDS[6])
     assert set(case.events.values_list("reason_code", flat=True)) == set(EventReason.values)
 
@@ -508,6 +521,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
         "hr-440604",
         "resident-services-check",
         f"user:{parent.pk}",
+        f"user:{stranger.pk}",
         "counter",
         "property.csv",
         "rental.csv",

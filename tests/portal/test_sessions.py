@@ -12,6 +12,7 @@ from django.utils import timezone
 from enrollment.backends import AccountBackend
 from enrollment.models import Role
 from enrollment.sessions import SessionStore
+from tests.conftest import PARENT_ID_NUMBER
 from tests.enrollment.factories import UserFactory
 from tests.portal.conftest import BACKEND, signed_in
 
@@ -80,7 +81,7 @@ def test_an_account_that_is_gone_or_not_active_is_not_signed_in():
 
 
 def test_a_deactivated_parent_is_signed_out_on_the_next_request():
-    parent = UserFactory(username="parent-deactivated")
+    parent = UserFactory(username="parent-deactivated", identity=PARENT_ID_NUMBER)
     client = signed_in(parent)
     assert client.session[SESSION_KEY] == str(parent.pk)
     assert client.session[BACKEND_SESSION_KEY] == BACKEND

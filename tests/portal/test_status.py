@@ -22,7 +22,7 @@ from registry import idnumber
 from registry.services.audit import AuditItem, audit_append
 from registry.services.clients import department_client_create
 from tests.conftest import HOME
-from tests.portal.conftest import CHILD, MOTHER, signed_in, submit
+from tests.portal.conftest import CHILD, MOTHER, OTHER_MOTHER, signed_in, submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,10 @@ def test_published_offer_is_accepted_with_a_receipt_and_waiting_lists_are_shown(
     registered = [date(2025, 1, 1), date(2026, 1, 1), date(2026, 6, 1)]
     for index, day in enumerate(registered):
         child = idnumber.make("440604", date(2020, 5, 1), 600 + index)
-        mother = idnumber.make("440604", date(1990, 1, 1), 700 + index)
+        # the other parent applies naming themselves; the two others come from the counter
+        mother = (
+            OTHER_MOTHER if index == 2 else idnumber.make("440604", date(1990, 1, 1), 700 + index)
+        )
         HukouRecordFactory(id_number=child, registered_on=day)
         PropertyRecordFactory(owner_id_number=mother, community_code=HOME)
         submit(

@@ -38,6 +38,7 @@ class World:
     officer: User
     officer_other_district: User
     steward: User
+    auditor: User
     application: Application
     other_application: Application
     evidence: Evidence
@@ -103,6 +104,7 @@ def world(district) -> World:
             role=Role.OFFICER, username="officer-nanhai", district_code="440605"
         ),
         steward=UserFactory(role=Role.STEWARD, username="steward1", district_code="440604"),
+        auditor=UserFactory(role=Role.AUDITOR, username="auditor1"),
         application=application,
         other_application=other_application,
         evidence=evidence,

@@ -14,12 +14,19 @@ see a URL follows from where it lives (the product's naming):
 | api/v1/schools/, staff/school/     | school        | parents, officer of another district, steward,  |
 |                                    |               | anon; the other school when the URL names it    |
 | staff/steward/                     | steward       | everyone else                                   |
-| staff/                             | staff         | parents, anon                                   |
+| staff/                             | staff         | parents, auditor, anon                          |
+| identity/                          | parent        | every other role, anon                          |
 | registry/api/                      | departments   | every signed-in person and anon (API key only)  |
 | admin/                             | superusers    | every role here (sent to the admin's sign-in)   |
 | healthz, login, logout, signup,    | everyone      | nobody                                          |
 | api schema, set_language           |               |                                                 |
 | anything else                      | signed-in     | anon                                            |
+
+The auditor (Role.AUDITOR) is asked everywhere too. The product has no page for that role
+yet: it is refused wherever a parent, an officer, a school or a steward is the audience, and
+reaches only the public pages and what every signed-in account has (its home, which sends
+staff to the staff start page, and changing its password); the staff start page refuses it
+(test_the_auditor_reaches_only_the_public_pages_and_its_own_account).
 
 Each refusal has one exact answer, and the rule is the product's:
 
@@ -59,7 +66,15 @@ from tests.security.conftest import stored_rows
 pytestmark = pytest.mark.django_db
 
 PUBLIC_NAMES = {"healthz", "login", "logout", "signup", "api-schema", "set_language"}
-ROLES = ["parent", "other_parent", "school", "other_school", "officer_other_district", "steward"]
+ROLES = [
+    "parent",
+    "other_parent",
+    "school",
+    "other_school",
+    "officer_other_district",
+    "steward",
+    "auditor",
+]
 ALL = [*ROLES, "anonymous"]
 # First match wins.
 AUDIENCES = [
@@ -75,6 +90,7 @@ AUDIENCES = [
     ("staff/school/", "school"),
     ("staff/steward/", "steward"),
     ("staff/", "staff"),
+    ("identity/", "parent"),
     ("applications/", "parent"),
     ("apply/", "parent"),
 ]
@@ -90,6 +106,11 @@ DECLARED = {
     "api-schema": "public",
     "admin:index": "admin",
     "home": "signed-in",
+    "password-change": "signed-in",
+    "identity-verify": "parent",
+    "api-identity": "parent",
+    "api-identity-confirm": "parent",
+    "api-identity-resend": "parent",
     "api-subject-access": "parent",
     "api-application-submit": "parent",
     "api-application-detail": "parent",
@@ -155,6 +176,7 @@ DECLARED = {
     "steward:audit": "steward",
     "staff:home": "staff",
     "registry-verify-families": "department",
+    "registry-verify-identities": "department",
     "registry-audit-lookups": "department",
     "registry-record-push": "department",
 }
@@ -226,20 +248,42 @@ def refused_roles(audience: str, kwargs: set[str]) -> list[str]:
     if audience in ("signed-in",):
         return ["anonymous"]
     if audience == "staff":
-        return ["parent", "other_parent", "anonymous"]
+        return ["parent", "other_parent", "auditor", "anonymous"]
     if audience == "steward":
         return [role for role in ALL if role != "steward"]
     if audience in ("department", "admin"):
         return ALL
     if audience == "parent":
-        others = ["school", "other_school", "officer_other_district", "steward", "anonymous"]
+        others = [
+            "school",
+            "other_school",
+            "officer_other_district",
+            "steward",
+            "auditor",
+            "anonymous",
+        ]
         return (["other_parent"] if names_object else []) + others
     if audience == "officer":
-        others = ["parent", "other_parent", "school", "other_school", "steward", "anonymous"]
+        others = [
+            "parent",
+            "other_parent",
+            "school",
+            "other_school",
+            "steward",
+            "auditor",
+            "anonymous",
+        ]
         scoped = kwargs & {"ref", "evidence_id", "pk"}
         return (["officer_other_district"] if scoped else []) + others
     if audience == "school":
-        others = ["parent", "other_parent", "officer_other_district", "steward", "anonymous"]
+        others = [
+            "parent",
+            "other_parent",
+            "officer_other_district",
+            "steward",
+            "auditor",
+            "anonymous",
+        ]
         return (["other_school"] if "code" in kwargs else []) + others
     raise AssertionError(f"no rule for audience {audience}")
 
@@ -260,6 +304,7 @@ ROLE_OF = {
     "other_school": "school",
     "officer_other_district": "officer",
     "steward": "steward",
+    "auditor": "auditor",
 }
 # The roles a URL's view lets past its role check, by audience.
 ADMITTED = {
@@ -268,7 +313,7 @@ ADMITTED = {
     "school": {"school"},
     "steward": {"steward"},
     "staff": {"officer", "school", "steward"},
-    "signed-in": {"parent", "officer", "school", "steward"},
+    "signed-in": {"parent", "officer", "school", "steward", "auditor"},
 }
 # Views that admit a role beyond their audience: an officer offers the evidence of an
 # application entered at the counter in their district (enrollment.services.review).
@@ -480,3 +525,27 @@ def test_every_url_pattern_is_in_the_matrix():
     assert missing == [], f"URL patterns not in the access matrix: {missing}"
     assert gone == [], f"declared but no longer served: {gone}"
     assert misread == [], "\n".join(misread)
+
+
+def test_the_auditor_reaches_only_the_public_pages_and_its_own_account(world):
+    reached = sorted(
+        name
+        for route, name in url_patterns()
+        if "auditor" not in refused_roles(audience_of(route, name), kwargs_of(route))
+    )
+    client = client_for(world, "auditor")
+
+    assert reached == [
+        "api-schema",
+        "healthz",
+        "home",
+        "login",
+        "logout",
+        "password-change",
+        "set_language",
+        "signup",
+    ]
+    home = client.get("/")
+    assert (home.status_code, home["Location"]) == (302, "/staff/")
+    assert client.get("/staff/").status_code == 403
+    assert client.get("/accounts/password/").status_code == 200

@@ -76,7 +76,7 @@ def allocated(world):
         owner_id_number=HOSTILE_GUARDIAN, share_percent=Decimal("100"), community_code=HOME
     )
     hostile = submit_and_verify(
-        UserFactory(role=Role.PARENT, username="parent3"),
+        UserFactory(role=Role.PARENT, username="parent3", identity=HOSTILE_GUARDIAN),
         HOSTILE_CHILD,
         HOSTILE_GUARDIAN,
         HOSTILE_NAME,

@@ -9,6 +9,7 @@ import logging
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -168,6 +169,7 @@ def identity_verify(request):
         {
             "pending": pending,
             "phone": phone_masked(user.phone),
+            "minutes": max(settings.IDENTITY_CODE_SECONDS // 60, 1),
             "start_form": start_form,
             "code_form": code_form,
         },
