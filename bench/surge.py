@@ -201,11 +201,17 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
         batch_size=2000,
     )
     # Accounts are created with an unusable password: the parents sign in by session, which
-    # is what a phone holds after the one login of the day.
+    # is what a phone holds after the one login of the day. Each has verified its identity
+    # (enrollment.services.identity) as the mother it names, as applying requires.
     User.objects.bulk_create(
         (
-            User(username=f"surge-parent-{index}", role=Role.PARENT, password=make_password(None))
-            for index in range(count)
+            User(
+                username=f"surge-parent-{index}",
+                role=Role.PARENT,
+                password=make_password(None),
+                verified_id_number=mother,
+            )
+            for index, (_, mother) in enumerate(pairs)
         ),
         batch_size=2000,
     )

@@ -9,7 +9,7 @@ re-checks. The unique ID-number column gets a placeholder built from the row's o
 can never collide or look like a number.
 
 A parent account with no application left that names it, not used for RETENTION_YEARS whole
-years, loses its name, phone and e-mail and can no longer sign in.
+years, loses its name, phone, e-mail and verified identity and can no longer sign in.
 
 Running it again changes nothing: only rows without `deidentified_at` (and active accounts)
 are touched.
@@ -33,6 +33,7 @@ from enrollment.models import (
     Decision,
     Evidence,
     Guardian,
+    IdentityVerification,
     Recheck,
     Role,
     User,
@@ -116,8 +117,9 @@ def _deidentify_chunk(ids: list[int], now) -> tuple[int, int]:
 @transaction.atomic
 def _remove_idle_parent_accounts(*, today: date, now) -> int:
     """Parent accounts with no application left that names them, and not used for
-    RETENTION_YEARS whole years: their name, phone and e-mail go, and they can no longer sign
-    in. The row stays, because events and evidence of de-identified applications point at it."""
+    RETENTION_YEARS whole years: their name, phone, e-mail and verified identity go, and they
+    can no longer sign in. The row stays, because events and evidence of de-identified
+    applications point at it."""
     idle_since = datetime(
         today.year - settings.RETENTION_YEARS, 1, 1, tzinfo=timezone.get_current_timezone()
     )
@@ -137,8 +139,13 @@ def _remove_idle_parent_accounts(*, today: date, now) -> int:
             last_name="",
             email="",
             phone="",
+            verified_id_number="",
             password=make_password(None),
             is_active=False,
+        )
+        # The account's real-name checks go with it.
+        IdentityVerification.objects.filter(user_id=account.pk).update(
+            name="", id_number="", phone="", code_hash=""
         )
     AuditLog.objects.bulk_create(
         AuditLog(

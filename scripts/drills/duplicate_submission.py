@@ -49,12 +49,20 @@ def signed_in_parents(pairs) -> list[dict]:
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.backends.db import SessionStore
 
-    from enrollment.models import Role, User
+    from enrollment.models import IdentityVerification, Role, User
+    from enrollment.services.identity import identity_bind
 
     parents = []
     for index, (child, mother) in enumerate(pairs):
         user = User.objects.create(
             username=f"drill-parent-{index}", role=Role.PARENT, password=make_password(None)
+        )
+        # Applying needs a verified identity; each parent is the mother it names.
+        identity_bind(
+            user=user,
+            id_number=mother,
+            name="李美玲",
+            method=IdentityVerification.Method.SMS_OTP,
         )
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)

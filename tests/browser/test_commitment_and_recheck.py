@@ -15,7 +15,7 @@ from enrollment.services.allocation import (
     allocation_run_execute,
 )
 from registry import idnumber
-from tests.conftest import HOME, YEAR
+from tests.conftest import HOME, PARENT_ID_NUMBER, YEAR
 from tests.portal.conftest import submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "demo-pass-2027"  # the factories' password
 CHILD = idnumber.make("440604", date(2020, 6, 6), 345)
-MOTHER = idnumber.make("440604", date(1991, 2, 2), 456)
+# The signed-in parent (the `parent` fixture), who names themselves as the guardian.
+MOTHER = PARENT_ID_NUMBER
 COMMITMENT = "孩子户口已于 2020 年 7 月迁入本区，户口簿正在补办，以上情况属实。"
 
 

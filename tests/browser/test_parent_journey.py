@@ -1,11 +1,13 @@
 """A parent's whole journey in a real browser, from sign-up to an accepted offer."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from enrollment import sms
 from enrollment.models import Application, Offer, Role
 from enrollment.services.allocation import (
     allocation_publish,
@@ -34,6 +36,8 @@ def registry_facts(db):
         id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
+    # The mother's own hukou record, which her real-name check is matched against.
+    HukouRecordFactory(id_number=MOTHER, name="李美玲", registered_on=date(2015, 1, 1))
 
 
 def _publish(officer):
@@ -59,6 +63,23 @@ def test_parent_signs_up_applies_consents_watches_points_and_accepts_the_offer(
     page.get_by_role("button", name="注册").click()
     expect(page.locator("h1")).to_contain_text("您好")
     watched.screenshot("home")
+
+    # Before applying: the real-name check, then the code sent to the phone.
+    page.get_by_role("link", name="开始申请").click()
+    expect(page.locator("h1")).to_have_text("请先完成实名认证")
+    page.get_by_role("link", name="去实名认证").click()
+    expect(page.locator("h1")).to_have_text("实名认证")
+    page.fill("#id_name", "李美玲")
+    page.fill("#id_id_number", MOTHER)
+    page.check("#id_consent")
+    watched.screenshot("identity")
+    page.get_by_role("button", name="核对并发送验证码").click()
+    expect(page.locator("main")).to_contain_text("验证码已发送到 138****8000")
+    code = re.search(r"\d{6}", sms.outbox[-1].text).group()
+    page.fill("#id_code", code)
+    watched.screenshot("identity-code")
+    page.get_by_role("button", name="完成认证").click()
+    expect(page.locator(".messages")).to_contain_text("实名认证已完成")
 
     # Step 1: the child, checked while typing.
     page.get_by_role("link", name="开始申请").click()
@@ -95,7 +116,10 @@ def test_parent_signs_up_applies_consents_watches_points_and_accepts_the_offer(
     expect(lookups).to_have_count(5)
     expect(lookups.nth(0)).to_contain_text("公安部门")
     expect(page.locator(".summary")).to_contain_text(idnumber.mask(CHILD))
-    assert AuditEntry.objects.count() == 0
+    # Only the real-name check has asked the registry so far.
+    assert list(AuditEntry.objects.values_list("purpose", flat=True)) == [
+        "account-identity-verification"
+    ]
     assert Application.objects.count() == 0
     watched.screenshot("apply-consent")
     page.check("#id_agree")
@@ -139,7 +163,9 @@ def test_parent_signs_up_applies_consents_watches_points_and_accepts_the_offer(
 def test_status_page_follows_verification_live_and_shows_the_points_when_done(
     new_page, district, registry_facts
 ):
-    parent = UserFactory(role=Role.PARENT, username="13900000001", password=PASSWORD)
+    parent = UserFactory(
+        role=Role.PARENT, username="13900000001", password=PASSWORD, identity=MOTHER
+    )
     application = application_submit(
         data=ApplicationInput(
             admission_year=YEAR,

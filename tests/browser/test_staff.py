@@ -49,7 +49,7 @@ def _submit(*, parent, child, mother, name, ref) -> Application:
 @pytest.fixture
 def families(district):
     """One family decided (109.3 points); one whose child the registry does not know."""
-    parent = UserFactory(role=Role.PARENT, username="13900000003")
+    parent = UserFactory(role=Role.PARENT, username="13900000003", identity=REVIEW_MOTHER)
     HukouRecordFactory(id_number=DECIDED_CHILD, registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=DECIDED_MOTHER, share_percent=Decimal("100"))
     PropertyRecordFactory(owner_id_number=REVIEW_MOTHER, share_percent=Decimal("100"))

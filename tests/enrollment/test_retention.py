@@ -196,6 +196,11 @@ def test_idle_parent_accounts_with_nothing_left_are_removed(district, parent, of
     )
     assert not parent.is_active
     assert not parent.has_usable_password()
+    # the real-name identity it was bound to goes too
+    assert parent.verified_id_number == ""
+    assert list(parent.identity_verifications.values_list("status", "name", "id_number")) == [
+        ("verified", "", "")
+    ]
     recent.refresh_from_db()
     officer.refresh_from_db()
     assert (recent.username, recent.phone, recent.is_active) == ("recent", "13900139000", True)

@@ -50,7 +50,7 @@ def families(district, parent):
         id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
-    other_parent = UserFactory(role=Role.PARENT, username="parent2")
+    other_parent = UserFactory(role=Role.PARENT, username="parent2", identity=OTHER_FATHER)
     mine = _submit(parent, CHILD, MOTHER, "陈小明")
     theirs = _submit(other_parent, OTHER_CHILD, OTHER_FATHER, "王小红")
     return mine, theirs, other_parent
