@@ -297,7 +297,7 @@ def identity_code_confirm(*, actor: User, code: str) -> User:
             row.status, row.code_hash, row.verified_at = Status.VERIFIED, "", now
             row.save(update_fields=["status", "code_hash", "verified_at"])
             identity_bind(
-                user=actor,
+                actor=actor,
                 id_number=row.id_number,
                 name=row.name,
                 method=row.method,
@@ -312,20 +312,20 @@ def identity_code_confirm(*, actor: User, code: str) -> User:
 @transaction.atomic
 def identity_bind(
     *,
-    user: User,
+    actor: User,
     id_number: str,
     name: str,
     method: str,
     verification: IdentityVerification | None = None,
 ) -> User:
-    """Bind `user` to the identity `id_number` (whose hukou name is `name`), established by
-    `method`: the last step of the SMS check, or what an OIDC sign-on calls once the
-    provider asserted both. Refused when another account holds the identity."""
+    """Bind the account of `actor` to the identity `id_number` (whose hukou name is `name`),
+    established by `method`: the last step of the SMS check, or what an OIDC sign-on calls
+    once the provider asserted both. Refused when another account holds the identity."""
     number = idnumber.validate(id_number)
     now = timezone.now()
     if verification is None:
         IdentityVerification.objects.create(
-            user=user,
+            user=actor,
             method=method,
             status=Status.VERIFIED,
             name=name,
@@ -335,15 +335,15 @@ def identity_bind(
         )
     try:
         with transaction.atomic():
-            User.objects.filter(pk=user.pk).update(verified_id_number=number)
+            User.objects.filter(pk=actor.pk).update(verified_id_number=number)
     except IntegrityError:
         raise _refused(WHY_TAKEN) from None
-    user.verified_id_number = number
+    actor.verified_id_number = number
     audit_log(
-        actor=user,
+        actor=actor,
         action=AuditAction.IDENTITY_VERIFY,
-        target=user,
+        target=actor,
         reason=method,
         data={"method": method, "new": {"verified_id_number": idnumber.mask(number)}},
     )
-    return user
+    return actor

@@ -59,7 +59,7 @@ def signed_in_parents(pairs) -> list[dict]:
         )
         # Applying needs a verified identity; each parent is the mother it names.
         identity_bind(
-            user=user,
+            actor=user,
             id_number=mother,
             name="李美玲",
             method=IdentityVerification.Method.SMS_OTP,

@@ -36,7 +36,10 @@ def decided_application(
     """Submitted as a parent would, then decided with the given points (as verification would)."""
     n = next(_sequence)
     child = idnumber.make("440604", date(2020, 1 + n // 1000 % 12, 1 + n % 28), n % 997)
-    mother = idnumber.make("440604", date(1990, 7, 1), n % 1000)
+    # A parent applying online names themselves; the counter's families have mothers of their own.
+    mother = (
+        parent.verified_id_number if parent else idnumber.make("440604", date(1990, 7, 1), n % 1000)
+    )
     application = application_submit(
         data=ApplicationInput(
             admission_year=YEAR,

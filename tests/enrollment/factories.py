@@ -28,7 +28,7 @@ class UserFactory(DjangoModelFactory):
         and the code (tests/enrollment/test_identity.py runs those two steps themselves)."""
         if create and extracted and obj.verified_id_number != extracted:
             identity_bind(
-                user=obj,
+                actor=obj,
                 id_number=extracted,
                 name=f"{obj.last_name}{obj.first_name}",
                 method=IdentityVerification.Method.SMS_OTP,

@@ -29,6 +29,16 @@ def login(user) -> Client:
     return client
 
 
+# A02's mother: the signed-in parent of these pages (`parent` below), who names herself.
+A02_MOTHER = idnumber.make("440604", date(1991, 2, 3), 224)
+
+
+@pytest.fixture
+def parent(db):
+    """The parent who applied for A02 online, verified as its mother."""
+    return UserFactory(role=Role.PARENT, username="parent1", identity=A02_MOTHER)
+
+
 def submit_and_verify(*, ref: str, child: str, guardian: str, preferences, home=HOME, parent=None):
     application = application_submit(
         data=ApplicationInput(
@@ -77,7 +87,7 @@ def town(district, parent):
     )
     # A02: D + RENT not owning elsewhere, registered 2026-03-31: 90 + 1.2 = 91.2.
     child2 = idnumber.make("440604", date(2020, 5, 2), 125)
-    mother2 = idnumber.make("440604", date(1991, 2, 3), 224)
+    mother2 = A02_MOTHER
     HukouRecordFactory(id_number=child2, registered_on=date(2026, 3, 31))
     RentalRecordFactory(tenant_id_number=mother2, community_code=HOME)
     # A02 is the signed-in parent's own application.
