@@ -11,7 +11,7 @@ from django.urls import reverse
 from enrollment import sms
 from enrollment.models import AuditLog, Role, User
 from registry import idnumber
-from tests.conftest import client_for
+from tests.conftest import HOME, client_for
 from tests.enrollment.factories import UserFactory
 from tests.portal.conftest import BACKEND, signed_in
 from tests.registry.factories import HukouRecordFactory
@@ -221,3 +221,37 @@ def test_a_wrong_old_password_changes_nothing(parent):
     assert refused.status_code == 400
     assert User.objects.get(pk=parent.pk).check_password("demo-pass-2027")
     assert not AuditLog.objects.filter(action="account.password_change").exists()
+
+
+def test_a_parent_who_does_not_name_themselves_is_sent_back_to_the_guardians(district, parent):
+    from enrollment.models import Application
+
+    other = idnumber.make("440604", date(1988, 3, 3), 515)
+    client = signed_in(parent)
+    client.post(
+        reverse("apply-step", args=["child"]),
+        {
+            "child_name": "陈小明",
+            "child_id_number": idnumber.make("440604", date(2020, 3, 15), 123),
+        },
+    )
+    guardians = client.get(reverse("apply-step", args=["guardians"])).content.decode()
+    client.post(
+        reverse("apply-step", args=["guardians"]),
+        {"guardian1_name": "王大伟", "guardian1_relation": "father", "guardian1_id_number": other},
+    )
+    client.post(
+        reverse("apply-step", args=["home"]),
+        {"home_community_code": HOME, "school_1": "S440604001"},
+    )
+
+    response = client.post(
+        reverse("apply-step", args=["consent"]), {"given_by": "0", "agree": "on"}
+    )
+
+    html = response.content.decode()
+    assert f"身份证号码 {idnumber.mask(MOTHER)}，与实名认证一致" in guardians
+    assert response.status_code == 200
+    assert "请把您本人填为监护人之一，身份证号码与您的实名认证一致。" in html
+    assert f'href="{reverse("apply-step", args=["guardians"])}"' in html
+    assert Application.objects.count() == 0

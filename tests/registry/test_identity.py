@@ -158,3 +158,9 @@ def test_the_http_gateway_gets_the_in_process_answers(live_server, education_bur
         )
     assert refused.value.code == "PURPOSE_MISSING"
     assert AuditEntry.objects.filter(outcome="refused").count() == 3
+
+
+def test_the_openapi_schema_describes_the_identity_question():
+    paths = APIClient().get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    assert {"/registry/api/v1/verify/identities/", "/api/v1/me/identity/"} <= set(paths)

@@ -123,6 +123,9 @@ def friendly_message(error: ApplicationError, *, policy: PolicyDocument | None =
         ErrorCode.GUARDIAN_IS_CHILD: _("监护人的身份证号码不能与孩子的相同。"),
         ErrorCode.GUARDIANS_REPEATED: _("两位监护人填写了同一个身份证号码，请核对。"),
         ErrorCode.DUPLICATE_APPLICATION: _("这个孩子今年已经提交过申请，不能重复申请。"),
+        ErrorCode.APPLICANT_NOT_GUARDIAN: _(
+            "请把您本人填为监护人之一，身份证号码与您的实名认证一致。"
+        ),
         ErrorCode.UNKNOWN_SCHOOL: _("所选学校今年不招生，请重新选择。"),
         ErrorCode.UNKNOWN_COMMUNITY: _("所选社区不在本区，请重新选择。"),
         ErrorCode.CONSENT_MISSING: _("需要一位监护人同意核验，才能提交申请。"),
