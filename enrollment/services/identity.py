@@ -227,14 +227,17 @@ def identity_verify_start(
             phone=actor.phone,
             created_at=now,
         )
-        if User.objects.filter(verified_id_number=number).exclude(pk=actor.pk).exists():
-            # Said only to someone who knew the matching name and number. The person whose
-            # identity it is goes to the counter with their ID card.
+        taken = User.objects.filter(verified_id_number=number).exclude(pk=actor.pk).exists()
+        if taken:
+            # Counted like any check, without the name and number tried.
             row.status, row.name, row.id_number = Status.CLOSED, "", ""
-            row.save()
-            raise _refused(WHY_TAKEN)
-        code = _new_code(row, now)
+        else:
+            code = _new_code(row, now)
         row.save()
+    if taken:
+        # Said only to someone who knew the matching name and number. The person whose
+        # identity it is goes to the counter with their ID card.
+        raise _refused(WHY_TAKEN)
     _send(row, code)
     return row
 

@@ -234,6 +234,10 @@ def test_an_identity_bound_to_another_account_is_refused_after_the_registry_matc
     assert (taken.why, taken.field) == ("taken", "id_number")
     assert sms.outbox == []
     assert User.objects.get(pk=account.pk).verified_id_number == ""
+    # counted towards the daily limit, without the name and number tried
+    assert list(account.identity_verifications.values_list("status", "name", "id_number")) == [
+        ("closed", "", "")
+    ]
 
 
 def test_bad_input_is_refused_by_field_before_the_registry_is_asked(on_record, account):
