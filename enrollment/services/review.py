@@ -25,7 +25,6 @@ from datetime import date
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
@@ -64,7 +63,7 @@ def _reason(reason: str) -> str:
 
 
 def _require_officer_of(officer: User, application: Application) -> None:
-    if not (officer and officer.is_officer and officer.district_code == application.district_code):
+    if not Application.objects.for_officer(officer).filter(pk=application.pk).exists():
         raise ApplicationError(
             ErrorCode.PERMISSION_DENIED,
             "Only an officer of the application's district may do this.",
@@ -78,9 +77,7 @@ def _locked(application: Application) -> Application:
 
 def _current_decision(application: Application) -> Decision | None:
     return (
-        Decision.objects.select_related("policy")
-        .filter(application=application, is_current=True)
-        .first()
+        Decision.objects.current().select_related("policy").filter(application=application).first()
     )
 
 
@@ -447,22 +444,3 @@ def verification_retry(*, officer: User, application: Application, reason: str) 
     _verification_requeue(application=application, actor=officer, reason=reason)
     audit_log(actor=officer, action="verification_retry", target=application, reason=reason)
     return application
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def review_queue(*, officer: User, admission_year: int) -> QuerySet[Application]:
-    """The officer's district's applications waiting for review, those with pending evidence
-    first, oldest first."""
-    pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
-    return (
-        Application.objects.filter(
-            district_code=officer.district_code,
-            admission_year=admission_year,
-            state=ApplicationState.NEEDS_REVIEW,
-        )
-        .annotate(has_pending_evidence=Exists(pending))
-        .prefetch_related("evidence")
-        .order_by("-has_pending_evidence", "submitted_at", "id")
-    )
