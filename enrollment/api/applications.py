@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors.applications import application_detail
+from enrollment.selectors.applications import application_get
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from registry.idnumber import mask
 
@@ -119,7 +119,7 @@ class ApplicationDetailApi(APIView):
 
     @extend_schema(responses=ApplicationOutputSerializer)
     def get(self, request, ref: str):
-        application = application_detail(user=request.user, ref=ref)
+        application = application_get(user=request.user, ref=ref)
         if application is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
         return Response(ApplicationOutputSerializer(application).data)

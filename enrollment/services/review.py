@@ -25,7 +25,6 @@ from datetime import date
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
@@ -65,7 +64,7 @@ def _reason(reason: str) -> str:
 
 
 def _require_officer_of(actor: User, application: Application) -> None:
-    if not (actor and actor.is_officer and actor.district_code == application.district_code):
+    if not Application.objects.for_officer(actor).filter(pk=application.pk).exists():
         raise ApplicationError(
             ErrorCode.PERMISSION_DENIED,
             "Only an officer of the application's district may do this.",
@@ -79,9 +78,7 @@ def _locked(application: Application) -> Application:
 
 def _current_decision(application: Application) -> Decision | None:
     return (
-        Decision.objects.select_related("policy")
-        .filter(application=application, is_current=True)
-        .first()
+        Decision.objects.current().select_related("policy").filter(application=application).first()
     )
 
 
@@ -470,22 +467,3 @@ def verification_retry(*, actor: User, application: Application, reason: str) ->
         data={"old": {"state": before}, "new": {"state": application.state}},
     )
     return application
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def review_queue(*, officer: User, admission_year: int) -> QuerySet[Application]:
-    """The officer's district's applications waiting for review, those with pending evidence
-    first, oldest first."""
-    pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
-    return (
-        Application.objects.filter(
-            district_code=officer.district_code,
-            admission_year=admission_year,
-            state=ApplicationState.NEEDS_REVIEW,
-        )
-        .annotate(has_pending_evidence=Exists(pending))
-        .prefetch_related("evidence")
-        .order_by("-has_pending_evidence", "submitted_at", "id")
-    )

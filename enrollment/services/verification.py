@@ -354,9 +354,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
         )
         outcomes[state_for_outcome(result.outcome)].append(case.application_id)
     if app_ids:
-        Decision.objects.filter(application_id__in=app_ids, is_current=True).update(
-            is_current=False
-        )
+        Decision.objects.current().filter(application_id__in=app_ids).update(is_current=False)
         copy_insert(Decision, decisions)
     for state, ids in outcomes.items():
         _bulk_transition(Application.objects.filter(id__in=ids), state, EventReason.VERIFIED, now)

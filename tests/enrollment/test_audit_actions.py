@@ -31,7 +31,7 @@ OLD_ACTIONS = [
     ("offer.accept", "offer.accept"),
 ]
 # Reads that scope by the asking officer: nobody acts in them.
-READS = {("review.py", "review_queue"), ("whatif.py", "policy_what_if")}
+READS = {("whatif.py", "policy_what_if"), ("allocation.py", "allocation_runs_compare")}
 OTHER_WORDS = {"officer", "parent", "user", "acting_user", "staff"}
 
 

@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import AuditLog, Decision, Evidence, Role
+from enrollment.selectors.applications import application_review_list
 from enrollment.services.review import (
     decision_override,
     evidence_review,
     evidence_submit,
-    review_queue,
     verification_retry,
 )
 from tests.conftest import HOME, YEAR
@@ -176,7 +176,8 @@ def test_decision_waits_until_every_piece_of_evidence_is_reviewed(district, pare
     application.refresh_from_db()
     assert application.state == "needs_review"
     assert Decision.objects.get(application=application, is_current=True).basis == "computed"
-    assert [a.ref for a in review_queue(officer=officer, admission_year=YEAR)] == [application.ref]
+    queue = application_review_list(user=officer, admission_year=YEAR, state="needs_review")
+    assert [a.ref for a in queue] == [application.ref]
 
 
 def test_evidence_against_a_decision_reopens_it_for_review(district, parent):

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import AuditLog, Community, Role, School
-from enrollment.selectors.schools import school_demand
+from enrollment.selectors.schools import school_demand_list
 from enrollment.services.allocation import allocation_run_create, allocation_run_execute
 from enrollment.services.schools import school_update
 from tests.conftest import YEAR
@@ -268,7 +268,7 @@ def test_demand_per_school_counts_preferences_eligibility_seats_and_places(distr
     )
     allocation_run_execute(run_id=run.pk)
 
-    rows = school_demand(admission_year=YEAR, district_code="440604")
+    rows = school_demand_list(user=officer, admission_year=YEAR)
 
     assert [
         (

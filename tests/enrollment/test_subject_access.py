@@ -1,8 +1,9 @@
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from enrollment.models import AllocationRun, Application, AuditLog, Role
 from enrollment.services.allocation import (
@@ -118,6 +119,28 @@ def test_offers_and_rechecks_are_in_the_document(families, parent, officer, api)
         (1, "S440604001", "offered")
     ]
     assert [(r["reason"], r["status"]) for r in application["rechecks"]] == [("请复核住房", "open")]
+
+
+def test_offers_under_embargo_are_left_out_until_families_may_see_them(
+    families, parent, officer, api
+):
+    run = allocation_run_create(
+        admission_year=YEAR, seed=7, actor=officer, district_code="440604", enqueue=False
+    )
+    allocation_run_execute(run_id=run.pk)
+    embargo = timezone.now() + timedelta(hours=2)
+    allocation_publish(
+        run=AllocationRun.objects.get(pk=run.pk), actor=officer, reason="r1", visible_from=embargo
+    )
+
+    before = json.loads(api(parent).get(URL).content)["applications"][0]["offers"]
+    AllocationRun.objects.filter(pk=run.pk).update(visible_from=timezone.now())
+    after = json.loads(api(parent).get(URL).content)["applications"][0]["offers"]
+
+    assert before == []
+    assert [(o["round"], o["school_code"], o["status"]) for o in after] == [
+        (1, "S440604001", "offered")
+    ]
 
 
 def test_download_is_audited(families, parent, api):

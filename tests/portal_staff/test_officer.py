@@ -285,7 +285,14 @@ def test_schools_page_lists_demand_against_seats_and_draws_the_map(town, officer
 
     assert response.status_code == 200
     rows = [
-        (r.school.code, r.seats, r.first_choice, r.in_catchment_first, r.any_choice, r.seats_short)
+        (
+            r.code,
+            r.seats,
+            r.first_preference,
+            r.in_catchment_first_preference,
+            r.any_preference,
+            r.seats_short,
+        )
         for r in response.context["demand"]
     ]
     assert rows == [("S440604001", 2, 2, 2, 2, 0), ("S440604002", 1, 1, 0, 2, 0)]

@@ -30,11 +30,11 @@ from enrollment.portal.staff.officer.presentation import (
 from enrollment.portal.staff.pages import SOURCE_LABELS, page_year, paginate, query_without_page
 from enrollment.portal.vocabulary import HUKOU_CLASSES
 from enrollment.selectors.applications import (
+    application_get,
+    application_review_list,
     case_decision_history,
     case_evidence,
-    district_case,
-    officer_evidence,
-    review_queue,
+    evidence_get,
 )
 from enrollment.services.review import decision_override, evidence_review, verification_retry
 from registry.idnumber import mask_in_text
@@ -51,7 +51,7 @@ def officer_review_queue(request):
         params["state"] = ApplicationState.NEEDS_REVIEW
     form = ReviewQueueFilterForm(params)
     filters = form.cleaned_data if form.is_valid() else {"state": "", "reason": "", "q": ""}
-    applications = review_queue(
+    applications = application_review_list(
         user=request.user,
         admission_year=year,
         state=filters["state"],
@@ -191,7 +191,7 @@ def _registry_facts(decision) -> list[tuple[str, object]]:
 
 
 def _officer_case_or_404(request, ref: str):
-    application = district_case(user=request.user, ref=ref)
+    application = application_get(user=request.user, ref=ref)
     if application is None:
         raise not_found(request, f"application {ref}")
     return application
@@ -212,7 +212,7 @@ def officer_case_evidence(request, ref: str):
     key = request.POST.get("evidence", "")
     form = EvidenceReviewForm(request.POST, auto_id=f"ev{key if key.isdigit() else 0}_%s")
     if form.is_valid():
-        evidence = officer_evidence(user=request.user, evidence_id=form.cleaned_data["evidence"])
+        evidence = evidence_get(user=request.user, evidence_id=form.cleaned_data["evidence"])
         if evidence is None or evidence.application_id != application.id:
             raise not_found(request, f"evidence {form.cleaned_data['evidence']}")
         try:
@@ -291,7 +291,7 @@ def officer_case_retry(request, ref: str):
 @officer_required
 @require_http_methods(["GET"])
 def officer_evidence_file(request, evidence_id: int):
-    evidence = officer_evidence(user=request.user, evidence_id=evidence_id)
+    evidence = evidence_get(user=request.user, evidence_id=evidence_id)
     if evidence is None or not evidence.file:
         raise not_found(request, f"evidence {evidence_id}")
     return FileResponse(
