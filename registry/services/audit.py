@@ -501,21 +501,59 @@ def _rekey(*, chunk_size: int) -> tuple[int, str, str]:
     ) or GENESIS_HASH
     key_id, key = _writing_key()
     rekeyed = 0
-    for chunk in _chain(chunk_size=chunk_size, after_id=first - 1):
-        for entry, digests in chunk:
-            entry.prev_hash = prev_hash
-            entry.key_id = key_id
-            entry.subjects_hash = subjects_hash(digests)
-            entry.entry_hash = _keyed_hash(entry, key)
-            prev_hash = entry.entry_hash
-        AuditEntry.objects.bulk_update(
-            [entry for entry, _ in chunk],
-            ["prev_hash", "entry_hash", "subjects_hash", "key_id"],
-            batch_size=chunk_size,
-        )
-        rekeyed += len(chunk)
+    with _RekeyWriter() as writer:
+        for chunk in _chain(chunk_size=chunk_size, after_id=first - 1):
+            for entry, digests in chunk:
+                entry.prev_hash = prev_hash
+                entry.key_id = key_id
+                entry.subjects_hash = subjects_hash(digests)
+                entry.entry_hash = _keyed_hash(entry, key)
+                prev_hash = entry.entry_hash
+            writer.write([entry for entry, _ in chunk])
+            rekeyed += len(chunk)
     legacy = (
         f"re-keyed {rekeyed} entries from id {first} under key {key_id}; the unkeyed chain "
         f"verified and its hash at entry {last_id} was {last_hash}"
     )
     return rekeyed, prev_hash, legacy
+
+
+_REKEYED = ["prev_hash", "entry_hash", "subjects_hash", "key_id"]
+
+
+class _RekeyWriter:
+    """Writes re-keyed entries back. PostgreSQL: COPY into a temporary table, then one UPDATE
+    joined on id (a CASE per row, as bulk_update writes it, took minutes for fifty thousand
+    entries); other databases: bulk_update."""
+
+    def __enter__(self):
+        self.postgres = connection.vendor == "postgresql"
+        if self.postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE audit_rekeyed (id bigint PRIMARY KEY,"
+                    " prev_hash varchar(64), entry_hash varchar(64),"
+                    " subjects_hash varchar(64), key_id varchar(16)) ON COMMIT DROP"
+                )
+        return self
+
+    def write(self, entries: list[AuditEntry]) -> None:
+        if not self.postgres:
+            AuditEntry.objects.bulk_update(entries, _REKEYED, batch_size=500)
+            return
+        with connection.cursor() as cursor:
+            columns = ", ".join(["id", *_REKEYED])
+            with cursor.cursor.copy(f"COPY audit_rekeyed ({columns}) FROM STDIN") as copy:
+                for entry in entries:
+                    copy.write_row([entry.id, *(getattr(entry, name) for name in _REKEYED)])
+
+    def __exit__(self, kind, error, trace):
+        if error is None and self.postgres:
+            # The table and column names come from the model; there are no values.
+            table = AuditEntry._meta.db_table
+            columns = ", ".join(f"{name} = r.{name}" for name in _REKEYED)
+            sql = f"UPDATE {table} AS e SET {columns} FROM audit_rekeyed AS r WHERE e.id = r.id"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                cursor.execute("DROP TABLE audit_rekeyed")
+        return False
