@@ -323,7 +323,16 @@ class ChainReport:
 def audit_chain_verify(*, anchor_paths: Sequence[Path] = (), chunk_size: int = 5000) -> ChainReport:
     """Walk the whole chain with its index, checking each keyed hash and link, every anchor
     it passes, and that it is as long as the newest anchor and the head row say."""
-    return _verify(anchor_paths=anchor_paths, chunk_size=chunk_size, sealing=False)
+    if connection.in_atomic_block:
+        return _verify(anchor_paths=anchor_paths, chunk_size=chunk_size, sealing=False)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # One snapshot for the whole walk and the head row: appends go on meanwhile, and a
+            # head read after them would look longer than the chain walked. The anchors are
+            # read before it, and each was written after its commit, so it holds them all.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _verify(anchor_paths=anchor_paths, chunk_size=chunk_size, sealing=False)
 
 
 def _verify(*, anchor_paths: Sequence[Path], chunk_size: int, sealing: bool) -> ChainReport:
