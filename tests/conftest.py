@@ -51,6 +51,14 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def audit_anchor(settings, tmp_path):
+    """The registry's audit anchors go to the test's own file: anchors left by another test
+    would not match this test's log."""
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchor.log"
+    return settings.AUDIT_ANCHOR_PATH
+
+
+@pytest.fixture(autouse=True)
 def _fresh_reference_cache():
     """Each test starts with an empty reference cache: rows a rolled-back test cached are gone."""
     reference_cache_clear()

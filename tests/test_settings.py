@@ -15,6 +15,8 @@ GOOD = {
     "DATABASE_URL": "postgres://enrollment@db.internal:5432/enrollment",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "CONSENT_SIGNING_KEY": "TdDpwvLYR+mrglCKgmBZccQYA6knG+6Zk7x2kl70Tso=",
+    "AUDIT_LOG_KEYS": "k2026:" + "a" * 32 + ",k2027:" + "b" * 40,
+    "AUDIT_ANCHOR_PATH": "/var/lib/enrollment/audit/anchor.log",
 }
 
 
@@ -73,6 +75,27 @@ def test_production_starts_with_every_setting_present():
         (
             {"CONSENT_SIGNING_KEY": "not-a-key"},
             "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": None},
+            "The environment variable AUDIT_LOG_KEYS is required and is not set.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2026:" + "s" * 32 + ",secret-without-an-id"},
+            "AUDIT_LOG_KEYS must be id:key pairs separated by commas, each id of up to 16 "
+            "letters, digits, '.', '_' or '-'; pair 2 is not.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2026:" + "s" * 32 + ",k2026:" + "s" * 40},
+            "AUDIT_LOG_KEYS names the key id k2026 twice.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2027:short-secret"},
+            "AUDIT_LOG_KEYS: the key k2027 is shorter than 32 characters.",
+        ),
+        (
+            {"AUDIT_ANCHOR_PATH": None},
+            "The environment variable AUDIT_ANCHOR_PATH is required and is not set.",
         ),
     ],
 )

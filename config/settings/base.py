@@ -1,11 +1,12 @@
 """Settings shared by every environment; local, test and production override a few of them."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from config.env import BASE_DIR, env
+from config.env import BASE_DIR, env, key_ring
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-key-never-used-in-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -250,6 +251,23 @@ RECHECK_WINDOW_DAYS = env.int("RECHECK_WINDOW_DAYS", default=7)
 # Keys the digests by which the registry's audit log finds a person without holding their ID
 # number. Kept apart from SECRET_KEY so that rotating that key leaves the log searchable.
 AUDIT_DIGEST_KEY = env.str("AUDIT_DIGEST_KEY", default=SECRET_KEY)
+# Key every audit entry and anchor line (HMAC-SHA256), as `id:key` pairs oldest first: the last
+# writes, the others still check what they wrote. Never in the database, so whoever can rewrite
+# the log's tables cannot recompute its hashes. A fixed key outside production.
+AUDIT_LOG_KEYS = key_ring(
+    "AUDIT_LOG_KEYS", default="dev:insecure-audit-log-key-never-used-in-production"
+)
+# Where the chain's head is anchored after every append, outside the database: an append-only
+# file (docs/operations.md, "The audit log"). One per database here, so that a benchmark's or a
+# test's throwaway database never leaves anchors that a developer's own log is checked against.
+AUDIT_ANCHOR_PATH = Path(
+    env.str(
+        "AUDIT_ANCHOR_PATH",
+        default=str(
+            BASE_DIR / "var" / f"audit-anchor-{Path(DATABASES['default']['NAME']).stem}.log"
+        ),
+    )
+)
 
 LOGGING = {
     "version": 1,

@@ -2,10 +2,11 @@
 
 import base64
 import binascii
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import require
+from config.env import key_ring, require
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, env
 
@@ -19,6 +20,10 @@ if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = require("CELERY_BROKER_URL")
+# The audit log's keys and the anchor file are what make its tables tamper-evident: no default
+# that a forgotten setting would fall back on.
+AUDIT_LOG_KEYS = key_ring("AUDIT_LOG_KEYS", min_length=32)
+AUDIT_ANCHOR_PATH = Path(require("AUDIT_ANCHOR_PATH"))
 CELERY_TASK_ALWAYS_EAGER = False
 
 CONSENT_SIGNING_KEY = require("CONSENT_SIGNING_KEY")

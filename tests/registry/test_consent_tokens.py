@@ -159,10 +159,13 @@ def assert_refusal_audited(asked: FamilyQuestion, code: str) -> None:
 
 
 @pytest.mark.parametrize(("make", "code"), REFUSALS)
-def test_an_invented_forged_expired_or_mismatched_consent_is_refused_and_audited(facts, make, code):
+def test_an_invented_forged_expired_or_mismatched_consent_is_refused_and_audited(
+    facts, make, code, django_capture_on_commit_callbacks
+):
     asked = make()
 
-    with pytest.raises(LookupRefused) as refused:
+    # Committed, so that the audit log's anchor is written as outside a test's transaction.
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(LookupRefused) as refused:
         verify_families(questions=[asked], context=CONTEXT)
 
     assert refused.value.code == code
@@ -170,11 +173,13 @@ def test_an_invented_forged_expired_or_mismatched_consent_is_refused_and_audited
     assert_refusal_audited(asked, code)
 
 
-def test_a_client_with_no_registered_key_has_every_question_refused(facts, education_bureau):
+def test_a_client_with_no_registered_key_has_every_question_refused(
+    facts, education_bureau, django_capture_on_commit_callbacks
+):
     DepartmentClient.objects.filter(pk=education_bureau.client.pk).update(consent_public_keys=[])
     asked = question()
 
-    with pytest.raises(LookupRefused) as refused:
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(LookupRefused) as refused:
         verify_families(questions=[asked], context=CONTEXT)
 
     assert refused.value.code == "CONSENT_KEY_UNKNOWN"
@@ -371,12 +376,13 @@ def post(api: APIClient, asked: FamilyQuestion, purpose: str = PURPOSE):
 
 @pytest.mark.parametrize(("make", "code"), REFUSALS)
 def test_over_http_the_same_consents_are_refused_with_the_code_in_the_json_error(
-    facts, education_bureau, make, code, caplog
+    facts, education_bureau, make, code, caplog, django_capture_on_commit_callbacks
 ):
     asked = make()
     caplog.set_level(logging.DEBUG)
 
-    response = post(api_for(education_bureau.api_key), asked)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_for(education_bureau.api_key), asked)
 
     assert response.status_code == 403
     assert response.json() == {
