@@ -379,7 +379,7 @@ def main() -> None:
     from config.celery_app import app
     from enrollment.consent_tokens import consent_public_key
     from enrollment.models import Decision, VerificationJob
-    from enrollment.tasks import enqueue_verification
+    from enrollment.services.dispatch import verification_enqueue
     from registry.services.clients import department_client_create
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -408,7 +408,7 @@ def main() -> None:
         workers = start_workers(url, args.workers, Path(logs))
         try:
             started = time.perf_counter()
-            enqueue_verification(job_ids)
+            verification_enqueue(job_ids=job_ids, on_commit=False)
             while True:
                 open_jobs = VerificationJob.objects.exclude(status="done").count()
                 if open_jobs == 0:

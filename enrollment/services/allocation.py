@@ -37,6 +37,7 @@ from enrollment.models import (
     User,
     WaitlistEntry,
 )
+from enrollment.services import dispatch
 from enrollment.services.audit import audit_log
 from registry.idnumber import mask_in_text
 
@@ -259,10 +260,7 @@ def allocation_run_create(
         data={"admission_year": admission_year, "district_code": district_code},
     )
     if enqueue:
-        from enrollment.tasks import allocation_run
-
-        run_id = run.pk
-        transaction.on_commit(lambda: allocation_run.delay(run_id))
+        dispatch.allocation_run_enqueue(run_id=run.pk)
     return run
 
 

@@ -40,6 +40,7 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy, score
 from enrollment.policy.engine import HUKOU_CLASSES
+from enrollment.services import dispatch
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
 from enrollment.services.facts import decision_from_score, facts_from_answer, state_for_outcome
@@ -438,9 +439,7 @@ def _verification_requeue(*, application: Application, actor: User, reason: str)
         reason_code=EventReason.VERIFY_AGAIN,
         reason=reason,
     )
-    from enrollment.tasks import verify_batch
-
-    transaction.on_commit(lambda: verify_batch.delay([job.pk]))
+    dispatch.verification_enqueue(job_ids=[job.pk])
 
 
 @transaction.atomic

@@ -42,6 +42,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.policy import Policy, score
+from enrollment.services import dispatch
 from enrollment.services.facts import (
     decision_from_score,
     facts_from_answer,
@@ -309,6 +310,16 @@ def verification_run(*, job_ids: Sequence[int], fill_to: int = 0) -> RunResult:
     return RunResult(len(claimed), decided, 0, manual)
 
 
+def verification_batch(*, job_ids: Sequence[int]) -> RunResult:
+    """One worker message's work: these jobs, filled up to VERIFICATION_BATCH_SIZE with others
+    that are due. A full batch means more may be due: one more message drains them."""
+    size = settings.VERIFICATION_BATCH_SIZE
+    result = verification_run(job_ids=job_ids, fill_to=size)
+    if result.claimed >= size:
+        dispatch.verification_continue()
+    return result
+
+
 @transaction.atomic
 def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
     now = timezone.now()
@@ -461,6 +472,15 @@ def verification_reconcile(*, now=None) -> list[int]:
             .values_list("id", flat=True)
         )
         VerificationJob.objects.filter(id__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def verification_resend() -> list[int]:
+    """The reconciler: the jobs whose message may have been lost, sent again; returns their
+    ids. They are committed as enqueued before the messages go, so nothing waits for a
+    caller's commit."""
+    ids = verification_reconcile()
+    dispatch.verification_enqueue(job_ids=ids, on_commit=False)
     return ids
 
 

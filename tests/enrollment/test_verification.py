@@ -494,16 +494,16 @@ class _Sent:
 
 
 def test_a_web_process_wakes_the_workers_once_per_window(monkeypatch, settings):
-    from enrollment import tasks
+    from enrollment.services import dispatch
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.VERIFICATION_SIGNAL_SECONDS = 1.0
     sent = _Sent(monkeypatch)
     clock = iter([100.0, 100.2, 100.9, 101.0, 101.5, 102.1])
-    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(tasks, "_next_signal", 0.0)
+    monkeypatch.setattr(dispatch.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(dispatch, "_next_signal", 0.0)
 
-    results = [tasks.verification_signal(job_id) for job_id in (1, 2, 3, 4, 5, 6)]
+    results = [dispatch.verification_signal(job_id) for job_id in (1, 2, 3, 4, 5, 6)]
 
     # one message per window, due when the window ends: the jobs committed meanwhile are in
     # the database by the time it runs, and the worker fills its batch with them
@@ -512,17 +512,17 @@ def test_a_web_process_wakes_the_workers_once_per_window(monkeypatch, settings):
 
 
 def test_without_a_window_or_with_eager_tasks_every_job_sends_at_once(monkeypatch, settings):
-    from enrollment import tasks
+    from enrollment.services import dispatch
 
     sent = _Sent(monkeypatch)
-    monkeypatch.setattr(tasks, "_next_signal", 0.0)
+    monkeypatch.setattr(dispatch, "_next_signal", 0.0)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.VERIFICATION_SIGNAL_SECONDS = 0
 
-    assert [tasks.verification_signal(job_id) for job_id in (1, 2)] == [True, True]
+    assert [dispatch.verification_signal(job_id) for job_id in (1, 2)] == [True, True]
     settings.VERIFICATION_SIGNAL_SECONDS = 1.0
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    assert [tasks.verification_signal(job_id) for job_id in (3, 4)] == [True, True]
+    assert [dispatch.verification_signal(job_id) for job_id in (3, 4)] == [True, True]
     assert sent.messages == [([1], None), ([2], None), ([3], None), ([4], None)]
 
 
