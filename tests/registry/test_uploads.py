@@ -20,6 +20,7 @@ from registry.loading.uploads import (
     feed_upload_reconcile,
 )
 from registry.models import FeedUpload, HukouRecord, ImportBatch
+from registry.tasks import import_upload
 from tests.registry.test_import import CHILD, HUKOU_HEADER, MOTHER
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
@@ -59,7 +60,7 @@ def test_a_handed_in_file_is_kept_until_loaded_and_queued_after_commit(
     media, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(uploads, "_enqueue", sent.append)
+    monkeypatch.setattr(import_upload, "delay", sent.append)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         upload = _create()
@@ -216,7 +217,7 @@ def _live_pid() -> int:
 def test_an_upload_whose_worker_died_is_sent_again_and_loaded(media, monkeypatch):
     """The dead worker's session is gone from pg_stat_activity (and its transaction with it)."""
     sent = []
-    monkeypatch.setattr(uploads, "_enqueue", sent.append)
+    monkeypatch.setattr(import_upload, "delay", sent.append)
     dead = _running(backend_pid=2**31 - 1)
     alive = _running(backend_pid=_live_pid())
 
@@ -229,7 +230,7 @@ def test_an_upload_whose_worker_died_is_sent_again_and_loaded(media, monkeypatch
 
 def test_a_queued_upload_is_sent_again_only_once_its_message_is_overdue(media, monkeypatch):
     sent = []
-    monkeypatch.setattr(uploads, "_enqueue", sent.append)
+    monkeypatch.setattr(import_upload, "delay", sent.append)
     fresh = _create()
     overdue = _create()
     FeedUpload.objects.filter(pk=overdue.pk).update(
