@@ -4,6 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrollment.api.fields import IdNumberField
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.selectors.applications import application_get
@@ -13,7 +14,7 @@ from registry.idnumber import mask
 
 class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64)
-    id_number = serializers.CharField(max_length=18)
+    id_number = IdNumberField()
     relation = serializers.CharField(max_length=16, required=False, default="")
 
 
@@ -68,7 +69,7 @@ class ApplicationSubmitApi(APIView):
             max_length=255, required=False, default="", allow_blank=True
         )
         preferences = serializers.ListField(child=serializers.CharField(max_length=16))
-        consent_given_by = serializers.CharField(max_length=18)
+        consent_given_by = IdNumberField()
 
     class OutputSerializer(serializers.Serializer):
         """The application as stored; its decision follows at `Location` once verified."""

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
+from registry.api.fields import IdNumberField
 from registry.contract import to_json
 from registry.models import DepartmentClient
 from registry.selectors import lookups_about
@@ -18,9 +19,7 @@ class AuditLookupsApi(RegistryApi):
         class Meta:
             ref_name = "RegistryAuditLookupsInput"
 
-        id_numbers = serializers.ListField(
-            child=serializers.CharField(max_length=18), min_length=1, max_length=100
-        )
+        id_numbers = serializers.ListField(child=IdNumberField(), min_length=1, max_length=100)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
+from registry.api.fields import IdNumberField
 from registry.consent import TOKEN_MAX_LENGTH
 from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
 from registry.models import DepartmentClient
@@ -92,9 +93,9 @@ class VerifyFamiliesApi(RegistryApi):
                 max_length=128, required=False, default="", allow_blank=True
             )
             end_user = serializers.CharField(max_length=150)
-            child_id_number = serializers.CharField(max_length=18)
+            child_id_number = IdNumberField()
             guardian_id_numbers = serializers.ListField(
-                child=serializers.CharField(max_length=18), min_length=1, max_length=4
+                child=IdNumberField(), min_length=1, max_length=4
             )
             home_community_code = serializers.CharField(max_length=12)
             cutoff = serializers.DateField()
