@@ -131,6 +131,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "enrollment.api.schema.ProductAutoSchema",
     "EXCEPTION_HANDLER": "enrollment.api.errors.exception_handler",
+    # JSON bodies of bounded size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, for both apps'
+    # APIs: Python's json recurses once per level, so a deep body was a server error.
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
 }
 SPECTACULAR_SETTINGS = {

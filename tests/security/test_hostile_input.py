@@ -3,15 +3,20 @@
 ID numbers typed with a Chinese input method (full-width digits, an ideographic space, `ｘ`)
 are the same number as in ASCII everywhere; digits of other scripts, which Python's `\\d`
 and int() accept but the check character's arithmetic does not, are refused naming the field.
+Bodies nested 50,000 deep, larger than the limit, or holding text that is not Unicode are
+refused in the API's JSON shape, and an unexpected error inside an API view answers in that
+shape too.
 """
 
 import io
 import json
+import logging
 from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -369,3 +374,179 @@ def test_import_applications_takes_full_width_numbers_and_reports_other_digits(d
 
     assert list(Application.objects.values_list("ref", "child_id_number")) == [("A1", CHILD)]
     assert f"line 2: child.id_number: {SHAPE}" in out.getvalue() + err.getvalue()
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+def test_json_nested_50000_deep_is_a_400_in_each_apis_shape(district, parent):
+    api = parent_api(parent)
+
+    enrollment = api.post("/api/v1/applications/", DEEP, content_type="application/json")
+    registry = registry_client("push").post(
+        "/registry/api/v1/records/", DEEP, content_type="application/json"
+    )
+    # Brackets inside strings are text, not nesting.
+    bracketed = api.post(
+        "/api/v1/applications/",
+        json.dumps({**_submission(CHILD, MOTHER, MOTHER), "home_address": "[" * 40 + "{" * 40}),
+        content_type="application/json",
+    )
+
+    for response in (enrollment, registry):
+        assert response.status_code == 400
+        assert response.json() == {
+            "message": "JSON parse error - nested deeper than 32 levels",
+            "code": "parse_error",
+            "extra": {},
+        }
+    assert bracketed.status_code == 201, bracketed.content
+
+
+def test_a_body_over_the_limit_is_a_413_in_each_apis_shape(district, parent, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({**_submission(CHILD, MOTHER, MOTHER), "home_address": "路" * 10_000})
+    before = stored_rows()
+
+    enrollment = parent_api(parent).post(
+        "/api/v1/applications/", body, content_type="application/json"
+    )
+    registry = registry_client("push").post(
+        "/registry/api/v1/records/", body, content_type="application/json"
+    )
+
+    for response in (enrollment, registry):
+        assert response.status_code == 413
+        assert response.json() == {
+            "message": "the request body is over 10000 bytes",
+            "code": "request_too_large",
+            "extra": {},
+        }
+    assert Application.objects.count() == 0
+    assert before["enrollment.Application"] == stored_rows()["enrollment.Application"]
+
+
+def test_a_lone_surrogate_is_a_400_not_a_database_error():
+    api = registry_client("push")
+    body = json.dumps({"source": "hukou", "record": {**HUKOU, "id_number": CHILD}}).replace(
+        "\\u9648", "\\ud800"
+    )
+
+    response = api.post("/registry/api/v1/records/", body, content_type="application/json")
+    paired = api.post(
+        "/registry/api/v1/records/",
+        body.replace("\\ud800", "\\ud83d\\ude00"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "JSON parse error - text holds a lone surrogate, not a character",
+        "code": "parse_error",
+        "extra": {},
+    }
+    # A pair that makes one character (an emoji) is text like any other.
+    assert paired.status_code == 201
+    assert HukouRecord.objects.get().name == "\U0001f600小明"
+
+
+def test_text_that_is_not_utf8_is_a_400(district, parent):
+    response = parent_api(parent).post(
+        "/api/v1/applications/",
+        '{"admission_year": 2027, "home_address": "陈"}'.encode("gb18030"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "JSON parse error - the body is not utf-8 text",
+        "code": "parse_error",
+        "extra": {},
+    }
+
+
+# --- an unexpected error ---------------------------------------------------------------------
+
+
+def test_a_server_error_inside_an_enrollment_api_view_answers_in_its_shape(
+    district, parent, monkeypatch, caplog
+):
+    def broken(**kwargs):
+        raise RuntimeError(f"unexpected, about {CHILD}")
+
+    monkeypatch.setattr("enrollment.api.applications.application_get", broken)
+    caplog.set_level(logging.ERROR)
+
+    response = parent_api(parent).get("/api/v1/applications/A1/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "message": "an unexpected error; it has been logged",
+        "code": "server_error",
+        "extra": {},
+    }
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Internal Server Error: /api/v1/applications/A1/"
+    assert record.exc_info[0] is RuntimeError
+
+
+def test_a_server_error_inside_a_registry_api_view_answers_in_its_shape(monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("registry.api.audit.lookups_about", broken)
+    caplog.set_level(logging.ERROR)
+
+    response = registry_client("audit").post(
+        "/registry/api/v1/audit/lookups/", {"id_numbers": [CHILD]}, format="json"
+    )
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "message": "an unexpected error; it has been logged",
+        "code": "server_error",
+        "extra": {},
+    }
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == [
+        "Internal Server Error: /registry/api/v1/audit/lookups/"
+    ]
+
+
+def test_an_unknown_api_address_answers_in_the_api_shape(parent):
+    client = Client(raise_request_exception=False)
+    client.force_login(parent)
+
+    enrollment = client.get("/api/v1/no-such-thing/")
+    registry = client.get("/registry/api/v1/no-such-thing/")
+    page = client.get("/no-such-page/")
+
+    for response in (enrollment, registry):
+        assert response.status_code == 404
+        assert response.json() == {
+            "message": "no such API address",
+            "code": "not_found",
+            "extra": {},
+        }
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_an_error_outside_any_api_view_answers_in_the_api_shape(monkeypatch):
+    # The health check is a plain Django view: its failure reaches Django's own handler.
+    def broken(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("enrollment.api.health.connection.cursor", broken)
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/api/v1/healthz/")
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "message": "an unexpected error; it has been logged",
+        "code": "server_error",
+        "extra": {},
+    }
