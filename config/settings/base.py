@@ -91,8 +91,17 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 # Username and address together: many parents share one carrier-grade NAT address on
-# opening day, so the address alone would lock out strangers.
+# opening day, so the address alone would lock out strangers; and a stranger's failures with
+# a known phone number lock that number out from the stranger's address only.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind the TLS-terminating proxy every request comes from the proxy's address, which would
+# make the lockout one per username for everyone. The client's address is read from
+# X-Forwarded-For, counting DJANGO_PROXY_COUNT entries from the right (the ones the product's
+# own proxies wrote; anything to their left the client may have forged). 0: the socket's
+# address, headers ignored.
+# (axes' AXES_IPWARE_* settings would need django-ipware; one small function does it.)
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "enrollment.backends.client_address"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out parent sees a page that says what happened and when to try again.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"

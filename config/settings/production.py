@@ -44,6 +44,9 @@ if _consent_key_length != 32:
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same one proxy (docs/operations.md) writes the last X-Forwarded-For entry: the client's
+# address for the sign-in lockout. Set it to the number of proxies.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
