@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -56,6 +57,12 @@ def audit_anchor(settings, tmp_path):
     would not match this test's log."""
     settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchor.log"
     return settings.AUDIT_ANCHOR_PATH
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no request counted against the API throttles."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

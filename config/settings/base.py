@@ -98,7 +98,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # make the lockout one per username for everyone. The client's address is read from
 # X-Forwarded-For, counting DJANGO_PROXY_COUNT entries from the right (the ones the product's
 # own proxies wrote; anything to their left the client may have forged). 0: the socket's
-# address, headers ignored.
+# address, headers ignored. The API throttles read the same entry (NUM_PROXIES below).
 # (axes' AXES_IPWARE_* settings would need django-ipware; one small function does it.)
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "enrollment.backends.client_address"
@@ -147,7 +147,17 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # Counted in the default cache (CACHES below). The registry's API sets its own (none:
+    # department clients are systems whose scopes and audit log govern what they ask).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    # `submissions`: a family files one application a year (two for twins); the rest is
+    # a script.
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "submissions": "30/hour"},
+    "NUM_PROXIES": PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Paperless enrollment API",
@@ -219,6 +229,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrollment.retention_apply",
         "schedule": 24 * 60 * 60,
     },
+}
+
+# The API throttles count in the default cache, which every web process must share, or
+# each gunicorn worker would allow the whole rate on its own: Redis (CACHE_URL, by default the
+# broker's Redis when there is one), this process's memory otherwise (the demo's one process).
+# Nothing in it needs a backup: losing it resets the counts.
+CACHE_URL = env.str(
+    "CACHE_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- Product ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import key_ring, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, env
+from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
@@ -45,8 +45,9 @@ if _consent_key_length != 32:
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The same one proxy (docs/operations.md) writes the last X-Forwarded-For entry: the client's
-# address for the sign-in lockout. Set it to the number of proxies.
+# address for the sign-in lockout and the API throttles. Set it to the number of proxies.
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": PROXY_COUNT}
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

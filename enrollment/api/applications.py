@@ -58,6 +58,7 @@ class ApplicationOutputSerializer(serializers.Serializer):
 
 class ApplicationSubmitApi(APIView):
     permission_classes = [IsParent]
+    throttle_scope = "submissions"
 
     class InputSerializer(serializers.Serializer):
         admission_year = serializers.IntegerField(min_value=2000, max_value=2100)
