@@ -285,6 +285,9 @@ RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 # The largest department file a data steward may hand in through the portal.
 REGISTRY_UPLOAD_MAX_BYTES = env.int("REGISTRY_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Documents a family may upload for one application: enough for every fact twice over, and
+# a bound on what one account can put on the disk.
+EVIDENCE_MAX_FILES_PER_APPLICATION = env.int("EVIDENCE_MAX_FILES_PER_APPLICATION", default=10)
 # Days a family has to answer an offer, and to ask for a re-check (复核) after publication.
 OFFER_RESPONSE_DAYS = env.int("OFFER_RESPONSE_DAYS", default=7)
 RECHECK_WINDOW_DAYS = env.int("RECHECK_WINDOW_DAYS", default=7)

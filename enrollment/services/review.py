@@ -157,6 +157,17 @@ def evidence_submit(
             "Evidence can be offered once the registry check has ended.",
             field="state",
         )
+    if kind == Evidence.Kind.UPLOAD:
+        # Counted under the application's row lock, so two uploads at once cannot both be
+        # the last one allowed.
+        limit = settings.EVIDENCE_MAX_FILES_PER_APPLICATION
+        if application.evidence.filter(kind=Evidence.Kind.UPLOAD).count() >= limit:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                f"file: an application takes at most {limit} documents",
+                field="file",
+                extra={"why": "too_many_files", "limit": limit},
+            )
     evidence = Evidence(
         application=application,
         fact=fact,

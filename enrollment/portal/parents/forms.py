@@ -113,6 +113,10 @@ def friendly_message(error: ApplicationError, *, policy: PolicyDocument | None =
         if error.field.startswith("guardians"):
             return _("监护人的身份证号码有误，请逐位核对。")
         return _("孩子的身份证号码有误，请逐位核对。")
+    if error.why == "too_many_files":
+        return _("每份申请最多上传 %(limit)s 份材料；如还需补充，请联系区教育局。") % {
+            "limit": error.extra["limit"]
+        }
     if code == ErrorCode.AGE_OUT_OF_RANGE:
         if policy is not None:
             rules = Policy(policy.document)
