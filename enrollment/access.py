@@ -17,6 +17,10 @@ from enrollment.models import Role
 
 access_log = logging.getLogger("enrollment.access")
 
+# Where the product answers as an API (enrollment's and the registry's): errors there are JSON
+# (enrollment.api.errors) and no answer may be cached (enrollment.portal.middleware).
+API_PREFIXES = ("/api/", "/registry/api/")
+
 
 def access_denied(request, why: str, *, level: int = logging.WARNING) -> None:
     """One line per refusal: who, in which role, asked for what, and why not."""

@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "enrollment.portal.middleware.ContentSecurityPolicyMiddleware",
+    "enrollment.portal.middleware.NoStoreMiddleware",
     "enrollment.portal.middleware.SignInRedirectLogMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that lockouts see the authenticated request as the views do.

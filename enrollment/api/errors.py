@@ -13,14 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from enrollment.access import access_denied
+from enrollment.access import API_PREFIXES, access_denied
 from enrollment.errors import ApplicationError, ErrorCode
 from registry.idnumber import mask_in_text
 
 logger = logging.getLogger("enrollment.api")
-
-# Where the product's APIs live (enrollment's and the registry's): their errors are JSON.
-API_PREFIXES = ("/api/", "/registry/api/")
 
 
 def _flatten(detail, prefix="") -> list[dict]:
