@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,7 +26,7 @@ from registry import idnumber
 from registry.contract import FamilyQuestion, to_json
 from registry.loading.imports import registry_import_file
 from registry.loading.uploads import feed_upload_create
-from registry.models import AuditEntry, FeedUpload, HukouRecord, ImportBatch
+from registry.models import AuditEntry, FeedUpload, HukouRecord, ImportBatch, PropertyRecord
 from registry.services.clients import department_client_create
 from tests.conftest import HOME, YEAR
 from tests.portal.conftest import signed_in
@@ -324,6 +325,30 @@ def test_a_feed_row_of_other_digits_is_rejected_with_its_reason_and_the_rest_loa
     assert sorted(HukouRecord.objects.values_list("id_number", flat=True)) == sorted(
         [CHILD, MOTHER]
     )
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_a_share_in_other_digits_is_rejected_and_a_full_width_one_loads(tmp_path, method):
+    feed = tmp_path / "property.csv"
+    feed.write_text(
+        "certificate_no,owner_id_number,share_percent,community_code,address,registered_on\n"
+        f"C1,{MOTHER},５０,{HOME},,2019-01-01\n"
+        f"C2,{MOTHER},٥٠,{HOME},,2019-01-01\n"
+        f"C3,{MOTHER},50,{HOME},,2019-01-01\n",
+        encoding="utf-8",
+    )
+
+    report = registry_import_file(source="property", path=feed, method=method)
+
+    assert (report.failed, report.inserted, report.rejections) == (
+        False,
+        2,
+        [(3, "share_percent: not a number")],
+    )
+    assert sorted(PropertyRecord.objects.values_list("certificate_no", "share_percent")) == [
+        ("C1", Decimal("50.00")),
+        ("C3", Decimal("50.00")),
+    ]
 
 
 def test_a_handed_in_feed_with_other_digits_loads_its_good_rows_in_the_worker(
