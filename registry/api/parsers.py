@@ -4,9 +4,9 @@ Python's json module recurses once per level of nesting, so a body of 50,000 `[`
 RecursionError: a server error. This parser counts the nesting before parsing (400 beyond
 JSON_MAX_DEPTH) and refuses text that is not Unicode (a lone surrogate escaped as `\\ud800`
 parses, then fails wherever it is encoded, the database included). It reads at most
-DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413 beyond) whatever hands it the stream: DRF 3.18 hands it
-`request.body`, where Django refuses a longer body itself (RequestDataTooBig, which each API's
-handler answers 413 too), but earlier releases handed over the raw stream. Both apps' APIs
+DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413 beyond) whatever DRF hands it: DRF 3.18 reads
+`request.body` first, where Django refuses a longer body itself (RequestDataTooBig, which each
+API's handler answers 413 too), and the limit here does not depend on that. Both apps' APIs
 take it through REST_FRAMEWORK's DEFAULT_PARSER_CLASSES; its errors are DRF exceptions, so each
 API's own handler renders them in its `{"message", "code", "extra"}` shape.
 """
@@ -18,7 +18,7 @@ import numpy as np
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser
 from rest_framework.utils.json import strict_constant
 
 # The deepest body any operation takes (a what-if policy document) is four levels deep;
@@ -61,7 +61,7 @@ class BoundedJSONParser(JSONParser):
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
             raise RequestTooLarge(f"the request body is over {limit} bytes")
-        encoding = get_encoding(parser_context)
+        encoding = _text_encoding(parser_context)
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
@@ -79,6 +79,17 @@ class BoundedJSONParser(JSONParser):
         if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(data):
             raise ParseError("JSON parse error - text holds a lone surrogate, not a character")
         return data
+
+
+def _text_encoding(parser_context: dict) -> str:
+    """The charset the Content-Type names, or DEFAULT_CHARSET; only a text encoding (a codec
+    such as bz2_codec would expand a small body without bound)."""
+    encoding = parser_context.get("encoding") or settings.DEFAULT_CHARSET
+    try:
+        "".encode(encoding)
+    except (LookupError, UnicodeError):
+        raise ParseError(f'Unsupported charset "{encoding}" in the Content-Type header') from None
+    return encoding
 
 
 def _content_length(request) -> int:
