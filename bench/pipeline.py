@@ -26,11 +26,11 @@ Cases (one JSON line each):
 
 With `--compare copy`, the run measures `copy_insert` (COPY of new rows) against Django's
 `bulk_create` (bench/django_way.py) instead: the applications are split into 2 x `--rounds`
-phases, alternating ours and Django's; each phase submits its share (`application_submit_many`)
-and then verifies it with two workers started for that side. One JSON line a phase, then one
-with the medians of each side:
+phases, alternating ours and Django's (ours first in odd rounds, second in even ones); each
+phase submits its share (`application_submit_many`) and then verifies it with two workers
+started for that side. One JSON line a phase, then one with the medians of each side:
 
-    python bench/pipeline.py --compare copy --rounds 3 --scale 0.3 --people 300000
+    python bench/pipeline.py --compare copy --rounds 4 --scale 0.3 --people 300000
 """
 
 import argparse
@@ -394,7 +394,9 @@ def compare(args, url: str, families: list[dict]) -> None:
     share = len(families) // count
     results = []
     for number in range(count):
-        side, ways = sides[number % 2]
+        # ours, Django's, Django's, ours, ...: with an even number of rounds each side runs
+        # first as often as second while the shared machine's load drifts.
+        side, ways = sides[number % 2 if number // 2 % 2 == 0 else 1 - number % 2]
         apply(ways)
         load_before = os.getloadavg()[0]
         submit_seconds, job_ids = submit(families[number * share : (number + 1) * share])
@@ -488,12 +490,13 @@ def main() -> None:
     parser.add_argument(
         "--compare", choices=["copy"], help="run a hand-written path against Django's way"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of phases with --compare")
+    parser.add_argument("--database", default="bench_pipeline")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
     args = parser.parse_args()
     applications = max(int(200_000 * args.scale), 10)
     people = max(args.people or int(1_000_000 * args.scale), applications * 3)
 
-    url = database_url("bench_pipeline")
+    url = database_url(args.database)
     recreate_database(url)
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
     django_setup(url, migrate=True)

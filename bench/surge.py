@@ -583,17 +583,23 @@ def start_workers_settled(env: dict, workdir: Path) -> list[subprocess.Popen]:
         "WARNING",
     ]
     workers = []
-    for number in (1, 2):
-        log = workdir / f"worker{number}.log"
-        workers.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
-    deadline = time.monotonic() + 60
-    previous = None
-    while time.monotonic() < deadline:
-        total = sum(sum(CpuMeter._tree(p.pid).values()) for p in workers)
-        if previous is not None and total - previous < 0.05:
-            break
-        previous = total
-        time.sleep(1)
+    try:
+        for number in (1, 2):
+            log = workdir / f"worker{number}.log"
+            workers.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
+        deadline = time.monotonic() + 60
+        previous = None
+        while time.monotonic() < deadline:
+            total = sum(sum(CpuMeter._tree(p.pid).values()) for p in workers)
+            if previous is not None and total - previous < 0.05:
+                break
+            previous = total
+            time.sleep(1)
+    except BaseException:
+        # Started in sessions of their own: nothing else would stop them.
+        for worker in workers:
+            stop(worker)
+        raise
     return workers
 
 
