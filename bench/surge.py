@@ -16,12 +16,12 @@ number, so it never touches anyone else's data.
 With `--compare`, the run measures the product's hand-written paths against Django's own way
 (bench/django_way.py) instead: submission phases only, each with parents of its own and
 gunicorn started anew, alternating the product's stack with stacks where the named paths are
-Django's (`--compare sessions,accounts,submission`: ours, sessions, accounts, submission, then
-the other way round, for `--rounds` rounds, so that with an even number every side runs first
-as often as last). The workers run throughout and the queue is drained between phases. One
-JSON line per phase, then one per path with the medians of each side:
+Django's (`--compare submission`: ours, Django's, Django's, ours, ... for `--rounds` rounds;
+with several paths, ours, a, b, then b, a, ours, so that with an even number of rounds every
+side runs first as often as last). The workers run throughout and the queue is drained
+between phases. One JSON line per phase, then one per path with the medians of each side:
 
-    python bench/surge.py --compare sessions,accounts,submission --rounds 4 --scale 0.2
+    python bench/surge.py --compare submission --rounds 6 --scale 0.2
 """
 
 import argparse
@@ -49,8 +49,7 @@ SCHOOL = "S440604001"
 WARM_UP = 160
 # The hand-written paths a submission goes through, each of which bench/django_way.py can
 # replace with Django's own.
-COMPARABLE = {"sessions", "accounts", "submission"}
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+COMPARABLE = {"submission"}
 
 
 def parse_args():
@@ -79,7 +78,7 @@ def parse_args():
     parser.add_argument(
         "--compare",
         default="",
-        help="hand-written paths to run against Django's way (sessions,accounts,submission)",
+        help="hand-written paths to run against Django's way (submission)",
     )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
     args = parser.parse_args()
@@ -110,6 +109,9 @@ def stack_env(database_url: str, broker_url: str) -> dict:
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
+            # Sessions cached as production caches them; one Redis database number for the
+            # whole run (the cache's keys and the broker's never meet, and the run flushes it).
+            "CACHE_URL": broker_url,
             "REGISTRY_GATEWAY": "inprocess",
             "DJANGO_LOG_LEVEL": "WARNING",
         }
@@ -148,7 +150,7 @@ def population(count: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def way_env(env: dict, ways: tuple[str, ...], cache_url: str) -> dict:
+def way_env(env: dict, ways: tuple[str, ...]) -> dict:
     """The stack's environment with `ways` done Django's way (bench/django_way.py)."""
     if not ways:
         return env
@@ -157,19 +159,18 @@ def way_env(env: dict, ways: tuple[str, ...], cache_url: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "django_way",
         "DJANGO_WAY_BASE": env["DJANGO_SETTINGS_MODULE"],
         "DJANGO_WAY": ",".join(ways),
-        "DJANGO_WAY_CACHE_URL": cache_url,
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
         ),
     }
 
 
-def prepare(groups: list[dict], per_group: int, cache_url: str) -> None:
+def prepare(groups: list[dict], per_group: int) -> None:
     """Registry facts, the district, parent accounts and their sessions; the plans for locust.
 
-    Each group ({"plan": path, "warm": path, "ways": (...)}) gets parents of its own, signed
-    in as the stack that serves them signs parents in: by the backend it names, and with
-    `cached_db` sessions in the cache as well as the database, as signing in would put them.
+    Each group ({"plan": path, "warm": path, "ways": (...)}) gets parents of its own. Their
+    sessions are where signing in puts them: in the database, and with `CACHE_URL` in the
+    cache too (Django's `cached_db` store).
     """
     import django
 
@@ -180,7 +181,7 @@ def prepare(groups: list[dict], per_group: int, cache_url: str) -> None:
     from django.contrib.sessions.backends import cached_db
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
-    from django.core.cache.backends.redis import RedisCache
+    from django.core.cache import caches
 
     from enrollment.models import Community, Role, School, User
     from enrollment.services.policies import policy_install_default
@@ -253,11 +254,12 @@ def prepare(groups: list[dict], per_group: int, cache_url: str) -> None:
     )
     store = SessionStore()
     expiry = store.get_expiry_date()
-    ours = settings.AUTHENTICATION_BACKENDS[-1]
+    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    cached_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    cache = caches["default"] if cached_sessions else None
     sessions = []
     people = list(zip(users, pairs, strict=True))
     for number, group in enumerate(groups):
-        backend = MODEL_BACKEND if "accounts" in group["ways"] else ours
         cached = {}
         parents = []
         share = people[number * (per_group + WARM_UP) : (number + 1) * (per_group + WARM_UP)]
@@ -288,9 +290,9 @@ def prepare(groups: list[dict], per_group: int, cache_url: str) -> None:
                     },
                 }
             )
-        if "sessions" in group["ways"]:
+        if cache is not None:
             # What Django's cached_db store keeps after a sign-in (same key, same expiry).
-            RedisCache(cache_url, {}).set_many(cached, store.get_expiry_age())
+            cache.set_many(cached, store.get_expiry_age())
         group["plan"].write_text(json.dumps({"parents": parents[:-WARM_UP]}))
         group["warm"].write_text(json.dumps({"parents": parents[-WARM_UP:]}))
     Session.objects.bulk_create(sessions, batch_size=2000)
@@ -608,7 +610,7 @@ def compare(args, env: dict, capacity: int, submit_seconds: int, workdir: Path) 
     every phase with parents of its own; one JSON line a phase, then one a path."""
     import statistics
 
-    database_url, broker_url = env["DATABASE_URL"], env["CELERY_BROKER_URL"]
+    database_url = env["DATABASE_URL"]
     sides = [("ours", ()), *((way, (way,)) for way in args.compare)]
     phases = []
     for round_number in range(1, args.rounds + 1):
@@ -625,13 +627,13 @@ def compare(args, env: dict, capacity: int, submit_seconds: int, workdir: Path) 
                     "warm": workdir / f"warm-{name}.json",
                 }
             )
-    prepare(phases, capacity, broker_url)
+    prepare(phases, capacity)
     host = f"http://127.0.0.1:{args.port}"
     workers = start_workers_settled(env, workdir)
     results = []
     try:
         for phase in phases:
-            stack = way_env(env, phase["ways"], broker_url)
+            stack = way_env(env, phase["ways"])
             web = start(gunicorn_cmd(args), stack, workdir / f"gunicorn-{phase['name']}.log")
             try:
                 wait_http(host + "/api/v1/healthz/")
@@ -734,7 +736,7 @@ def main() -> None:
         return
     plan = workdir / "plan.json"
     warm_plan = workdir / "warm.json"
-    prepare([{"plan": plan, "warm": warm_plan, "ways": ()}], capacity, broker_url)
+    prepare([{"plan": plan, "warm": warm_plan, "ways": ()}], capacity)
 
     host = f"http://127.0.0.1:{args.port}"
     processes = []
