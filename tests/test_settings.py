@@ -126,3 +126,40 @@ def test_a_celery_worker_logs_through_the_masking_handler():
         "WARNING enrollment.services.verification child 440604********1230\n"
     )
     assert number not in result.stderr
+
+
+SESSIONS = (
+    "import django; django.setup()\n"
+    "from django.conf import settings\n"
+    "cache = settings.CACHES['default']\n"
+    "print(settings.SESSION_ENGINE, cache['BACKEND'], repr(cache.get('LOCATION', '')))\n"
+)
+
+
+def test_with_a_cache_url_sessions_are_read_from_redis_and_kept_in_the_database():
+    result = _python(SESSIONS, **GOOD, CACHE_URL="redis://redis.internal:6379/1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.cached_db django_redis.cache.RedisCache"
+        " 'redis://redis.internal:6379/1'\n"
+    )
+
+
+def test_without_a_cache_url_the_brokers_redis_is_the_cache():
+    result = _python(SESSIONS, **GOOD)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.cached_db django_redis.cache.RedisCache"
+        " 'redis://redis.internal:6379/0'\n"
+    )
+
+
+def test_with_no_redis_at_all_sessions_are_kept_in_the_database_alone():
+    result = _python(SESSIONS, DJANGO_SETTINGS_MODULE="config.settings.local")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.db django.core.cache.backends.locmem.LocMemCache ''\n"
+    )

@@ -76,7 +76,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "enrollment.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "enrollment.backends.AccountBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -102,7 +102,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # address, headers ignored. The API throttles read the same entry (NUM_PROXIES below).
 # (axes' AXES_IPWARE_* settings would need django-ipware; one small function does it.)
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "enrollment.backends.client_address"
+AXES_CLIENT_IP_CALLABLE = "enrollment.access.client_address"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out parent sees a page that says what happened and when to try again.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
@@ -124,8 +124,6 @@ STORAGES = {
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
-# Django's database sessions, read with one plain query (enrollment/sessions.py says why).
-SESSION_ENGINE = "enrollment.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 CSRF_COOKIE_HTTPONLY = True
@@ -232,19 +230,36 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The API throttles count in the default cache, which every web process must share, or
-# each gunicorn worker would allow the whole rate on its own: Redis (CACHE_URL, by default the
-# broker's Redis when there is one), this process's memory otherwise (the demo's one process).
-# Nothing in it needs a backup: losing it resets the counts.
+# One cache that every web process shares: Redis (CACHE_URL, by default the broker's Redis
+# when there is one), this process's memory otherwise (the demo's one process). It holds the
+# API throttles' counts (each gunicorn worker counting alone would allow the whole rate) and a
+# copy of the sessions, which stay in PostgreSQL: Django's cached_db store reads a signed-in
+# request's session from the cache and writes both. Nothing in it needs a backup.
+# django-redis ignores Redis errors (IGNORE_EXCEPTIONS) within half a second, so while Redis
+# is away sessions are read from PostgreSQL and the throttles do not count: losing Redis
+# costs time, never a signed-in request (Django's own Redis cache would raise instead).
 CACHE_URL = env.str(
     "CACHE_URL",
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
 )
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    }
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- Product ------------------------------------------------------------------------------
 # Which registry gateway enrollment uses: in-process, or the registry's HTTP API.

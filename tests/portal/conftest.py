@@ -17,7 +17,7 @@ from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
-BACKEND = "enrollment.backends.AccountBackend"
+BACKEND = "django.contrib.auth.backends.ModelBackend"
 CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
 MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)
 FATHER = idnumber.make("440604", date(1989, 2, 3), 331)

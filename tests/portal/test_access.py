@@ -119,7 +119,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(decided):
 
 def test_forms_refuse_a_post_without_csrf_token(decided, parent):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(parent, backend="enrollment.backends.AccountBackend")
+    client.force_login(parent, backend="django.contrib.auth.backends.ModelBackend")
 
     response = client.post(reverse("application-recheck", args=[decided.ref]), {"reason": "x"})
 

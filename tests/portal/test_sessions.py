@@ -1,99 +1,120 @@
-"""Reading a session and its account on every signed-in request, with plain queries."""
+"""Signed-in requests: the session and the account read on every one of them (Django's session
+store, cached in Redis when `CACHE_URL` is set, and Django's ModelBackend)."""
 
 import logging
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from enrollment.backends import AccountBackend
-from enrollment.models import Role
-from enrollment.sessions import SessionStore
 from tests.enrollment.factories import UserFactory
 from tests.portal.conftest import BACKEND, signed_in
 
 pytestmark = pytest.mark.django_db
 
+DB = "django.contrib.sessions.backends.db"
+CACHED_DB = "django.contrib.sessions.backends.cached_db"
+# The Redis cache of production stands in as Django's in-process cache: cached_db treats
+# every cache backend alike, and the test then needs no Redis database of its own.
+CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-def _stored_session(data: dict, *, expires_in: timedelta) -> str:
-    store = SessionStore()
-    key = "k" * 32
-    Session.objects.create(
-        session_key=key,
-        session_data=store.encode(data),
-        expire_date=timezone.now() + expires_in,
+
+@pytest.fixture(params=[DB, CACHED_DB])
+def session_engine(request, settings):
+    """Each test runs with the sessions of the demo (database) and of production (cached)."""
+    settings.SESSION_ENGINE = request.param
+    settings.CACHES = CACHE
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    return request.param
+
+
+def _apply_page() -> str:
+    return reverse("apply-step", args=["child"])
+
+
+def _sent_to_sign_in(response) -> bool:
+    return response.status_code == 302 and response["Location"] == (
+        f"{reverse('login')}?next={_apply_page()}"
     )
-    return key
 
 
-def test_a_live_session_reads_back_what_was_stored():
-    key = _stored_session({"a": 1, "next": "/zh-hans/"}, expires_in=timedelta(hours=1))
+def test_a_password_change_signs_out_the_accounts_other_sessions(session_engine):
+    parent = UserFactory(username="parent-two-phones")
+    phone, tablet = signed_in(parent), signed_in(parent)
+    assert tablet.get(_apply_page()).status_code == 200
 
-    store = SessionStore(session_key=key)
+    parent.set_password("a-new-long-passphrase-2027")
+    parent.save(update_fields=["password"])
 
-    assert store.load() == {"a": 1, "next": "/zh-hans/"}
-    assert store.session_key == key
-
-
-def test_an_expired_session_reads_as_none_and_gets_a_new_key_when_saved():
-    key = _stored_session({"a": 1}, expires_in=timedelta(seconds=-1))
-
-    store = SessionStore(session_key=key)
-
-    assert store.load() == {}
-    assert store.session_key is None
-    store["b"] = 2
-    store.save()
-    assert store.session_key not in (None, key)
-    assert SessionStore(session_key=store.session_key).load() == {"b": 2}
+    assert _sent_to_sign_in(tablet.get(_apply_page()))
+    assert _sent_to_sign_in(phone.get(_apply_page()))
 
 
-def test_an_unknown_key_reads_as_an_empty_session():
-    store = SessionStore(session_key="n" * 32)
-
-    assert store.load() == {}
-    assert store.session_key is None
-    assert Session.objects.count() == 0
-
-
-def test_the_account_read_by_id_is_the_one_the_orm_reads():
-    officer = UserFactory(officer=True, username="officer-read", phone="13800000000")
-
-    read = AccountBackend().get_user(officer.pk)
-
-    assert read is not None
-    assert read._state.adding is False
-    assert {f.attname: getattr(read, f.attname) for f in read._meta.concrete_fields} == {
-        f.attname: getattr(officer, f.attname) for f in officer._meta.concrete_fields
-    }
-    assert (read.role, read.district_code, read.is_parent) == (Role.OFFICER, "440604", False)
-
-
-def test_an_account_that_is_gone_or_not_active_is_not_signed_in():
-    parent = UserFactory(username="parent-inactive", is_active=False)
-
-    assert AccountBackend().get_user(parent.pk) is None
-    assert AccountBackend().get_user(parent.pk + 1000) is None
-
-
-def test_a_deactivated_parent_is_signed_out_on_the_next_request():
+def test_a_deactivated_parent_is_signed_out_on_the_next_request(session_engine):
     parent = UserFactory(username="parent-deactivated")
     client = signed_in(parent)
     assert client.session[SESSION_KEY] == str(parent.pk)
     assert client.session[BACKEND_SESSION_KEY] == BACKEND
-    assert client.get(reverse("apply-step", args=["child"])).status_code == 200
+    assert client.get(_apply_page()).status_code == 200
 
     parent.is_active = False
     parent.save(update_fields=["is_active"])
 
-    response = client.get(reverse("apply-step", args=["child"]))
-    assert response.status_code == 302
-    assert (
-        response["Location"] == f"{reverse('login')}?next={reverse('apply-step', args=['child'])}"
-    )
+    assert _sent_to_sign_in(client.get(_apply_page()))
+
+
+def test_signing_out_ends_the_session_wherever_it_was_kept(session_engine):
+    parent = UserFactory(username="parent-signing-out-once")
+    client = signed_in(parent)
+    key = client.session.session_key
+    assert client.get(_apply_page()).status_code == 200
+
+    assert client.post(reverse("logout")).status_code == 302
+
+    assert not Session.objects.filter(session_key=key).exists()
+    stale = Client()
+    stale.cookies["sessionid"] = key
+    assert _sent_to_sign_in(stale.get(_apply_page()))
+
+
+def test_with_a_cache_a_signed_in_request_reads_no_session_row(settings):
+    settings.SESSION_ENGINE = CACHED_DB
+    settings.CACHES = CACHE
+    parent = UserFactory(username="parent-cached-session")
+    client = signed_in(parent)
+    assert client.get(_apply_page()).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(_apply_page()).status_code == 200
+
+    assert [q["sql"] for q in queries if "django_session" in q["sql"]] == []
+
+
+def test_with_redis_away_a_signed_in_request_is_served_from_the_database(settings):
+    """Production's cache (django-redis, errors ignored) pointed at a port nobody answers:
+    the session is read from PostgreSQL and the page is served, signed in."""
+    parent = UserFactory(username="parent-redis-away")
+    client = signed_in(parent)
+    settings.SESSION_ENGINE = CACHED_DB
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5},
+        }
+    }
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(_apply_page())
+
+    assert response.status_code == 200
+    assert len([q for q in queries if "django_session" in q["sql"]]) == 1
 
 
 def test_signing_out_is_not_logged_as_a_refusal_and_a_page_asked_signed_out_is(caplog):
@@ -105,7 +126,7 @@ def test_signing_out_is_not_logged_as_a_refusal_and_a_page_asked_signed_out_is(c
     assert signed_out.status_code == 302
     assert [r for r in caplog.records if r.name == "enrollment.access"] == []
 
-    asked = client.get(reverse("apply-step", args=["child"]))
+    asked = client.get(_apply_page())
     assert asked.status_code == 302
     assert [r.getMessage() for r in caplog.records if r.name == "enrollment.access"] == [
         "access denied: user=None role= path=/apply/child/ why=sign-in required"

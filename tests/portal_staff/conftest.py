@@ -19,7 +19,7 @@ from tests.registry.factories import (
     RentalRecordFactory,
 )
 
-BACKEND = "enrollment.backends.AccountBackend"
+BACKEND = "django.contrib.auth.backends.ModelBackend"
 OTHER_HOME = "440605001001"
 
 

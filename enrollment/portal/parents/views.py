@@ -135,7 +135,7 @@ def signup(request):
                 field = error.field if error.field in form.fields else None
                 form.add_error(field, portal_forms.signup_message(error))
         else:
-            login(request, user, backend="enrollment.backends.AccountBackend")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("注册成功，欢迎使用。"))
             return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
