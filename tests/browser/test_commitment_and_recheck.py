@@ -16,7 +16,7 @@ from enrollment.services.allocation import (
 )
 from registry import idnumber
 from tests.conftest import HOME, YEAR
-from tests.portal.conftest import submit
+from tests.enrollment.portal.parents.conftest import submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -166,7 +166,7 @@ def test_school_downloads_its_admitted_list(new_page, families, officer, school_
 
 def test_steward_hands_in_a_feed_file_and_sees_its_batch(new_page, media, tmp_path):
     from registry.models import FeedUpload, HukouRecord
-    from tests.registry.test_uploads import GOOD_AND_BAD
+    from tests.registry.loading.test_uploads import GOOD_AND_BAD
 
     steward = UserFactory(role=Role.STEWARD, username="steward1")
     feed = tmp_path / "hukou-2027-03.csv"

@@ -29,7 +29,7 @@ from registry.loading.uploads import feed_upload_create
 from registry.models import AuditEntry, FeedUpload, HukouRecord, ImportBatch, PropertyRecord
 from registry.services.clients import department_client_create
 from tests.conftest import HOME, YEAR
-from tests.portal.conftest import signed_in
+from tests.enrollment.portal.parents.conftest import signed_in
 from tests.registry.factories import signed
 from tests.security.conftest import stored_rows
 

@@ -38,7 +38,7 @@ from enrollment.services.rechecks import recheck_request
 from tests.conftest import HOME, YEAR, client_for
 from tests.enrollment.allocation_helpers import decided_application
 from tests.enrollment.factories import SchoolFactory, UserFactory
-from tests.portal_staff.conftest import login
+from tests.enrollment.portal.staff.conftest import login
 from tests.security.conftest import stored_rows
 
 pytestmark = pytest.mark.django_db

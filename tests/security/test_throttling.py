@@ -126,7 +126,7 @@ def _caches(**env: str | None) -> dict:
 def test_production_counts_in_the_brokers_redis_unless_told_otherwise():
     redis = "django_redis.cache.RedisCache"
     # Redis errors are ignored within half a second: a Redis restart stops the counting, not
-    # the API (tests/portal/test_sessions.py shows the same for signed-in pages).
+    # the API (tests/enrollment/portal/parents/test_sessions.py shows the same for signed-in pages).
     options = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
 
     assert _caches(**GOOD) == [

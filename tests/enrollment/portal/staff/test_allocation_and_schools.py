@@ -22,7 +22,7 @@ from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from enrollment.services.allocation import allocation_run_execute
 from enrollment.services.rechecks import recheck_request
 from tests.enrollment.factories import UserFactory
-from tests.portal_staff.conftest import login, start_run
+from tests.enrollment.portal.staff.conftest import login, start_run
 
 pytestmark = pytest.mark.django_db
 

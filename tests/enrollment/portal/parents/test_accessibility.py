@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from tests.portal.conftest import CHILD, signed_in
+from tests.enrollment.portal.parents.conftest import CHILD, signed_in
 
 pytestmark = pytest.mark.django_db
 

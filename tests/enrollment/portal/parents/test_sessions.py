@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.enrollment.factories import UserFactory
-from tests.portal.conftest import BACKEND, signed_in
+from tests.enrollment.portal.parents.conftest import BACKEND, signed_in
 
 pytestmark = pytest.mark.django_db
 

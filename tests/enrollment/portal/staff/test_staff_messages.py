@@ -3,7 +3,6 @@ never reaches a staff page, nor does an ID number."""
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import translation
@@ -11,8 +10,8 @@ from django.utils import translation
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.portal.staff.messages import CODE_FALLBACKS, GENERIC, POLICY_PROBLEMS, staff_message
 from registry import idnumber
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ID_NUMBER = "440604202003151230"
 
 # (code, field, the service's message, Chinese, English). The service messages are the ones the

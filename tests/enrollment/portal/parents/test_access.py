@@ -4,7 +4,6 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment.models import Evidence
-from tests.portal.conftest import signed_in
+from tests.conftest import ROOT
+from tests.enrollment.portal.parents.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_pages_carry_the_content_security_policy_and_no_inline_script(parent, de
 
 def test_production_cookies_are_secure_and_http_only():
     # Production settings, loaded as a deployment loads them, in their own process.
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     env = {"PATH": os.environ.get("PATH", "")}
     for line in (root / "deploy" / "production.env.example").read_text().splitlines():
         if line and not line.startswith("#") and "=" in line:

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from registry.loading.uploads import feed_upload_create
 from registry.models import FeedUpload, HukouRecord
 from tests.conftest import wait_until
-from tests.registry.test_uploads import AS_OF, GOOD_AND_BAD
+from tests.registry.loading.test_uploads import AS_OF, GOOD_AND_BAD
 
 
 @pytest.mark.worker

@@ -12,7 +12,7 @@ from enrollment.services.applications import ApplicationInput, PersonInput, appl
 from enrollment.services.policies import policy_install
 from registry import idnumber
 from tests.conftest import YEAR
-from tests.enrollment.test_submit import _input as submitted_input
+from tests.enrollment.services.test_submit import _input as submitted_input
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,6 @@ names get the dotted name from a migration, and going back restores them."""
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -12,8 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from enrollment.models import AuditAction, AuditLog
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BEFORE = [("enrollment", "0006_decision_reason_without_recheck_prefix")]
 AFTER = [("enrollment", "0007_audit_action_dotted_names")]
 

@@ -19,7 +19,7 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from tests.enrollment.factories import UserFactory
-from tests.portal_staff.conftest import login
+from tests.enrollment.portal.staff.conftest import login
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from enrollment.models import Role
 from registry.loading.uploads import feed_upload_load
 from registry.models import FeedUpload, HukouRecord, ImportBatch
 from tests.enrollment.factories import UserFactory
-from tests.portal_staff.conftest import login
+from tests.enrollment.portal.staff.conftest import login
 from tests.registry.factories import ImportBatchFactory
-from tests.registry.test_uploads import GOOD_AND_BAD
+from tests.registry.loading.test_uploads import GOOD_AND_BAD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 

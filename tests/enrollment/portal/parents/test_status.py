@@ -22,7 +22,7 @@ from registry import idnumber
 from registry.services.audit import AuditItem, audit_append
 from registry.services.clients import department_client_create
 from tests.conftest import HOME
-from tests.portal.conftest import CHILD, MOTHER, signed_in, submit
+from tests.enrollment.portal.parents.conftest import CHILD, MOTHER, signed_in, submit
 from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
 
 pytestmark = pytest.mark.django_db

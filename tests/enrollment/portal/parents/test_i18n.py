@@ -15,12 +15,13 @@ from django.urls import reverse
 from enrollment.models import Community, School, User
 from registry import idnumber
 from registry.models import PropertyRecord
-from tests.portal.conftest import signed_in, submit
-from tests.portal.test_status import _allocate_and_publish
+from tests.conftest import ROOT
+from tests.enrollment.portal.parents.conftest import signed_in, submit
+from tests.enrollment.portal.parents.test_status import _allocate_and_publish
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
 IDEOGRAPHS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
@@ -366,7 +367,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     from tests.conftest import HOME
     from tests.enrollment.factories import UserFactory
     from tests.enrollment.pipeline_support import verify_all
-    from tests.portal.conftest import CHILD, MOTHER
+    from tests.enrollment.portal.parents.conftest import CHILD, MOTHER
     from tests.registry.factories import ImportBatchFactory
 
     case = decided

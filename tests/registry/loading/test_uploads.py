@@ -21,7 +21,7 @@ from registry.loading.uploads import (
 )
 from registry.models import FeedUpload, HukouRecord, ImportBatch
 from registry.tasks import import_upload
-from tests.registry.test_import import CHILD, HUKOU_HEADER, MOTHER
+from tests.registry.loading.test_import import CHILD, HUKOU_HEADER, MOTHER
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 

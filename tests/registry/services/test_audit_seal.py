@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from registry.models import AuditChainHead, AuditEntry
 from registry.services.audit import GENESIS_HASH, _unkeyed_hash, subjects_hash
-from tests.registry.test_audit_chain import anchors, ask, entries, failure, verify
+from tests.registry.services.test_audit_chain import anchors, ask, entries, failure, verify
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from registry.contract import LookupContext
 from registry.services.verification import verify_families
-from tests.registry.test_audit_chain import anchors, entries, question, verify
+from tests.registry.services.test_audit_chain import anchors, entries, question, verify
 
 WORKERS = 4
 BATCHES = 5

@@ -9,7 +9,7 @@ from enrollment.models import Application, Consent, Decision
 from registry import idnumber
 from registry.models import AuditEntry
 from tests.conftest import HOME
-from tests.portal.conftest import CHILD, FATHER, MOTHER, signed_in
+from tests.enrollment.portal.parents.conftest import CHILD, FATHER, MOTHER, signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from registry import idnumber
 from registry.models import AuditEntry, ImportBatch, Source
 from registry.services.audit import AuditItem, audit_append
 from tests.enrollment.factories import UserFactory
-from tests.portal_staff.conftest import login
+from tests.enrollment.portal.staff.conftest import login
 from tests.registry.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from enrollment.models import Evidence
 from enrollment.services.rechecks import recheck_request
-from tests.portal_staff.conftest import login
+from tests.enrollment.portal.staff.conftest import login
 from tests.registry.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db

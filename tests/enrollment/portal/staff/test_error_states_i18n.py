@@ -13,8 +13,8 @@ from django.test import Client
 from enrollment.models import AllocationRun, Decision, Evidence, Offer, Recheck
 from enrollment.services.allocation import allocation_run_execute
 from enrollment.services.rechecks import recheck_request, recheck_resolve
-from tests.portal_staff.conftest import BACKEND, login, start_run
-from tests.portal_staff.test_officer import _evidence
+from tests.enrollment.portal.staff.conftest import BACKEND, login, start_run
+from tests.enrollment.portal.staff.test_officer import _evidence
 
 pytestmark = pytest.mark.django_db
 
