@@ -142,7 +142,7 @@ REST_FRAMEWORK = {
     # JSON bodies of bounded size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, for both apps'
     # APIs: Python's json recurses once per level, so a deep body was a server error.
     "DEFAULT_PARSER_CLASSES": [
-        "registry.api.parsers.BoundedJSONParser",
+        "registry.webapi.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

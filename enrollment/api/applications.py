@@ -4,12 +4,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrollment.api.fields import IdNumberField
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.selectors.applications import application_get
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from registry.idnumber import mask
+from registry.webapi import IdNumberField
 
 
 class PersonSerializer(serializers.Serializer):

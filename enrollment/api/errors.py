@@ -2,20 +2,16 @@
 
 import logging
 
-from django.conf import settings
-from django.core import signals
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
-from django.utils.log import log_response
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
 
 from enrollment.access import API_PREFIXES, access_denied
 from enrollment.errors import ApplicationError, ErrorCode
 from registry.idnumber import mask_in_text
+from registry.webapi import unexpected_error_response
 
 logger = logging.getLogger("enrollment.api")
 
@@ -74,47 +70,6 @@ def exception_handler(exc, context):
         "code": getattr(detail, "code", None) or getattr(exc, "default_code", "error"),
         "extra": {},
     }
-    return response
-
-
-def unexpected_error_response(exc, context) -> Response:
-    """An exception DRF does not know, in the API's shape instead of an HTML page.
-
-    Django's own refusals keep their status (a body over DATA_UPLOAD_MAX_MEMORY_SIZE 413, any
-    other suspicious request 400). Anything else is a 500 that says nothing of its cause: the
-    traceback goes to the log (masked) and to whatever listens for request exceptions, as
-    Django's own handler would have sent it.
-    """
-    if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return Response(
-            {
-                "message": f"the request body is over {limit} bytes",
-                "code": "request_too_large",
-                "extra": {},
-            },
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    if isinstance(exc, SuspiciousOperation):
-        return Response(
-            {"message": "the request was refused as malformed", "code": "bad_request", "extra": {}},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    request = getattr(context.get("request"), "_request", None)
-    signals.got_request_exception.send(sender=None, request=request)
-    set_rollback()
-    response = Response(
-        {"message": "an unexpected error; it has been logged", "code": "server_error", "extra": {}},
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
-    log_response(
-        "%s: %s",
-        response.reason_phrase,
-        getattr(request, "path", "?"),
-        response=response,
-        request=request,
-        exception=exc,
-    )
     return response
 
 

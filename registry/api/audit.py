@@ -6,10 +6,10 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
-from registry.api.fields import IdNumberField
 from registry.contract import to_json
 from registry.models import DepartmentClient
 from registry.selectors import lookups_about
+from registry.webapi import IdNumberField
 
 
 class AuditLookupsApi(RegistryApi):

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
 from registry.api.errors import RegistryApi
-from registry.api.fields import IdNumberField
 from registry.consent import TOKEN_MAX_LENGTH
 from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
 from registry.models import DepartmentClient
 from registry.services.verification import verify_families
+from registry.webapi import IdNumberField
 
 # Django refuses request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default), about
 # 5,000 questions; larger batches go as several requests.

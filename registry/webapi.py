@@ -1,14 +1,20 @@
-"""JSON request bodies of bounded size and depth, for every API of the product.
+"""What both agencies' HTTP APIs share, in the one `{"message", "code", "extra"}` shape.
 
-Python's json module recurses once per level of nesting, so a body of 50,000 `[` ends in
-RecursionError: a server error. This parser counts the nesting before parsing (400 beyond
-JSON_MAX_DEPTH) and refuses text that is not Unicode (a lone surrogate escaped as `\\ud800`
-parses, then fails wherever it is encoded, the database included). It reads at most
-DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413 beyond) whatever DRF hands it: DRF 3.18 reads
-`request.body` first, where Django refuses a longer body itself (RequestDataTooBig, which each
-API's handler answers 413 too), and the limit here does not depend on that. Both apps' APIs
-take it through REST_FRAMEWORK's DEFAULT_PARSER_CLASSES; its errors are DRF exceptions, so each
-API's own handler renders them in its `{"message", "code", "extra"}` shape.
+Part of the shared kernel beside registry.contract, registry.idnumber and
+registry.interchange: the education bureau's API takes it as the registry's does.
+
+JSON request bodies of bounded size and depth (BoundedJSONParser). Python's json module
+recurses once per level of nesting, so a body of 50,000 `[` ends in RecursionError: a server
+error. This parser counts the nesting before parsing (400 beyond JSON_MAX_DEPTH) and refuses
+text that is not Unicode (a lone surrogate escaped as `\\ud800` parses, then fails wherever it
+is encoded, the database included). It reads at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413
+beyond) whatever DRF hands it: DRF 3.18 reads `request.body` first, where Django refuses a
+longer body itself (RequestDataTooBig, which `unexpected_error_response` answers 413 too), and
+the limit here does not depend on that. Both APIs take it through REST_FRAMEWORK's
+DEFAULT_PARSER_CLASSES; its errors are DRF exceptions, so each API's own handler renders them.
+
+An ID number field (IdNumberField) that normalises through registry.idnumber, and the answer
+to an exception DRF does not know (unexpected_error_response).
 """
 
 import json
@@ -16,10 +22,17 @@ import re
 
 import numpy as np
 from django.conf import settings
-from rest_framework import status
+from django.core import signals
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.utils.log import log_response
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
+from rest_framework.views import set_rollback
+
+from registry import idnumber
 
 # The deepest body any operation takes (a what-if policy document) is four levels deep;
 # 32 leaves room for any document a district writes, and is far from the recursion limit.
@@ -107,3 +120,59 @@ def _holds_lone_surrogate(data) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+class IdNumberField(serializers.CharField):
+    """An ID number, normalised by `registry.idnumber` (full-width digits, spaces, `x`) or
+    refused saying which check failed; the message never repeats the number."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 18)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        try:
+            return idnumber.validate(super().to_internal_value(data))
+        except idnumber.InvalidIdNumber as error:
+            raise serializers.ValidationError(str(error), code=f"id_{error.code}") from None
+
+
+def unexpected_error_response(exc, context) -> Response:
+    """An exception DRF does not know, in the API's shape instead of an HTML page.
+
+    Django's own refusals keep their status (a body over DATA_UPLOAD_MAX_MEMORY_SIZE 413, any
+    other suspicious request 400). Anything else is a 500 that says nothing of its cause: the
+    traceback goes to the log (masked) and to whatever listens for request exceptions, as
+    Django's own handler would have sent it.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {
+                "message": f"the request body is over {limit} bytes",
+                "code": "request_too_large",
+                "extra": {},
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(
+            {"message": "the request was refused as malformed", "code": "bad_request", "extra": {}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    request = getattr(context.get("request"), "_request", None)
+    signals.got_request_exception.send(sender=None, request=request)
+    set_rollback()
+    response = Response(
+        {"message": "an unexpected error; it has been logged", "code": "server_error", "extra": {}},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+    log_response(
+        "%s: %s",
+        response.reason_phrase,
+        getattr(request, "path", "?"),
+        response=response,
+        request=request,
+        exception=exc,
+    )
+    return response
