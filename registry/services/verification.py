@@ -54,6 +54,8 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
     # thousands of families is one query per table; SQLite needs chunks under its variable
     # limit.
     values = list(values)
+    if not values:
+        return  # nobody to ask about: no query at all
     if connection.vendor == "postgresql":
         yield values
         return
