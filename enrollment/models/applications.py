@@ -225,6 +225,9 @@ class Evidence(models.Model):
         HOUSING = "housing", _("住房")
         SOCIAL_INSURANCE = "social_insurance", _("社保")
         RESIDENCE_PERMIT = "residence_permit", _("居住证")
+        # That a named adult is the child's guardian: a household-booklet page or a birth
+        # certificate (DOMAIN.md, "Guardianship").
+        RELATION = "relation", _("监护关系")
 
     class Kind(models.TextChoices):
         UPLOAD = "upload", _("上传证明材料")
@@ -251,7 +254,8 @@ class Evidence(models.Model):
     review_reason = models.CharField(max_length=500, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # What the officer established on accepting it, where the evidence alone does not say
-    # (hukou: {"hukou_class": "D", "registered_on": "2019-06-15"}).
+    # (hukou: {"hukou_class": "D", "registered_on": "2019-06-15"}; relation:
+    # {"guardian_position": 2, "document": "birth_certificate"}).
     accepted_values = models.JSONField(default=dict, blank=True)
 
     objects = EvidenceQuerySet.as_manager()

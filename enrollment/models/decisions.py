@@ -85,7 +85,7 @@ class Decision(models.Model):
     si_months = models.PositiveIntegerField(default=0)
     reasons = models.JSONField(default=list)
     facts = models.JSONField(default=dict)
-    # The facts scoring used, packed as ten integers (enrollment.policy.facts_pack), so that a
+    # The facts scoring used, packed as twelve integers (enrollment.policy.facts_pack), so that a
     # what-if rescoring of a whole city loads one short column instead of every `facts` JSON.
     facts_packed = models.CharField(max_length=96, blank=True)
     trace = models.JSONField(default=list)

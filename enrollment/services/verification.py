@@ -189,6 +189,8 @@ class _Case:
     consent_reference: str
     consent_purpose: str
     guardian_ids: tuple[str, ...]
+    # Positions in guardian_ids (from 0) an officer accepted as related on evidence.
+    related_on_evidence: tuple[int, ...] = ()
 
 
 def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
@@ -209,14 +211,33 @@ def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
             "application__consent__purpose",
         )
     )
+    application_ids = [row[1] for row in rows]
     guardians: dict[int, list[str]] = defaultdict(list)
-    for application_id, id_number in (
-        Guardian.objects.filter(application_id__in=[row[1] for row in rows])
+    positions: dict[int, list[int]] = defaultdict(list)
+    for application_id, id_number, position in (
+        Guardian.objects.filter(application_id__in=application_ids)
         .order_by("application_id", "position")
-        .values_list("application_id", "id_number")
+        .values_list("application_id", "id_number", "position")
     ):
         guardians[application_id].append(id_number)
-    return [_Case(*row, guardian_ids=tuple(guardians[row[1]])) for row in rows]
+        positions[application_id].append(position)
+    on_evidence: dict[int, set[int]] = defaultdict(set)
+    for application_id, values in Evidence.objects.filter(
+        application_id__in=application_ids,
+        fact=Evidence.Fact.RELATION,
+        review=Evidence.Review.ACCEPTED,
+    ).values_list("application_id", "accepted_values"):
+        position = (values or {}).get("guardian_position")
+        if position in positions[application_id]:
+            on_evidence[application_id].add(positions[application_id].index(position))
+    return [
+        _Case(
+            *row,
+            guardian_ids=tuple(guardians[row[1]]),
+            related_on_evidence=tuple(sorted(on_evidence[row[1]])),
+        )
+        for row in rows
+    ]
 
 
 def question_for(case: _Case, policy: Policy) -> FamilyQuestion:
@@ -233,6 +254,7 @@ def question_for(case: _Case, policy: Policy) -> FamilyQuestion:
         city_code=doc["city_code"],
         si_window_months=int(doc["si_window_months"]),
         permit_min_months=int(doc["permit_min_months"]),
+        related_on_evidence=case.related_on_evidence,
         # Signed here, once per consent per batch, for the people this application names.
         consent_token=consent_token_sign(
             consent_reference=case.consent_reference,

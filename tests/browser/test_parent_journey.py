@@ -18,7 +18,7 @@ from registry import idnumber
 from registry.models import AuditEntry
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,9 +30,7 @@ PASSWORD = "Qiuzhi-2027-xue"
 @pytest.fixture
 def registry_facts(db):
     """DOMAIN.md worked example 1: 109.3 points."""
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
 
 
@@ -169,7 +167,8 @@ def test_status_page_follows_verification_live_and_shows_the_points_when_done(
 
     page.get_by_role("link", name="陈小明").click()
     expect(page.locator("#live")).to_have_attribute("hx-trigger", "every 2s")
-    expect(page.locator(".fact-checking")).to_have_count(4)
+    # The child's hukou, the guardianship, housing, social insurance, the permit.
+    expect(page.locator(".fact-checking")).to_have_count(5)
     watched.screenshot("status-verifying")
 
     # The worker finishes; the page notices by itself within a poll or two.

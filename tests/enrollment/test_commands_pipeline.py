@@ -283,13 +283,13 @@ def test_export_decisions_writes_exactly_the_interchange_columns(district, tmp_p
             "EX7-7",
             "needs_review",
             "",
-            "OWN",
+            "NONE",
             "0.0",
             "0.0",
             "0.0",
             "0",
             "0",
-            "CHILD_HUKOU_NOT_FOUND",
+            "CHILD_HUKOU_NOT_FOUND;GUARDIANSHIP_NOT_VERIFIED",
             "2027.1",
         ],  # fmt: skip
     ]

@@ -444,7 +444,12 @@ class EvidenceForm(forms.Form):
                 limit = settings.EVIDENCE_MAX_BYTES
                 if upload.size > limit:
                     self.add_error("file", _("文件太大：不能超过 5 MB。"))
-        if kind == Evidence.Kind.COMMITMENT and not (cleaned.get("statement") or "").strip():
+        if kind == Evidence.Kind.COMMITMENT and cleaned.get("fact") == Evidence.Fact.RELATION:
+            self.add_error(
+                "kind",
+                _("监护关系需要上传户口簿页或出生医学证明，不能以承诺代替。"),
+            )
+        elif kind == Evidence.Kind.COMMITMENT and not (cleaned.get("statement") or "").strip():
             self.add_error("statement", _("请写下您承诺的内容。"))
         return cleaned
 

@@ -240,8 +240,64 @@ def test_packed_facts_round_trip():
         rejected_on_review=frozenset({"child_hukou"}),
     )
 
-    assert facts_pack(facts) == "2 20250120 03333 1 1 017 1 1 1 0"
+    assert facts_pack(facts) == "2 20250120 03333 1 1 017 1 1 1 0 1 0"
     assert facts_unpack(facts_pack(facts)) == facts
+
+
+def test_packed_facts_keep_an_unverified_guardianship_and_its_rejection():
+    facts = Facts(
+        hukou_class="D",
+        hukou_registered_on=date(2019, 6, 15),
+        guardianship_verified=False,
+        rejected_on_review=frozenset({"guardianship"}),
+    )
+
+    assert facts_pack(facts) == "1 20190615 00000 0 0 000 0 0 0 0 0 1"
+    assert facts_unpack(facts_pack(facts)) == facts
+
+
+def test_without_a_related_guardian_only_guardianship_is_listed_and_nothing_scored():
+    # given: a class N child whose named adult is not related; the facts of adults are empty,
+    # as the registry looks none up
+    facts = Facts(
+        hukou_class="N", hukou_registered_on=date(2020, 4, 1), guardianship_verified=False
+    )
+
+    result = score(facts, POLICY)
+
+    assert (result.outcome, result.reasons, result.total_points) == (
+        "needs_review",
+        ("GUARDIANSHIP_NOT_VERIFIED",),
+        Decimal("0"),
+    )
+    step = next(item for item in result.trace if item["rule"] == "guardianship.required")
+    assert (step["reason"], step["fact"]) == ("GUARDIANSHIP_NOT_VERIFIED", "guardianship")
+
+
+def test_a_rejected_relation_closes_the_question_as_ineligible():
+    facts = Facts(
+        hukou_class="D",
+        hukou_registered_on=date(2019, 6, 15),
+        guardianship_verified=False,
+        rejected_on_review=frozenset({"guardianship"}),
+    )
+
+    result = score(facts, POLICY)
+
+    assert (result.outcome, result.reasons) == ("ineligible", ("GUARDIANSHIP_NOT_VERIFIED",))
+
+
+def test_a_case_waiting_for_housing_lists_the_permit_and_insurance_codes_that_apply():
+    # given: class N, no housing, no qualifying permit, 5 insured months
+    facts = Facts(hukou_class="N", hukou_registered_on=date(2020, 4, 1), si_months=5)
+
+    result = score(facts, POLICY)
+
+    assert (result.outcome, result.reasons, result.total_points) == (
+        "needs_review",
+        ("HOUSING_NOT_VERIFIED", "PERMIT_MISSING", "SI_MONTHS_BELOW_MIN"),
+        Decimal("0"),
+    )
 
 
 def test_a_changed_document_changes_the_score():
@@ -300,16 +356,42 @@ EXPECTED = {
         40,
         ["PERMIT_MISSING"],
     ),
+    # No hukou for the child: the relation cannot be checked, so no adult fact is looked up
+    # (the mother's flat in the registry is not found, and housing is not asked about).
     7: (
         "needs_review",
         "",
-        "OWN",
+        "NONE",
         Decimal("0.0"),
         Decimal("0.0"),
         Decimal("0.0"),
         0,
         0,
-        ["CHILD_HUKOU_NOT_FOUND"],
+        ["CHILD_HUKOU_NOT_FOUND", "GUARDIANSHIP_NOT_VERIFIED"],
+    ),
+    # As 1, but the mother's hukou is in another household: her flat does not count.
+    8: (
+        "needs_review",
+        "D",
+        "NONE",
+        Decimal("0.0"),
+        Decimal("0.0"),
+        Decimal("0.0"),
+        93,
+        0,
+        ["GUARDIANSHIP_NOT_VERIFIED"],
+    ),
+    # As 4, with nobody of the family on the rental and a permit issued 2026-06-01.
+    9: (
+        "needs_review",
+        "N",
+        "NONE",
+        Decimal("0.0"),
+        Decimal("0.0"),
+        Decimal("0.0"),
+        0,
+        40,
+        ["HOUSING_NOT_VERIFIED", "PERMIT_MISSING"],
     ),
 }
 
@@ -340,7 +422,7 @@ def test_worked_example_through_the_verification_service(district, number):
     assert decision.policy.version == "2027.1"
     assert decision.basis == "computed"
     application.refresh_from_db()
-    assert application.state == ("needs_review" if number == 7 else "decided")
+    assert application.state == ("needs_review" if number in (7, 8, 9) else "decided")
 
 
 @pytestmark_db
@@ -358,7 +440,7 @@ def test_decision_names_the_registry_record_behind_each_point(district):
     assert decision.facts["answer"]["child_hukou"]["registered_on"] == "2019-06-15"
     base = next(step for step in decision.trace if step["rule"] == "base_points[0]")
     assert base["source"] == [hukou_source, housing_source]
-    assert decision.facts_packed == "1 20190615 10000 0 0 000 0 0 0 0"
+    assert decision.facts_packed == "1 20190615 10000 0 0 000 0 0 0 0 1 0"
 
 
 @pytestmark_db

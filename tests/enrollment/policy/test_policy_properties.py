@@ -15,6 +15,7 @@ DEFAULT = default_policy_document(admission_year=2027)
 facts_strategy = st.builds(
     Facts,
     hukou_class=st.sampled_from([None, "D", "C", "N"]),
+    guardianship_verified=st.booleans(),
     hukou_registered_on=st.one_of(
         st.none(), st.dates(min_value=date(1990, 1, 1), max_value=date(2028, 12, 31))
     ),
@@ -24,7 +25,7 @@ facts_strategy = st.builds(
     si_months=st.integers(min_value=0, max_value=120),
     permit_qualifies=st.booleans(),
     housing_evidence_accepted=st.booleans(),
-    rejected_on_review=st.frozensets(st.sampled_from(["child_hukou", "housing"])),
+    rejected_on_review=st.frozensets(st.sampled_from(["child_hukou", "housing", "guardianship"])),
 )
 
 

@@ -30,7 +30,7 @@ from enrollment.services.retention import (
 from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,7 @@ FIRST_EXPIRED_DAY = date(2030, 1, 1)
 
 
 def _decided_application(parent, *, with_evidence=True) -> Application:
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
     application = application_submit(
         data=ApplicationInput(

@@ -22,6 +22,7 @@ from tests.enrollment.factories import UserFactory
 from tests.enrollment.pipeline_support import (
     child_id,
     guardian_id,
+    household,
     submit,
     verify_all,
     worked_example,
@@ -54,10 +55,12 @@ def _no_hukou_case(parent):
 
 
 def _no_housing_case(parent):
-    """District hukou since 2020-06-01; the registry knows no housing in the home community."""
-    child = child_id(8)
-    HukouRecordFactory(id_number=child, registered_on=date(2020, 6, 1))
-    application = submit(child=child, guardians=[guardian_id(8)], user=parent)
+    """District hukou since 2020-06-01, the mother in the child's household; the registry
+    knows no housing in the home community."""
+    child, mother = child_id(8), guardian_id(8)
+    row = HukouRecordFactory(id_number=child, registered_on=date(2020, 6, 1))
+    household(row, mother)
+    application = submit(child=child, guardians=[mother], user=parent)
     verify_all()
     application.refresh_from_db()
     return application
@@ -80,22 +83,29 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
         values={"hukou_class": "D", "registered_on": "2019-06-15"},
     )
 
+    # then: the hukou counts as stated; without the child's hukou in the registry nobody was
+    # related to the child, so the relation still waits for its own evidence (DOMAIN.md)
     application.refresh_from_db()
-    assert application.state == "decided"
+    assert application.state == "needs_review"
     decision = Decision.objects.get(application=application, is_current=True)
-    assert (decision.basis, decision.outcome, decision.total_points, decision.decided_by) == (
+    assert (
+        decision.basis,
+        decision.outcome,
+        decision.hukou_class,
+        decision.residence_months,
+        decision.total_points,
+        decision.reasons,
+        decision.decided_by,
+    ) == (
         "reviewed",
-        "eligible",
-        Decimal("109.3"),
+        "needs_review",
+        "D",
+        93,
+        Decimal("0.0"),
+        ["GUARDIANSHIP_NOT_VERIFIED"],
         officer,
     )
     assert decision.reason == "police certificate checked at the counter"
-    event = application.events.last()
-    assert (event.to_state, event.reason_code, event.reason) == (
-        "decided",
-        "evidence_reviewed",
-        "police certificate checked at the counter",
-    )
     hukou_source = decision.facts["facts"]["sources"]["child_hukou"]
     assert (hukou_source["source"], hukou_source["key"]) == ("evidence", str(evidence.pk))
     assert decision.facts["evidence"] == [evidence.pk]
@@ -118,8 +128,117 @@ def test_accepted_hukou_evidence_counts_as_the_class_and_date_the_officer_states
     )
     assert (recomputed.data["old"], recomputed.data["new"]) == (
         {"outcome": "needs_review", "total_points": "0.0"},
-        {"outcome": "eligible", "total_points": "109.3"},
+        {"outcome": "needs_review", "total_points": "0"},
     )
+
+
+def test_accepted_relation_evidence_verifies_again_and_scores_the_guardians_facts(
+    district, parent, officer, django_capture_on_commit_callbacks
+):
+    # given: worked example 7 for a parent's own application, the hukou accepted on evidence
+    application = _no_hukou_case(parent)
+    hukou = evidence_submit(
+        application=application, actor=parent, fact="hukou", kind="upload", file=_pdf()
+    )
+    evidence_review(
+        actor=officer,
+        evidence=hukou,
+        accept=True,
+        reason="booklet seen",
+        values={"hukou_class": "D", "registered_on": "2019-06-15"},
+    )
+    relation = evidence_submit(
+        application=application, actor=parent, fact="relation", kind="upload", file=_pdf()
+    )
+
+    # when: the officer accepts the booklet page as showing the mother is the child's guardian
+    with django_capture_on_commit_callbacks(execute=True):
+        evidence_review(
+            actor=officer,
+            evidence=relation,
+            accept=True,
+            reason="booklet page shows mother and child",
+            values={"guardian_position": 1, "document": "household_booklet"},
+        )
+
+    # then: the registry was asked again, looked up the mother's flat, and the policy scored it
+    application.refresh_from_db()
+    assert application.state == "decided"
+    decision = Decision.objects.get(application=application, is_current=True)
+    assert (decision.basis, decision.outcome, decision.housing_class) == (
+        "computed",
+        "eligible",
+        "OWN",
+    )
+    assert (decision.base_points, decision.bonus_points, decision.total_points) == (
+        Decimal("100.0"),
+        Decimal("9.3"),
+        Decimal("109.3"),
+    )
+    assert decision.reasons == []
+    assert decision.facts["answer"]["related_guardians"] == [
+        {"guardian_index": 0, "basis": "evidence", "record": None}
+    ]
+    assert decision.facts["facts"]["sources"]["housing"]["source"] == "property"
+    assert sorted(decision.facts["evidence"]) == sorted([hukou.pk, relation.pk])
+    assert [(e.to_state, e.reason_code) for e in application.events.all()] == [
+        ("submitted", "submitted"),
+        ("verifying", "verification_started"),
+        ("needs_review", "verified"),
+        ("verifying", "verify_again"),
+        ("decided", "verified"),
+    ]
+    granted = AuditLog.objects.get(action="guardianship.accept")
+    assert (granted.actor, granted.target_type, granted.reason) == (
+        officer,
+        "Guardian",
+        "booklet page shows mother and child",
+    )
+    assert (granted.data["old"], granted.data["new"], granted.data["document"]) == (
+        {"related": False},
+        {"related": True},
+        "household_booklet",
+    )
+
+
+def test_relation_evidence_must_name_a_guardian_and_a_document_and_nothing_is_written(
+    district, parent, officer
+):
+    application = _no_hukou_case(parent)
+    relation = evidence_submit(
+        application=application, actor=parent, fact="relation", kind="upload", file=_pdf()
+    )
+
+    with pytest.raises(ApplicationError) as refused:
+        evidence_review(
+            actor=officer,
+            evidence=relation,
+            accept=True,
+            reason="ok",
+            values={"guardian_position": 2, "document": "household_booklet"},
+        )
+
+    assert refused.value.field == "values.guardian_position"
+    relation.refresh_from_db()
+    assert relation.review == "pending"
+    assert not AuditLog.objects.filter(action__in=["evidence.accept", "guardianship.accept"])
+    assert Decision.objects.filter(application=application).count() == 1
+
+
+def test_a_relation_cannot_be_promised_by_commitment(district, parent):
+    application = _no_hukou_case(parent)
+
+    with pytest.raises(ApplicationError) as refused:
+        evidence_submit(
+            application=application,
+            actor=parent,
+            fact="relation",
+            kind="commitment",
+            statement="她是孩子的母亲",
+        )
+
+    assert refused.value.field == "kind"
+    assert not Evidence.objects.exists()
 
 
 def test_accepted_housing_commitment_scores_as_rent(district, parent, officer):
@@ -182,7 +301,7 @@ def test_decision_waits_until_every_piece_of_evidence_is_reviewed(district, pare
 
 def test_evidence_against_a_decision_reopens_it_for_review(district, parent):
     mother = guardian_id(9)
-    HukouRecordFactory(id_number=child_id(9), hukou_district_code="445202")
+    household(HukouRecordFactory(id_number=child_id(9), hukou_district_code="445202"), mother)
     PropertyRecordFactory(owner_id_number=mother, community_code=HOME)
     application = submit(child=child_id(9), guardians=[mother], user=parent)
     verify_all()
@@ -402,7 +521,9 @@ def test_retry_after_the_attempt_cap_verifies_again(
 # --- the APIs ---------------------------------------------------------------------------------
 
 
-def test_parent_uploads_and_officer_reviews_over_the_api(district, parent, officer, api):
+def test_parent_uploads_and_officer_reviews_over_the_api(
+    district, parent, officer, api, django_capture_on_commit_callbacks
+):
     application = _no_hukou_case(parent)
 
     uploaded = api(parent).post(
@@ -431,7 +552,35 @@ def test_parent_uploads_and_officer_reviews_over_the_api(district, parent, offic
         "registered_on": "2025-01-20",
     }
     detail = api(parent).get(f"/api/v1/applications/{application.ref}/").json()
-    assert (detail["state"], detail["decision"]["total_points"]) == ("decided", "97.6")
+    assert (detail["state"], detail["decision"]["reasons"]) == (
+        "needs_review",
+        ["GUARDIANSHIP_NOT_VERIFIED"],
+    )
+
+    # and the relation, by a birth certificate: verified again, the mother's flat scored
+    relation = api(parent).post(
+        f"/api/v1/applications/{application.ref}/evidence/",
+        {"fact": "relation", "kind": "upload", "file": _pdf("birth.pdf")},
+        format="multipart",
+    )
+    assert relation.status_code == 201, relation.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = api(officer).post(
+            f"/api/v1/officer/evidence/{relation.json()['id']}/review/",
+            {
+                "accept": True,
+                "reason": "birth certificate names the mother",
+                "values": {"guardian_position": 1, "document": "birth_certificate"},
+            },
+            format="json",
+        )
+    assert accepted.status_code == 200, accepted.json()
+    detail = api(parent).get(f"/api/v1/applications/{application.ref}/").json()
+    assert (detail["state"], detail["decision"]["total_points"], detail["decision"]["reasons"]) == (
+        "decided",
+        "97.6",
+        [],
+    )
 
 
 def test_api_refuses_a_parent_reviewing_and_an_override_without_reason(

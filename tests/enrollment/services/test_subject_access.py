@@ -17,7 +17,7 @@ from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +47,7 @@ def _submit(user, child, guardian, name) -> Application:
 
 @pytest.fixture
 def families(district, parent):
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
     other_parent = UserFactory(role=Role.PARENT, username="parent2")
     mine = _submit(parent, CHILD, MOTHER, "陈小明")

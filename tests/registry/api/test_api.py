@@ -210,9 +210,12 @@ def test_a_rejected_property_share_is_refused():
 
 
 def _registry_facts():
-    HukouRecordFactory(
+    child = HukouRecordFactory(
         id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )
+    # Both parents share the child's household: related guardians, whose facts count.
+    for parent in (FATHER, MOTHER):
+        HukouRecordFactory(id_number=parent, household_no=child.household_no)
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("60"))
     ResidencePermitRecordFactory(id_number=FATHER)
     for month in range(1, 13):
@@ -243,6 +246,7 @@ def test_http_answers_are_the_in_process_answers(education_bureau):
     assert _without_audit_ids(answers) == _without_audit_ids(to_json(in_process))
     assert answers[0]["housing"]["owned_share_percent"] == "60.00"
     assert answers[0]["social_insurance"]["qualifying_months"] == 12
+    assert [r["guardian_index"] for r in answers[0]["related_guardians"]] == [0, 1]
     assert AuditEntry.objects.filter(outcome="answered", client_id="edu-440604").count() == 4
 
 
@@ -392,3 +396,23 @@ def test_a_social_insurance_month_pushed_with_json_booleans_is_taken():
     assert list(SocialInsuranceRecord.objects.values_list("month", "pension", "medical")) == [
         (date(2026, 5, 1), True, True)
     ]
+
+
+def test_a_relation_accepted_for_an_adult_not_asked_about_is_refused_and_nothing_looked_up(
+    education_bureau,
+):
+    _registry_facts()
+    api = api_with(education_bureau.api_key)
+    body = {**to_json(question("A1")), "related_on_evidence": [2]}
+
+    response = api.post(
+        "/registry/api/v1/verify/families/",
+        {"questions": [body]},
+        format="json",
+        HTTP_X_ROAD_CLIENT="edu-440604",
+        HTTP_X_ROAD_PURPOSE="enrollment-2027",
+    )
+
+    assert response.status_code == 400
+    assert "related_on_evidence" in response.json()["message"]
+    assert not AuditEntry.objects.exists()

@@ -144,6 +144,7 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
     )
 
     # then: DOMAIN.md's paths, classified from the registry's answers
+    questions_by_key = {q.key: q for q in questions}
     paths = Counter()
     for answer in answers:
         hukou = answer.child_hukou
@@ -157,6 +158,11 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
         if hukou is None:
             paths["needs_review:CHILD_HUKOU_NOT_FOUND"] += 1
             continue
+        if not answer.related_guardians:
+            paths["needs_review:GUARDIANSHIP_NOT_VERIFIED"] += 1
+            continue
+        if len(answer.related_guardians) < len(questions_by_key[answer.key].guardian_id_numbers):
+            paths["a named adult not related"] += 1
         if housing_class == "NONE":
             paths["needs_review:HOUSING_NOT_VERIFIED"] += 1
             continue
@@ -176,7 +182,12 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
         "C:RENT",
         "N:RENT",
         "needs_review:CHILD_HUKOU_NOT_FOUND",
+        "needs_review:GUARDIANSHIP_NOT_VERIFIED",
         "needs_review:HOUSING_NOT_VERIFIED",
         "ineligible:PERMIT_MISSING",
         "ineligible:SI_MONTHS_BELOW_MIN",
+        "a named adult not related",
     }, paths
+    # A small share: most families' named adults share the child's household.
+    assert 0 < paths["needs_review:GUARDIANSHIP_NOT_VERIFIED"] <= len(answers) * 0.05, paths
+    assert 0 < paths["a named adult not related"] <= len(answers) * 0.05, paths

@@ -33,6 +33,7 @@ from tests.registry.factories import (
     DepartmentClientFactory,
     HukouRecordFactory,
     PropertyRecordFactory,
+    related_family,
     signed,
 )
 
@@ -132,7 +133,7 @@ REFUSALS = [
 @pytest.fixture
 def facts(db):
     """Registry facts an answer would disclose, were the lookup answered."""
-    HukouRecordFactory(id_number=CHILD, hukou_district_code="440604")
+    related_family(CHILD, MOTHER, hukou_district_code="440604")
     PropertyRecordFactory(owner_id_number=MOTHER, community_code="440604010003")
 
 

@@ -25,6 +25,7 @@ from enrollment.portal.staff.officer.presentation import (
     accepted_facts,
     decision_labels,
     event_reason,
+    guardian_relations,
     trace_step,
 )
 from enrollment.portal.staff.pages import SOURCE_LABELS, page_year, paginate, query_without_page
@@ -124,8 +125,13 @@ def _case_context(request, application, **forms) -> dict:
         "evidence": evidence,
         "history": case_decision_history(application=application),
         "events": _event_rows(application),
+        "guardians": guardian_relations(application, decision),
         "evidence_forms": {
-            item.id: EvidenceReviewForm(initial={"evidence": item.id}, auto_id=f"ev{item.id}_%s")
+            item.id: EvidenceReviewForm(
+                initial={"evidence": item.id},
+                auto_id=f"ev{item.id}_%s",
+                guardians=application.guardians.all(),
+            )
             for item in evidence
             if item.review == item.Review.PENDING
         },
@@ -181,6 +187,7 @@ def _registry_facts(decision) -> list[tuple[str, object]]:
     return [
         (_("户籍类别"), _hukou_class(facts.get("hukou_class"))),
         (_("户籍登记日期"), facts.get("hukou_registered_on") or "—"),
+        (_("监护关系已核实"), no if facts.get("guardianship_verified") is False else yes),
         (_("家庭在居住社区的产权占比（%）"), facts.get("owned_share_percent", "0")),
         (_("居住社区有租赁备案"), yes if facts.get("has_rental") else no),
         (_("在本市其他社区有房产"), yes if facts.get("owns_elsewhere") else no),
@@ -210,7 +217,11 @@ def officer_case_evidence(request, ref: str):
     application = _officer_case_or_404(request, ref)
     # Each piece of evidence has its own form on the page; ids follow the evidence.
     key = request.POST.get("evidence", "")
-    form = EvidenceReviewForm(request.POST, auto_id=f"ev{key if key.isdigit() else 0}_%s")
+    form = EvidenceReviewForm(
+        request.POST,
+        auto_id=f"ev{key if key.isdigit() else 0}_%s",
+        guardians=application.guardians.all(),
+    )
     if form.is_valid():
         evidence = evidence_get(user=request.user, evidence_id=form.cleaned_data["evidence"])
         if evidence is None or evidence.application_id != application.id:

@@ -15,7 +15,7 @@ from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
@@ -61,9 +61,7 @@ def default_language_after_each_test():
 @pytest.fixture
 def registry_example_1(db):
     """DOMAIN.md worked example 1: hukou in the district since 2019-06-15, mother owns at home."""
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
 
 

@@ -23,7 +23,7 @@ from registry.services.audit import AuditItem, audit_append
 from registry.services.clients import department_client_create
 from tests.conftest import HOME
 from tests.enrollment.portal.parents.conftest import CHILD, MOTHER, signed_in, submit
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +157,7 @@ def test_published_offer_is_accepted_with_a_receipt_and_waiting_lists_are_shown(
     for index, day in enumerate(registered):
         child = idnumber.make("440604", date(2020, 5, 1), 600 + index)
         mother = idnumber.make("440604", date(1990, 1, 1), 700 + index)
-        HukouRecordFactory(id_number=child, registered_on=day)
+        related_family(child, mother, registered_on=day)
         PropertyRecordFactory(owner_id_number=mother, community_code=HOME)
         submit(
             parent=other_parent if index == 2 else None,

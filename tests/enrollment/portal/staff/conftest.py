@@ -14,9 +14,9 @@ from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import SchoolFactory, UserFactory
 from tests.registry.factories import (
-    HukouRecordFactory,
     PropertyRecordFactory,
     RentalRecordFactory,
+    related_family,
 )
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -70,7 +70,7 @@ def town(district, parent):
     # A01: D + OWN, registered 2019-06-15: 100 + 9.3 = 109.3.
     child1 = idnumber.make("440604", date(2020, 3, 15), 123)
     mother1 = idnumber.make("440604", date(1990, 7, 1), 222)
-    HukouRecordFactory(id_number=child1, registered_on=date(2019, 6, 15))
+    related_family(child1, mother1, registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=mother1, community_code=HOME)
     a1 = submit_and_verify(
         ref="A01", child=child1, guardian=mother1, preferences=["S440604001", "S440604002"]
@@ -78,13 +78,14 @@ def town(district, parent):
     # A02: D + RENT not owning elsewhere, registered 2026-03-31: 90 + 1.2 = 91.2.
     child2 = idnumber.make("440604", date(2020, 5, 2), 125)
     mother2 = idnumber.make("440604", date(1991, 2, 3), 224)
-    HukouRecordFactory(id_number=child2, registered_on=date(2026, 3, 31))
+    related_family(child2, mother2, registered_on=date(2026, 3, 31))
     RentalRecordFactory(tenant_id_number=mother2, community_code=HOME)
     # A02 is the signed-in parent's own application.
     a2 = submit_and_verify(
         ref="A02", child=child2, guardian=mother2, preferences=["S440604001"], parent=parent
     )
-    # A03: no hukou for the child: needs review, CHILD_HUKOU_NOT_FOUND.
+    # A03: no hukou for the child: needs review, CHILD_HUKOU_NOT_FOUND (and so
+    # GUARDIANSHIP_NOT_VERIFIED: the mother's flat is not looked up).
     child3 = idnumber.make("440604", date(2020, 7, 9), 127)
     mother3 = idnumber.make("440604", date(1992, 4, 5), 226)
     PropertyRecordFactory(owner_id_number=mother3, community_code=HOME)

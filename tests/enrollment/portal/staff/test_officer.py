@@ -2,7 +2,6 @@
 
 import json
 import logging
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -77,7 +76,10 @@ def test_review_queue_shows_needs_review_by_default_and_filters_by_reason_state_
     default = client.get("/staff/officer/review/")
     assert [a.ref for a in default.context["page"].object_list] == ["A03"]
     assertContains(
-        default, '<td data-label="原因代码">未查到孩子户籍（CHILD_HUKOU_NOT_FOUND）</td>', html=True
+        default,
+        '<td data-label="原因代码">未查到孩子户籍（CHILD_HUKOU_NOT_FOUND）<br>'
+        "监护关系未能核实（GUARDIANSHIP_NOT_VERIFIED）</td>",
+        html=True,
     )
     assertContains(
         default,
@@ -130,6 +132,7 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     # Each step in the words of the parent's points breakdown, never the rule's code.
     assert [(row["label"], row["rule"], row["points"]) for row in response.context["trace"]] == [
         ("户籍类别：本区户籍", "", None),
+        ("监护关系：已核实", "", None),
         ("住房类别：自有住房", "", None),
         ("基础分：本区户籍 + 自有住房", "积分办法 2027.1 基础分表第 1 行", "100"),
         (
@@ -144,6 +147,7 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     assert response.context["registry_facts"] == [
         ("户籍类别", "本区户籍（D）"),
         ("户籍登记日期", "2019-06-15"),
+        ("监护关系已核实", "是"),
         ("家庭在居住社区的产权占比（%）", "100.00"),
         ("居住社区有租赁备案", "否"),
         ("在本市其他社区有房产", "否"),
@@ -326,11 +330,13 @@ def test_accepting_hukou_evidence_with_its_facts_rescores_the_case_and_audits_th
         "派出所户籍证明与申请一致",
     )
     decision = town["A03"].decisions.get(is_current=True)
-    # D + OWN with the stated registration date: DOMAIN.md example 1, 109.3.
-    assert (decision.basis, decision.outcome, decision.total_points) == (
+    # The hukou as stated; with no hukou in the registry nobody is related to the child, so
+    # the relation still waits for its own evidence (DOMAIN.md).
+    assert (decision.basis, decision.outcome, decision.hukou_class, decision.reasons) == (
         "reviewed",
-        "eligible",
-        Decimal("109.3"),
+        "needs_review",
+        "D",
+        ["GUARDIANSHIP_NOT_VERIFIED"],
     )
     assert list(
         AuditLog.objects.filter(actor=officer).order_by("id").values_list("action", "reason")
