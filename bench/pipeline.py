@@ -23,6 +23,14 @@ Cases (one JSON line each):
     python bench/pipeline.py              # 200,000 applications, 1,000,000 people
     python bench/pipeline.py --scale 0.05 # a quick look
     python bench/pipeline.py --scale 0.1 --people 1000000  # 20,000 against the full registry
+
+With `--compare copy`, the run measures `copy_insert` (COPY of new rows) against Django's
+`bulk_create` (bench/django_way.py) instead: the applications are split into 2 x `--rounds`
+phases, alternating ours and Django's (ours first in odd rounds, second in even ones); each
+phase submits its share (`application_submit_many`) and then verifies it with two workers
+started for that side. One JSON line a phase, then one with the medians of each side:
+
+    python bench/pipeline.py --compare copy --rounds 4 --scale 0.3 --people 300000
 """
 
 import argparse
@@ -207,7 +215,7 @@ def submit(families: list[dict]) -> tuple[float, list[int]]:
     return time.perf_counter() - started, job_ids
 
 
-def start_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen]:
+def start_workers(url: str, count: int, logs: Path, ways: tuple[str, ...] = ()) -> list:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -215,6 +223,18 @@ def start_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen]:
         "DJANGO_DEBUG": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
     }
+    if ways:
+        # Django's way for these paths (bench/django_way.py), on the same settings otherwise.
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "django_way",
+                "DJANGO_WAY_BASE": "config.settings.local",
+                "DJANGO_WAY": ",".join(ways),
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT / "bench"), str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+            }
+        )
     workers = []
     for n in range(count):
         log = (logs / f"worker{n}.log").open("w")
@@ -356,6 +376,122 @@ def baseline() -> tuple[float, dict[int, str]]:
     }
 
 
+def compare(args, url: str, families: list[dict]) -> None:
+    """Ours against Django's way for `args.compare`, alternating, each phase with its own
+    families: submitted in this process, then verified by two workers of that side."""
+    import statistics
+
+    import psutil
+    from django.db import connection
+    from django_way_paths import apply
+
+    from config.celery_app import app
+    from enrollment.models import VerificationJob
+    from enrollment.tasks import enqueue_verification
+
+    sides = [("ours", ()), (args.compare, (args.compare,))]
+    count = 2 * args.rounds
+    share = len(families) // count
+    results = []
+    for number in range(count):
+        # ours, Django's, Django's, ours, ...: with an even number of rounds each side runs
+        # first as often as second while the shared machine's load drifts.
+        side, ways = sides[number % 2 if number // 2 % 2 == 0 else 1 - number % 2]
+        apply(ways)
+        load_before = os.getloadavg()[0]
+        cpu_started = time.process_time()
+        submit_seconds, job_ids = submit(families[number * share : (number + 1) * share])
+        submit_cpu = time.process_time() - cpu_started
+        connection.close()
+        with app.connection_for_write() as conn:
+            for queue in ("default", "verification"):
+                conn.default_channel.queue_purge(queue)
+        with tempfile.TemporaryDirectory() as logs:
+            workers = start_workers(url, args.workers, Path(logs), ways)
+            # Each worker's pool process does the work: the CPU of the whole tree.
+            processes = [
+                process
+                for worker in workers
+                for process in [
+                    psutil.Process(worker.pid),
+                    *psutil.Process(worker.pid).children(recursive=True),
+                ]
+            ]
+            cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
+            try:
+                started = time.perf_counter()
+                enqueue_verification(job_ids)
+                while (
+                    VerificationJob.objects.filter(id__in=job_ids).exclude(status="done").exists()
+                ):
+                    if time.perf_counter() - started > 3600:
+                        break
+                    time.sleep(0.1)
+                seconds = time.perf_counter() - started
+                workers_cpu = sum(sum(p.cpu_times()[:2]) for p in processes) - cpu_before
+            finally:
+                stop_workers(workers)
+                errors = sum(
+                    (Path(logs) / f"worker{n}.log").read_text().count("ERROR")
+                    for n in range(args.workers)
+                )
+        lost = VerificationJob.objects.filter(id__in=job_ids).exclude(status="done").count()
+        record = {
+            "bench": "pipeline",
+            "case": f"compare-{side}-{number // 2 + 1}",
+            "side": side,
+            "n": len(job_ids),
+            "submit_seconds": round(submit_seconds, 3),
+            "submit_per_second": round(len(job_ids) / submit_seconds, 1),
+            "submit_cpu_ms": round(1000 * submit_cpu / len(job_ids), 3),
+            "seconds": round(seconds, 3),
+            "per_second": round(len(job_ids) / seconds, 1),
+            "workers_cpu_ms": round(1000 * workers_cpu / len(job_ids), 3),
+            "lost": lost,
+            "errors": errors,
+            "load_average_before": round(load_before, 2),
+        }
+        results.append(record)
+        emit(**record)
+
+    from django.db.models import Count
+
+    from enrollment.models import Decision
+
+    counts = Decision.objects.values("application_id").annotate(n=Count("id")).order_by()
+    decided = sum(r["n"] for r in results)
+    decided_once = counts.filter(n=1).count() == decided and not counts.filter(n__gt=1)
+    _, expected = baseline()
+    packed = dict(Decision.objects.values_list("application_id", "facts_packed"))
+
+    def median(side: str, key: str) -> float:
+        return statistics.median(r[key] for r in results if r["side"] == side)
+
+    emit(
+        bench="pipeline",
+        case=f"compare-{args.compare}",
+        n=decided,
+        rounds=args.rounds,
+        per_second=median("ours", "per_second"),
+        baseline=f"Django's own way for {args.compare} (bench/django_way.py), same run",
+        baseline_per_second=median(args.compare, "per_second"),
+        ratio=round(median("ours", "per_second") / median(args.compare, "per_second"), 3),
+        submit_per_second=median("ours", "submit_per_second"),
+        baseline_submit_per_second=median(args.compare, "submit_per_second"),
+        submit_ratio=round(
+            median("ours", "submit_per_second") / median(args.compare, "submit_per_second"), 3
+        ),
+        submit_cpu_ms=median("ours", "submit_cpu_ms"),
+        baseline_submit_cpu_ms=median(args.compare, "submit_cpu_ms"),
+        workers_cpu_ms=median("ours", "workers_cpu_ms"),
+        baseline_workers_cpu_ms=median(args.compare, "workers_cpu_ms"),
+        identical=packed == expected
+        and decided_once
+        and not any(r["lost"] or r["errors"] for r in results),
+        load_average_before=[r["load_average_before"] for r in results],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -364,11 +500,16 @@ def main() -> None:
     parser.add_argument(
         "--people", type=int, default=None, help="registry size (default 1,000,000 x scale)"
     )
+    parser.add_argument(
+        "--compare", choices=["copy"], help="run a hand-written path against Django's way"
+    )
+    parser.add_argument("--database", default="bench_pipeline")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
     args = parser.parse_args()
     applications = max(int(200_000 * args.scale), 10)
     people = max(args.people or int(1_000_000 * args.scale), applications * 3)
 
-    url = database_url("bench_pipeline")
+    url = database_url(args.database)
     recreate_database(url)
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
     django_setup(url, migrate=True)
@@ -379,7 +520,7 @@ def main() -> None:
     from config.celery_app import app
     from enrollment.consent_tokens import consent_public_key
     from enrollment.models import Decision, VerificationJob
-    from enrollment.tasks import enqueue_verification
+    from enrollment.services.dispatch import verification_enqueue
     from registry.services.clients import department_client_create
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -395,6 +536,9 @@ def main() -> None:
     started = time.perf_counter()
     families, registry_rows = build_world(applications, people, args.seed)
     build_seconds = time.perf_counter() - started
+    if args.compare:
+        compare(args, url, families)
+        return
     submit_seconds, job_ids = submit(families)
     emit(bench="pipeline", case="submit", n=len(job_ids), seconds=round(submit_seconds, 3),
          registry_build_seconds=round(build_seconds, 1), registry_rows=registry_rows)  # fmt: skip
@@ -408,7 +552,7 @@ def main() -> None:
         workers = start_workers(url, args.workers, Path(logs))
         try:
             started = time.perf_counter()
-            enqueue_verification(job_ids)
+            verification_enqueue(job_ids=job_ids, on_commit=False)
             while True:
                 open_jobs = VerificationJob.objects.exclude(status="done").count()
                 if open_jobs == 0:

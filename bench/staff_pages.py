@@ -28,7 +28,7 @@ from _common import database_url, emit, recreate_database  # noqa: E402
 
 YEAR = 2027
 DISTRICT = "440604"
-BACKEND = "enrollment.backends.AccountBackend"
+BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def build_district(households: int, folder: Path) -> None:

@@ -12,6 +12,16 @@ number, so it never touches anyone else's data.
 
     python bench/surge.py            # 60 s of submissions, 30 s of baseline, 48 users
     python bench/surge.py --scale 0.2
+
+With `--compare`, the run measures the product's hand-written paths against Django's own way
+(bench/django_way.py) instead: submission phases only, each with parents of its own and
+gunicorn started anew, alternating the product's stack with stacks where the named paths are
+Django's (`--compare submission`: ours, Django's, Django's, ours, ... for `--rounds` rounds;
+with several paths, ours, a, b, then b, a, ours, so that with an even number of rounds every
+side runs first as often as last). The workers run throughout and the queue is drained
+between phases. One JSON line per phase, then one per path with the medians of each side:
+
+    python bench/surge.py --compare submission --rounds 6 --scale 0.2
 """
 
 import argparse
@@ -38,6 +48,9 @@ SCHOOL = "S440604001"
 # Requests sent before measuring, so that every gunicorn worker has imported its views and
 # opened its database and broker connections (the first request of a worker takes ~1 s).
 WARM_UP = 160
+# The hand-written paths a submission goes through, each of which bench/django_way.py can
+# replace with Django's own.
+COMPARABLE = {"submission"}
 
 
 def parse_args():
@@ -63,7 +76,18 @@ def parse_args():
         default=True,
         help="run the Celery workers while locust submits (as on the real day)",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="hand-written paths to run against Django's way (submission)",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
+    args = parser.parse_args()
+    args.compare = [way for way in args.compare.split(",") if way]
+    unknown = set(args.compare) - COMPARABLE
+    if unknown:
+        parser.error(f"--compare takes {', '.join(sorted(COMPARABLE))}, not {sorted(unknown)}")
+    return args
 
 
 def urls(args) -> tuple[str, str]:
@@ -86,6 +110,9 @@ def stack_env(database_url: str, broker_url: str) -> dict:
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
+            # Sessions cached as production caches them; one Redis database number for the
+            # whole run (the cache's keys and the broker's never meet, and the run flushes it).
+            "CACHE_URL": broker_url,
             "REGISTRY_GATEWAY": "inprocess",
             "DJANGO_LOG_LEVEL": "WARNING",
             # A key of this run's own; `prepare` registers its public half with the registry.
@@ -126,16 +153,38 @@ def population(count: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
-    """Registry facts, the district, parent accounts and their sessions; the plan for locust."""
+def way_env(env: dict, ways: tuple[str, ...]) -> dict:
+    """The stack's environment with `ways` done Django's way (bench/django_way.py)."""
+    if not ways:
+        return env
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "django_way",
+        "DJANGO_WAY_BASE": env["DJANGO_SETTINGS_MODULE"],
+        "DJANGO_WAY": ",".join(ways),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
+        ),
+    }
+
+
+def prepare(groups: list[dict], per_group: int) -> None:
+    """Registry facts, the district, parent accounts and their sessions; the plans for locust.
+
+    Each group ({"plan": path, "warm": path, "ways": (...)}) gets parents of its own. Their
+    sessions are where signing in puts them: in the database, and with `CACHE_URL` in the
+    cache too (Django's `cached_db` store).
+    """
     import django
 
     django.setup()
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends import cached_db
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
+    from django.core.cache import caches
 
     from enrollment.consent_tokens import consent_public_key
     from enrollment.models import Community, Role, School, User
@@ -143,6 +192,7 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
     from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
     from registry.services.clients import department_client_create
 
+    count = len(groups) * (per_group + WARM_UP)
     policy_install_default(admission_year=YEAR)
     # The registry checks each question's consent token with the bureau's registered key.
     department_client_create(
@@ -222,36 +272,48 @@ def prepare(count: int, plan_path: Path, warm_path: Path) -> None:
     )
     store = SessionStore()
     expiry = store.get_expiry_date()
-    sessions, parents = [], []
-    for user, (child, mother) in zip(users, pairs, strict=True):
-        key = secrets.token_hex(16)
-        data = {
-            SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "enrollment.backends.AccountBackend",
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-        }
-        sessions.append(
-            Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
-        )
-        parents.append(
-            {
-                "session": key,
-                "csrf": secrets.token_hex(16),
-                "payload": {
-                    "admission_year": YEAR,
-                    "child": {"name": "陈小明", "id_number": child},
-                    "guardians": [{"name": "李美玲", "id_number": mother, "relation": "mother"}],
-                    "home_community_code": HOME,
-                    "preferences": [SCHOOL],
-                    "consent_given_by": mother,
-                },
+    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    cached_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    cache = caches["default"] if cached_sessions else None
+    sessions = []
+    people = list(zip(users, pairs, strict=True))
+    for number, group in enumerate(groups):
+        cached = {}
+        parents = []
+        share = people[number * (per_group + WARM_UP) : (number + 1) * (per_group + WARM_UP)]
+        for user, (child, mother) in share:
+            key = secrets.token_hex(16)
+            data = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: backend,
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
-        )
+            sessions.append(
+                Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
+            )
+            cached[cached_db.KEY_PREFIX + key] = data
+            parents.append(
+                {
+                    "session": key,
+                    "csrf": secrets.token_hex(16),
+                    "payload": {
+                        "admission_year": YEAR,
+                        "child": {"name": "陈小明", "id_number": child},
+                        "guardians": [
+                            {"name": "李美玲", "id_number": mother, "relation": "mother"}
+                        ],
+                        "home_community_code": HOME,
+                        "preferences": [SCHOOL],
+                        "consent_given_by": mother,
+                    },
+                }
+            )
+        if cache is not None:
+            # What Django's cached_db store keeps after a sign-in (same key, same expiry).
+            cache.set_many(cached, store.get_expiry_age())
+        group["plan"].write_text(json.dumps({"parents": parents[:-WARM_UP]}))
+        group["warm"].write_text(json.dumps({"parents": parents[-WARM_UP:]}))
     Session.objects.bulk_create(sessions, batch_size=2000)
-    # The rows written above are what the server reads: sessions in the database.
-    assert settings.SESSION_ENGINE == "enrollment.sessions"
-    plan_path.write_text(json.dumps({"parents": parents[:-WARM_UP]}))
-    warm_path.write_text(json.dumps({"parents": parents[-WARM_UP:]}))
 
 
 def start(cmd, env, log: Path) -> subprocess.Popen:
@@ -390,8 +452,10 @@ class CpuMeter:
         }
 
 
-def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
-    prefix = workdir / f"locust-{mode}"
+def run_locust(mode, users, seconds, host, plan, env, workdir: Path, name: str = "") -> dict:
+    label = name or mode
+    prefix = workdir / f"locust-{label}"
+    ledger = workdir / f"ledger-{label}.json"
     cmd = [
         PY,
         "-m",
@@ -426,9 +490,9 @@ def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
             **env,
             "SURGE_MODE": mode,
             "SURGE_PLAN": str(plan),
-            "SURGE_LEDGER": str(workdir / "ledger.json"),
+            "SURGE_LEDGER": str(ledger),
         },
-        stdout=(workdir / f"locust-{mode}.log").open("w"),
+        stdout=(workdir / f"locust-{label}.log").open("w"),
         stderr=subprocess.STDOUT,
         check=False,
         timeout=seconds + 120,
@@ -449,7 +513,6 @@ def run_locust(mode, users, seconds, host, plan, env, workdir: Path) -> dict:
         history = list(csv.DictReader(handle))
     first = float(history[0]["Timestamp"]) if history else 0
     last = float(history[-1]["Timestamp"]) if history else 0
-    ledger = workdir / "ledger.json"
     accepted = json.loads(ledger.read_text()) if mode == "submit" and ledger.exists() else None
     return {
         "requests": count,
@@ -498,6 +561,177 @@ def drained(database_url: str, timeout: float) -> tuple[dict, set[str], float]:
     return figures, refs, time.monotonic() - started
 
 
+def gunicorn_cmd(args) -> list[str]:
+    return [
+        PY,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.gunicorn_workers),
+        "--threads",
+        str(args.gunicorn_threads),
+        "--worker-class",
+        "gthread" if args.gunicorn_threads > 1 else "sync",
+        "--backlog",
+        "2048",
+        "--keep-alive",
+        "5",
+        "--preload",
+    ]
+
+
+def start_workers_settled(env: dict, workdir: Path) -> list[subprocess.Popen]:
+    """Two Celery workers, returned once they have finished booting (boot costs seconds of
+    CPU, which the meter must not count)."""
+    worker_cmd = [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "default,verification,allocation,exports",
+        "--concurrency",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "WARNING",
+    ]
+    workers = []
+    try:
+        for number in (1, 2):
+            log = workdir / f"worker{number}.log"
+            workers.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
+        deadline = time.monotonic() + 60
+        previous = None
+        while time.monotonic() < deadline:
+            total = sum(sum(CpuMeter._tree(p.pid).values()) for p in workers)
+            if previous is not None and total - previous < 0.05:
+                break
+            previous = total
+            time.sleep(1)
+    except BaseException:
+        # Started in sessions of their own: nothing else would stop them.
+        for worker in workers:
+            stop(worker)
+        raise
+    return workers
+
+
+def compare(args, env: dict, capacity: int, submit_seconds: int, workdir: Path) -> None:
+    """The product's stack against Django's way for each path in `args.compare`, alternating,
+    every phase with parents of its own; one JSON line a phase, then one a path."""
+    import statistics
+
+    database_url = env["DATABASE_URL"]
+    sides = [("ours", ()), *((way, (way,)) for way in args.compare)]
+    phases = []
+    for round_number in range(1, args.rounds + 1):
+        # Every other round in reverse (ours, a, b, b, a, ours, ...), so that no side always
+        # runs first while the shared machine's load drifts.
+        for side, ways in sides if round_number % 2 else reversed(sides):
+            name = f"{side}-{round_number}"
+            phases.append(
+                {
+                    "name": name,
+                    "side": side,
+                    "ways": ways,
+                    "plan": workdir / f"plan-{name}.json",
+                    "warm": workdir / f"warm-{name}.json",
+                }
+            )
+    prepare(phases, capacity)
+    host = f"http://127.0.0.1:{args.port}"
+    workers = start_workers_settled(env, workdir)
+    results = []
+    try:
+        for phase in phases:
+            stack = way_env(env, phase["ways"])
+            web = start(gunicorn_cmd(args), stack, workdir / f"gunicorn-{phase['name']}.log")
+            try:
+                wait_http(host + "/api/v1/healthz/")
+                warm_up(host, phase["warm"])
+                drained(database_url, args.drain_timeout)
+                meter = CpuMeter(database_url)
+                meter.roots["web"].append(web.pid)
+                meter.roots["workers"].extend(worker.pid for worker in workers)
+                load_before = os.getloadavg()[0]
+                before = meter.snapshot()
+                surge = run_locust(
+                    "submit", args.users, submit_seconds, host, phase["plan"], stack, workdir,
+                    name=phase["name"],
+                )  # fmt: skip
+                cpu = CpuMeter.spent(before, meter.snapshot())
+            finally:
+                stop(web)
+            figures, stored_refs, _ = drained(database_url, args.drain_timeout)
+            accepted = set(surge["accepted"])
+            answered = max(surge["requests"], 1)
+            record = {
+                "bench": "surge",
+                "case": f"compare-{phase['name']}",
+                "side": phase["side"],
+                "django_way": list(phase["ways"]),
+                "n": surge["ok"],
+                "seconds": round(surge["seconds"], 2),
+                "per_second": round(surge["ok"] / surge["seconds"], 1),
+                "p50_ms": surge["p50_ms"],
+                "p95_ms": surge["p95_ms"],
+                "p99_ms": surge["p99_ms"],
+                "errors": surge["failures"],
+                "lost": len(accepted - stored_refs),
+                "parents_exhausted": surge["requests"] >= capacity,
+                **{f"cpu_ms_{part}": round(1000 * v / answered, 2) for part, v in cpu.items()},
+                "load_average_before": round(load_before, 2),
+                "users": args.users,
+                "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}",
+            }
+            results.append(record)
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+    finally:
+        for worker in workers:
+            stop(worker)
+    figures, stored_refs, _ = drained(database_url, args.drain_timeout)
+    all_decided = figures["decided"] == figures["stored"] == figures["with_current_decision"]
+
+    def median(side: str, key: str) -> float:
+        return statistics.median(r[key] for r in results if r["side"] == side)
+
+    for way in args.compare:
+        ours_rate, django_rate = median("ours", "per_second"), median(way, "per_second")
+        ours_web, django_web = median("ours", "cpu_ms_web"), median(way, "cpu_ms_web")
+        print(
+            json.dumps(
+                {
+                    "bench": "surge",
+                    "case": f"compare-{way}",
+                    "n": sum(r["n"] for r in results if r["side"] in ("ours", way)),
+                    "rounds": args.rounds,
+                    "per_second": ours_rate,
+                    "baseline": f"Django's own way for {way} (bench/django_way.py), same run",
+                    "baseline_per_second": django_rate,
+                    "ratio": round(ours_rate / django_rate, 3),
+                    "cpu_ms_web": ours_web,
+                    "baseline_cpu_ms_web": django_web,
+                    "cpu_ratio": round(django_web / ours_web, 3),
+                    "cpu_ms_database": median("ours", "cpu_ms_database"),
+                    "baseline_cpu_ms_database": median(way, "cpu_ms_database"),
+                    "identical": all_decided
+                    and figures["decided_twice"] == 0
+                    and not any(r["lost"] or r["errors"] for r in results),
+                    "load_average_before": [
+                        r["load_average_before"] for r in results if r["side"] in ("ours", way)
+                    ],
+                }
+            )
+        )
+
+
 def main() -> None:
     args = parse_args()
     submit_seconds = max(5, round(args.seconds * args.scale))
@@ -512,73 +746,25 @@ def main() -> None:
     # Parents for the best rate this machine could sustain, with headroom (every parent submits
     # once; a run that used them all says so in `parents_exhausted`).
     capacity = max(2000, submit_seconds * args.max_rate)
-    plan = workdir / "plan.json"
-    warm_plan = workdir / "warm.json"
-    prepare(capacity + WARM_UP, plan, warm_plan)
     import redis
 
     redis.Redis.from_url(broker_url).flushdb()  # this run's own database number only
+    if args.compare:
+        compare(args, env, capacity, submit_seconds, workdir)
+        return
+    plan = workdir / "plan.json"
+    warm_plan = workdir / "warm.json"
+    prepare([{"plan": plan, "warm": warm_plan, "ways": ()}], capacity)
 
     host = f"http://127.0.0.1:{args.port}"
     processes = []
     try:
-        processes.append(
-            start(
-                [
-                    PY,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{args.port}",
-                    "--workers",
-                    str(args.gunicorn_workers),
-                    "--threads",
-                    str(args.gunicorn_threads),
-                    "--worker-class",
-                    "gthread" if args.gunicorn_threads > 1 else "sync",
-                    "--backlog",
-                    "2048",
-                    "--keep-alive",
-                    "5",
-                    "--preload",
-                ],
-                env,
-                workdir / "gunicorn.log",
-            )
-        )
+        processes.append(start(gunicorn_cmd(args), env, workdir / "gunicorn.log"))
         wait_http(host + "/api/v1/healthz/")
         warm_refs = warm_up(host, warm_plan)
-        worker_cmd = [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,verification,allocation,exports",
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ]
 
         def start_workers():
-            for number in (1, 2):
-                log = workdir / f"worker{number}.log"
-                processes.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
-            # Let the workers finish booting before the meter starts (boot costs seconds of CPU).
-            deadline = time.monotonic() + 60
-            previous = None
-            while time.monotonic() < deadline:
-                total = sum(sum(CpuMeter._tree(p.pid).values()) for p in processes[1:])
-                if previous is not None and total - previous < 0.05:
-                    break
-                previous = total
-                time.sleep(1)
+            processes.extend(start_workers_settled(env, workdir))
 
         meter = CpuMeter(database_url)
         meter.roots["web"].append(processes[0].pid)

@@ -21,5 +21,10 @@ urlpatterns = [
     path("", include("enrollment.portal.parents.urls")),
 ]
 
+# Answers in the APIs' JSON shape under their prefixes, the site's pages elsewhere.
+handler400 = "enrollment.api.errors.bad_request"
+handler404 = "enrollment.api.errors.not_found"
+handler500 = "enrollment.api.errors.server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -10,11 +10,13 @@ the same `registry.contract` types, so the rest of enrollment cannot tell them a
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Protocol
 
 from django.conf import settings
 
+from registry import idnumber
 from registry.contract import (
     FamilyAnswer,
     FamilyQuestion,
@@ -36,6 +38,19 @@ __all__ = [
 ]
 
 
+def _normalised(questions: Sequence[FamilyQuestion]) -> list[FamilyQuestion]:
+    """The questions with their ID numbers in the one stored form, so that both gateways ask
+    about exactly the numbers the registry keeps (the HTTP API refuses any other form)."""
+    return [
+        replace(
+            q,
+            child_id_number=idnumber.normalise(q.child_id_number),
+            guardian_id_numbers=tuple(idnumber.normalise(g) for g in q.guardian_id_numbers),
+        )
+        for q in questions
+    ]
+
+
 class RegistryGateway(Protocol):
     def verify_families(
         self, *, questions: Sequence[FamilyQuestion], context: LookupContext
@@ -55,7 +70,7 @@ class InProcessRegistryGateway:
         from registry.services.verification import verify_families
 
         try:
-            return verify_families(questions=questions, context=context)
+            return verify_families(questions=_normalised(questions), context=context)
         except DatabaseError as error:
             raise RegistryUnavailable(f"registry database error: {type(error).__name__}") from error
 
@@ -72,7 +87,7 @@ class InProcessRegistryGateway:
     def lookups_about(self, *, id_numbers):
         from registry.selectors import lookups_about
 
-        return lookups_about(id_numbers=id_numbers)
+        return lookups_about(id_numbers=[idnumber.normalise(n) for n in id_numbers])
 
 
 class HttpRegistryGateway:
@@ -112,7 +127,9 @@ class HttpRegistryGateway:
 
     def verify_families(self, *, questions, context):
         body = self._post(
-            "/verify/families/", {"questions": [to_json(q) for q in questions]}, context
+            "/verify/families/",
+            {"questions": [to_json(q) for q in _normalised(questions)]},
+            context,
         )
         return [from_json(FamilyAnswer, answer) for answer in body["answers"]]
 
@@ -123,7 +140,9 @@ class HttpRegistryGateway:
         return [from_json(IdentityAnswer, answer) for answer in body["answers"]]
 
     def lookups_about(self, *, id_numbers):
-        body = self._post("/audit/lookups/", {"id_numbers": list(id_numbers)})
+        body = self._post(
+            "/audit/lookups/", {"id_numbers": [idnumber.normalise(n) for n in id_numbers]}
+        )
         return [LookupRecord(**row) for row in body["lookups"]]
 
 

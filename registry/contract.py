@@ -80,6 +80,10 @@ class FamilyQuestion:
     # The asking department's signed word for `consent_reference` (registry/consent.py): the
     # registry checks it on its own and refuses the lookup without a valid one.
     consent_token: str = ""
+    # Positions in `guardian_id_numbers` (from 0) of the adults whose relation to the child the
+    # asking department accepted on evidence (a household-booklet page, a birth certificate):
+    # they count as related guardians although the hukou register does not show it.
+    related_on_evidence: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,33 @@ class PermitAnswer:
     record: RecordRef
 
 
+class RelationBasis(StrEnum):
+    """Why a named adult counts as a related guardian (DOMAIN.md, "Guardianship")."""
+
+    # The register holds their hukou in the same household (`household_no`) as the child's.
+    HOUSEHOLD = "household"
+    # The asking department accepted evidence of the relation (FamilyQuestion.related_on_evidence).
+    EVIDENCE = "evidence"
+
+
+@dataclass(frozen=True)
+class GuardianRelation:
+    """One named adult who is a related guardian: facts are looked up only for these."""
+
+    guardian_index: int  # position in FamilyQuestion.guardian_id_numbers, from 0
+    basis: str  # RelationBasis
+    # The adult's hukou record in the child's household (None on evidence alone).
+    record: RecordRef | None = None
+
+
 @dataclass(frozen=True)
 class FamilyAnswer:
     key: str
     child_hukou: HukouAnswer | None
+    # The named adults who are related guardians, in the order named. Housing, social
+    # insurance and the permit rest on these alone; an adult not listed had no facts looked
+    # up, and none are returned.
+    related_guardians: tuple[GuardianRelation, ...] = ()
     housing: HousingAnswer = field(default_factory=HousingAnswer)
     social_insurance: SocialInsuranceAnswer = field(default_factory=SocialInsuranceAnswer)
     permit: PermitAnswer | None = None
@@ -239,8 +266,10 @@ def from_json(cls: type, data: dict[str, Any] | None) -> Any:
             kwargs[spec.name] = date.fromisoformat(raw)
         elif spec.name == "owned_share_percent":
             kwargs[spec.name] = Decimal(raw)
-        elif spec.name == "guardian_id_numbers":
+        elif spec.name in ("guardian_id_numbers", "related_on_evidence"):
             kwargs[spec.name] = tuple(raw)
+        elif spec.name == "related_guardians":
+            kwargs[spec.name] = tuple(from_json(GuardianRelation, item) for item in raw)
         else:
             kwargs[spec.name] = raw
     return cls(**kwargs)

@@ -276,10 +276,13 @@ class DepartmentClient(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One registry query, answered or refused. Append-only and chained by hash.
+    """One registry query, answered or refused. Append-only, keyed and chained.
 
-    `entry_hash` covers the entry's own fields and the previous entry's hash, so changing or
-    deleting any entry breaks every hash after it (`manage.py verify_audit_chain`).
+    `entry_hash` is an HMAC, under the key named by `key_id` (AUDIT_LOG_KEYS, never in the
+    database), of the entry's own fields, the people it was about (`subjects_hash`) and the
+    previous entry's hash: changing or deleting any entry or index row breaks it, and without
+    the key nobody can compute a replacement. The head is anchored outside the database after
+    every append (`manage.py verify_audit_chain` checks both).
     """
 
     class Outcome(models.TextChoices):
@@ -297,6 +300,11 @@ class AuditEntry(models.Model):
     answer_hash = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    # SHA-256 of the entry's subject digests, sorted: the keyed hash covers the index this way.
+    subjects_hash = models.CharField(max_length=64, blank=True, db_default="")
+    # Empty for entries written before the log was keyed, until `seal_audit_chain` re-keys them.
+    # The database defaults, so a process still running the previous release can append.
+    key_id = models.CharField(max_length=16, blank=True, db_default="")
 
     class Meta:
         ordering = ["id"]
@@ -310,7 +318,8 @@ class AuditEntry(models.Model):
 
 class AuditSubject(models.Model):
     """Who an entry was about: a keyed hash of each ID number asked about, so a person can find
-    who looked at their data without the log holding their numbers."""
+    who looked at their data without the log holding their numbers. The entry's
+    `subjects_hash` covers these rows, so deleting or adding one breaks the chain."""
 
     # No foreign-key constraint in the database: PostgreSQL checks one row at a time, with a
     # plan it keeps for the connection's life. A worker that first appended while the log was

@@ -1,4 +1,8 @@
-"""The registry's Celery tasks."""
+"""The registry's Celery entry points: each takes an id, calls one service, returns.
+
+Nothing here sends a message (`registry.dispatch` does); what a task runs is imported inside
+its body, so the loading code and the tasks never import each other at load time.
+"""
 
 from celery import shared_task
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -51,6 +52,20 @@ def media(settings, tmp_path):
     """Files a test stores (handed-in feeds, evidence) go to its own folder, not media/."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def audit_anchor(settings, tmp_path):
+    """The registry's audit anchors go to the test's own file: anchors left by another test
+    would not match this test's log."""
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchor.log"
+    return settings.AUDIT_ANCHOR_PATH
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no request counted against the API throttles."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

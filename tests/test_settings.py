@@ -15,6 +15,8 @@ GOOD = {
     "DATABASE_URL": "postgres://enrollment@db.internal:5432/enrollment",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "CONSENT_SIGNING_KEY": "TdDpwvLYR+mrglCKgmBZccQYA6knG+6Zk7x2kl70Tso=",
+    "AUDIT_LOG_KEYS": "k2026:" + "a" * 32 + ",k2027:" + "b" * 40,
+    "AUDIT_ANCHOR_PATH": "/var/lib/enrollment/audit/anchor.log",
 }
 
 
@@ -74,6 +76,27 @@ def test_production_starts_with_every_setting_present():
             {"CONSENT_SIGNING_KEY": "not-a-key"},
             "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64.",
         ),
+        (
+            {"AUDIT_LOG_KEYS": None},
+            "The environment variable AUDIT_LOG_KEYS is required and is not set.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2026:" + "s" * 32 + ",secret-without-an-id"},
+            "AUDIT_LOG_KEYS must be id:key pairs separated by commas, each id of up to 16 "
+            "letters, digits, '.', '_' or '-'; pair 2 is not.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2026:" + "s" * 32 + ",k2026:" + "s" * 40},
+            "AUDIT_LOG_KEYS names the key id k2026 twice.",
+        ),
+        (
+            {"AUDIT_LOG_KEYS": "k2027:short-secret"},
+            "AUDIT_LOG_KEYS: the key k2027 is shorter than 32 characters.",
+        ),
+        (
+            {"AUDIT_ANCHOR_PATH": None},
+            "The environment variable AUDIT_ANCHOR_PATH is required and is not set.",
+        ),
     ],
 )
 def test_production_stops_naming_the_missing_or_malformed_setting(changes, message):
@@ -103,3 +126,40 @@ def test_a_celery_worker_logs_through_the_masking_handler():
         "WARNING enrollment.services.verification child 440604********1230\n"
     )
     assert number not in result.stderr
+
+
+SESSIONS = (
+    "import django; django.setup()\n"
+    "from django.conf import settings\n"
+    "cache = settings.CACHES['default']\n"
+    "print(settings.SESSION_ENGINE, cache['BACKEND'], repr(cache.get('LOCATION', '')))\n"
+)
+
+
+def test_with_a_cache_url_sessions_are_read_from_redis_and_kept_in_the_database():
+    result = _python(SESSIONS, **GOOD, CACHE_URL="redis://redis.internal:6379/1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.cached_db django_redis.cache.RedisCache"
+        " 'redis://redis.internal:6379/1'\n"
+    )
+
+
+def test_without_a_cache_url_the_brokers_redis_is_the_cache():
+    result = _python(SESSIONS, **GOOD)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.cached_db django_redis.cache.RedisCache"
+        " 'redis://redis.internal:6379/0'\n"
+    )
+
+
+def test_with_no_redis_at_all_sessions_are_kept_in_the_database_alone():
+    result = _python(SESSIONS, DJANGO_SETTINGS_MODULE="config.settings.local")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "django.contrib.sessions.backends.db django.core.cache.backends.locmem.LocMemCache ''\n"
+    )

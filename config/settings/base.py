@@ -1,11 +1,12 @@
 """Settings shared by every environment; local, test and production override a few of them."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from config.env import BASE_DIR, env
+from config.env import BASE_DIR, env, key_ring
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-key-never-used-in-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -39,6 +40,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "enrollment.portal.middleware.ContentSecurityPolicyMiddleware",
+    "enrollment.portal.middleware.NoStoreMiddleware",
     "enrollment.portal.middleware.SignInRedirectLogMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that lockouts see the authenticated request as the views do.
@@ -74,7 +76,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "enrollment.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "enrollment.backends.AccountBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -90,8 +92,17 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 # Username and address together: many parents share one carrier-grade NAT address on
-# opening day, so the address alone would lock out strangers.
+# opening day, so the address alone would lock out strangers; and a stranger's failures with
+# a known phone number lock that number out from the stranger's address only.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind the TLS-terminating proxy every request comes from the proxy's address, which would
+# make the lockout one per username for everyone. The client's address is read from
+# X-Forwarded-For, counting DJANGO_PROXY_COUNT entries from the right (the ones the product's
+# own proxies wrote; anything to their left the client may have forged). 0: the socket's
+# address, headers ignored. The API throttles read the same entry (NUM_PROXIES below).
+# (axes' AXES_IPWARE_* settings would need django-ipware; one small function does it.)
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "enrollment.access.client_address"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out parent sees a page that says what happened and when to try again.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
@@ -113,8 +124,6 @@ STORAGES = {
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
-# Django's database sessions, read with one plain query (enrollment/sessions.py says why).
-SESSION_ENGINE = "enrollment.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 CSRF_COOKIE_HTTPONLY = True
@@ -130,7 +139,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "enrollment.api.schema.ProductAutoSchema",
     "EXCEPTION_HANDLER": "enrollment.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # JSON bodies of bounded size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, for both apps'
+    # APIs: Python's json recurses once per level, so a deep body was a server error.
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.webapi.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Counted in the default cache (CACHES below). The registry's API sets its own (none:
+    # department clients are systems whose scopes and audit log govern what they ask).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    # `submissions`: a family files one application a year (two for twins); the rest is
+    # a script.
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "submissions": "30/hour"},
+    "NUM_PROXIES": PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Paperless enrollment API",
@@ -204,6 +230,37 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One cache that every web process shares: Redis (CACHE_URL, by default the broker's Redis
+# when there is one), this process's memory otherwise (the demo's one process). It holds the
+# API throttles' counts (each gunicorn worker counting alone would allow the whole rate) and a
+# copy of the sessions, which stay in PostgreSQL: Django's cached_db store reads a signed-in
+# request's session from the cache and writes both. Nothing in it needs a backup.
+# django-redis ignores Redis errors (IGNORE_EXCEPTIONS) within half a second, so while Redis
+# is away sessions are read from PostgreSQL and the throttles do not count: losing Redis
+# costs time, never a signed-in request (Django's own Redis cache would raise instead).
+CACHE_URL = env.str(
+    "CACHE_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    }
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
+
 # --- Product ------------------------------------------------------------------------------
 # Which registry gateway enrollment uses: in-process, or the registry's HTTP API.
 REGISTRY_GATEWAY = env.str("REGISTRY_GATEWAY", default="inprocess")
@@ -259,12 +316,32 @@ RETENTION_YEARS = env.int("RETENTION_YEARS", default=2)
 # The largest department file a data steward may hand in through the portal.
 REGISTRY_UPLOAD_MAX_BYTES = env.int("REGISTRY_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Documents a family may upload for one application: enough for every fact twice over, and
+# a bound on what one account can put on the disk.
+EVIDENCE_MAX_FILES_PER_APPLICATION = env.int("EVIDENCE_MAX_FILES_PER_APPLICATION", default=10)
 # Days a family has to answer an offer, and to ask for a re-check (复核) after publication.
 OFFER_RESPONSE_DAYS = env.int("OFFER_RESPONSE_DAYS", default=7)
 RECHECK_WINDOW_DAYS = env.int("RECHECK_WINDOW_DAYS", default=7)
 # Keys the digests by which the registry's audit log finds a person without holding their ID
 # number. Kept apart from SECRET_KEY so that rotating that key leaves the log searchable.
 AUDIT_DIGEST_KEY = env.str("AUDIT_DIGEST_KEY", default=SECRET_KEY)
+# Key every audit entry and anchor line (HMAC-SHA256), as `id:key` pairs oldest first: the last
+# writes, the others still check what they wrote. Never in the database, so whoever can rewrite
+# the log's tables cannot recompute its hashes. A fixed key outside production.
+AUDIT_LOG_KEYS = key_ring(
+    "AUDIT_LOG_KEYS", default="dev:insecure-audit-log-key-never-used-in-production"
+)
+# Where the chain's head is anchored after every append, outside the database: an append-only
+# file (docs/operations.md, "The audit log"). One per database here, so that a benchmark's or a
+# test's throwaway database never leaves anchors that a developer's own log is checked against.
+AUDIT_ANCHOR_PATH = Path(
+    env.str(
+        "AUDIT_ANCHOR_PATH",
+        default=str(
+            BASE_DIR / "var" / f"audit-anchor-{Path(DATABASES['default']['NAME']).stem}.log"
+        ),
+    )
+)
 
 LOGGING = {
     "version": 1,

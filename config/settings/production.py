@@ -2,12 +2,13 @@
 
 import base64
 import binascii
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import require
+from config.env import key_ring, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, env
+from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
@@ -19,6 +20,10 @@ if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = require("CELERY_BROKER_URL")
+# The audit log's keys and the anchor file are what make its tables tamper-evident: no default
+# that a forgotten setting would fall back on.
+AUDIT_LOG_KEYS = key_ring("AUDIT_LOG_KEYS", min_length=32)
+AUDIT_ANCHOR_PATH = Path(require("AUDIT_ANCHOR_PATH"))
 CELERY_TASK_ALWAYS_EAGER = False
 
 CONSENT_SIGNING_KEY = require("CONSENT_SIGNING_KEY")
@@ -39,6 +44,10 @@ if _consent_key_length != 32:
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same one proxy (docs/operations.md) writes the last X-Forwarded-For entry: the client's
+# address for the sign-in lockout and the API throttles. Set it to the number of proxies.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": PROXY_COUNT}
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

@@ -1,5 +1,7 @@
 """The test suite runs on PostgreSQL and Redis, as production does."""
 
+from pathlib import Path
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, env
 
@@ -16,7 +18,15 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # One-time codes go to enrollment.sms.outbox, where the tests read them.
 SMS_BACKEND = "enrollment.sms.LocmemBackend"
+# The API throttles count in this process's memory, emptied before each test
+# (tests/conftest.py), so no count carries from one test into another.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "var" / "test-media")
+# Tests that read anchors point this at their own folder (tests/conftest.py); a real worker
+# started by a test writes here.
+AUDIT_ANCHOR_PATH = Path(
+    env.str("AUDIT_ANCHOR_PATH", default=str(BASE_DIR / "var" / "test-audit-anchor.log"))
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -9,12 +9,13 @@ from enrollment.api.permissions import IsOfficer
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import Recheck
 from enrollment.selectors.allocation import (
-    allocation_run_for_officer,
+    allocation_run_get,
+    allocation_run_list,
+    allocation_run_outcome,
     allocation_run_unplaced,
-    allocation_runs_for_officer,
 )
-from enrollment.selectors.rechecks import recheck_for_officer, rechecks_for_officer
-from enrollment.selectors.schools import school_demand
+from enrollment.selectors.rechecks import recheck_get, recheck_list
+from enrollment.selectors.schools import school_demand_list
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
@@ -49,15 +50,29 @@ class RunOutputSerializer(serializers.Serializer):
 
 
 def _run_or_404(request, run_id: int):
-    run = allocation_run_for_officer(user=request.user, run_id=run_id)
+    run = allocation_run_get(user=request.user, run_id=run_id)
     if run is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such allocation run.", field="run")
     return run
 
 
+def _run_data(run, user) -> dict:
+    """The run as the officer sees it: of a city-wide run, only their district's part (its
+    schools' counts, its applicants' figures)."""
+    outcome = allocation_run_outcome(user=user, run=run)
+    return {
+        **RunOutputSerializer(run).data,
+        "counts": outcome.counts,
+        "applicants_count": outcome.applicants_count,
+        "placed_count": outcome.placed_count,
+        "unplaced_count": outcome.unplaced_count,
+    }
+
+
 class AllocationRunListCreateApi(APIView):
-    """GET the district's runs of a year; POST records a run (or a dry run) of the next round
-    and queues it; watch its `progress` on the detail endpoint."""
+    """GET the runs of a year that place the district's applicants: its own and the city-wide
+    ones, each showing only the district's part; POST records a run (or a dry run) of the
+    district's next round and queues it; watch its `progress` on the detail endpoint."""
 
     permission_classes = [IsOfficer]
 
@@ -76,10 +91,8 @@ class AllocationRunListCreateApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        runs = allocation_runs_for_officer(
-            user=request.user, admission_year=filters.validated_data["year"]
-        )
-        return Response(RunOutputSerializer(runs, many=True).data)
+        runs = allocation_run_list(user=request.user, admission_year=filters.validated_data["year"])
+        return Response([_run_data(run, request.user) for run in runs])
 
     @extend_schema(request=InputSerializer, responses={202: RunOutputSerializer})
     def post(self, request):
@@ -94,11 +107,12 @@ class AllocationRunListCreateApi(APIView):
             dry_run=data["dry_run"],
         )
         run.refresh_from_db()
-        return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return Response(_run_data(run, request.user), status=status.HTTP_202_ACCEPTED)
 
 
 class AllocationRunDetailApi(APIView):
-    """One run with its progress, counts per school and the applications it did not place."""
+    """One run with its progress, counts per school and the applications it did not place;
+    of a city-wide run, the district's schools and applicants only."""
 
     permission_classes = [IsOfficer]
 
@@ -108,13 +122,12 @@ class AllocationRunDetailApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request, run_id: int):
         run = _run_or_404(request, run_id)
-        return Response(
-            {**RunOutputSerializer(run).data, "unplaced": allocation_run_unplaced(run=run)}
-        )
+        unplaced = allocation_run_unplaced(user=request.user, run=run)
+        return Response({**_run_data(run, request.user), "unplaced": unplaced})
 
 
 class AllocationRunCompareApi(APIView):
-    """Which applicants changed school between two runs of the district."""
+    """Which of the district's applicants changed school between two runs of one scope."""
 
     permission_classes = [IsOfficer]
 
@@ -126,7 +139,9 @@ class AllocationRunCompareApi(APIView):
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request, run_id: int, other_id: int):
         changes = allocation_runs_compare(
-            first=_run_or_404(request, run_id), second=_run_or_404(request, other_id)
+            first=_run_or_404(request, run_id),
+            second=_run_or_404(request, other_id),
+            user=request.user,
         )
         return Response(self.OutputSerializer(changes, many=True).data)
 
@@ -154,7 +169,7 @@ class AllocationRunPublishApi(APIView):
             visible_from=data["visible_from"],
             respond_by=data["respond_by"],
         )
-        return Response(RunOutputSerializer(run).data)
+        return Response(_run_data(run, request.user))
 
 
 class RecheckOutputSerializer(serializers.Serializer):
@@ -184,7 +199,7 @@ class OfficerRecheckListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        rechecks = rechecks_for_officer(
+        rechecks = recheck_list(
             user=request.user,
             admission_year=filters.validated_data["year"],
             status=filters.validated_data["status"],
@@ -210,7 +225,7 @@ class OfficerRecheckResolveApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        recheck = recheck_for_officer(user=request.user, recheck_id=recheck_id)
+        recheck = recheck_get(user=request.user, recheck_id=recheck_id)
         if recheck is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such re-check.", field="recheck")
         result, reason = data.pop("result"), data.pop("reason")
@@ -221,7 +236,7 @@ class OfficerRecheckResolveApi(APIView):
 
 
 class OfficerSchoolDemandApi(APIView):
-    """Demand against seats for every school of the officer's district (see school_demand)."""
+    """Demand against seats for every school of the officer's district (school_demand_list)."""
 
     permission_classes = [IsOfficer]
 
@@ -248,8 +263,5 @@ class OfficerSchoolDemandApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        rows = school_demand(
-            admission_year=filters.validated_data["year"],
-            district_code=request.user.district_code,
-        )
+        rows = school_demand_list(user=request.user, admission_year=filters.validated_data["year"])
         return Response(self.OutputSerializer(rows, many=True).data)

@@ -6,15 +6,16 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors.applications import application_detail
+from enrollment.selectors.applications import application_get
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.identity import IDENTITY_UNVERIFIED
 from registry.idnumber import mask
+from registry.webapi import IdNumberField
 
 
 class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=64)
-    id_number = serializers.CharField(max_length=18)
+    id_number = IdNumberField()
     relation = serializers.CharField(max_length=16, required=False, default="")
 
 
@@ -58,6 +59,7 @@ class ApplicationOutputSerializer(serializers.Serializer):
 
 class ApplicationSubmitApi(APIView):
     permission_classes = [IsParent]
+    throttle_scope = "submissions"
 
     class InputSerializer(serializers.Serializer):
         admission_year = serializers.IntegerField(min_value=2000, max_value=2100)
@@ -69,7 +71,7 @@ class ApplicationSubmitApi(APIView):
             max_length=255, required=False, default="", allow_blank=True
         )
         preferences = serializers.ListField(child=serializers.CharField(max_length=16))
-        consent_given_by = serializers.CharField(max_length=18)
+        consent_given_by = IdNumberField()
 
     class OutputSerializer(serializers.Serializer):
         """The application as stored; its decision follows at `Location` once verified."""
@@ -127,7 +129,7 @@ class ApplicationDetailApi(APIView):
 
     @extend_schema(responses=ApplicationOutputSerializer)
     def get(self, request, ref: str):
-        application = application_detail(user=request.user, ref=ref)
+        application = application_get(user=request.user, ref=ref)
         if application is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
         return Response(ApplicationOutputSerializer(application).data)

@@ -20,6 +20,7 @@ from enrollment.services.identity import (
     identity_verify_start,
 )
 from registry.idnumber import mask
+from registry.webapi import IdNumberField
 
 
 class IdentityStateSerializer(serializers.Serializer):
@@ -45,7 +46,7 @@ class IdentityApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=64)
-        id_number = serializers.CharField(max_length=18)
+        id_number = IdNumberField()
         # The account holder's consent to the check against the household registry.
         consent = serializers.BooleanField()
 

@@ -7,12 +7,8 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors.applications import application_detail
-from enrollment.selectors.offers import (
-    offer_for_parent,
-    offers_for_parent,
-    waitlist_places_for_parent,
-)
+from enrollment.selectors.applications import application_get
+from enrollment.selectors.offers import offer_get, offer_list_with_places, waitlist_place_list
 from enrollment.services.offers import offer_answer
 from enrollment.services.rechecks import recheck_request
 
@@ -56,7 +52,9 @@ class ParentOfferListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        offers = offers_for_parent(user=request.user, admission_year=filters.validated_data["year"])
+        offers = offer_list_with_places(
+            user=request.user, admission_year=filters.validated_data["year"]
+        )
         return Response(
             [
                 {
@@ -80,7 +78,7 @@ class ParentOfferAnswerApi(APIView):
     def post(self, request, offer_id: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        offer = offer_for_parent(user=request.user, offer_id=offer_id)
+        offer = offer_get(user=request.user, offer_id=offer_id)
         if offer is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such offer.", field="offer")
         offer = offer_answer(
@@ -108,7 +106,7 @@ class ParentRecheckRequestApi(APIView):
     def post(self, request, ref: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        application = application_detail(user=request.user, ref=ref)
+        application = application_get(user=request.user, ref=ref)
         if application is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
         recheck = recheck_request(
@@ -138,7 +136,7 @@ class ParentWaitlistApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        places = waitlist_places_for_parent(
+        places = waitlist_place_list(
             user=request.user, admission_year=filters.validated_data["year"]
         )
         return Response(

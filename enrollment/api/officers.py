@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsOfficer
-from enrollment.selectors.applications import decisions_for_officer
+from enrollment.selectors.applications import decision_list
 
 
 class OfficerDecisionListApi(APIView):
@@ -32,7 +32,5 @@ class OfficerDecisionListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        decisions = decisions_for_officer(
-            user=request.user, admission_year=filters.validated_data["year"]
-        )
+        decisions = decision_list(user=request.user, admission_year=filters.validated_data["year"])
         return Response(self.OutputSerializer(decisions, many=True).data)

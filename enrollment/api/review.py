@@ -14,13 +14,16 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsOfficer, role_permission
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import Application, Decision, Evidence, Role
-from enrollment.selectors.applications import applications_visible_to
+from enrollment.models import Application, ApplicationState, Decision, Evidence, Role
+from enrollment.selectors.applications import (
+    application_list,
+    application_review_list,
+    evidence_get,
+)
 from enrollment.services.review import (
     decision_override,
     evidence_review,
     evidence_submit,
-    review_queue,
     verification_retry,
 )
 from enrollment.services.whatif import policy_what_if
@@ -29,7 +32,7 @@ IsParentOrOfficer = role_permission(Role.PARENT, Role.OFFICER)
 
 
 def _application(user, ref: str) -> Application:
-    application = applications_visible_to(user=user).filter(ref=ref).first()
+    application = application_list(user=user).filter(ref=ref).first()
     if application is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such application.", field="ref")
     return application
@@ -99,11 +102,7 @@ class EvidenceReviewApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        evidence = (
-            Evidence.objects.select_related("application")
-            .filter(pk=pk, application__district_code=request.user.district_code)
-            .first()
-        )
+        evidence = evidence_get(user=request.user, evidence_id=pk)
         if evidence is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such evidence.", field="pk")
         evidence = evidence_review(
@@ -187,7 +186,11 @@ class ReviewQueueApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queue = review_queue(officer=request.user, admission_year=filters.validated_data["year"])
+        queue = application_review_list(
+            user=request.user,
+            admission_year=filters.validated_data["year"],
+            state=ApplicationState.NEEDS_REVIEW,
+        )
         return Response(self.OutputSerializer(queue[:500], many=True).data)
 
 

@@ -13,7 +13,7 @@ from enrollment.api.permissions import IsOfficer, IsSchoolStaff
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.exports import safe_cell
 from enrollment.models import Offer, School
-from enrollment.selectors.schools import school_applicants, school_for_officer, school_for_staff
+from enrollment.selectors.schools import school_applicants, school_get, staff_school_get
 from enrollment.services.exports import admitted_export, download_denied_log
 from enrollment.services.offers import offer_mark_enrolment, offers_close_enrolment
 from enrollment.services.schools import school_update
@@ -38,7 +38,7 @@ class SchoolApplicantsCsvApi(APIView):
     def get(self, request, code: str):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        school = school_for_staff(
+        school = staff_school_get(
             user=request.user, code=code, admission_year=filters.validated_data["year"]
         )
         if school is None:
@@ -90,7 +90,7 @@ class SchoolAdmittedApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         year = filters.validated_data["year"]
-        school = school_for_staff(user=request.user, code=code, admission_year=year)
+        school = staff_school_get(user=request.user, code=code, admission_year=year)
         if school is None:
             download_denied_log(actor=request.user, school_code=code, admission_year=year, fmt=fmt)
             logger.warning(
@@ -132,7 +132,7 @@ class SchoolEnrolmentApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        school = school_for_staff(user=request.user, code=code, admission_year=data["year"])
+        school = staff_school_get(user=request.user, code=code, admission_year=data["year"])
         if school is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
         offer = offer_mark_enrolment(
@@ -159,7 +159,7 @@ class SchoolEnrolmentCloseApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        school = school_for_staff(user=request.user, code=code, admission_year=data["year"])
+        school = staff_school_get(user=request.user, code=code, admission_year=data["year"])
         if school is None:
             raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
         count = offers_close_enrolment(school=school, actor=request.user, reason=data["reason"])
@@ -206,7 +206,7 @@ class OfficerSchoolUpdateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         year, reason = data.pop("year"), data.pop("reason")
-        school = school_for_officer(user=request.user, code=code, admission_year=year)
+        school = school_get(user=request.user, code=code, admission_year=year)
         if school is None:
             raise ApplicationError(
                 ErrorCode.NOT_FOUND, "No such school in your district.", field="code"

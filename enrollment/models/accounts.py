@@ -14,6 +14,16 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("审计人员")
 
 
+def officer_district(user) -> str | None:
+    """The district an officer acts for; None for anyone else, who is shown no district's
+    data. Every `for_officer` QuerySet method scopes by this."""
+    return user.district_code if getattr(user, "role", None) == Role.OFFICER else None
+
+
+def is_parent(user) -> bool:
+    return getattr(user, "role", None) == Role.PARENT
+
+
 class User(AbstractUser):
     """Every person who signs in. An officer belongs to a district, school staff to a school."""
 

@@ -1,11 +1,40 @@
 """Allocation of places: runs, placements, waiting lists and offers."""
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import is_parent, officer_district
 from .applications import Application
 from .schools import School
+
+
+def visible_to_parents(now: datetime, *, via: str = "") -> Q:
+    """When families see a run's results: once it is published and its embargo (`visible_from`)
+    is over. `via` reaches the run from a related model ("run__" from an offer)."""
+    return Q(**{f"{via}published_at__isnull": False, f"{via}visible_from__lte": now})
+
+
+class AllocationRunQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False)
+
+    def visible_to_parents(self, now: datetime):
+        return self.filter(visible_to_parents(now))
+
+    def covering(self, district_code: str):
+        """The runs that place a district's applicants: its own and the city-wide ones
+        (district_code empty)."""
+        return self.filter(district_code__in=[district_code, ""])
+
+    def for_officer(self, user):
+        """An officer sees their district's runs and the city-wide ones, which place their
+        district's children too; what they see of a city-wide run is their district's part
+        (enrollment.selectors.allocation.allocation_run_outcome)."""
+        district = officer_district(user)
+        return self.none() if district is None else self.covering(district)
 
 
 class AllocationRun(models.Model):
@@ -51,6 +80,8 @@ class AllocationRun(models.Model):
     visible_from = models.DateTimeField(null=True, blank=True)
     respond_by = models.DateTimeField(null=True, blank=True)
 
+    objects = AllocationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -68,6 +99,14 @@ class AllocationRun(models.Model):
         return f"run {self.pk} {self.admission_year}/{self.district_code or '*'} r{self.round}"
 
 
+class PlacementQuerySet(models.QuerySet):
+    def for_officer(self, user):
+        """Placements of the officer's district's applicants (a city-wide run has every
+        district's)."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(application__district_code=district)
+
+
 class Placement(models.Model):
     """One applicant's outcome in one run; `school` is empty when not placed."""
 
@@ -82,6 +121,8 @@ class Placement(models.Model):
     preference_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     # Position in the school's priority order among those it admitted (1 first).
     school_rank = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = PlacementQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -115,6 +156,19 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id} #{self.position}: {self.application_id}"
+
+
+class OfferQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=Offer.LIVE)
+
+    def visible_to_parents(self, now: datetime):
+        """Offers of runs families may see now (see `visible_to_parents`)."""
+        return self.filter(visible_to_parents(now, via="run__"))
+
+    def for_parent(self, user):
+        """The offers made to a parent's own applications; none for anyone else."""
+        return self.filter(application__applicant=user) if is_parent(user) else self.none()
 
 
 class Offer(models.Model):
@@ -152,6 +206,8 @@ class Offer(models.Model):
         "User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     enrolment_marked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OfferQuerySet.as_manager()
 
     class Meta:
         ordering = ["-made_at", "-id"]

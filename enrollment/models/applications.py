@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.contract import PURPOSE_PRIMARY_ENROLLMENT, SOURCE_LABELS
 from registry.idnumber import mask
 
+from .accounts import is_parent, officer_district
 from .schools import School
 
 
@@ -17,6 +18,21 @@ class ApplicationState(models.TextChoices):
     NEEDS_REVIEW = "needs_review", _("待人工审核")
     DECIDED = "decided", _("已出结果")
     WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def for_parent(self, user):
+        """A parent's own applications (counter-entered ones have no parent account)."""
+        return self.filter(applicant=user) if is_parent(user) else self.none()
+
+    def for_officer(self, user):
+        """The applications of the officer's district."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(district_code=district)
+
+    def visible_to(self, user):
+        """A parent sees their own applications, an officer their district's; no one else any."""
+        return self.for_parent(user) if is_parent(user) else self.for_officer(user)
 
 
 class Application(models.Model):
@@ -50,6 +66,8 @@ class Application(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Set when the retention rule has removed the personal data.
     deidentified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApplicationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -206,6 +224,13 @@ class ApplicationEvent(models.Model):
         return f"{self.application_id}: {self.from_state or '-'} -> {self.to_state}"
 
 
+class EvidenceQuerySet(models.QuerySet):
+    def for_officer(self, user):
+        """Evidence offered for applications of the officer's district."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(application__district_code=district)
+
+
 class Evidence(models.Model):
     """What a parent offers where the registry has no record or the wrong one."""
 
@@ -214,6 +239,9 @@ class Evidence(models.Model):
         HOUSING = "housing", _("住房")
         SOCIAL_INSURANCE = "social_insurance", _("社保")
         RESIDENCE_PERMIT = "residence_permit", _("居住证")
+        # That a named adult is the child's guardian: a household-booklet page or a birth
+        # certificate (DOMAIN.md, "Guardianship").
+        RELATION = "relation", _("监护关系")
 
     class Kind(models.TextChoices):
         UPLOAD = "upload", _("上传证明材料")
@@ -240,8 +268,11 @@ class Evidence(models.Model):
     review_reason = models.CharField(max_length=500, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     # What the officer established on accepting it, where the evidence alone does not say
-    # (hukou: {"hukou_class": "D", "registered_on": "2019-06-15"}).
+    # (hukou: {"hukou_class": "D", "registered_on": "2019-06-15"}; relation:
+    # {"guardian_position": 2, "document": "birth_certificate"}).
     accepted_values = models.JSONField(default=dict, blank=True)
+
+    objects = EvidenceQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.fact} {self.kind} ({self.review})"

@@ -4,7 +4,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import officer_district
 from .applications import Application
+
+
+class PolicyDocumentQuerySet(models.QuerySet):
+    def for_officer(self, user):
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(district_code=district)
 
 
 class PolicyDocument(models.Model):
@@ -21,6 +28,8 @@ class PolicyDocument(models.Model):
         "User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = PolicyDocumentQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -36,6 +45,17 @@ class PolicyDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district_code}/{self.admission_year}/{self.grade} v{self.version}"
+
+
+class DecisionQuerySet(models.QuerySet):
+    def current(self):
+        """Each application's one current decision; older ones are its history."""
+        return self.filter(is_current=True)
+
+    def for_officer(self, user):
+        """Decisions on applications of the officer's district."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(application__district_code=district)
 
 
 class Decision(models.Model):
@@ -65,7 +85,7 @@ class Decision(models.Model):
     si_months = models.PositiveIntegerField(default=0)
     reasons = models.JSONField(default=list)
     facts = models.JSONField(default=dict)
-    # The facts scoring used, packed as ten integers (enrollment.policy.facts_pack), so that a
+    # The facts scoring used, packed as twelve integers (enrollment.policy.facts_pack), so that a
     # what-if rescoring of a whole city loads one short column instead of every `facts` JSON.
     facts_packed = models.CharField(max_length=96, blank=True)
     trace = models.JSONField(default=list)
@@ -74,6 +94,8 @@ class Decision(models.Model):
     )
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,9 +4,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import officer_district
 from .allocation import AllocationRun
 from .applications import Application
 from .decisions import Decision
+
+
+class RecheckQuerySet(models.QuerySet):
+    def for_officer(self, user):
+        """Re-checks of applications of the officer's district."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(application__district_code=district)
 
 
 class Recheck(models.Model):
@@ -31,6 +39,8 @@ class Recheck(models.Model):
     new_decision = models.ForeignKey(
         Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = RecheckQuerySet.as_manager()
 
     class Meta:
         ordering = ["requested_at", "id"]

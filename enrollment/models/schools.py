@@ -3,6 +3,21 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import Role, officer_district
+
+
+class SchoolQuerySet(models.QuerySet):
+    def for_officer(self, user):
+        """The schools of the officer's district."""
+        district = officer_district(user)
+        return self.none() if district is None else self.filter(district_code=district)
+
+    def for_staff(self, user):
+        """The school a member of school staff works at, every admission year of it."""
+        if getattr(user, "role", None) != Role.SCHOOL:
+            return self.none()
+        return self.filter(code=user.school_code)
+
 
 class School(models.Model):
     """A school's offer of places for one admission year."""
@@ -22,6 +37,8 @@ class School(models.Model):
     address = models.CharField(max_length=255, blank=True)
     lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     lon = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    objects = SchoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -26,6 +26,7 @@ TENTH = Decimal("0.1")
 
 class Reason:
     CHILD_HUKOU_NOT_FOUND = "CHILD_HUKOU_NOT_FOUND"
+    GUARDIANSHIP_NOT_VERIFIED = "GUARDIANSHIP_NOT_VERIFIED"
     HOUSING_NOT_VERIFIED = "HOUSING_NOT_VERIFIED"
     PERMIT_MISSING = "PERMIT_MISSING"
     SI_MONTHS_BELOW_MIN = "SI_MONTHS_BELOW_MIN"
@@ -35,6 +36,7 @@ class Reason:
 # Facts that evidence can stand in for, as the trace and the review services name them.
 FACT_CHILD_HUKOU = "child_hukou"
 FACT_HOUSING = "housing"
+FACT_GUARDIANSHIP = "guardianship"
 
 
 class PolicyInvalid(ValueError):
@@ -209,6 +211,10 @@ class Facts:
     """What the registry (or an officer, on evidence) established about one family."""
 
     hukou_class: str | None  # None: the registry has no hukou for the child
+    # Some named adult is a related guardian (DOMAIN.md, "Guardianship"): the facts below are
+    # theirs alone. False when none is: then no adult fact was looked up, none is scored, and
+    # no housing, permit or social-insurance reason is given.
+    guardianship_verified: bool = True
     hukou_registered_on: date | None = None
     owned_share_percent: Decimal = Decimal("0")
     has_rental: bool = False
@@ -287,6 +293,15 @@ def score(facts: Facts, policy: Policy) -> Score:
     trace.append(
         {
             "step": "fact",
+            "rule": "guardianship",
+            "fact": FACT_GUARDIANSHIP,
+            "value": facts.guardianship_verified,
+            "source": sources.get(FACT_GUARDIANSHIP),
+        }
+    )
+    trace.append(
+        {
+            "step": "fact",
             "rule": "housing_class",
             "fact": FACT_HOUSING,
             "value": housing,
@@ -301,7 +316,11 @@ def score(facts: Facts, policy: Policy) -> Score:
     missing = []
     if not hukou:
         missing.append((Reason.CHILD_HUKOU_NOT_FOUND, FACT_CHILD_HUKOU, "hukou.required"))
-    if housing == "NONE":
+    if not facts.guardianship_verified:
+        missing.append(
+            (Reason.GUARDIANSHIP_NOT_VERIFIED, FACT_GUARDIANSHIP, "guardianship.required")
+        )
+    elif housing == "NONE":
         missing.append((Reason.HOUSING_NOT_VERIFIED, FACT_HOUSING, "housing.required"))
     for code, fact, rule in missing:
         reasons.append(code)
@@ -353,6 +372,10 @@ def score(facts: Facts, policy: Policy) -> Score:
                 }
             )
 
+    # The permit and social-insurance requirements are listed whenever the related guardians'
+    # facts were looked up, also on a case that waits for housing evidence: the officer sees
+    # them before asking the family for more.
+    if hukou and facts.guardianship_verified:
         if hukou in policy.permit_required_for and not facts.permit_qualifies:
             reasons.append(Reason.PERMIT_MISSING)
             trace.append(
@@ -422,7 +445,7 @@ def sort_key(
 
 
 # --- compact facts ---------------------------------------------------------------------------
-# Facts packed as ten zero-padded integers of fixed widths in a 32-character string, stored with
+# Facts packed as twelve zero-padded integers of fixed widths in a 36-character string, stored with
 # each decision, so that a what-if loads 200,000 of them as one short column and parses them
 # as a block of bytes (enrollment.policy.vector.facts_matrix) instead of 200,000 JSON documents.
 HUKOU_CODE = {"": 0, "D": 1, "C": 2, "N": 3}
@@ -438,6 +461,8 @@ PACKED_FIELDS = (
     ("housing_evidence_accepted", 1),
     ("hukou_rejected_on_review", 1),
     ("housing_rejected_on_review", 1),
+    ("guardianship_verified", 1),
+    ("guardianship_rejected_on_review", 1),
 )
 PACKED_LENGTH = sum(width for _, width in PACKED_FIELDS) + len(PACKED_FIELDS) - 1
 
@@ -455,6 +480,8 @@ def facts_pack(facts: Facts) -> str:
         int(facts.housing_evidence_accepted),
         int(FACT_CHILD_HUKOU in facts.rejected_on_review),
         int(FACT_HOUSING in facts.rejected_on_review),
+        int(facts.guardianship_verified),
+        int(FACT_GUARDIANSHIP in facts.rejected_on_review),
     )
     return " ".join(
         f"{value:0{width}d}" for value, (_, width) in zip(values, PACKED_FIELDS, strict=True)
@@ -465,9 +492,23 @@ def facts_unpack(packed: str) -> Facts:
     values = [int(v) for v in packed.split()]
     if len(values) != len(PACKED_FIELDS):
         raise ValueError("packed facts have the wrong number of fields")
-    hukou, registered, share, rental, elsewhere, si, permit, evidence, rej_h, rej_hs = values
+    (
+        hukou,
+        registered,
+        share,
+        rental,
+        elsewhere,
+        si,
+        permit,
+        evidence,
+        rej_h,
+        rej_hs,
+        guardianship,
+        rej_g,
+    ) = values
     return Facts(
         hukou_class=HUKOU_OF_CODE[hukou] or None,
+        guardianship_verified=bool(guardianship),
         hukou_registered_on=date(registered // 10000, registered // 100 % 100, registered % 100)
         if registered
         else None,
@@ -478,6 +519,12 @@ def facts_unpack(packed: str) -> Facts:
         permit_qualifies=bool(permit),
         housing_evidence_accepted=bool(evidence),
         rejected_on_review=frozenset(
-            name for name, flag in ((FACT_CHILD_HUKOU, rej_h), (FACT_HOUSING, rej_hs)) if flag
+            name
+            for name, flag in (
+                (FACT_CHILD_HUKOU, rej_h),
+                (FACT_HOUSING, rej_hs),
+                (FACT_GUARDIANSHIP, rej_g),
+            )
+            if flag
         ),
     )

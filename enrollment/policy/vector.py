@@ -29,6 +29,8 @@ HOUSING_NAMES = ("OWN", "RENT", "NONE")
     _HOUSING_EVIDENCE,
     _HUKOU_REJECTED,
     _HOUSING_REJECTED,
+    _GUARDIANSHIP,
+    _GUARDIANSHIP_REJECTED,
 ) = range(len(PACKED_FIELDS))
 
 
@@ -43,7 +45,7 @@ class VectorScores:
 
 
 def facts_matrix(packed: list[str]) -> np.ndarray:
-    """Packed facts strings to an (n, 10) int64 matrix: the fixed-width digits are read as one
+    """Packed facts strings to an (n, 12) int64 matrix: the fixed-width digits are read as one
     block of bytes, with no per-row parsing."""
     if not packed:
         return np.zeros((0, len(PACKED_FIELDS)), dtype=np.int64)
@@ -55,7 +57,7 @@ def facts_matrix(packed: list[str]) -> np.ndarray:
 
 
 def facts_matrix_from_digits(digits: np.ndarray) -> np.ndarray:
-    """(n, PACKED_LENGTH) bytes of packed facts to the (n, 10) int64 matrix.
+    """(n, PACKED_LENGTH) bytes of packed facts to the (n, 12) int64 matrix.
 
     The bytes are transposed once so that each digit position is one contiguous row; each
     field is then built from its few rows. The matrix returned is a view whose columns are
@@ -98,8 +100,11 @@ def score_many(matrix: np.ndarray, policy: Policy) -> VectorScores:
     )
 
     hukou_missing = hukou == 0
-    housing_missing = housing == HOUSING_NONE
-    scored = ~hukou_missing & ~housing_missing
+    # Without a related guardian no adult fact counts, and housing is not asked about.
+    guardianship = matrix[:, _GUARDIANSHIP] == 1
+    guardianship_missing = ~guardianship
+    housing_missing = guardianship & (housing == HOUSING_NONE)
+    scored = ~hukou_missing & ~guardianship_missing & ~housing_missing
 
     # First matching row wins: apply the rows last to first.
     base = np.zeros(len(matrix), dtype=np.int64)
@@ -127,10 +132,14 @@ def score_many(matrix: np.ndarray, policy: Policy) -> VectorScores:
 
     permit_missing = classes(policy.permit_required_for) & (matrix[:, _PERMIT] == 0)
     si_short = classes(policy.si_required_for) & (si < policy.si_min_months)
-    unreviewed = (hukou_missing & (matrix[:, _HUKOU_REJECTED] == 0)) | (
-        housing_missing & (matrix[:, _HOUSING_REJECTED] == 0)
+    unreviewed = (
+        (hukou_missing & (matrix[:, _HUKOU_REJECTED] == 0))
+        | (guardianship_missing & (matrix[:, _GUARDIANSHIP_REJECTED] == 0))
+        | (housing_missing & (matrix[:, _HOUSING_REJECTED] == 0))
     )
-    ineligible = (hukou_missing | housing_missing) | (scored & (permit_missing | si_short))
+    ineligible = (hukou_missing | guardianship_missing | housing_missing) | (
+        scored & (permit_missing | si_short)
+    )
     outcome = np.where(
         unreviewed,
         OUTCOME_CODE["needs_review"],

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
-from enrollment.access import access_denied
+from enrollment.access import API_PREFIXES, access_denied
 
 # Every asset is served by the product itself: no CDN, no inline script.
 DEFAULT_POLICY = (
@@ -24,6 +24,24 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class NoStoreMiddleware:
+    """Pages and downloads with personal data stay out of browser and proxy caches (a shared
+    family phone, a school's office PC): every response to a signed-in user, and every API
+    response, is `Cache-Control: no-store` unless its view chose its own caching. Static files
+    never get here; WhiteNoise answers them before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response and (
+            request.path.startswith(API_PREFIXES) or request.user.is_authenticated
+        ):
+            response["Cache-Control"] = "no-store"
         return response
 
 

@@ -45,6 +45,7 @@ HOUSING_CLASSES = {
 # What a missing fact asks the parent for, by reason code (DOMAIN.md).
 REASON_FACT = {
     "CHILD_HUKOU_NOT_FOUND": Evidence.Fact.HUKOU,
+    "GUARDIANSHIP_NOT_VERIFIED": Evidence.Fact.RELATION,
     "HOUSING_NOT_VERIFIED": Evidence.Fact.HOUSING,
     "PERMIT_MISSING": Evidence.Fact.RESIDENCE_PERMIT,
     "SI_MONTHS_BELOW_MIN": Evidence.Fact.SOCIAL_INSURANCE,
@@ -128,6 +129,13 @@ def _requirement_text(rule: str, item: dict, document: dict) -> tuple[str, str] 
             _("未查到孩子户籍，暂不计分"),
             _("需要户籍信息才能计分：可补充材料，由工作人员审核"),
         )
+    if rule == "guardianship.required":
+        return (
+            _("监护关系未核实，暂不计分"),
+            _(
+                "需要确认所填监护人与孩子的关系才能计分：可上传户口簿页或出生医学证明，由工作人员审核"
+            ),
+        )
     if rule == "housing.required":
         return (
             _("住房未核实，暂不计分"),
@@ -160,6 +168,8 @@ def _decision_step_text(rule: str, item: dict, document: dict) -> tuple[str, str
         return _("户籍类别：%(class)s") % {
             "class": HUKOU_CLASSES.get(value, value) if value else _("无记录")
         }, ""
+    if rule == "guardianship":
+        return (_("监护关系：已核实") if item.get("value") else _("监护关系：未核实")), ""
     if rule == "housing_class":
         value = item.get("value")
         return _("住房类别：%(class)s") % {"class": HOUSING_CLASSES.get(value, value)}, ""
@@ -204,6 +214,7 @@ def outcome_label(outcome) -> str:
 # A decision's reason codes (DOMAIN.md) in short words; the review queue filters by the code.
 DECISION_REASONS = {
     Reason.CHILD_HUKOU_NOT_FOUND: gettext_lazy("未查到孩子户籍"),
+    Reason.GUARDIANSHIP_NOT_VERIFIED: gettext_lazy("监护关系未能核实"),
     Reason.HOUSING_NOT_VERIFIED: gettext_lazy("住房未能核实"),
     Reason.PERMIT_MISSING: gettext_lazy("没有符合要求的居住证"),
     Reason.SI_MONTHS_BELOW_MIN: gettext_lazy("社保月数不足"),

@@ -5,6 +5,7 @@ from django.db.models.functions import Floor
 from django.utils import timezone
 
 from enrollment.models import (
+    Application,
     ApplicationState,
     Decision,
     Evidence,
@@ -13,17 +14,16 @@ from enrollment.models import (
     School,
     User,
 )
-from enrollment.selectors.applications import district_applications, district_current_decisions
 
 
 def officer_default_year(*, user: User) -> int:
     """The newest admission year the district has a policy or schools for; else this year."""
     years = [
-        PolicyDocument.objects.filter(district_code=user.district_code)
+        PolicyDocument.objects.for_officer(user)
         .order_by("-admission_year")
         .values_list("admission_year", flat=True)
         .first(),
-        School.objects.filter(district_code=user.district_code)
+        School.objects.for_officer(user)
         .order_by("-admission_year")
         .values_list("admission_year", flat=True)
         .first(),
@@ -31,9 +31,22 @@ def officer_default_year(*, user: User) -> int:
     return max((y for y in years if y), default=timezone.localdate().year)
 
 
+def _live_decisions(user: User, admission_year: int):
+    """The district's current decisions of the year, withdrawn applications left out."""
+    return (
+        Decision.objects.current()
+        .for_officer(user)
+        .filter(application__admission_year=admission_year)
+        .exclude(application__state=ApplicationState.WITHDRAWN)
+        .order_by()
+    )
+
+
 def district_state_counts(*, user: User, admission_year: int) -> dict[str, int]:
     rows = (
-        district_applications(user=user, admission_year=admission_year)
+        Application.objects.for_officer(user)
+        .filter(admission_year=admission_year)
+        .order_by()
         .values("state")
         .annotate(n=Count("id"))
     )
@@ -43,11 +56,7 @@ def district_state_counts(*, user: User, admission_year: int) -> dict[str, int]:
 
 
 def district_outcome_counts(*, user: User, admission_year: int) -> dict[str, int]:
-    rows = (
-        district_current_decisions(user=user, admission_year=admission_year)
-        .values("outcome")
-        .annotate(n=Count("id"))
-    )
+    rows = _live_decisions(user, admission_year).values("outcome").annotate(n=Count("id"))
     counts = dict.fromkeys(Decision.Outcome.values, 0)
     counts.update({row["outcome"]: row["n"] for row in rows})
     return counts
@@ -56,16 +65,12 @@ def district_outcome_counts(*, user: User, admission_year: int) -> dict[str, int
 def district_open_work(*, user: User, admission_year: int) -> dict[str, int]:
     """What waits for an officer: pending evidence and open re-checks."""
     return {
-        "pending_evidence": Evidence.objects.filter(
-            application__district_code=user.district_code,
-            application__admission_year=admission_year,
-            review=Evidence.Review.PENDING,
-        ).count(),
-        "open_rechecks": Recheck.objects.filter(
-            application__district_code=user.district_code,
-            application__admission_year=admission_year,
-            status=Recheck.Status.OPEN,
-        ).count(),
+        "pending_evidence": Evidence.objects.for_officer(user)
+        .filter(application__admission_year=admission_year, review=Evidence.Review.PENDING)
+        .count(),
+        "open_rechecks": Recheck.objects.for_officer(user)
+        .filter(application__admission_year=admission_year, status=Recheck.Status.OPEN)
+        .count(),
     }
 
 
@@ -73,7 +78,7 @@ def district_points_counts(*, user: User, admission_year: int, width: int) -> di
     """Eligible applications per band of `width` points, by band number (floor(total / width)),
     grouped by the database so that a district's totals never travel one by one."""
     rows = (
-        district_current_decisions(user=user, admission_year=admission_year)
+        _live_decisions(user, admission_year)
         .filter(outcome=Decision.Outcome.ELIGIBLE)
         .annotate(band=Floor(F("total_points") / width))
         .order_by()

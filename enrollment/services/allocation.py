@@ -37,6 +37,7 @@ from enrollment.models import (
     User,
     WaitlistEntry,
 )
+from enrollment.services import dispatch
 from enrollment.services.audit import audit_log
 from registry.idnumber import mask_in_text
 
@@ -77,8 +78,8 @@ def _check_officer_scope(*, actor: User | None, district_code: str) -> None:
 
 
 def published_runs(*, admission_year: int, district_code: str):
-    return AllocationRun.objects.filter(
-        admission_year=admission_year, district_code=district_code, published_at__isnull=False
+    return AllocationRun.objects.published().filter(
+        admission_year=admission_year, district_code=district_code
     )
 
 
@@ -92,9 +93,7 @@ def next_round(*, admission_year: int, district_code: str) -> int:
 def _latest_offers(*, admission_year: int, district_code: str) -> dict[int, Offer]:
     """Each application's latest offer from the published runs of this scope."""
     offers = Offer.objects.filter(
-        run__admission_year=admission_year,
-        run__district_code=district_code,
-        run__published_at__isnull=False,
+        run__in=published_runs(admission_year=admission_year, district_code=district_code)
     ).order_by("application_id", "made_at", "id")
     latest: dict[int, Offer] = {}
     for offer in offers.only(
@@ -111,8 +110,7 @@ def allocation_inputs(
     year and district (all districts when empty), shaped for `enrollment.allocation`."""
     now = now or timezone.now()
     schools_qs = School.objects.filter(admission_year=admission_year)
-    decisions = Decision.objects.filter(
-        is_current=True,
+    decisions = Decision.objects.current().filter(
         outcome=Decision.Outcome.ELIGIBLE,
         application__admission_year=admission_year,
         application__state=ApplicationState.DECIDED,
@@ -262,10 +260,7 @@ def allocation_run_create(
         data={"admission_year": admission_year, "district_code": district_code},
     )
     if enqueue:
-        from enrollment.tasks import allocation_run
-
-        run_id = run.pk
-        transaction.on_commit(lambda: allocation_run.delay(run_id))
+        dispatch.allocation_run_enqueue(run_id=run.pk)
     return run
 
 
@@ -407,9 +402,11 @@ class PlacementChange:
 
 
 def allocation_runs_compare(
-    *, first: AllocationRun, second: AllocationRun
+    *, first: AllocationRun, second: AllocationRun, user: User | None = None
 ) -> list[PlacementChange]:
-    """Applicants whose school differs between two runs (absent from a run counts as none)."""
+    """Applicants whose school differs between two runs (absent from a run counts as none).
+    An officer (`user`) is shown only their district's applicants, whom a city-wide run
+    places among every other district's; an operator's command (no user) sees all."""
     if (first.admission_year, first.district_code) != (second.admission_year, second.district_code):
         raise ApplicationError(
             ErrorCode.INVALID, "Compare runs of the same year and district.", field="other"
@@ -423,10 +420,10 @@ def allocation_runs_compare(
                 extra={"why": "not_finished"},
             )
 
+    placements = Placement.objects.all() if user is None else Placement.objects.for_officer(user)
+
     def outcome(run):
-        return dict(
-            Placement.objects.filter(run=run).values_list("application__ref", "school__code")
-        )
+        return dict(placements.filter(run=run).values_list("application__ref", "school__code"))
 
     a, b = outcome(first), outcome(second)
     return [

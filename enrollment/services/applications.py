@@ -26,7 +26,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.policy import Policy
-from enrollment.services import reference
+from enrollment.services import dispatch, reference
 from enrollment.services.identity import applicant_not_guardian, identity_required_to_apply
 from enrollment.states import can_transition
 from registry import idnumber
@@ -373,10 +373,7 @@ def application_submit(
             raise
         raise ValidationErrors([_duplicate_error(data.admission_year)]) from None
     if enqueue:
-        from enrollment.tasks import verification_signal
-
-        job_id = job.pk
-        transaction.on_commit(lambda: verification_signal(job_id))
+        dispatch.verification_signal_on_commit(job_id=job.pk)
     return application
 
 
@@ -514,9 +511,7 @@ def application_submit_many(
     )
     job_ids = [job.pk for job in jobs]
     if enqueue:
-        from enrollment.tasks import enqueue_verification
-
-        enqueue_verification(job_ids, on_commit=True)
+        dispatch.verification_enqueue(job_ids=job_ids)
     return SubmitManyResult(applications, existing, rejected, job_ids)
 
 

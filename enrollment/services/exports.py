@@ -58,9 +58,10 @@ def admitted_rows(*, school: School, now: datetime | None = None) -> list[tuple]
     Plain value queries, no model instances: five queries and a few ms for a 500-row list."""
     now = now or timezone.now()
     offers = list(
-        Offer.objects.filter(
-            school=school, status__in=Offer.LIVE, run__visible_from__lte=now
-        ).values_list(
+        Offer.objects.filter(school=school)
+        .live()
+        .visible_to_parents(now)
+        .values_list(
             "application_id",
             "run_id",
             "run__round",
@@ -76,9 +77,8 @@ def admitted_rows(*, school: School, now: datetime | None = None) -> list[tuple]
         return []
     newest = max(offers, key=lambda offer: (offer[2], offer[1]))
     latest_id = (
-        AllocationRun.objects.filter(
-            admission_year=newest[3], district_code=newest[4], published_at__isnull=False
-        )
+        AllocationRun.objects.published()
+        .filter(admission_year=newest[3], district_code=newest[4])
         .order_by("-round")
         .values_list("id", flat=True)
         .first()
@@ -195,7 +195,7 @@ def allocation_run_for_export(
     )
     if run_id is not None:
         return runs.filter(pk=run_id).first()
-    published = runs.filter(published_at__isnull=False).order_by("-published_at", "-id").first()
+    published = runs.published().order_by("-published_at", "-id").first()
     return published or runs.filter(is_dry_run=False).order_by("-finished_at", "-id").first()
 
 

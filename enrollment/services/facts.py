@@ -19,7 +19,7 @@ from enrollment.models import (
     User,
 )
 from enrollment.policy import Facts, Score, facts_pack
-from enrollment.policy.engine import FACT_CHILD_HUKOU, FACT_HOUSING
+from enrollment.policy.engine import FACT_CHILD_HUKOU, FACT_GUARDIANSHIP, FACT_HOUSING
 from registry.contract import FamilyAnswer
 
 
@@ -67,6 +67,14 @@ def answer_json(answer: FamilyAnswer) -> dict:
             "registered_on": hukou.registered_on.isoformat(),
             "record": _ref_json(hukou.record),
         },
+        "related_guardians": [
+            {
+                "guardian_index": relation.guardian_index,
+                "basis": relation.basis,
+                "record": _ref_json(relation.record),
+            }
+            for relation in answer.related_guardians
+        ],
         "housing": {
             "owned_share_percent": str(housing.owned_share_percent),
             "owned_record": _ref_json(housing.owned_record),
@@ -98,13 +106,18 @@ def facts_from_answer(answer: FamilyAnswer, evidence: Iterable[Evidence] = ()) -
 
     Accepted evidence stands in for the fact it concerns (housing: scored as RENT; hukou: the
     class and registration date the officer stated; social insurance: the months the officer
-    counted; residence permit: qualifying). Rejected evidence for a fact the registry lacks
+    counted; residence permit: qualifying; relation: a related guardian, whose facts the
+    registry then looks up when asked again). Rejected evidence for a fact the registry lacks
     closes that question. The record behind each fact is kept in `sources`.
+
+    The adults' facts in the answer are the related guardians' alone (the registry looks up
+    no other adult), so guardianship is verified exactly when the answer names one.
     """
     hukou = answer.child_hukou
     housing = answer.housing
     facts = Facts(
         hukou_class=hukou.hukou_class if hukou else None,
+        guardianship_verified=bool(answer.related_guardians),
         hukou_registered_on=hukou.registered_on if hukou else None,
         owned_share_percent=housing.owned_share_percent,
         has_rental=housing.rental_record is not None,
@@ -113,6 +126,14 @@ def facts_from_answer(answer: FamilyAnswer, evidence: Iterable[Evidence] = ()) -
         permit_qualifies=bool(answer.permit and answer.permit.qualifies),
         sources={
             FACT_CHILD_HUKOU: _ref_json(hukou.record) if hukou else None,
+            FACT_GUARDIANSHIP: [
+                {
+                    **(_ref_json(relation.record) or {"source": relation.basis}),
+                    "guardian_index": relation.guardian_index,
+                }
+                for relation in answer.related_guardians
+            ]
+            or None,
             FACT_HOUSING: _ref_json(housing.owned_record or housing.rental_record),
             "owns_elsewhere": _ref_json(housing.elsewhere_record),
             "social_insurance": {
@@ -153,17 +174,29 @@ def facts_from_answer(answer: FamilyAnswer, evidence: Iterable[Evidence] = ()) -
     if row := accepted.get(Evidence.Fact.RESIDENCE_PERMIT):
         changes["permit_qualifies"] = True
         sources["residence_permit"] = _evidence_ref(row)
+    if row := accepted.get(Evidence.Fact.RELATION):
+        changes["guardianship_verified"] = True
+        sources[FACT_GUARDIANSHIP] = [
+            *(sources[FACT_GUARDIANSHIP] or []),
+            {
+                **_evidence_ref(row),
+                "guardian_position": row.accepted_values.get("guardian_position"),
+            },
+        ]
     closed = set()
     if Evidence.Fact.HUKOU in rejected - accepted.keys():
         closed.add(FACT_CHILD_HUKOU)
     if Evidence.Fact.HOUSING in rejected - accepted.keys():
         closed.add(FACT_HOUSING)
+    if Evidence.Fact.RELATION in rejected - accepted.keys():
+        closed.add(FACT_GUARDIANSHIP)
     return replace(facts, **changes, rejected_on_review=frozenset(closed), sources=sources)
 
 
 def facts_as_json(facts: Facts) -> dict:
     return {
         "hukou_class": facts.hukou_class,
+        "guardianship_verified": facts.guardianship_verified,
         "hukou_registered_on": facts.hukou_registered_on.isoformat()
         if facts.hukou_registered_on
         else None,

@@ -19,12 +19,6 @@ def _receipt_no(offer: Offer) -> str:
     return f"R{offer.run.admission_year}-{offer.pk:07d}-{secrets.token_hex(3).upper()}"
 
 
-def offer_is_visible(offer: Offer, now: datetime | None = None) -> bool:
-    run = offer.run
-    now = now or timezone.now()
-    return run.published_at is not None and run.visible_from is not None and run.visible_from <= now
-
-
 @transaction.atomic
 def offer_answer(*, offer: Offer, actor: User, answer: str, now: datetime | None = None) -> Offer:
     """Accept or decline an offer. Asking again with the same answer changes nothing and returns
@@ -36,8 +30,15 @@ def offer_answer(*, offer: Offer, actor: User, answer: str, now: datetime | None
         )
     now = now or timezone.now()
     # The row lock makes two simultaneous clicks wait for each other; the second sees the first.
-    offer = Offer.objects.select_for_update().select_related("run", "application").get(pk=offer.pk)
-    if offer.application.applicant_id != actor.pk or not offer_is_visible(offer, now):
+    offer = (
+        Offer.objects.for_parent(actor)
+        .visible_to_parents(now)
+        .select_for_update()
+        .select_related("run", "application")
+        .filter(pk=offer.pk)
+        .first()
+    )
+    if offer is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such offer.", field="offer")
     wanted = ANSWERS[answer]
     if offer.status == wanted:
@@ -93,12 +94,9 @@ def offer_mark_enrolment(
     offer = (
         Offer.objects.select_for_update()
         .select_related("run")
-        .filter(
-            school=school,
-            application__ref=ref,
-            status__in=Offer.LIVE,
-            run__visible_from__lte=timezone.now(),
-        )
+        .filter(school=school, application__ref=ref)
+        .live()
+        .visible_to_parents(timezone.now())
         .first()
     )
     if offer is None:
@@ -137,9 +135,10 @@ def offers_close_enrolment(*, school: School, actor: User, reason: str) -> int:
         raise ApplicationError(ErrorCode.REASON_REQUIRED, "Say why 报到 is closed.", field="reason")
     now = timezone.now()
     offers = list(
-        Offer.objects.select_for_update().filter(
-            school=school, status__in=Offer.LIVE, enrolment="", run__visible_from__lte=now
-        )
+        Offer.objects.select_for_update()
+        .filter(school=school, enrolment="")
+        .live()
+        .visible_to_parents(now)
     )
     for offer in offers:
         offer.enrolment = Offer.Enrolment.NO_SHOW

@@ -33,11 +33,9 @@ def recheck_window_days() -> int:
 def _published_run_for(application: Application) -> AllocationRun | None:
     """The latest published run the application's results came from (its district or city)."""
     return (
-        AllocationRun.objects.filter(
-            admission_year=application.admission_year,
-            district_code__in=[application.district_code, ""],
-            published_at__isnull=False,
-        )
+        AllocationRun.objects.covering(application.district_code)
+        .published()
+        .filter(admission_year=application.admission_year)
         .order_by("-published_at", "-id")
         .first()
     )
@@ -56,7 +54,8 @@ def recheck_request(
             ErrorCode.REASON_REQUIRED, "Say what should be checked again.", field="reason"
         )
     run = _published_run_for(application)
-    if run is None or run.visible_from is None or run.visible_from > now:
+    # Until the latest round's embargo is over, families may not see its results to contest them.
+    if run is None or not AllocationRun.objects.filter(pk=run.pk).visible_to_parents(now).exists():
         raise ApplicationError(
             ErrorCode.ILLEGAL_TRANSITION,
             "A re-check can be asked for once the results are published.",
@@ -108,10 +107,16 @@ def recheck_resolve(
 ) -> Recheck:
     """Uphold the decision, or change it: `changes` may set outcome, total_points, hukou_class
     and housing_class; the new decision is an override that names the officer and the reason."""
-    recheck = Recheck.objects.select_for_update().select_related("application").get(pk=recheck.pk)
-    application = recheck.application
-    if not actor.is_officer or actor.district_code != application.district_code:
+    recheck = (
+        Recheck.objects.for_officer(actor)
+        .select_for_update()
+        .select_related("application")
+        .filter(pk=recheck.pk)
+        .first()
+    )
+    if recheck is None:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such re-check.", field="recheck")
+    application = recheck.application
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(
@@ -173,11 +178,7 @@ def _decision_override(
             f"A changed decision sets some of {', '.join(CHANGEABLE)}.",
             field="changes",
         )
-    current = (
-        Decision.objects.select_for_update()
-        .filter(application=application, is_current=True)
-        .first()
-    )
+    current = Decision.objects.current().select_for_update().filter(application=application).first()
     if current is None:
         raise ApplicationError(
             ErrorCode.ILLEGAL_TRANSITION,

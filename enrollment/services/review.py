@@ -12,6 +12,10 @@ recomputed from the registry's stored answer plus the reviewed evidence (basis `
 - accepted social-insurance evidence counts as the qualifying months the officer states
   (`values={"qualifying_months": 40}`); accepted residence-permit evidence as a qualifying
   permit;
+- accepted relation evidence (a household-booklet page or a birth certificate) makes the named
+  adult the officer states a related guardian (`values={"guardian_position": 2, "document":
+  "birth_certificate"}`); the application is then verified again, so that the registry looks
+  up that adult's facts, and scored through the policy like any other;
 - rejected evidence for a fact the registry lacks closes that question: the application is
   decided (ineligible, with the reason code kept) instead of waiting forever.
 
@@ -25,7 +29,6 @@ from datetime import date
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from enrollment.errors import ApplicationError, ErrorCode
@@ -41,6 +44,7 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy, score
 from enrollment.policy.engine import HUKOU_CLASSES
+from enrollment.services import dispatch
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
 from enrollment.services.facts import decision_from_score, facts_from_answer, state_for_outcome
@@ -65,7 +69,7 @@ def _reason(reason: str) -> str:
 
 
 def _require_officer_of(actor: User, application: Application) -> None:
-    if not (actor and actor.is_officer and actor.district_code == application.district_code):
+    if not Application.objects.for_officer(actor).filter(pk=application.pk).exists():
         raise ApplicationError(
             ErrorCode.PERMISSION_DENIED,
             "Only an officer of the application's district may do this.",
@@ -79,9 +83,7 @@ def _locked(application: Application) -> Application:
 
 def _current_decision(application: Application) -> Decision | None:
     return (
-        Decision.objects.select_related("policy")
-        .filter(application=application, is_current=True)
-        .first()
+        Decision.objects.current().select_related("policy").filter(application=application).first()
     )
 
 
@@ -119,6 +121,15 @@ def evidence_submit(
             ErrorCode.INVALID,
             f"fact: must be one of {', '.join(Evidence.Fact.values)}",
             field="fact",
+        )
+    if fact == Evidence.Fact.RELATION and kind == Evidence.Kind.COMMITMENT:
+        # A family's own word cannot make an adult its guardian: that is how a stranger's
+        # flat or pension would be borrowed.
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            "kind: a relation is shown by a household-booklet page or a birth certificate, "
+            "not by a commitment",
+            field="kind",
         )
     statement = (statement or "").strip()
     content_type, size = "", 0
@@ -159,6 +170,17 @@ def evidence_submit(
             "Evidence can be offered once the registry check has ended.",
             field="state",
         )
+    if kind == Evidence.Kind.UPLOAD:
+        # Counted under the application's row lock, so two uploads at once cannot both be
+        # the last one allowed.
+        limit = settings.EVIDENCE_MAX_FILES_PER_APPLICATION
+        if application.evidence.filter(kind=Evidence.Kind.UPLOAD).count() >= limit:
+            raise ApplicationError(
+                ErrorCode.INVALID,
+                f"file: an application takes at most {limit} documents",
+                field="file",
+                extra={"why": "too_many_files", "limit": limit},
+            )
     evidence = Evidence(
         application=application,
         fact=fact,
@@ -193,8 +215,36 @@ def evidence_submit(
 # --- the officer's side ---------------------------------------------------------------------
 
 
-def _accepted_values(fact: str, values: dict | None, cutoff: date) -> dict:
+# The documents that show who a child's guardians are (DOMAIN.md, "Guardianship").
+RELATION_DOCUMENTS = ("household_booklet", "birth_certificate")
+
+
+def _relation_values(values: dict, application: Application) -> dict:
+    positions = list(application.guardians.values_list("position", flat=True))
+    position = values.get("guardian_position")
+    if position not in positions or isinstance(position, bool):
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            "values.guardian_position: state which named adult the evidence shows to be the "
+            f"child's guardian ({', '.join(str(p) for p in positions)})",
+            field="values.guardian_position",
+        )
+    document = values.get("document")
+    if document not in RELATION_DOCUMENTS:
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            f"values.document: must be one of {', '.join(RELATION_DOCUMENTS)}",
+            field="values.document",
+        )
+    return {"guardian_position": position, "document": document}
+
+
+def _accepted_values(
+    fact: str, values: dict | None, cutoff: date, application: Application
+) -> dict:
     values = values or {}
+    if fact == Evidence.Fact.RELATION:
+        return _relation_values(values, application)
     if fact == Evidence.Fact.HUKOU:
         hukou_class = values.get("hukou_class")
         if hukou_class not in HUKOU_CLASSES:
@@ -256,7 +306,9 @@ def evidence_review(
         if current
         else date(application.admission_year, 3, 31)
     )
-    evidence.accepted_values = _accepted_values(evidence.fact, values, cutoff) if accept else {}
+    evidence.accepted_values = (
+        _accepted_values(evidence.fact, values, cutoff, application) if accept else {}
+    )
     before = evidence.review
     evidence.review = Evidence.Review.ACCEPTED if accept else Evidence.Review.REJECTED
     evidence.reviewed_by = actor
@@ -278,10 +330,45 @@ def evidence_review(
             "new": {"review": evidence.review},
         },
     )
+    if accept and evidence.fact == Evidence.Fact.RELATION:
+        guardian = application.guardians.get(position=evidence.accepted_values["guardian_position"])
+        audit_log(
+            actor=actor,
+            action=AuditAction.GUARDIANSHIP_ACCEPT,
+            target=guardian,
+            reason=reason,
+            data={
+                "application": application.ref,
+                "evidence": evidence.pk,
+                "document": evidence.accepted_values["document"],
+                "old": {"related": False},
+                "new": {"related": True},
+            },
+        )
     pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
     if not pending and application.state == ApplicationState.NEEDS_REVIEW:
         _decision_recompute(application=application, actor=actor, reason=reason)
     return evidence
+
+
+def _relations_to_look_up(application: Application, answer_json: dict) -> bool:
+    """Whether a guardian accepted on evidence is not yet related in the stored answer, whose
+    facts the registry has therefore not looked up."""
+    accepted = {
+        values.get("guardian_position")
+        for values in application.evidence.filter(
+            fact=Evidence.Fact.RELATION, review=Evidence.Review.ACCEPTED
+        ).values_list("accepted_values", flat=True)
+    }
+    if not accepted:
+        return False
+    positions = list(application.guardians.values_list("position", flat=True))
+    related = {
+        positions[item["guardian_index"]]
+        for item in answer_json.get("related_guardians") or []
+        if 0 <= item["guardian_index"] < len(positions)
+    }
+    return bool(accepted - related)
 
 
 def _decision_recompute(*, application: Application, actor: User, reason: str) -> None:
@@ -289,7 +376,14 @@ def _decision_recompute(*, application: Application, actor: User, reason: str) -
     stored answer (the registry never answered), verify again instead."""
     current = _current_decision(application)
     answer_json = (current.facts or {}).get("answer") if current else None
-    if answer_json is None:
+    # Verify again, rather than score the stored answer, when there is none, when it was given
+    # before the registry related guardians to the child, or when an officer has since
+    # accepted a guardian whose facts it does not hold.
+    if (
+        answer_json is None
+        or "related_guardians" not in answer_json
+        or _relations_to_look_up(application, answer_json)
+    ):
         _verification_requeue(application=application, actor=actor, reason=reason)
         return
     answer = from_json(FamilyAnswer, answer_json)
@@ -441,9 +535,7 @@ def _verification_requeue(*, application: Application, actor: User, reason: str)
         reason_code=EventReason.VERIFY_AGAIN,
         reason=reason,
     )
-    from enrollment.tasks import verify_batch
-
-    transaction.on_commit(lambda: verify_batch.delay([job.pk]))
+    dispatch.verification_enqueue(job_ids=[job.pk])
 
 
 @transaction.atomic
@@ -470,22 +562,3 @@ def verification_retry(*, actor: User, application: Application, reason: str) ->
         data={"old": {"state": before}, "new": {"state": application.state}},
     )
     return application
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def review_queue(*, officer: User, admission_year: int) -> QuerySet[Application]:
-    """The officer's district's applications waiting for review, those with pending evidence
-    first, oldest first."""
-    pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
-    return (
-        Application.objects.filter(
-            district_code=officer.district_code,
-            admission_year=admission_year,
-            state=ApplicationState.NEEDS_REVIEW,
-        )
-        .annotate(has_pending_evidence=Exists(pending))
-        .prefetch_related("evidence")
-        .order_by("-has_pending_evidence", "submitted_at", "id")
-    )

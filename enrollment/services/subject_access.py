@@ -8,10 +8,11 @@ leaks from a phone should not hand them to anyone else.
 """
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from enrollment.gateway import get_gateway
-from enrollment.models import Application, AuditAction, User
+from enrollment.models import Application, AuditAction, Offer, User
 from enrollment.services.audit import audit_log
 from registry.idnumber import mask, mask_in_text
 
@@ -151,9 +152,12 @@ def _application_document(application: Application) -> dict:
 
 @transaction.atomic
 def subject_access_export(*, actor: User) -> dict:
-    """Everything held about this parent's family; writes an audit row naming the download."""
+    """Everything held about this parent's family; writes an audit row naming the download.
+    Offers appear once families may see them, as on the parent's pages: an embargoed round's
+    results are not yet theirs to know."""
+    visible_offers = Offer.objects.visible_to_parents(timezone.now()).select_related("school")
     applications = list(
-        Application.objects.filter(applicant=actor)
+        Application.objects.for_parent(actor)
         .select_related("consent")
         .prefetch_related(
             "guardians",
@@ -161,7 +165,7 @@ def subject_access_export(*, actor: User) -> dict:
             "events",
             "decisions__policy",
             "evidence",
-            "offers__school",
+            Prefetch("offers", queryset=visible_offers),
             "rechecks",
         )
         .order_by("submitted_at", "id")

@@ -42,6 +42,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.policy import Policy, score
+from enrollment.services import dispatch
 from enrollment.services.competition import competing_applications, competition_review
 from enrollment.services.facts import (
     decision_from_score,
@@ -189,6 +190,8 @@ class _Case:
     consent_reference: str
     consent_purpose: str
     guardian_ids: tuple[str, ...]
+    # Positions in guardian_ids (from 0) an officer accepted as related on evidence.
+    related_on_evidence: tuple[int, ...] = ()
 
 
 def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
@@ -209,14 +212,33 @@ def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
             "application__consent__purpose",
         )
     )
+    application_ids = [row[1] for row in rows]
     guardians: dict[int, list[str]] = defaultdict(list)
-    for application_id, id_number in (
-        Guardian.objects.filter(application_id__in=[row[1] for row in rows])
+    positions: dict[int, list[int]] = defaultdict(list)
+    for application_id, id_number, position in (
+        Guardian.objects.filter(application_id__in=application_ids)
         .order_by("application_id", "position")
-        .values_list("application_id", "id_number")
+        .values_list("application_id", "id_number", "position")
     ):
         guardians[application_id].append(id_number)
-    return [_Case(*row, guardian_ids=tuple(guardians[row[1]])) for row in rows]
+        positions[application_id].append(position)
+    on_evidence: dict[int, set[int]] = defaultdict(set)
+    for application_id, values in Evidence.objects.filter(
+        application_id__in=application_ids,
+        fact=Evidence.Fact.RELATION,
+        review=Evidence.Review.ACCEPTED,
+    ).values_list("application_id", "accepted_values"):
+        position = (values or {}).get("guardian_position")
+        if position in positions[application_id]:
+            on_evidence[application_id].add(positions[application_id].index(position))
+    return [
+        _Case(
+            *row,
+            guardian_ids=tuple(guardians[row[1]]),
+            related_on_evidence=tuple(sorted(on_evidence[row[1]])),
+        )
+        for row in rows
+    ]
 
 
 def question_for(case: _Case, policy: Policy) -> FamilyQuestion:
@@ -233,6 +255,7 @@ def question_for(case: _Case, policy: Policy) -> FamilyQuestion:
         city_code=doc["city_code"],
         si_window_months=int(doc["si_window_months"]),
         permit_min_months=int(doc["permit_min_months"]),
+        related_on_evidence=case.related_on_evidence,
         # Signed here, once per consent per batch, for the people this application names.
         consent_token=consent_token_sign(
             consent_reference=case.consent_reference,
@@ -310,6 +333,16 @@ def verification_run(*, job_ids: Sequence[int], fill_to: int = 0) -> RunResult:
     return RunResult(len(claimed), decided, 0, manual)
 
 
+def verification_batch(*, job_ids: Sequence[int]) -> RunResult:
+    """One worker message's work: these jobs, filled up to VERIFICATION_BATCH_SIZE with others
+    that are due. A full batch means more may be due: one more message drains them."""
+    size = settings.VERIFICATION_BATCH_SIZE
+    result = verification_run(job_ids=job_ids, fill_to=size)
+    if result.claimed >= size:
+        dispatch.verification_continue()
+    return result
+
+
 @transaction.atomic
 def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
     now = timezone.now()
@@ -358,9 +391,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
         if case.application_id not in competing:
             outcomes[state_for_outcome(result.outcome)].append(case.application_id)
     if app_ids:
-        Decision.objects.filter(application_id__in=app_ids, is_current=True).update(
-            is_current=False
-        )
+        Decision.objects.current().filter(application_id__in=app_ids).update(is_current=False)
         copy_insert(Decision, decisions)
     for state, ids in outcomes.items():
         _bulk_transition(Application.objects.filter(id__in=ids), state, EventReason.VERIFIED, now)
@@ -468,6 +499,15 @@ def verification_reconcile(*, now=None) -> list[int]:
             .values_list("id", flat=True)
         )
         VerificationJob.objects.filter(id__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def verification_resend() -> list[int]:
+    """The reconciler: the jobs whose message may have been lost, sent again; returns their
+    ids. They are committed as enqueued before the messages go, so nothing waits for a
+    caller's commit."""
+    ids = verification_reconcile()
+    dispatch.verification_enqueue(job_ids=ids, on_commit=False)
     return ids
 
 

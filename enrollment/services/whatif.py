@@ -148,12 +148,13 @@ def _digits(columns: np.ndarray) -> np.ndarray:
 def _load_rows(district_code: str, year: int, grade: str) -> _Population:
     """Any database: the same columns from plain rows (the demo's SQLite)."""
     decisions = list(
-        Decision.objects.filter(
-            is_current=True,
+        Decision.objects.current()
+        .filter(
             application__district_code=district_code,
             application__admission_year=year,
             application__grade=grade,
-        ).values_list("application_id", "facts_packed", "outcome", "total_points", "basis")
+        )
+        .values_list("application_id", "facts_packed", "outcome", "total_points", "basis")
     )
     first = dict(
         SchoolPreference.objects.filter(

@@ -9,6 +9,7 @@ from registry.api.errors import RegistryApi
 from registry.contract import to_json
 from registry.models import DepartmentClient
 from registry.selectors import lookups_about
+from registry.webapi import IdNumberField
 
 
 class AuditLookupsApi(RegistryApi):
@@ -18,9 +19,7 @@ class AuditLookupsApi(RegistryApi):
         class Meta:
             ref_name = "RegistryAuditLookupsInput"
 
-        id_numbers = serializers.ListField(
-            child=serializers.CharField(max_length=18), min_length=1, max_length=100
-        )
+        id_numbers = serializers.ListField(child=IdNumberField(), min_length=1, max_length=100)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

@@ -11,6 +11,7 @@ from registry.api.authentication import ApiKeyAuthentication
 from registry.contract import LookupRefused
 from registry.idnumber import mask_in_text
 from registry.services.records import RecordRejected
+from registry.webapi import unexpected_error_response
 
 logger = logging.getLogger("registry.api")
 
@@ -67,7 +68,7 @@ def exception_handler(exc, context):
         )
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return unexpected_error_response(exc, context)
     if response.status_code in (401, 403):
         logger.warning("registry API denied client %s: %s", client_id, type(exc).__name__)
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data

@@ -16,6 +16,7 @@ from registry.consent import TOKEN_MAX_LENGTH
 from registry.contract import IdentityQuestion, LookupContext, LookupRefused, to_json
 from registry.models import DepartmentClient
 from registry.services.identity import verify_identities
+from registry.webapi import IdNumberField
 
 # A person binds an account once; a batch is a handful of questions, never a list to trawl.
 MAX_QUESTIONS = 100
@@ -38,7 +39,7 @@ class VerifyIdentitiesApi(RegistryApi):
                 max_length=128, required=False, default="", allow_blank=True
             )
             end_user = serializers.CharField(max_length=150)
-            id_number = serializers.CharField(max_length=18)
+            id_number = IdNumberField()
             name = serializers.CharField(max_length=64)
             consent_token = serializers.CharField(
                 max_length=TOKEN_MAX_LENGTH, required=False, default="", allow_blank=True

@@ -15,6 +15,7 @@ from registry.consent import TOKEN_MAX_LENGTH
 from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
 from registry.models import DepartmentClient
 from registry.services.verification import verify_families
+from registry.webapi import IdNumberField
 
 # Django refuses request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default), about
 # 5,000 questions; larger batches go as several requests.
@@ -67,8 +68,18 @@ class FamilyAnswerSerializer(serializers.Serializer):
         expires_on = serializers.DateField()
         record = RecordRefSerializer()
 
+    class GuardianRelationSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "RegistryVerifyGuardianRelation"
+
+        guardian_index = serializers.IntegerField()
+        basis = serializers.ChoiceField(choices=["household", "evidence"])
+        record = RecordRefSerializer(allow_null=True)
+
     key = serializers.CharField()
     child_hukou = HukouSerializer(allow_null=True)
+    # The named adults who are related guardians; facts rest on these alone.
+    related_guardians = GuardianRelationSerializer(many=True)
     housing = HousingSerializer()
     social_insurance = SocialInsuranceSerializer()
     permit = PermitSerializer(allow_null=True)
@@ -92,9 +103,9 @@ class VerifyFamiliesApi(RegistryApi):
                 max_length=128, required=False, default="", allow_blank=True
             )
             end_user = serializers.CharField(max_length=150)
-            child_id_number = serializers.CharField(max_length=18)
+            child_id_number = IdNumberField()
             guardian_id_numbers = serializers.ListField(
-                child=serializers.CharField(max_length=18), min_length=1, max_length=4
+                child=IdNumberField(), min_length=1, max_length=4
             )
             home_community_code = serializers.CharField(max_length=12)
             cutoff = serializers.DateField()
@@ -107,6 +118,22 @@ class VerifyFamiliesApi(RegistryApi):
             consent_token = serializers.CharField(
                 max_length=TOKEN_MAX_LENGTH, required=False, default="", allow_blank=True
             )
+            # Positions in guardian_id_numbers (from 0) whose relation to the child the asking
+            # department accepted on evidence.
+            related_on_evidence = serializers.ListField(
+                child=serializers.IntegerField(min_value=0, max_value=3),
+                required=False,
+                default=list,
+                max_length=4,
+            )
+
+            def validate(self, attrs):
+                named = len(attrs["guardian_id_numbers"])
+                if any(index >= named for index in attrs["related_on_evidence"]):
+                    raise serializers.ValidationError(
+                        {"related_on_evidence": "each position must name a guardian asked about"}
+                    )
+                return attrs
 
         questions = QuestionSerializer(many=True, max_length=MAX_QUESTIONS)
 
@@ -133,7 +160,13 @@ class VerifyFamiliesApi(RegistryApi):
         if named and named != client.client_id:
             raise LookupRefused("CLIENT_MISMATCH", "X-Road-Client does not match the API key")
         questions = [
-            FamilyQuestion(**{**q, "guardian_id_numbers": tuple(q["guardian_id_numbers"])})
+            FamilyQuestion(
+                **{
+                    **q,
+                    "guardian_id_numbers": tuple(q["guardian_id_numbers"]),
+                    "related_on_evidence": tuple(q["related_on_evidence"]),
+                }
+            )
             for q in serializer.validated_data["questions"]
         ]
         context = LookupContext(

@@ -13,7 +13,10 @@ What a district holds (DOMAIN.md's facts, as of the cut-off C = 31 March of the 
 - migrants with residence permits and social-insurance histories (with gaps);
 - a few percent of deliberate flaws, so that every decision path appears: a child with no
   hukou row, an expired or too-recent permit, a rental ending before C, an owned share under
-  50 %, too few insured months.
+  50 %, too few insured months;
+- a few families where a named adult's hukou is in another household than the child's (a
+  separated parent): beside a parent who shares the child's household their facts do not
+  count, and as the only named adult they leave the relation to be shown by evidence.
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ class _Writers:
 class _District:
     def __init__(self, households: int, seed: int, year: int):
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+        # Who lives in which household is drawn from a stream of its own, so that adding it
+        # left every other draw of a seed, and so the rest of the district, as it was.
+        self.household_rng = random.Random(f"{seed}-households")  # noqa: S311 - as above
         self.households = households
         self.year = year
         self.cutoff = date(year, 3, 31)
@@ -310,7 +316,18 @@ def _household(d: _District, w: _Writers, applications, window_first, window_las
     # Hukou rows: everyone, except the deliberate gap of a child the registry lacks.
     parents_registered = d.birth_between(date(2005, 1, 1), date(year - 7, 12, 31))
     missing_child_hukou = has_applicant and rng.random() < 0.03
+    separated = _separated_parent(d, guardians)
     for name, number, sex, birth, _relation in guardians:
+        address = home_address if origin == HOME_DISTRICT else d.address(hukou_community)
+        own_household = household_no
+        if number == separated:
+            # Moved their hukou out (to their own parents', say): another household.
+            own_household = d.household_no()
+            city = "佛山市" if origin.startswith("4406") else ""
+            road = d.household_rng.choice(ROADS)
+            address = (
+                f"{city}{DISTRICT_NAMES.get(origin, '')}{road}{d.household_rng.randint(1, 399)}号"
+            )
         w.row(
             "hukou",
             (
@@ -320,9 +337,9 @@ def _household(d: _District, w: _Writers, applications, window_first, window_las
                 birth.isoformat(),
                 origin,
                 hukou_community,
-                home_address if origin == HOME_DISTRICT else d.address(hukou_community),
+                address,
                 max(parents_registered, birth).isoformat(),
-                household_no,
+                own_household,
             ),
         )
     for name, number, sex, birth, applicant in children:
@@ -432,6 +449,21 @@ def _household(d: _District, w: _Writers, applications, window_first, window_las
             }
         )
     return people
+
+
+def _separated_parent(d: _District, guardians) -> str | None:
+    """The ID number of a named parent whose hukou is in another household, or None.
+
+    A second parent in about one family in thirty; the only parent named in about one
+    single-parent family in seven (the child's hukou stayed with the other side of the
+    family): then no named adult is related to the child and the application waits for
+    evidence of the relation (DOMAIN.md, "Guardianship")."""
+    draw = d.household_rng.random()
+    if len(guardians) == 2 and draw < 0.035:
+        return guardians[1][1]
+    if len(guardians) == 1 and draw < 0.15:
+        return guardians[0][1]
+    return None
 
 
 def _migrant_records(d: _District, w: _Writers, guardians) -> None:

@@ -12,6 +12,7 @@ can say it in its own language while reports keep the English reason as INTERCHA
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -179,7 +180,13 @@ _HUNDRED = Decimal(100)
 
 
 def _share(value: str, field: str) -> str:
+    # Decimal() reads every script's digits, the database only ASCII ones: full-width digits
+    # become ASCII, any other digits are not a number here.
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value)
     try:
+        if not value.isascii():
+            raise InvalidOperation
         share = Decimal(value)
     except InvalidOperation:
         raise RowRejected(

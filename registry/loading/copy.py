@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from registry.feeds.blockcheck import BlockChecker
@@ -185,17 +185,15 @@ def load_copy(spec: FeedSpec, feed: CopyFeed, batch: ImportBatch, report: Import
             + ") ON COMMIT DROP"
         )
         _copy(cursor, staging, "line", feed)
-        # The staging rows' own unique key both proves the file has no key twice and lets
-        # the comparison with the stored rows below walk two indexes in step (a merge join)
-        # instead of sorting both sides. Only when it fails are the later rows of a key
-        # found, rejected and dropped (the first row of a key stands).
+        # The staging rows' own unique key lets the comparison with the stored rows below
+        # walk two indexes in step (a merge join) instead of sorting both sides. The later
+        # rows of a key the file has twice are rejected and dropped first (the first row of a
+        # key stands), so the build cannot fail.
         key_list = ", ".join(key)
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        staging_key = f"CREATE UNIQUE INDEX ON {staging} ({key_list})"
-        if not _built(cursor, staging_key):
-            _drop_later_duplicates(cursor, staging, "line", key, report)
-            cursor.execute(staging_key)
+        _drop_later_duplicates(cursor, staging, "line", key, report)
+        cursor.execute(f"CREATE UNIQUE INDEX ON {staging} ({key_list})")
 
         assignments = ", ".join(
             f"{c} = EXCLUDED.{c}" for c in [*rest, "batch_id", "as_of", "updated_at"]
@@ -281,8 +279,8 @@ def _write_behind(chunks: Iterator[bytes], write: Callable[[bytes], None]) -> No
 
 
 def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:
-    """Into an empty table: COPY straight into it, build its unique key (dropping the later
-    rows of keys that occur twice only when that fails), then its other indexes.
+    """Into an empty table: COPY straight into it, drop the later rows of keys that occur
+    twice, build its unique key, then its other indexes.
 
     Nothing stored can conflict, so there is no staging table and no upsert: the rows take
     COPY's multi-row insert path, and each index is built by one sort instead of growing a
@@ -307,10 +305,8 @@ def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:
             for column in ["batch_id", "as_of", "updated_at", *sorted(absent)]
         )
         cursor.execute(f"ALTER TABLE {table} {dropped}")
-        duplicates = []
-        if not build_key():
-            duplicates = _drop_later_duplicates(cursor, table, "id", key, report)
-            build_key()
+        duplicates = _drop_later_duplicates(cursor, table, "id", key, report)
+        build_key()
         report.inserted, report.updated = feed.rows_written - len(duplicates), 0
     if feed.rows_written:
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
@@ -320,25 +316,25 @@ def _first_load(cursor, spec, table, key, absent, feed, batch, report) -> None:
         cursor.execute(move_on, [sequence, feed.last_line])
 
 
-def _built(cursor, unique_index: str) -> bool:
-    """Run a statement building a unique index in a savepoint: False when the rows break it
-    (and nothing was built), True when it holds."""
-    try:
-        with transaction.atomic():
-            cursor.execute(unique_index)
-    except IntegrityError:
-        return False
-    return True
-
-
 def _drop_later_duplicates(
     cursor, table: str, line: str, key: list[str], report
 ) -> list[tuple[int, int]]:
     """Delete every row of `table` whose key an earlier line of the file has (`line` is the
-    column holding the line number) and reject each on the report."""
+    column holding the line number) and reject each on the report, by line numbers only.
+
+    Run before the unique index on `key` is built, never as the answer to its failure: a
+    unique index build that fails puts the duplicated key, an ID number, into PostgreSQL's
+    own log (`DETAIL: Key (id_number)=(…) is duplicated.`), which the product cannot mask.
+    A query finds duplicates without an error, so the server logs nothing.
+    """
     key_list = ", ".join(key)
     cursor.execute("SET LOCAL work_mem = '256MB'")
     # Identifiers below come from the models' metadata, never from the file.
+    # Most files have no key twice: one aggregate says so, without the join below.
+    any_twice = f"SELECT EXISTS (SELECT FROM {table} GROUP BY {key_list} HAVING count(*) > 1)"  # noqa: S608
+    cursor.execute(any_twice)
+    if not cursor.fetchone()[0]:
+        return []
     find_duplicates = (
         f"SELECT t.{line}, first.{line} FROM {table} t JOIN ("  # noqa: S608
         f"  SELECT {key_list}, min({line}) AS {line} FROM {table}"
@@ -376,9 +372,8 @@ def _indexes_rebuilt_after(cursor, table: str, key: list[str]):
     their own definitions (constraints stay constraints, with their names). Nothing refers
     to registry records by foreign key, so the primary key can go for the length of a load.
 
-    The block gets `build_key()`, which builds the unique constraint on `key` first, in a
-    savepoint: True when it holds, False (nothing built) when the rows break it; the block
-    calls it again once it has made the rows unique.
+    The block gets `build_key()`, which builds the unique constraint on `key` first; the
+    block calls it once it has made the rows unique (a failed build would log the key).
     """
     cursor.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.conname,"
@@ -407,8 +402,9 @@ def _indexes_rebuilt_after(cursor, table: str, key: list[str]):
 
     key_index = next((i for i in saved if i[2] and list(i[4]) == list(key)), None)
 
-    def build_key() -> bool:
-        return key_index is None or _built(cursor, statement(key_index))
+    def build_key() -> None:
+        if key_index is not None:
+            cursor.execute(statement(key_index))
 
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     yield build_key

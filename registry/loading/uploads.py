@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from registry import dispatch
 from registry.feeds.specs import FEEDS
 from registry.loading.imports import ImportFailed, registry_import_file
 from registry.models import FeedUpload
@@ -61,7 +62,7 @@ def feed_upload_create(
     try:
         with transaction.atomic():
             upload.save()
-            transaction.on_commit(lambda: _enqueue(upload.pk))
+            dispatch.feed_upload_enqueue(upload_id=upload.pk)
     except BaseException:
         # No row, no file: a department's data is never left behind unaccounted for.
         upload.file.delete(save=False)
@@ -70,12 +71,6 @@ def feed_upload_create(
         "feed upload %s queued: %s, %s bytes, by %s", upload.pk, source, file.size, submitted_by
     )
     return upload
-
-
-def _enqueue(upload_id: int) -> None:
-    from registry.tasks import import_upload
-
-    import_upload.delay(upload_id)
 
 
 def feed_upload_load(upload_id: int) -> FeedUpload | None:
@@ -166,7 +161,7 @@ def feed_upload_reconcile(*, queued_for: timedelta = timedelta(minutes=2)) -> in
     live = _live_backends() if candidates else None
     due = [upload.pk for upload in candidates if _claimable(upload, live)]
     for upload_id in due:
-        _enqueue(upload_id)
+        dispatch.feed_upload_enqueue(upload_id=upload_id, on_commit=False)
     if due:
         logger.warning("feed uploads sent again: %s", ", ".join(map(str, due)))
     return len(due)

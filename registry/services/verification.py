@@ -3,6 +3,13 @@
 A batch of any size costs a fixed handful of queries (one per department table, plus the
 audit append): the people asked about are gathered first, each table is read once for all of
 them, and the answers are put together in memory.
+
+Facts about an adult are looked up only when the adult is a related guardian of the child
+(DOMAIN.md, "Guardianship"): their hukou is in the child's household, or the asking department
+accepted evidence of the relation. The hukou table is read first, for the children and the
+named adults together; the other tables only for the related guardians. An adult named but not
+related has nothing looked up beyond that household comparison, and nothing about them is
+returned: a family cannot borrow a stranger's flat or pension.
 """
 
 from collections import defaultdict
@@ -16,12 +23,14 @@ from django.db.models import Count, Q
 from registry.contract import (
     FamilyAnswer,
     FamilyQuestion,
+    GuardianRelation,
     HousingAnswer,
     HukouAnswer,
     LookupContext,
     LookupRefused,
     PermitAnswer,
     RecordRef,
+    RelationBasis,
     SocialInsuranceAnswer,
     full_months,
     month_window,
@@ -45,6 +54,8 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
     # thousands of families is one query per table; SQLite needs chunks under its variable
     # limit.
     values = list(values)
+    if not values:
+        return  # nobody to ask about: no query at all
     if connection.vendor == "postgresql":
         yield values
         return
@@ -102,7 +113,7 @@ def verify_families(
         _refuse(context, questions, refusal.code, str(refusal))
 
     children = {q.child_id_number for q in questions}
-    guardians = {g for q in questions for g in q.guardian_id_numbers}
+    named = {g for q in questions for g in q.guardian_id_numbers}
 
     # Named tuples of the few columns the answers need, not model instances: a batch of
     # 10,000 families reads tens of thousands of rows.
@@ -120,6 +131,24 @@ def verify_families(
                 named=True,
             )
         )
+    # The named adults' hukou rows, only those in a household of a child asked about: an
+    # adult in no such household is never read (nor, without a child's row, is anyone).
+    households = sorted({row.household_no for row in hukou.values() if row.household_no})
+    in_households = {}
+    if households:
+        for chunk in _chunks(sorted(named)):
+            in_households.update(
+                (row.id_number, row)
+                for row in HukouRecord.objects.filter(
+                    _among("id_number", chunk), _among("household_no", households)
+                ).values_list("id_number", "household_no", "batch_id", "as_of", named=True)
+            )
+    relations = [_relations(question, hukou, in_households) for question in questions]
+    guardians = {
+        question.guardian_id_numbers[relation.guardian_index]
+        for question, related in zip(questions, relations, strict=True)
+        for relation in related
+    }
 
     properties = defaultdict(list)
     rentals = defaultdict(list)
@@ -172,7 +201,8 @@ def verify_families(
     si_months = _qualifying_months(questions, guardians)
 
     answers = [
-        _answer(question, hukou, properties, rentals, permits, si_months) for question in questions
+        _answer(question, related, hukou, properties, rentals, permits, si_months)
+        for question, related in zip(questions, relations, strict=True)
     ]
     entries = audit_append(
         items=[
@@ -221,9 +251,39 @@ def _qualifying_months(
     return result
 
 
-def _answer(question, hukou, properties, rentals, permits, si_months) -> FamilyAnswer:
+def _relations(
+    question: FamilyQuestion, hukou: dict, in_households: dict
+) -> tuple[GuardianRelation, ...]:
+    """The named adults who are related guardians of the child, in the order named."""
+    child = hukou.get(question.child_id_number)
+    household = child.household_no if child is not None else ""
+    on_evidence = set(question.related_on_evidence)
+    related = []
+    for index, id_number in enumerate(question.guardian_id_numbers):
+        adult = in_households.get(id_number)
+        # An empty household number names no household, so it never matches.
+        if household and adult is not None and adult.household_no == household:
+            related.append(
+                GuardianRelation(
+                    guardian_index=index,
+                    basis=RelationBasis.HOUSEHOLD,
+                    record=_ref(Source.HUKOU, household, adult),
+                )
+            )
+        elif index in on_evidence:
+            related.append(GuardianRelation(guardian_index=index, basis=RelationBasis.EVIDENCE))
+    return tuple(related)
+
+
+def _answer(question, related, hukou, properties, rentals, permits, si_months) -> FamilyAnswer:
     cutoff = question.cutoff
-    guardians = question.guardian_id_numbers
+    # Only related guardians' facts count; the others' positions stay empty so that an
+    # index in the answer (social insurance's `guardian_index`) still names the adult as named.
+    related_at = {relation.guardian_index for relation in related}
+    guardians = tuple(
+        id_number if index in related_at else ""
+        for index, id_number in enumerate(question.guardian_id_numbers)
+    )
 
     child = hukou.get(question.child_id_number)
     child_hukou = None
@@ -314,6 +374,7 @@ def _answer(question, hukou, properties, rentals, permits, si_months) -> FamilyA
     return FamilyAnswer(
         key=question.key,
         child_hukou=child_hukou,
+        related_guardians=related,
         housing=housing,
         social_insurance=social_insurance,
         permit=permit,

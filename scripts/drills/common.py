@@ -194,10 +194,10 @@ def enqueue_all(job_ids: list[int]) -> int:
     from django.utils import timezone
 
     from enrollment.models import VerificationJob
-    from enrollment.tasks import enqueue_verification
+    from enrollment.services.dispatch import verification_enqueue
 
     VerificationJob.objects.filter(id__in=job_ids).update(enqueued_at=timezone.now())
-    return enqueue_verification(job_ids)
+    return verification_enqueue(job_ids=job_ids, on_commit=False)
 
 
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:

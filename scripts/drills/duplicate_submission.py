@@ -66,7 +66,7 @@ def signed_in_parents(pairs) -> list[dict]:
         )
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "enrollment.backends.AccountBackend"
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         parents.append(

@@ -17,10 +17,10 @@ from enrollment.services.allocation import (
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.verification import verification_run
 from registry import idnumber
-from registry.models import AuditEntry
+from registry.models import AuditEntry, HukouRecord
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,12 +32,10 @@ PASSWORD = "Qiuzhi-2027-xue"
 @pytest.fixture
 def registry_facts(db):
     """DOMAIN.md worked example 1: 109.3 points."""
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
-    # The mother's own hukou record, which her real-name check is matched against.
-    HukouRecordFactory(id_number=MOTHER, name="李美玲", registered_on=date(2015, 1, 1))
+    # The name on the mother's hukou record, which her real-name check is matched against.
+    HukouRecord.objects.filter(id_number=MOTHER).update(name="李美玲")
 
 
 def _publish(officer):
@@ -195,7 +193,8 @@ def test_status_page_follows_verification_live_and_shows_the_points_when_done(
 
     page.get_by_role("link", name="陈小明").click()
     expect(page.locator("#live")).to_have_attribute("hx-trigger", "every 2s")
-    expect(page.locator(".fact-checking")).to_have_count(4)
+    # The child's hukou, the guardianship, housing, social insurance, the permit.
+    expect(page.locator(".fact-checking")).to_have_count(5)
     watched.screenshot("status-verifying")
 
     # The worker finishes; the page notices by itself within a poll or two.

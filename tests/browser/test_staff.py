@@ -16,7 +16,7 @@ from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory, related_family
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +48,13 @@ def _submit(*, parent, child, mother, name, ref) -> Application:
 
 @pytest.fixture
 def families(district):
-    """One family decided (109.3 points); one whose child the registry does not know."""
+    """One family decided (109.3 points); one whose mother the registry does not show in the
+    child's household (DOMAIN.md example 8)."""
     parent = UserFactory(role=Role.PARENT, username="13900000003", identity=REVIEW_MOTHER)
-    HukouRecordFactory(id_number=DECIDED_CHILD, registered_on=date(2019, 6, 15))
+    related_family(DECIDED_CHILD, DECIDED_MOTHER, registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=DECIDED_MOTHER, share_percent=Decimal("100"))
+    HukouRecordFactory(id_number=REVIEW_CHILD, registered_on=date(2020, 7, 1))
+    HukouRecordFactory(id_number=REVIEW_MOTHER, household_no="H-REVIEW-MOTHER")
     PropertyRecordFactory(owner_id_number=REVIEW_MOTHER, share_percent=Decimal("100"))
     decided = _submit(
         parent=None, child=DECIDED_CHILD, mother=DECIDED_MOTHER, name="陈小明", ref="A00000000DEC"
@@ -73,15 +76,15 @@ def _sign_in(watched, username: str) -> None:
 def test_officer_resolves_a_review_case_and_publishes_the_allocation(
     new_page, families, officer, tmp_path
 ):
-    # The family uploads the household booklet where the registry has no hukou.
+    # The family uploads the birth certificate where the registry cannot relate the mother.
     family = new_page()
     _sign_in(family, families["parent"].username)
     family.page.get_by_role("link", name="王小红").click()
-    expect(family.page.locator(".reasons")).to_contain_text("数据库中没有查到孩子的户籍")
+    expect(family.page.locator(".reasons")).to_contain_text("未能确认所填监护人与孩子的关系")
     family.screenshot("status-needs-review")
-    booklet = tmp_path / "booklet.png"
+    booklet = tmp_path / "birth-certificate.png"
     booklet.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
-    family.page.select_option("#id_fact", "hukou")
+    family.page.select_option("#id_fact", "relation")
     family.page.set_input_files("#id_file", str(booklet))
     family.page.get_by_role("button", name="提交材料").click()
     expect(family.page.locator(".messages")).to_contain_text("材料已提交")
@@ -101,21 +104,21 @@ def test_officer_resolves_a_review_case_and_publishes_the_allocation(
     expect(page.locator("h1")).to_contain_text(families["review"].ref)
     watched.screenshot("officer-case")
 
-    # Accept the commitment: the child's hukou is in the district since 2020-07-01.
+    # Accept the birth certificate as showing the mother: the registry is asked again.
     form = page.locator("form.action-form", has=page.locator("input[name=evidence]"))
     form.locator("select[name=verdict]").select_option("accept")
-    form.locator("select[name=hukou_class]").select_option("D")
-    form.locator("input[name=registered_on]").fill("2020-07-01")
-    form.locator("[name=reason]").fill("户口簿页与派出所记录一致")
+    form.locator("select[name=guardian_position]").select_option("1")
+    form.locator("select[name=relation_document]").select_option("birth_certificate")
+    form.locator("[name=reason]").fill("出生医学证明载明母亲")
     form.get_by_role("button", name="提交审核结论").click()
     expect(page.locator(".staff-messages")).to_be_visible()
     review = Application.objects.get(pk=families["review"].pk)
     assert review.state == "decided"
     decision = review.decisions.get(is_current=True)
-    # D + OWN = 100; 2020-07-01 to 2027-03-31 is 80 full months: 8.0.
+    # Her flat, now looked up: D + OWN = 100; 2020-07-01 to 2027-03-31 is 80 months: 8.0.
     assert (decision.outcome, decision.basis, str(decision.total_points)) == (
         "eligible",
-        "reviewed",
+        "computed",
         "108.0",
     )
 
@@ -166,7 +169,7 @@ def test_school_downloads_its_admitted_list(new_page, families, officer, school_
 
 def test_steward_hands_in_a_feed_file_and_sees_its_batch(new_page, media, tmp_path):
     from registry.models import FeedUpload, HukouRecord
-    from tests.registry.test_uploads import GOOD_AND_BAD
+    from tests.registry.loading.test_uploads import GOOD_AND_BAD
 
     steward = UserFactory(role=Role.STEWARD, username="steward1")
     feed = tmp_path / "hukou-2027-03.csv"

@@ -65,22 +65,37 @@ def si_months(id_number: str, first: date, count: int) -> None:
         SocialInsuranceRecordFactory(id_number=id_number, month=month)
 
 
+def household(child, *adults: str, district: str = "440604") -> None:
+    """Hukou rows for `adults` in the child's hukou household (related guardians)."""
+    for adult in adults:
+        HukouRecordFactory(
+            id_number=adult, hukou_district_code=district, household_no=child.household_no
+        )
+
+
 def worked_example(number: int, seq: int = 1) -> Application:
-    """DOMAIN.md's worked example `number` (1-5, 7) in the registry, submitted; not verified."""
+    """DOMAIN.md's worked example `number` (1-5, 7-9) in the registry, submitted; not verified.
+    In examples 1-5 and 9 every named guardian shares the child's household."""
     child, mother, father = child_id(seq), guardian_id(seq), guardian_id(seq + 500)
     ref = f"EX{number}-{seq}"
-    if number == 1:
-        HukouRecordFactory(
+    if number in (1, 8):
+        row = HukouRecordFactory(
             id_number=child, hukou_district_code="440604", registered_on=date(2019, 6, 15)
         )
+        if number == 1:
+            household(row, mother)
+        else:
+            # The mother's hukou is in another household.
+            HukouRecordFactory(id_number=mother, household_no=f"OTHER-{seq}")
         PropertyRecordFactory(
             owner_id_number=mother, share_percent=Decimal("100"), community_code=HOME
         )
         return submit(child=child, guardians=[mother], ref=ref)
     if number == 2:
-        HukouRecordFactory(
+        row = HukouRecordFactory(
             id_number=child, hukou_district_code="440605", registered_on=date(2025, 1, 20)
         )
+        household(row, mother, father, district="440605")
         PropertyRecordFactory(
             certificate_no=f"CERT-{seq}",
             owner_id_number=father,
@@ -95,9 +110,10 @@ def worked_example(number: int, seq: int = 1) -> Application:
         )
         return submit(child=child, guardians=[mother, father], ref=ref)
     if number == 3:
-        HukouRecordFactory(
+        row = HukouRecordFactory(
             id_number=child, hukou_district_code="440604", registered_on=date(2020, 6, 1)
         )
+        household(row, mother, father)
         RentalRecordFactory(
             tenant_id_number=mother,
             community_code=HOME,
@@ -108,10 +124,11 @@ def worked_example(number: int, seq: int = 1) -> Application:
             owner_id_number=father, share_percent=Decimal("100"), community_code=OTHER_COMMUNITY
         )
         return submit(child=child, guardians=[mother, father], ref=ref)
-    if number in (4, 5):
-        HukouRecordFactory(
+    if number in (4, 5, 9):
+        row = HukouRecordFactory(
             id_number=child, hukou_district_code="445202", registered_on=date(2020, 4, 1)
         )
+        household(row, mother, district="445202")
         ResidencePermitRecordFactory(
             id_number=mother,
             district_code="440604",
@@ -120,7 +137,8 @@ def worked_example(number: int, seq: int = 1) -> Application:
         )
         si_months(mother, date(2023, 12, 1), 40)  # 2023-12 .. 2027-03
         RentalRecordFactory(
-            tenant_id_number=mother,
+            # Example 9: the rental was registered by nobody in the family.
+            tenant_id_number=mother if number != 9 else guardian_id(seq + 900, "445202"),
             community_code=HOME,
             start_date=date(2026, 9, 1),
             end_date=date(2027, 8, 31),

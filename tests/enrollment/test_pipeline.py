@@ -68,18 +68,19 @@ def test_a_bulk_submission_is_enqueued_after_commit_and_decided_by_the_worker(
     celery_worker_process, district
 ):
     from tests.enrollment.pipeline_support import child_id, guardian_id
-    from tests.registry.factories import HukouRecordFactory
+    from tests.registry.factories import related_family
 
     items = []
     for n in range(1, 6):
-        HukouRecordFactory(id_number=child_id(n))
+        related_family(child_id(n), guardian_id(n))
         items.append(_input(child_id(n), guardian_id(n), ref=f"BULK{n}"))
 
     result = application_submit_many(items=items)
 
     assert len(result.created) == 5
     wait_until(_all_decided(5), timeout=60)
-    # no housing in the registry for these families: each waits for an officer
+    # the mothers share their children's households, but the registry knows no housing for
+    # these families: each waits for an officer
     assert (
         list(Decision.objects.values_list("outcome", "reasons"))
         == [("needs_review", ["HOUSING_NOT_VERIFIED"])] * 5

@@ -12,7 +12,7 @@ from registry import idnumber
 from registry.models import AuditEntry
 from registry.services.audit import audit_chain_first_break
 from tests.conftest import HOME, YEAR, wait_until
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -24,9 +24,7 @@ def test_parent_submission_is_verified_by_a_real_worker_and_reaches_officer_and_
     celery_worker_process, district, parent, officer, school_staff, api
 ):
     # given: the registry knows the child's hukou in the district and the mother's flat at home
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
 
     # when: the parent submits over HTTP

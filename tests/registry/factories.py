@@ -142,3 +142,12 @@ def signed(
         key=key,
     )
     return dataclasses.replace(question, consent_token=token)
+
+
+def related_family(child: str, *adults: str, **child_fields) -> HukouRecord:
+    """The child's hukou row, and the named adults' rows in the same household: related
+    guardians, whose facts the registry looks up (DOMAIN.md, "Guardianship")."""
+    row = HukouRecordFactory(id_number=child, **child_fields)
+    for adult in adults:
+        HukouRecordFactory(id_number=adult, household_no=row.household_no)
+    return row

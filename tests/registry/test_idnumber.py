@@ -69,3 +69,87 @@ def test_the_log_filter_masks_a_traceback_too():
         f"ValueError: DETAIL:  Key (id_number)=(440604********{number[14:]}) already exists.\n"
     )
     assert number not in text
+
+
+# --- the one normaliser every entrance calls -------------------------------------------------
+
+
+def test_normalise_takes_what_people_type_to_the_one_stored_form():
+    typed = [
+        # Full-width digits and a full-width x, as a Chinese input method types them.
+        "１１０１０５１９４９１２３１００２ｘ",
+        # Ideographic and ordinary spaces around it, a lower-case x.
+        "\u3000 11010519491231002x\t\u3000",
+        # Half full-width, half ASCII.
+        "110105１９４９１２３１002X",
+        "11010519491231002X",
+        # A first-generation number: `19` goes in after the address code, the check character
+        # is computed.
+        "110105491231002",
+        "１１０１０５４９１２３１００２",
+    ]
+
+    assert {value: idnumber.normalise(value) for value in typed} == dict.fromkeys(
+        typed, "11010519491231002X"
+    )
+    assert {value: idnumber.validate(value) for value in typed} == dict.fromkeys(
+        typed, "11010519491231002X"
+    )
+    assert idnumber.normalise(None) == ""
+    assert idnumber.normalise(" abc ") == "ABC"
+    # Fifteen characters that are not fifteen ASCII digits are not upgraded.
+    assert idnumber.normalise("11010549123100X") == "11010549123100X"
+
+
+def test_anything_not_ascii_digits_after_normalising_is_refused_as_shape():
+    refused = [
+        # Arabic-Indic and Devanagari digits: `\d` matches them and int() reads them, NFKC
+        # keeps them, and the check character's arithmetic works on ASCII only.
+        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",
+        "११०१०५१९४९१२३१००२X",
+        "1101051949123100２\u0663",
+        "110105 19491231002X",
+        "11010519491231002X\x00",
+        "\ud80011010519491231002X",
+        "11010519491231002\u200b",
+        "",
+        "1" * 10_000,
+    ]
+    answers = {}
+    for value in refused:
+        try:
+            idnumber.validate(value)
+        except idnumber.InvalidIdNumber as error:
+            answers[value] = (str(error), error.code)
+
+    assert answers == dict.fromkeys(
+        refused, ("must be 17 digits followed by a digit or X", "shape")
+    )
+    assert [value for value in refused if idnumber.is_valid(value)] == []
+
+
+# --- masking inside any text -----------------------------------------------------------------
+
+
+def test_mask_in_text_masks_numbers_wherever_they_sit():
+    cases = {
+        "abc110101200001011234def": "abc110101********1234def",
+        "孩子11010519491231002X的户籍": "孩子110105********002X的户籍",
+        "号码：１１０１０５１９４９１２３１００２ｘ。": "号码：１１０１０５********００２ｘ。",
+        "号码１１０１０５１９４９１２３１００２Ｘ号": "号码１１０１０５********００２Ｘ号",
+        "key=11010519491231002x;": "key=110105********002x;",
+        "(id_number)=(11010519491231002X)": "(id_number)=(110105********002X)",
+        # Digits run on either side: a phone number written against it. Everything between
+        # the run's first six and last four characters goes, so no digit of the ID number's
+        # birth date or sequence is left, whichever end it sits at.
+        "电话1380013800011010519491231002X": "电话138001*******************002X",
+        "44060420200315123013800138000号": "440604*******************8000号",
+        # An `X` ends a number: what follows is another run.
+        "11010519491231002X13800138000号": "110105********002X13800138000号",
+        "11010519491231002X5": "110105********002X5",
+        "two 11010519491231002X,440604202003151230": "two 110105********002X,440604********1230",
+        # Seventeen digits are not an ID number.
+        "order 12345678901234567": "order 12345678901234567",
+    }
+
+    assert {text: idnumber.mask_in_text(text) for text in cases} == cases

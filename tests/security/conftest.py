@@ -20,7 +20,7 @@ from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import SchoolFactory, UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory, related_family
 
 CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
 MOTHER = idnumber.make("440604", date(1990, 7, 1), 222)
@@ -69,9 +69,7 @@ def submit_and_verify(user, child, guardian, child_name, guardian_name) -> Appli
 @pytest.fixture
 def world(district) -> World:
     SchoolFactory(code="S440604002", catchment_communities=[HOME])
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
     HukouRecordFactory(
         id_number=OTHER_CHILD, hukou_district_code="440604", registered_on=date(2020, 7, 1)

@@ -320,7 +320,7 @@ ADMITTED = {
 ALSO_ADMITTED = {"api-evidence-submit": {"officer"}}
 # The admitted list holds full ID numbers; its API answers everyone but the school's own staff
 # as if the school did not exist, and writes the attempt to the download log
-# (SchoolAdmittedApi, tests/enrollment/test_exports.py). Its siblings answer other roles 403.
+# (SchoolAdmittedApi, tests/enrollment/services/test_exports.py). Its siblings answer other roles 403.
 HIDDEN_FROM_OTHER_ROLES = {"api-school-admitted-csv", "api-school-admitted-xlsx"}
 # A refused download of an admitted list is itself recorded: one DownloadLog row with
 # allowed=False and the format asked, the only row a refusal writes (by design; anonymous

@@ -20,7 +20,7 @@ from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, PARENT_ID_NUMBER, YEAR, client_for
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 from tests.security.conftest import stored_rows
 
 pytestmark = pytest.mark.django_db
@@ -33,10 +33,9 @@ OFFICER_REASON = "申请人不是孩子的监护人"
 
 @pytest.fixture
 def family(district):
-    """DOMAIN.md example 1: the child's hukou in the district, the mother owns at home."""
-    HukouRecordFactory(
-        id_number=CHILD, hukou_district_code="440604", registered_on=date(2019, 6, 15)
-    )
+    """DOMAIN.md example 1: the child's hukou in the district, the mother in the child's
+    household and owning at home."""
+    related_family(CHILD, MOTHER, hukou_district_code="440604", registered_on=date(2019, 6, 15))
     PropertyRecordFactory(owner_id_number=MOTHER, share_percent=Decimal("100"), community_code=HOME)
 
 

@@ -24,7 +24,7 @@ from registry import idnumber
 from registry.services.audit import audit_chain_first_break
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
-from tests.registry.factories import HukouRecordFactory, PropertyRecordFactory
+from tests.registry.factories import PropertyRecordFactory, related_family
 from tests.security.conftest import CHILD, run_and_publish, submit_and_verify
 from tests.security.test_access_matrix import QUERY, fill, url_patterns
 
@@ -69,8 +69,11 @@ def cells(text: str) -> list[str]:
 @pytest.fixture
 def allocated(world):
     """A third, hostile family; the allocation run and published."""
-    HukouRecordFactory(
-        id_number=HOSTILE_CHILD, hukou_district_code="440604", registered_on=date(2020, 2, 1)
+    related_family(
+        HOSTILE_CHILD,
+        HOSTILE_GUARDIAN,
+        hukou_district_code="440604",
+        registered_on=date(2020, 2, 1),
     )
     PropertyRecordFactory(
         owner_id_number=HOSTILE_GUARDIAN, share_percent=Decimal("100"), community_code=HOME

@@ -38,7 +38,8 @@ class Command(ProductCommand):
         target = Path(out)
         partial = target.with_name(target.name + ".part")
         rows = (
-            Decision.objects.filter(is_current=True, application__admission_year=year)
+            Decision.objects.current()
+            .filter(application__admission_year=year)
             .order_by("application__ref")
             .values_list(
                 "application__ref",

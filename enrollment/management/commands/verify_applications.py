@@ -6,12 +6,12 @@ import time
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from enrollment.services.dispatch import verification_enqueue
 from enrollment.services.verification import (
     verification_progress,
     verification_queue_year,
-    verification_reconcile,
+    verification_resend,
 )
-from enrollment.tasks import enqueue_verification
 from registry.interchange import ProductCommand
 
 
@@ -37,7 +37,7 @@ class Command(ProductCommand):
             raise CommandError("--timeout must be positive")
         with transaction.atomic():
             job_ids = verification_queue_year(admission_year=year)
-            batches = enqueue_verification(job_ids, on_commit=True)
+            batches = verification_enqueue(job_ids=job_ids)
         self.stdout.write(f"{year}: queued {len(job_ids)} verification jobs in {batches} batches")
         if not wait:
             return
@@ -61,6 +61,6 @@ class Command(ProductCommand):
             # Without beat running, --wait does the reconciler's work itself: a message lost
             # with Redis must not leave the command waiting forever.
             if time.monotonic() - last_reconcile > 30:
-                enqueue_verification(verification_reconcile())
+                verification_resend()
                 last_reconcile = time.monotonic()
             time.sleep(interval)

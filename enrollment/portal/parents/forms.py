@@ -39,22 +39,24 @@ def format_day(day: date) -> str:
 
 
 def id_number_problem(value: str) -> str | None:
-    """What is wrong with a typed ID number, in plain words; None when it is valid."""
-    number = idnumber.normalise(value)
-    if not number:
-        return _("请填写身份证号码。")
-    if len(number) != 18:
-        return _("身份证号码应为 18 位，现在是 %(count)s 位。") % {"count": len(number)}
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return _("身份证号码前 17 位应是数字，最后一位是数字或字母 X。")
+    """What is wrong with a typed ID number, in plain words; None when it is valid.
+
+    `idnumber.validate` decides (full-width digits and spaces are fine, other scripts' digits
+    are not); this only words its answer, with the length when that is what is wrong.
+    """
     try:
-        idnumber.validate(number)
-    except idnumber.InvalidIdNumber:
-        try:
-            idnumber.birth_date_of(number)
-        except ValueError:
+        idnumber.validate(value)
+    except idnumber.InvalidIdNumber as error:
+        if error.code == idnumber.InvalidIdNumber.BIRTH_DATE:
             return _("号码中的出生日期（第 7 到 14 位）不存在，请核对。")
-        return _("最后一位校验码对不上，可能有一位输错了，请逐位核对。")
+        if error.code == idnumber.InvalidIdNumber.CHECK_CHARACTER:
+            return _("最后一位校验码对不上，可能有一位输错了，请逐位核对。")
+        number = idnumber.normalise(value)
+        if not number:
+            return _("请填写身份证号码。")
+        if len(number) != 18:
+            return _("身份证号码应为 18 位，现在是 %(count)s 位。") % {"count": len(number)}
+        return _("身份证号码前 17 位应是数字，最后一位是数字或字母 X。")
     return None
 
 
@@ -111,6 +113,10 @@ def friendly_message(error: ApplicationError, *, policy: PolicyDocument | None =
         if error.field.startswith("guardians"):
             return _("监护人的身份证号码有误，请逐位核对。")
         return _("孩子的身份证号码有误，请逐位核对。")
+    if error.why == "too_many_files":
+        return _("每份申请最多上传 %(limit)s 份材料；如还需补充，请联系区教育局。") % {
+            "limit": error.extra["limit"]
+        }
     if code == ErrorCode.AGE_OUT_OF_RANGE:
         if policy is not None:
             rules = Policy(policy.document)
@@ -441,7 +447,12 @@ class EvidenceForm(forms.Form):
                 limit = settings.EVIDENCE_MAX_BYTES
                 if upload.size > limit:
                     self.add_error("file", _("文件太大：不能超过 5 MB。"))
-        if kind == Evidence.Kind.COMMITMENT and not (cleaned.get("statement") or "").strip():
+        if kind == Evidence.Kind.COMMITMENT and cleaned.get("fact") == Evidence.Fact.RELATION:
+            self.add_error(
+                "kind",
+                _("监护关系需要上传户口簿页或出生医学证明，不能以承诺代替。"),
+            )
+        elif kind == Evidence.Kind.COMMITMENT and not (cleaned.get("statement") or "").strip():
             self.add_error("statement", _("请写下您承诺的内容。"))
         return cleaned
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from enrollment.models import Consent, Decision
 from enrollment.portal.vocabulary import (
@@ -71,11 +72,16 @@ def fact_rows(application, decision: Decision | None) -> list[dict]:
     """One row per fact the registry is asked: its status, what was found, and its source."""
     facts = [
         ("hukou", _("孩子户籍"), DEPARTMENTS["hukou"]),
+        ("guardianship", _("监护关系"), DEPARTMENTS["hukou"]),
         ("housing", _("家庭住房"), DEPARTMENTS["property"]),
         ("social_insurance", _("社保缴费"), DEPARTMENTS["social_insurance"]),
         ("residence_permit", _("居住证"), DEPARTMENTS["residence_permit"]),
     ]
     answer = (decision.facts or {}).get("answer") if decision else None
+    # An answer given before the registry related guardians to the child has no relation to
+    # show; its other facts are shown as they were decided.
+    if answer is not None and "related_guardians" not in answer:
+        facts = [fact for fact in facts if fact[0] != "guardianship"]
     rows = []
     for key, label, department in facts:
         row = {"key": key, "label": label, "department": department, "sources": []}
@@ -90,9 +96,77 @@ def fact_rows(application, decision: Decision | None) -> list[dict]:
                 row.update(status="manual", summary=_("由工作人员人工审核"))
             rows.append(row)
             continue
-        row.update(_fact_found(key, answer, decision))
+        if key == "guardianship":
+            row.update(_guardianship_found(application, answer, decision))
+        elif key != "hukou" and not _guardianship_verified(answer, decision):
+            # No adult's facts were looked up: say so, rather than "none found".
+            row.update(
+                status="not_asked",
+                summary=_("未查询：确认监护关系之前，不查询任何成年人的住房、社保和居住证信息"),
+            )
+        else:
+            row.update(_fact_found(key, answer, decision))
         rows.append(row)
     return rows
+
+
+def _guardianship_verified(answer: dict, decision: Decision) -> bool:
+    if "related_guardians" not in answer:
+        return True  # decided before the relation was checked
+    facts = (decision.facts or {}).get("facts") or {}
+    return bool(answer["related_guardians"]) or bool(facts.get("guardianship_verified"))
+
+
+def _guardianship_found(application, answer: dict, decision: Decision) -> dict:
+    """Who of the named adults is related to the child, and on what: the parent's own
+    guardians by name, never anything about an adult who is not related."""
+    guardians = list(application.guardians.all())
+    by_basis: dict[str, list] = {"household": [], "evidence": []}
+    sources = []
+    for item in answer.get("related_guardians") or []:
+        index = item.get("guardian_index")
+        if isinstance(index, int) and 0 <= index < len(guardians):
+            by_basis.setdefault(item.get("basis"), []).append(guardians[index])
+        if item.get("record"):
+            sources.append(_source_line(item["record"]))
+    if not any(by_basis.values()):
+        if _guardianship_verified(answer, decision):
+            return {"status": "found", "summary": _("已按工作人员采纳的材料认定监护关系")}
+        why = (
+            _("没有查到孩子的户籍，无法核对所填监护人与孩子的关系。")
+            if not answer.get("child_hukou")
+            else _("数据库中没有查到所填监护人与孩子在同一户口，无法确认监护关系。")
+        )
+        return {
+            "status": "missing",
+            "summary": why
+            + _(
+                "请上传户口簿中孩子和监护人所在的页面，或孩子的出生医学证明，由工作人员审核。"
+                "确认之前，不会查询、也不会使用任何成年人的住房和社保信息。"
+            ),
+        }
+    parts = []
+    if by_basis["household"]:
+        parts.append(_("%(names)s与孩子在同一户口") % {"names": _names(by_basis["household"])})
+    if by_basis["evidence"]:
+        parts.append(
+            _("%(names)s已按工作人员采纳的材料认定为监护人")
+            % {"names": _names(by_basis["evidence"])}
+        )
+    return {
+        "status": "found",
+        "summary": _("%(found)s；住房、社保和居住证只按已确认的监护人查询")
+        % {"found": pgettext("list separator", "，").join(parts)},
+        "sources": [s for s in dict.fromkeys(sources) if s],
+    }
+
+
+def _names(guardians: list) -> str:
+    return pgettext("list separator", "，").join(
+        _("%(name)s（%(relation)s）")
+        % {"name": guardian.name, "relation": guardian.get_relation_display()}
+        for guardian in guardians
+    )
 
 
 def _fact_found(key: str, answer: dict, decision: Decision) -> dict:
@@ -206,6 +280,10 @@ def reason_lines(decision: Decision) -> list[dict]:
     texts = {
         "CHILD_HUKOU_NOT_FOUND": _(
             "数据库中没有查到孩子的户籍。您可以上传户口簿，或签署告知承诺，由工作人员审核。"
+        ),
+        "GUARDIANSHIP_NOT_VERIFIED": _(
+            "未能确认所填监护人与孩子的关系。请上传户口簿中孩子和监护人所在的页面，"
+            "或孩子的出生医学证明，由工作人员审核；确认之前，不会查询任何成年人的住房和社保信息。"
         ),
         "HOUSING_NOT_VERIFIED": _(
             "没有查到您在所填社区的房产或租赁备案。您可以上传房产证或租赁合同，或签署告知承诺。"

@@ -25,7 +25,6 @@ from enrollment.access import not_found, parent_required
 from enrollment.errors import ApplicationError, ValidationErrors
 from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import (
-    AllocationRun,
     Application,
     ApplicationState,
     Community,
@@ -44,10 +43,16 @@ from enrollment.portal.parents.presentation import (
     reason_lines,
 )
 from enrollment.portal.vocabulary import relation_choices
-from enrollment.selectors.applications import applications_visible_to, current_decision_prefetch
+from enrollment.selectors.allocation import allocation_run_latest_visible
+from enrollment.selectors.applications import (
+    application_get,
+    application_list,
+    current_decision_prefetch,
+)
+from enrollment.selectors.offers import offer_get, offer_list
 from enrollment.services.accounts import parent_register
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
-from enrollment.services.offers import offer_answer
+from enrollment.services.offers import ANSWERS, offer_answer
 from enrollment.services.rechecks import recheck_request
 from enrollment.services.review import evidence_submit
 from registry.contract import client_label, purpose_label
@@ -73,13 +78,7 @@ POLLING_STATES = {
 
 def own_application(request, ref: str) -> Application:
     """The signed-in parent's application with this reference, or a logged 404."""
-    application = (
-        applications_visible_to(user=request.user)
-        .filter(applicant=request.user, ref=ref)
-        .select_related("consent")
-        .prefetch_related("guardians", "preferences__school", current_decision_prefetch())
-        .first()
-    )
+    application = application_get(user=request.user, ref=ref)
     if application is None:
         raise not_found(request, f"application {ref[:32]}", _("找不到这份申请。"))
     return application
@@ -96,21 +95,14 @@ def home(request):
             return redirect(reverse("staff:home"))
         except NoReverseMatch:
             raise PermissionDenied from None
-    applications = (
-        applications_visible_to(user=request.user)
-        .filter(applicant=request.user)
+    applications = list(
+        application_list(user=request.user)
         .prefetch_related(current_decision_prefetch())
         .order_by("-submitted_at")[:50]
     )
-    applications = list(applications)
     offers = {
         offer.application_id: offer
-        for offer in Offer.objects.filter(
-            application__in=applications,
-            status__in=Offer.LIVE,
-            run__published_at__isnull=False,
-            run__visible_from__lte=timezone.now(),
-        ).select_related("school")
+        for offer in offer_list(user=request.user).live().filter(application__in=applications)
     }
     for application in applications:
         application.live_offer = offers.get(application.id)
@@ -143,7 +135,7 @@ def signup(request):
                 field = error.field if error.field in form.fields else None
                 form.add_error(field, portal_forms.signup_message(error))
         else:
-            login(request, user, backend="enrollment.backends.AccountBackend")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("注册成功，欢迎使用。"))
             return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
@@ -417,38 +409,16 @@ def _detail_context(request, application: Application) -> dict:
         "missing_facts": missing,
         "evidence": evidence,
         "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
-        **_results_context(application),
+        **_results_context(request.user, application),
     }
 
 
-def _published_run(application: Application):
-    """The latest allocation run whose results parents may see now (its embargo is over)."""
-    return (
-        AllocationRun.objects.filter(
-            admission_year=application.admission_year,
-            district_code__in=[application.district_code, ""],
-            published_at__isnull=False,
-            visible_from__lte=timezone.now(),
-        )
-        .order_by("-published_at", "-id")
-        .first()
-    )
-
-
-def _results_context(application: Application) -> dict:
-    run = _published_run(application)
+def _results_context(user, application: Application) -> dict:
+    now = timezone.now()
+    run = allocation_run_latest_visible(application=application, now=now)
     if run is None:
         return {"published": False}
-    now = timezone.now()
-    offers = list(
-        Offer.objects.filter(
-            application=application,
-            run__published_at__isnull=False,
-            run__visible_from__lte=now,
-        )
-        .select_related("school", "run")
-        .order_by("-made_at", "-id")
-    )
+    offers = list(offer_list(user=user, now=now).filter(application=application))
     waitlist = list(
         WaitlistEntry.objects.filter(run=run, application=application)
         .select_related("school")
@@ -529,9 +499,9 @@ def evidence_submit_view(request, ref: str):
 @require_POST
 def offer_answer_view(request, ref: str, offer_id: int):
     application = own_application(request, ref)
-    offer = Offer.objects.filter(pk=offer_id, application=application).first()
+    offer = offer_get(user=request.user, offer_id=offer_id)
     answer = request.POST.get("answer", "")
-    if offer is None or answer not in ("accept", "decline"):
+    if offer is None or offer.application_id != application.id or answer not in ANSWERS:
         raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
     try:
         offer = offer_answer(offer=offer, actor=request.user, answer=answer)

@@ -67,6 +67,12 @@ REFUSALS = {
     (ErrorCode.INVALID, "values.qualifying_months"): [
         ("", gettext_lazy("采纳社保材料时，请填写材料显示的社保缴费月数（0 至 600）。"))
     ],
+    (ErrorCode.INVALID, "values.guardian_position"): [
+        ("", gettext_lazy("采纳监护关系材料时，请选择材料证明其为监护人的家长。"))
+    ],
+    (ErrorCode.INVALID, "values.document"): [
+        ("", gettext_lazy("采纳监护关系材料时，请选择是户口簿页还是出生医学证明。"))
+    ],
     (ErrorCode.INVALID, "outcome"): [("", gettext_lazy("所选结果无效，请重新选择。"))],
     (ErrorCode.INVALID, "application"): [
         ("", gettext_lazy("这份申请还没有核验结果，无法改判；请先重新核验。"))

@@ -11,7 +11,6 @@ from enrollment.errors import ApplicationError
 from enrollment.models import (
     AllocationRun,
     Recheck,
-    School,
 )
 from enrollment.portal import charts
 from enrollment.portal.staff.messages import staff_message
@@ -24,12 +23,13 @@ from enrollment.portal.staff.officer.forms import (
     RecheckResolveForm,
 )
 from enrollment.portal.staff.pages import page_year, paginate, query_without_page
-from enrollment.selectors.allocation import district_run, district_runs
-from enrollment.selectors.applications import (
-    district_case,
-    district_refs,
+from enrollment.selectors.allocation import (
+    allocation_run_get,
+    allocation_run_list,
+    allocation_run_outcome,
 )
-from enrollment.selectors.rechecks import district_recheck, district_rechecks
+from enrollment.selectors.applications import application_get
+from enrollment.selectors.rechecks import recheck_get, recheck_list
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
@@ -48,7 +48,7 @@ PROGRESS_NOTES = {
 
 
 def _officer_run_or_404(request, run_id: int):
-    run = district_run(user=request.user, run_id=run_id)
+    run = allocation_run_get(user=request.user, run_id=run_id)
     if run is None:
         raise not_found(request, f"allocation run {run_id}")
     return run
@@ -76,7 +76,7 @@ def officer_allocation(request):
                 return redirect("staff:officer-run", run_id=run.pk)
     else:
         form = AllocationStartForm()
-    runs = district_runs(user=request.user, admission_year=year)
+    runs = allocation_run_list(user=request.user, admission_year=year)
     done = [run for run in runs if run.status == AllocationRun.Status.DONE]
     return render(
         request,
@@ -97,24 +97,7 @@ def officer_allocation(request):
 def _run_school_rows(run, user) -> list[dict]:
     """The run's counts for the officer's own district's schools only (a city-wide run has
     every district's)."""
-    names = dict(
-        School.objects.filter(
-            admission_year=run.admission_year,
-            district_code=user.district_code,
-            code__in=list(run.counts or {}),
-        ).values_list("code", "name")
-    )
-    return [
-        {
-            "code": code,
-            "name": names[code],
-            "capacity": counts.get("capacity", 0),
-            "placed": counts.get("placed", 0),
-            "in_catchment": counts.get("in_catchment", 0),
-        }
-        for code, counts in sorted((run.counts or {}).items())
-        if code in names
-    ]
+    return allocation_run_outcome(user=user, run=run).school_rows
 
 
 def _run_is_moving(run) -> bool:
@@ -203,13 +186,9 @@ def officer_runs_compare(request):
         first = _officer_run_or_404(request, form.cleaned_data["a"])
         second = _officer_run_or_404(request, form.cleaned_data["b"])
         try:
-            changes = allocation_runs_compare(first=first, second=second)
+            changes = allocation_runs_compare(first=first, second=second, user=request.user)
         except ApplicationError as error:
             form.add_error(None, staff_message(error))
-        else:
-            # City-wide runs place other districts' applicants too: show only this district's.
-            own = district_refs(user=request.user, refs=[change.ref for change in changes])
-            changes = [change for change in changes if change.ref in own]
     rows = []
     if changes is not None:
         a_rows = {row["code"]: row for row in _run_school_rows(first, request.user)}
@@ -240,7 +219,7 @@ def officer_rechecks(request):
         params["status"] = Recheck.Status.OPEN
     form = RecheckFilterForm(params)
     status = form.cleaned_data["status"] if form.is_valid() else ""
-    page = paginate(request, district_rechecks(user=request.user, status=status))
+    page = paginate(request, recheck_list(user=request.user, status=status))
     return render(
         request,
         "officer/rechecks.html",
@@ -251,7 +230,7 @@ def officer_rechecks(request):
 @officer_required
 @require_http_methods(["GET", "POST"])
 def officer_recheck(request, recheck_id: int):
-    recheck = district_recheck(user=request.user, recheck_id=recheck_id)
+    recheck = recheck_get(user=request.user, recheck_id=recheck_id)
     if recheck is None:
         raise not_found(request, f"recheck {recheck_id}")
     status = 200
@@ -274,7 +253,7 @@ def officer_recheck(request, recheck_id: int):
         status = 400
     else:
         form = RecheckResolveForm()
-    application = district_case(user=request.user, ref=recheck.application.ref)
+    application = application_get(user=request.user, ref=recheck.application.ref)
     decision = application.current_decisions[0] if application.current_decisions else None
     return render(
         request,

@@ -22,7 +22,7 @@ from enrollment.selectors.dashboard import (
     district_points_counts,
     district_state_counts,
 )
-from enrollment.selectors.schools import district_school_demand
+from enrollment.selectors.schools import school_demand_list
 from enrollment.services.policies import policy_active
 from enrollment.services.whatif import policy_what_if
 
@@ -40,7 +40,7 @@ def officer_dashboard(request):
     states = district_state_counts(user=user, admission_year=year)
     outcomes = district_outcome_counts(user=user, admission_year=year)
     points = district_points_counts(user=user, admission_year=year, width=POINTS_BAND)
-    demand = district_school_demand(user=user, admission_year=year)
+    demand = school_demand_list(user=user, admission_year=year)
     state_rows = [(label, states[value]) for value, label in ApplicationState.choices]
     context = {
         "year": year,
@@ -71,10 +71,10 @@ def chart_title(full: str, top: str, total: int) -> str:
 
 
 def _demand_chart(demand) -> charts.Chart:
-    shown = sorted(demand, key=lambda row: (-row.seats_short, row.school.code))[:CHART_SCHOOLS]
+    shown = sorted(demand, key=lambda row: (-row.seats_short, row.code))[:CHART_SCHOOLS]
     return charts.paired_bar_chart(
         title=chart_title(_("第一志愿人数与学位数"), _("学位缺口最大的 %(n)d 所学校"), len(demand)),
-        pairs=[(row.school.name, row.first_choice, row.seats) for row in shown],
+        pairs=[(row.name, row.first_preference, row.seats) for row in shown],
         first_name=_("第一志愿"),
         second_name=_("学位数"),
         label_header=_("学校"),
@@ -169,7 +169,7 @@ def _whatif_charts(result) -> dict:
 @officer_required
 def officer_schools(request):
     year = page_year(request)
-    demand = district_school_demand(user=request.user, admission_year=year)
+    demand = school_demand_list(user=request.user, admission_year=year)
     return render(
         request,
         "officer/schools.html",
@@ -179,10 +179,7 @@ def officer_schools(request):
             "demand_chart": _demand_chart(demand),
             "map_chart": charts.school_map(
                 title=_("教育地图：各校学位缺口"),
-                schools=[
-                    (row.school.name, row.school.lat, row.school.lon, row.seats_short)
-                    for row in demand
-                ],
+                schools=[(row.name, row.lat, row.lon, row.seats_short) for row in demand],
                 name_header=_("学校"),
                 short_header=_("学位缺口"),
                 legend=(

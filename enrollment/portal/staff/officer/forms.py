@@ -18,6 +18,7 @@ REASON_REQUIRED = _("请填写理由，理由不能为空。")
 
 REASON_CODES = [
     Reason.CHILD_HUKOU_NOT_FOUND,
+    Reason.GUARDIANSHIP_NOT_VERIFIED,
     Reason.HOUSING_NOT_VERIFIED,
     Reason.PERMIT_MISSING,
     Reason.SI_MONTHS_BELOW_MIN,
@@ -56,7 +57,9 @@ class ReviewQueueFilterForm(forms.Form):
 
 class EvidenceReviewForm(ReasonForm):
     """Accept or reject one piece of evidence. Accepting hukou evidence needs the hukou class
-    and registration date it shows; accepting social-insurance evidence, the months it shows."""
+    and registration date it shows; accepting social-insurance evidence, the months it shows;
+    accepting relation evidence, which named adult it shows to be the child's guardian and by
+    which document."""
 
     ACCEPT = "accept"
     REJECT = "reject"
@@ -76,6 +79,30 @@ class EvidenceReviewForm(ReasonForm):
     qualifying_months = forms.IntegerField(
         label=_("社保缴费月数"), required=False, min_value=0, max_value=600
     )
+    guardian_position = forms.TypedChoiceField(
+        label=_("材料证明其为监护人"), required=False, coerce=int, empty_value=None
+    )
+    relation_document = forms.ChoiceField(
+        label=_("证明材料"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("household_booklet", _("户口簿页")),
+            ("birth_certificate", _("出生医学证明")),
+        ],
+    )
+
+    def __init__(self, *args, guardians=(), **kwargs):
+        """`guardians`: the application's named adults, one of whom relation evidence names."""
+        super().__init__(*args, **kwargs)
+        self.fields["guardian_position"].choices = [("", "—")] + [
+            (
+                guardian.position,
+                _("%(name)s（%(relation)s）")
+                % {"name": guardian.name, "relation": guardian.get_relation_display()},
+            )
+            for guardian in guardians
+        ]
 
     def accepted_values(self) -> dict:
         """The facts the officer states, as the review service takes them."""
@@ -86,6 +113,10 @@ class EvidenceReviewForm(ReasonForm):
             values["registered_on"] = self.cleaned_data["registered_on"].isoformat()
         if self.cleaned_data.get("qualifying_months") is not None:
             values["qualifying_months"] = self.cleaned_data["qualifying_months"]
+        if self.cleaned_data.get("guardian_position") is not None:
+            values["guardian_position"] = self.cleaned_data["guardian_position"]
+        if self.cleaned_data.get("relation_document"):
+            values["document"] = self.cleaned_data["relation_document"]
         return values
 
 

@@ -66,22 +66,56 @@ def decision_labels(decision) -> dict:
 
 # The facts an officer states when accepting evidence (Evidence.accepted_values).
 ACCEPTED_FACTS = {
+    "guardian_position": gettext_lazy("认定为监护人的是第几位家长"),
+    "document": gettext_lazy("证明材料"),
     "hukou_class": gettext_lazy("户籍类别"),
     "registered_on": gettext_lazy("户籍登记日期"),
     "qualifying_months": gettext_lazy("社保缴费月数"),
 }
 
 
+RELATION_DOCUMENTS = {
+    "household_booklet": gettext_lazy("户口簿页"),
+    "birth_certificate": gettext_lazy("出生医学证明"),
+}
+
+
 def accepted_facts(values: dict) -> list[str]:
     """What accepted evidence established, one "name: value" each."""
+    words = {"hukou_class": HUKOU_CLASSES, "document": RELATION_DOCUMENTS}
     return [
         _("%(name)s：%(value)s")
         % {
             "name": ACCEPTED_FACTS.get(name, name),
-            "value": HUKOU_CLASSES.get(value, value) if name == "hukou_class" else value,
+            "value": words.get(name, {}).get(value, value),
         }
         for name, value in (values or {}).items()
     ]
+
+
+def guardian_relations(application, decision) -> list[dict]:
+    """Each named adult with whether they are a related guardian and on what (the registry's
+    household, or evidence an officer accepted); an adult not related has no facts to show."""
+    answer = ((decision.facts or {}).get("answer") or {}) if decision else {}
+    checked = "related_guardians" in answer
+    basis = {
+        item.get("guardian_index"): item.get("basis")
+        for item in answer.get("related_guardians") or []
+    }
+    labels = {
+        "household": _("与孩子同一户口（户籍核实）"),
+        "evidence": _("依采纳的证明材料认定"),
+    }
+    rows = []
+    for index, guardian in enumerate(application.guardians.all()):
+        if not checked:
+            relation = ""
+        elif index in basis:
+            relation = labels.get(basis[index], "")
+        else:
+            relation = _("未能确认监护关系：未查询其住房、社保和居住证")
+        rows.append({"guardian": guardian, "relation": relation, "related": index in basis})
+    return rows
 
 
 def trace_step(step: dict, document: dict) -> dict:

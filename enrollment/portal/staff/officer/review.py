@@ -25,16 +25,17 @@ from enrollment.portal.staff.officer.presentation import (
     accepted_facts,
     decision_labels,
     event_reason,
+    guardian_relations,
     trace_step,
 )
 from enrollment.portal.staff.pages import SOURCE_LABELS, page_year, paginate, query_without_page
 from enrollment.portal.vocabulary import HUKOU_CLASSES
 from enrollment.selectors.applications import (
+    application_get,
+    application_review_list,
     case_decision_history,
     case_evidence,
-    district_case,
-    officer_evidence,
-    review_queue,
+    evidence_get,
 )
 from enrollment.services.review import decision_override, evidence_review, verification_retry
 from registry.idnumber import mask_in_text
@@ -51,7 +52,7 @@ def officer_review_queue(request):
         params["state"] = ApplicationState.NEEDS_REVIEW
     form = ReviewQueueFilterForm(params)
     filters = form.cleaned_data if form.is_valid() else {"state": "", "reason": "", "q": ""}
-    applications = review_queue(
+    applications = application_review_list(
         user=request.user,
         admission_year=year,
         state=filters["state"],
@@ -124,8 +125,13 @@ def _case_context(request, application, **forms) -> dict:
         "evidence": evidence,
         "history": case_decision_history(application=application),
         "events": _event_rows(application),
+        "guardians": guardian_relations(application, decision),
         "evidence_forms": {
-            item.id: EvidenceReviewForm(initial={"evidence": item.id}, auto_id=f"ev{item.id}_%s")
+            item.id: EvidenceReviewForm(
+                initial={"evidence": item.id},
+                auto_id=f"ev{item.id}_%s",
+                guardians=application.guardians.all(),
+            )
             for item in evidence
             if item.review == item.Review.PENDING
         },
@@ -181,6 +187,7 @@ def _registry_facts(decision) -> list[tuple[str, object]]:
     return [
         (_("户籍类别"), _hukou_class(facts.get("hukou_class"))),
         (_("户籍登记日期"), facts.get("hukou_registered_on") or "—"),
+        (_("监护关系已核实"), no if facts.get("guardianship_verified") is False else yes),
         (_("家庭在居住社区的产权占比（%）"), facts.get("owned_share_percent", "0")),
         (_("居住社区有租赁备案"), yes if facts.get("has_rental") else no),
         (_("在本市其他社区有房产"), yes if facts.get("owns_elsewhere") else no),
@@ -191,7 +198,7 @@ def _registry_facts(decision) -> list[tuple[str, object]]:
 
 
 def _officer_case_or_404(request, ref: str):
-    application = district_case(user=request.user, ref=ref)
+    application = application_get(user=request.user, ref=ref)
     if application is None:
         raise not_found(request, f"application {ref}")
     return application
@@ -210,9 +217,13 @@ def officer_case_evidence(request, ref: str):
     application = _officer_case_or_404(request, ref)
     # Each piece of evidence has its own form on the page; ids follow the evidence.
     key = request.POST.get("evidence", "")
-    form = EvidenceReviewForm(request.POST, auto_id=f"ev{key if key.isdigit() else 0}_%s")
+    form = EvidenceReviewForm(
+        request.POST,
+        auto_id=f"ev{key if key.isdigit() else 0}_%s",
+        guardians=application.guardians.all(),
+    )
     if form.is_valid():
-        evidence = officer_evidence(user=request.user, evidence_id=form.cleaned_data["evidence"])
+        evidence = evidence_get(user=request.user, evidence_id=form.cleaned_data["evidence"])
         if evidence is None or evidence.application_id != application.id:
             raise not_found(request, f"evidence {form.cleaned_data['evidence']}")
         try:
@@ -291,7 +302,7 @@ def officer_case_retry(request, ref: str):
 @officer_required
 @require_http_methods(["GET"])
 def officer_evidence_file(request, evidence_id: int):
-    evidence = officer_evidence(user=request.user, evidence_id=evidence_id)
+    evidence = evidence_get(user=request.user, evidence_id=evidence_id)
     if evidence is None or not evidence.file:
         raise not_found(request, f"evidence {evidence_id}")
     return FileResponse(

@@ -19,7 +19,7 @@ from enrollment.portal.staff.school.forms import EnrolmentForm
 from enrollment.selectors.dashboard import (
     officer_default_year,
 )
-from enrollment.selectors.schools import school_live_offers, staff_school
+from enrollment.selectors.schools import school_live_offers, staff_school_get
 from enrollment.services.exports import admitted_export, admitted_rows, download_denied_log
 from enrollment.services.offers import offer_mark_enrolment
 from registry.idnumber import mask
@@ -31,7 +31,7 @@ def _staff_school_or_404(request):
         year = int(request.GET.get("year", "")) or None
     except ValueError:
         year = None
-    school = staff_school(user=request.user, admission_year=year)
+    school = staff_school_get(user=request.user, admission_year=year)
     if school is None:
         raise not_found(request, f"school {request.user.school_code}")
     return school
