@@ -29,25 +29,23 @@ import base64
 import csv
 import json
 import os
-import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _processes import CpuMeter, start, stop, wait_http
+from _surge_data import WARM_UP, prepare
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
 PY = sys.executable
-YEAR = 2027
-HOME = "440604010003"
-SCHOOL = "S440604001"
-# Requests sent before measuring, so that every gunicorn worker has imported its views and
-# opened its database and broker connections (the first request of a worker takes ~1 s).
-WARM_UP = 160
+
+
 # The hand-written paths a submission goes through, each of which bench/django_way.py can
 # replace with Django's own.
 COMPARABLE = {"submission"}
@@ -136,23 +134,6 @@ def recreate_database(database_url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def population(count: int) -> list[tuple[str, str]]:
-    """(child, mother) ID number pairs: children born in the 2027 window, all distinct."""
-    from registry.idnumber import make
-
-    pairs = []
-    day = date(2019, 9, 1)
-    sequence = 1
-    for index in range(count):
-        child = make("440604", day, sequence)
-        mother = make("440604", date(1985, 1, 1) + timedelta(days=index // 900), index % 900 + 1)
-        pairs.append((child, mother))
-        sequence += 1
-        if sequence > 999:
-            sequence, day = 1, day + timedelta(days=1)
-    return pairs
-
-
 def way_env(env: dict, ways: tuple[str, ...]) -> dict:
     """The stack's environment with `ways` done Django's way (bench/django_way.py)."""
     if not ways:
@@ -166,196 +147,6 @@ def way_env(env: dict, ways: tuple[str, ...]) -> dict:
             filter(None, [str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
         ),
     }
-
-
-def prepare(groups: list[dict], per_group: int) -> None:
-    """Registry facts, the district, parent accounts and their sessions; the plans for locust.
-
-    Each group ({"plan": path, "warm": path, "ways": (...)}) gets parents of its own. Their
-    sessions are where signing in puts them: in the database, and with `CACHE_URL` in the
-    cache too (Django's `cached_db` store).
-    """
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends import cached_db
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.core.cache import caches
-
-    from enrollment.consent_tokens import consent_public_key
-    from enrollment.models import Community, Role, School, User
-    from enrollment.services.policies import policy_install_default
-    from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
-    from registry.services.clients import department_client_create
-
-    count = len(groups) * (per_group + WARM_UP)
-    policy_install_default(admission_year=YEAR)
-    # The registry checks each question's consent token with the bureau's registered key.
-    department_client_create(
-        client_id=settings.REGISTRY_CLIENT_ID,
-        name="教育局招生系统",
-        scopes=["verify"],
-        consent_public_key=consent_public_key(),
-    )
-    Community.objects.create(code=HOME, district_code="440604", name="示范社区")
-    School.objects.create(
-        code=SCHOOL,
-        admission_year=YEAR,
-        name="示范小学",
-        district_code="440604",
-        kind=School.Kind.PUBLIC,
-        capacity=3000,
-        catchment_communities=[HOME],
-    )
-    pairs = population(count)
-    hukou = ImportBatch.objects.create(
-        source=Source.HUKOU, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
-    )
-    housing = ImportBatch.objects.create(
-        source=Source.PROPERTY, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
-    )
-    HukouRecord.objects.bulk_create(
-        (
-            HukouRecord(
-                batch=hukou,
-                as_of=hukou.as_of,
-                id_number=child,
-                name="儿童",
-                sex="M",
-                birth_date=date(int(child[6:10]), int(child[10:12]), int(child[12:14])),
-                hukou_district_code="440604",
-                community_code=HOME,
-                registered_on=date(2020, 6, 1),
-            )
-            for child, _ in pairs
-        ),
-        batch_size=2000,
-    )
-    PropertyRecord.objects.bulk_create(
-        (
-            PropertyRecord(
-                batch=housing,
-                as_of=housing.as_of,
-                certificate_no=f"粤2020佛禅不动产权第{index:07d}号",
-                owner_id_number=mother,
-                share_percent=100,
-                community_code=HOME,
-                registered_on=date(2019, 1, 1),
-            )
-            for index, (_, mother) in enumerate(pairs)
-        ),
-        batch_size=2000,
-    )
-    # Accounts are created with an unusable password: the parents sign in by session, which
-    # is what a phone holds after the one login of the day. Each has verified its identity
-    # (enrollment.services.identity) as the mother it names, as applying requires.
-    User.objects.bulk_create(
-        (
-            User(
-                username=f"surge-parent-{index}",
-                role=Role.PARENT,
-                password=make_password(None),
-                verified_id_number=mother,
-            )
-            for index, (_, mother) in enumerate(pairs)
-        ),
-        batch_size=2000,
-    )
-    users = list(
-        User.objects.filter(username__startswith="surge-parent-")
-        .order_by("id")
-        .only("id", "password")
-    )
-    store = SessionStore()
-    expiry = store.get_expiry_date()
-    backend = settings.AUTHENTICATION_BACKENDS[-1]
-    cached_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
-    cache = caches["default"] if cached_sessions else None
-    sessions = []
-    people = list(zip(users, pairs, strict=True))
-    for number, group in enumerate(groups):
-        cached = {}
-        parents = []
-        share = people[number * (per_group + WARM_UP) : (number + 1) * (per_group + WARM_UP)]
-        for user, (child, mother) in share:
-            key = secrets.token_hex(16)
-            data = {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: backend,
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-            sessions.append(
-                Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
-            )
-            cached[cached_db.KEY_PREFIX + key] = data
-            parents.append(
-                {
-                    "session": key,
-                    "csrf": secrets.token_hex(16),
-                    "payload": {
-                        "admission_year": YEAR,
-                        "child": {"name": "陈小明", "id_number": child},
-                        "guardians": [
-                            {"name": "李美玲", "id_number": mother, "relation": "mother"}
-                        ],
-                        "home_community_code": HOME,
-                        "preferences": [SCHOOL],
-                        "consent_given_by": mother,
-                    },
-                }
-            )
-        if cache is not None:
-            # What Django's cached_db store keeps after a sign-in (same key, same expiry).
-            cache.set_many(cached, store.get_expiry_age())
-        group["plan"].write_text(json.dumps({"parents": parents[:-WARM_UP]}))
-        group["warm"].write_text(json.dumps({"parents": parents[-WARM_UP:]}))
-    Session.objects.bulk_create(sessions, batch_size=2000)
-
-
-def start(cmd, env, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-def wait_log(log: Path, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in log.read_text(errors="replace"):
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"{log} never said {text!r}:\n{log.read_text()[-2000:]}")
 
 
 def warm_up(host: str, warm_path: Path) -> list[str]:
@@ -384,72 +175,6 @@ def warm_up(host: str, warm_path: Path) -> list[str]:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(bare, range(WARM_UP)))
         return list(pool.map(submit, parents))
-
-
-class CpuMeter:
-    """CPU seconds spent by the web server, the workers and PostgreSQL's backends for this
-    run's database between start() and stop(): what a request costs, whatever else the shared
-    machine is doing at the same time."""
-
-    def __init__(self, database_url: str):
-        self.database_url = database_url
-        self.roots: dict[str, list[int]] = {"web": [], "workers": []}
-
-    @staticmethod
-    def _tree(pid: int) -> dict[int, float]:
-        import psutil
-
-        try:
-            root = psutil.Process(pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return {}
-        times = {}
-        for process in processes:
-            try:
-                cpu = process.cpu_times()
-                times[process.pid] = cpu.user + cpu.system
-            except psutil.NoSuchProcess:
-                continue
-        return times
-
-    def _database(self) -> dict[int, float]:
-        import psutil
-        import psycopg
-
-        name = urlsplit(self.database_url).path.lstrip("/")
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            pids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                    "pg_backend_pid()",
-                    [name],
-                )
-            ]
-        times = {}
-        for pid in pids:
-            try:
-                cpu = psutil.Process(pid).cpu_times()
-                times[pid] = cpu.user + cpu.system
-            except psutil.NoSuchProcess:
-                continue
-        return times
-
-    def snapshot(self) -> dict[str, dict[int, float]]:
-        shot = {"database": self._database()}
-        for part, pids in self.roots.items():
-            shot[part] = {}
-            for pid in pids:
-                shot[part].update(self._tree(pid))
-        return shot
-
-    @staticmethod
-    def spent(before, after) -> dict[str, float]:
-        return {
-            part: sum(cpu - before.get(part, {}).get(pid, 0.0) for pid, cpu in times.items())
-            for part, times in after.items()
-        }
 
 
 def run_locust(mode, users, seconds, host, plan, env, workdir: Path, name: str = "") -> dict:

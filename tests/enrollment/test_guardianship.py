@@ -27,7 +27,7 @@ from tests.registry.factories import (
 
 pytestmark = pytest.mark.django_db
 
-BACKEND = "enrollment.backends.AccountBackend"
+BACKEND = "django.contrib.auth.backends.ModelBackend"
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
 # What a stranger holds: a flat at the family's address, a rental, a permit.
 STRANGER_FLAT = "粤2019佛禅不动产权第7777777号"
