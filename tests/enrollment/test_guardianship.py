@@ -73,7 +73,7 @@ def test_example_8_the_mothers_flat_is_neither_looked_up_nor_shown(
 ):
     # given: DOMAIN.md example 1, but the mother's hukou is in another household
     caplog.set_level(logging.DEBUG)
-    child, mother = child_id(1), guardian_id(1)
+    child, mother = child_id(1), parent.verified_id_number  # the parent applying
     HukouRecordFactory(
         id_number=child, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )
@@ -112,7 +112,7 @@ def test_example_8_the_mothers_flat_is_neither_looked_up_nor_shown(
 
 
 def test_example_8_in_english_says_what_to_bring(district, parent):
-    child, mother = child_id(2), guardian_id(2)
+    child, mother = child_id(2), parent.verified_id_number  # the parent applying
     HukouRecordFactory(id_number=child, registered_on=date(2019, 6, 15))
     HukouRecordFactory(id_number=mother, household_no="H-ELSEWHERE")
     application = submit(child=child, guardians=[mother], user=parent)
@@ -130,7 +130,7 @@ def test_example_8_in_english_says_what_to_bring(district, parent):
 def test_example_7_no_hukou_for_the_child_lists_both_codes_and_looks_up_no_adult(
     district, parent, officer, api
 ):
-    child, mother = child_id(3), guardian_id(3)
+    child, mother = child_id(3), parent.verified_id_number  # the parent applying
     _stranger(mother)  # the mother's own rows, with no child to relate her to
     application = submit(child=child, guardians=[mother], user=parent)
 
@@ -155,7 +155,7 @@ def test_a_stranger_named_beside_the_real_father_lends_nothing_and_appears_nowhe
     # given: the father shares the child's household and holds nothing; the parent names a
     # stranger with a flat, a rental and a permit as the second guardian
     caplog.set_level(logging.DEBUG)
-    child, father, stranger = child_id(4), guardian_id(4), guardian_id(404)
+    child, father, stranger = child_id(4), parent.verified_id_number, guardian_id(404)
     household(HukouRecordFactory(id_number=child, registered_on=date(2019, 6, 15)), father)
     _stranger(stranger)
     application = submit(child=child, guardians=[father, stranger], user=parent)
@@ -183,7 +183,8 @@ def test_a_stranger_named_beside_the_real_father_lends_nothing_and_appears_nowhe
 
 
 def test_a_stranger_named_alone_gives_guardianship_not_verified(district, parent):
-    child, stranger = child_id(5), guardian_id(505)
+    # the parent applying is the stranger: the registry does not relate them to the child
+    child, stranger = child_id(5), parent.verified_id_number
     HukouRecordFactory(id_number=child, registered_on=date(2019, 6, 15))
     _stranger(stranger)
     application = submit(child=child, guardians=[stranger], user=parent)
@@ -216,7 +217,7 @@ def test_the_officer_accepts_relation_evidence_on_the_case_page_and_the_case_is_
     district, parent, officer, django_capture_on_commit_callbacks
 ):
     # given: example 8, and the parent's birth certificate upload
-    child, mother = child_id(6), guardian_id(6)
+    child, mother = child_id(6), parent.verified_id_number  # the parent applying
     HukouRecordFactory(
         id_number=child, hukou_district_code="440604", registered_on=date(2019, 6, 15)
     )

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -35,7 +35,8 @@ from enrollment.services.allocation import (
 )
 from enrollment.services.policies import policy_install_default
 from enrollment.services.rechecks import recheck_request
-from tests.conftest import HOME, YEAR, client_for
+from registry import idnumber
+from tests.conftest import HOME, PARENT_ID_NUMBER, YEAR, client_for
 from tests.enrollment.allocation_helpers import decided_application
 from tests.enrollment.factories import SchoolFactory, UserFactory
 from tests.enrollment.portal.staff.conftest import login
@@ -98,7 +99,11 @@ def city(district) -> City:
         ("440605", NANHAI_HOME, "N", nanhai_policy),
     ):
         officer = UserFactory(role=Role.OFFICER, username=f"officer-{code}", district_code=code)
-        parent = UserFactory(role=Role.PARENT, username=f"parent-{code}")
+        parent = UserFactory(
+            role=Role.PARENT,
+            username=f"parent-{code}",
+            identity=idnumber.make(code, date(1990, 7, 1), 301),
+        )
         schools = [f"S{code}001", f"S{code}002"]
         applications = [
             decided_application(
@@ -285,7 +290,7 @@ def embargoed(district):
     """Round 1 of 禅城 published with an embargo of an hour: C01 (the parent's) placed at the
     district's only school, C02 not."""
     officer = UserFactory(role=Role.OFFICER, username="officer1", district_code="440604")
-    parent = UserFactory(role=Role.PARENT, username="parent1")
+    parent = UserFactory(role=Role.PARENT, username="parent1", identity=PARENT_ID_NUMBER)
     school_staff = UserFactory(role=Role.SCHOOL, username="school1", school_code="S440604001")
     district["school"].capacity = 1
     district["school"].save()
