@@ -250,6 +250,7 @@ class DepartmentClient(models.Model):
         VERIFY = "verify", "Ask verification questions"
         PUSH = "push", "Push counter-captured records"
         AUDIT = "audit", "Read the audit log about given people"
+        PLAN = "plan", "Ask for counts of children per community, for planning"
 
     client_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=128)

@@ -88,7 +88,7 @@ class Command(ProductCommand):
                 "create_department_client",
                 client_id=settings.REGISTRY_CLIENT_ID,
                 name="禅城区教育局",
-                scopes="verify,audit",
+                scopes="verify,audit,plan",
                 consent_public_key=public_key,
                 stdout=io.StringIO(),
             )
