@@ -48,7 +48,9 @@ class Command(ProductCommand):
         except ApplicationError as error:
             raise CommandError(error.message) from None
         except LookupRefused as error:
-            raise CommandError(f"the registry refused the planning question: {error.code}") from None
+            raise CommandError(
+                f"the registry refused the planning question: {error.code}"
+            ) from None
         except RegistryUnavailable as error:
             raise CommandError(f"the registry did not answer: {error}") from None
         rows = forecast_rows(forecast)
