@@ -1,8 +1,9 @@
 """Builds the demo district end to end, as `make demo` needs it, and prints the demo logins.
 
 Every step is one of the product's own commands, so the demo is also a run of the whole
-pipeline: generate -> import registry -> import schools -> policy -> applications (one of them
-submitted online by the demo parent) -> verify -> allocate and publish.
+pipeline: generate -> import registry -> import schools and communities -> policy ->
+applications (one of them submitted online by the demo parent) -> verify -> allocate and
+publish.
 """
 
 import io
@@ -50,6 +51,8 @@ class Command(ProductCommand):
         self._register_bureau()
         self._step("Loading schools and catchments")
         call_command("import_schools", str(out / "schools.csv"), year=year)
+        self._step("Loading the communities' names and outlines")
+        call_command("import_communities", str(out / "communities.geojson"))
         policy_install_default(admission_year=year)
 
         lines = (out / "applications.jsonl").read_text(encoding="utf-8").splitlines()
