@@ -8,14 +8,20 @@ registry's chain, answered with counts only). Take-up and the arithmetic are the
 from this year's applications:
 
     take_up(s)     = this year's live applications from s's catchment / children(s, Y),
-                     4 decimal places, half up; 1 when children(s, Y) is 0
+                     4 decimal places, half up; 1 when children(s, Y) is 0 (live: not
+                     withdrawn)
     forecast(s, Y') = children(s, Y') × take_up(s), rounded half up (四舍五入)
     shortfall      = forecast - seats (this year's published seats)
 
 Rounding take-up first keeps the file and the page checkable by hand: the forecast is the
 product of the two figures printed beside it. A community counts for every school whose
-catchment holds it. Counts the registry withheld (1 or 2 children in a community) are left
-out of the sums and counted in `withheld`, so a page can say so.
+catchment holds it.
+
+Counts the registry withholds (1 or 2 children in a community, registry/services/cohorts.py)
+are left out of the sums and counted in `withheld`, so a page can say so. A community whose
+count for this year is withheld is left out of both sides of the take-up, its applications
+as well as its children: counting its applications over the other communities' children
+would inflate the take-up of every school around it.
 """
 
 import uuid
@@ -75,10 +81,13 @@ class AreaForecast:
     code: str
     name: str
     communities: tuple[str, ...]
-    # This year's live applications from these communities, and this year's entry cohort.
+    # This year's live applications from these communities and this year's entry cohort,
+    # both over the communities whose count for this year the registry gave.
     applications: int
     children_now: int
+    # Communities whose count for this year was withheld, and their applications.
     withheld_now: int
+    applications_left_out: int
     take_up: Decimal
     years: tuple[YearFigure, ...]
     seats: int | None = None
@@ -135,8 +144,10 @@ def _area(
         values = [counts.get((community, year), 0) for community in communities]
         return sum(v for v in values if v is not None), sum(v is None for v in values)
 
+    disclosed = [c for c in communities if counts.get((c, admission_year), 0) is not None]
     children_now, withheld_now = cohort(admission_year)
-    take_up = take_up_rate(sum(applications[c] for c in communities), children_now)
+    counted = sum(applications[c] for c in disclosed)
+    take_up = take_up_rate(counted, children_now)
     figures = []
     for year in years:
         children, withheld = cohort(year)
@@ -154,9 +165,10 @@ def _area(
         code=code,
         name=name,
         communities=tuple(communities),
-        applications=sum(applications[c] for c in communities),
+        applications=counted,
         children_now=children_now,
         withheld_now=withheld_now,
+        applications_left_out=sum(applications[c] for c in communities) - counted,
         take_up=take_up,
         years=tuple(figures),
         seats=seats,

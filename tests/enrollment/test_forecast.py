@@ -15,7 +15,7 @@ from enrollment.services.forecast import (
     take_up_rate,
 )
 from registry.models import AuditEntry, DepartmentClient
-from tests.enrollment.forecast_support import EXPECTED_CSV, YEAR, A, B, C, D, small_district
+from tests.enrollment.forecast_support import EXPECTED_CSV, YEAR, A, B, C, D, E, small_district
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,14 @@ def test_each_school_against_its_hand_counted_cohorts(district):
     assert forecast.years == (2028, 2029)
     assert (s1.code, s1.communities, s1.applications, s1.children_now, s1.take_up) == (
         "S440604001",
-        (A, B),
+        (A, B, E),
         8,
         7,
         Decimal("1.1429"),
     )
-    assert _figures(s1) == [(2028, 9, 0, 10, 5), (2029, 5, 1, 6, 1)]
+    # E's count for 2027 is withheld: its 4 applications are out of the take-up as well.
+    assert (s1.withheld_now, s1.applications_left_out) == (1, 4)
+    assert _figures(s1) == [(2028, 12, 0, 14, 9), (2029, 5, 1, 6, 1)]
     assert (s2.applications, s2.children_now, s2.take_up) == (5, 3, Decimal("1.6667"))
     assert _figures(s2) == [(2028, 10, 0, 17, 13), (2029, 3, 1, 5, 1)]
     # C's 2027 cohort is empty: take-up 1, whatever the applications.
@@ -61,6 +63,7 @@ def test_each_community_and_the_one_in_no_catchment(district):
         B: ("祖庙街道同济社区", 3, 3, Decimal("1.0000"), [(2028, 6, 0, 6, None), (2029, 0, 1, None, None)]),
         C: ("石湾街道东风社区", 2, 0, Decimal("1.0000"), [(2028, 4, 0, 4, None), (2029, 3, 0, 3, None)]),
         D: ("张槎街道大富社区", 6, 4, Decimal("1.5000"), [(2028, 3, 0, 5, None), (2029, 0, 0, 0, None)]),
+        E: ("张槎街道华远社区", 0, 0, Decimal("1.0000"), [(2028, 3, 0, 3, None), (2029, 0, 0, 0, None)]),
     }  # fmt: skip
 
 
