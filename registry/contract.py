@@ -197,24 +197,27 @@ class CohortQuestion:
 
 
 @dataclass(frozen=True)
-class CohortCount:
-    community_code: str
-    admission_year: int
-    # None when there are some children but fewer than the answer's `min_count`: so few that
-    # the count could point at one family, so the registry withholds it.
-    children: int | None
-
-
-@dataclass(frozen=True)
 class CohortAnswer:
     key: str
-    # One count per community and admission year asked, communities in the question's order.
-    counts: tuple[CohortCount, ...] = ()
-    # Counts from 1 to min_count - 1 are withheld (None); 0 and min_count up are given.
+    # The question's communities and admission years (each once, in the question's order),
+    # and children[i][j]: the count of community i and admission year j. None when there are
+    # some children but fewer than `min_count`: so few that the count could point at one
+    # family, so the registry withholds it. 0 and min_count up are given.
+    community_codes: tuple[str, ...] = ()
+    admission_years: tuple[int, ...] = ()
+    children: tuple[tuple[int | None, ...], ...] = ()
     min_count: int = 0
     # The newest as-of date of the hukou records counted: births after it are not known yet.
     as_of: date | None = None
     audit_entry_id: int | None = None
+
+    def counts(self) -> dict[tuple[str, int], int | None]:
+        """{(community, admission year): children or None}."""
+        return {
+            (community, year): count
+            for community, row in zip(self.community_codes, self.children, strict=True)
+            for year, count in zip(self.admission_years, row, strict=True)
+        }
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -229,9 +232,9 @@ _NESTED = {
     "social_insurance": SocialInsuranceAnswer,
     "permit": PermitAnswer,
 }
-# Fields holding a list of dataclasses, and fields that are tuples of plain values.
-_NESTED_LISTS = {"counts": CohortCount}
+# Fields that are tuples of plain values, and tuples of such tuples.
 _TUPLES = {"guardian_id_numbers", "community_codes", "admission_years"}
+_MATRICES = {"children"}
 _DATES = {
     "cutoff",
     "registered_on",
@@ -277,8 +280,8 @@ def from_json(cls: type, data: dict[str, Any] | None) -> Any:
             kwargs[spec.name] = date.fromisoformat(raw)
         elif spec.name == "owned_share_percent":
             kwargs[spec.name] = Decimal(raw)
-        elif spec.name in _NESTED_LISTS:
-            kwargs[spec.name] = tuple(from_json(_NESTED_LISTS[spec.name], item) for item in raw)
+        elif spec.name in _MATRICES:
+            kwargs[spec.name] = tuple(tuple(row) for row in raw)
         elif spec.name in _TUPLES:
             kwargs[spec.name] = tuple(raw)
         else:

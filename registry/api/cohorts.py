@@ -51,16 +51,13 @@ class CohortsApi(RegistryApi):
         class Meta:
             ref_name = "RegistryCohortsOutput"
 
-        class CountSerializer(serializers.Serializer):
-            class Meta:
-                ref_name = "RegistryCohortCount"
-
-            community_code = serializers.CharField()
-            admission_year = serializers.IntegerField()
-            children = serializers.IntegerField(allow_null=True)
-
         key = serializers.CharField()
-        counts = CountSerializer(many=True)
+        community_codes = serializers.ListField(child=serializers.CharField())
+        admission_years = serializers.ListField(child=serializers.IntegerField())
+        # children[i][j]: community i, admission year j; null when withheld (1 to min_count - 1).
+        children = serializers.ListField(
+            child=serializers.ListField(child=serializers.IntegerField(allow_null=True))
+        )
         min_count = serializers.IntegerField()
         as_of = serializers.DateField(allow_null=True)
         audit_entry_id = serializers.IntegerField(allow_null=True)

@@ -75,6 +75,21 @@ def test_the_forecast_rounds_half_up_on_the_printed_take_up():
     assert take_up_rate(2, 0) == Decimal("1.0000")
 
 
+def test_the_integer_arithmetic_is_decimal_rounding_half_up():
+    from decimal import ROUND_HALF_UP
+
+    for applications in range(0, 90):
+        for children in range(1, 90):
+            exact = (Decimal(applications) / Decimal(children)).quantize(
+                Decimal("0.0001"), ROUND_HALF_UP
+            )
+            assert take_up_rate(applications, children) == exact
+            assert str(take_up_rate(applications, children)) == str(exact)
+            assert forecast_seats(children, exact) == int(
+                (children * exact).quantize(Decimal(1), ROUND_HALF_UP)
+            )
+
+
 def test_the_forecast_is_one_audited_planning_question(district):
     forecast = demand_forecast(admission_year=YEAR, horizon=6, end_user="user:1")
 

@@ -11,7 +11,6 @@ from enrollment.consent_tokens import consent_public_key, consent_token_sign, pl
 from enrollment.gateway import HttpRegistryGateway
 from registry import idnumber
 from registry.contract import (
-    CohortCount,
     CohortQuestion,
     LookupContext,
     LookupRefused,
@@ -113,17 +112,12 @@ def test_entry_cohorts_turn_on_the_first_of_september():
 def test_counts_per_community_and_cohort_with_small_counts_withheld(children):
     answer = cohort_counts(question=planning_question(), context=PLANNING)
 
-    assert answer.counts == (
-        CohortCount(NORTH, 2026, 3),
-        CohortCount(NORTH, 2027, 3),
-        CohortCount(NORTH, 2028, 4),
-        CohortCount(SOUTH, 2026, 0),
-        CohortCount(SOUTH, 2027, None),
-        CohortCount(SOUTH, 2028, 0),
-        CohortCount(EMPTY, 2026, 0),
-        CohortCount(EMPTY, 2027, 0),
-        CohortCount(EMPTY, 2028, 0),
+    assert (answer.community_codes, answer.admission_years) == (
+        (NORTH, SOUTH, EMPTY),
+        (2026, 2027, 2028),
     )
+    assert answer.children == ((3, 3, 4), (0, None, 0), (0, 0, 0))
+    assert answer.counts()[(SOUTH, 2027)] is None
     assert (answer.min_count, answer.as_of) == (3, date(2027, 3, 1))
 
 
@@ -267,11 +261,9 @@ def test_over_http_the_plan_scope_is_needed_and_the_answer_is_the_in_process_one
     assert denied.status_code == 403
     assert answered.status_code == 200
     body = answered.json()
-    assert body["counts"][:2] == [
-        {"community_code": NORTH, "admission_year": 2026, "children": 3},
-        {"community_code": NORTH, "admission_year": 2027, "children": 3},
-    ]
-    assert body["counts"][4] == {"community_code": SOUTH, "admission_year": 2027, "children": None}
+    assert body["community_codes"] == [NORTH, SOUTH, EMPTY]
+    assert body["admission_years"] == [2026, 2027, 2028]
+    assert body["children"] == [[3, 3, 4], [0, None, 0], [0, 0, 0]]
     assert (body["min_count"], body["as_of"]) == (3, "2027-03-01")
     assert (refused.status_code, refused.json()["code"]) == (403, "PURPOSE_NOT_PLANNING")
     assert list(AuditEntry.objects.values_list("outcome", flat=True)) == ["answered", "refused"]
@@ -307,7 +299,8 @@ def test_the_http_gateway_asks_the_live_api(live_server, children):
     over_http = gateway.cohort_counts(question=planning_question(), context=PLANNING)
     in_process = cohort_counts(question=planning_question(), context=PLANNING)
 
-    assert over_http.counts == in_process.counts
+    assert over_http.children == in_process.children == ((3, 3, 4), (0, None, 0), (0, 0, 0))
+    assert over_http.community_codes == in_process.community_codes
     assert (over_http.min_count, over_http.as_of) == (3, date(2027, 3, 1))
     assert over_http.audit_entry_id != in_process.audit_entry_id
     with pytest.raises(LookupRefused) as refused:
