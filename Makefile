@@ -80,7 +80,7 @@ test: lint migrations-check check-deploy pytest
 
 # Each benchmark prints one JSON line per case; docs/benchmarks.md records them.
 BENCHMARKS := generate_district registry_import verification pipeline scoring allocation \
-              export surge staff_pages
+              export surge staff_pages forecast
 
 bench: install services
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

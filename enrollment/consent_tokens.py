@@ -15,13 +15,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 from registry.consent import (
+    PlanningClaims,
+    area_digest,
     consent_claims,
     key_bytes,
+    planning_token_signing_input,
     public_key_text,
     token_assemble,
     token_signing_input,
 )
-from registry.contract import PURPOSE_ACCOUNT_IDENTITY
+from registry.contract import PURPOSE_ACCOUNT_IDENTITY, PURPOSE_PLANNING
 
 
 @lru_cache(maxsize=4)
@@ -100,3 +103,35 @@ def identity_consent_token_sign(
         purpose=PURPOSE_ACCOUNT_IDENTITY,
         now=now,
     )
+
+
+def planning_token_sign(
+    *,
+    consent_reference: str,
+    area_code: str,
+    community_codes: Sequence[str],
+    admission_years: Sequence[int],
+    client_id: str | None = None,
+    now: float | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> str:
+    """A token for one planning question: the bureau's signed word that it asks, for
+    planning, about exactly these communities of this area and these entry cohorts
+    (registry/consent.py, planning tokens). Valid for CONSENT_TOKEN_SECONDS from `now`.
+
+    No family consents to a planning question, and none is needed: it names no person, and
+    the registry answers it with counts only, withholding counts small enough to point at a
+    family. The consent reference names the planning request instead, so that the registry's
+    audit entry and the bureau's own record of the request can be matched.
+    """
+    issued_at = int(time.time() if now is None else now)
+    claims = PlanningClaims(
+        consent_reference=consent_reference,
+        area=area_digest(consent_reference, area_code, community_codes, admission_years),
+        purpose=PURPOSE_PLANNING,
+        client_id=settings.REGISTRY_CLIENT_ID if client_id is None else client_id,
+        issued_at=issued_at,
+        expires_at=issued_at + settings.CONSENT_TOKEN_SECONDS,
+    )
+    signed = planning_token_signing_input(claims)
+    return token_assemble(signed, (key or signing_key()).sign(signed))

@@ -18,6 +18,8 @@ from django.conf import settings
 
 from registry import idnumber
 from registry.contract import (
+    CohortAnswer,
+    CohortQuestion,
     FamilyAnswer,
     FamilyQuestion,
     IdentityAnswer,
@@ -62,6 +64,10 @@ class RegistryGateway(Protocol):
 
     def lookups_about(self, *, id_numbers: Sequence[str]) -> list[LookupRecord]: ...
 
+    def cohort_counts(
+        self, *, question: CohortQuestion, context: LookupContext
+    ) -> CohortAnswer: ...
+
 
 class InProcessRegistryGateway:
     def verify_families(self, *, questions, context):
@@ -88,6 +94,16 @@ class InProcessRegistryGateway:
         from registry.selectors import lookups_about
 
         return lookups_about(id_numbers=[idnumber.normalise(n) for n in id_numbers])
+
+    def cohort_counts(self, *, question, context):
+        from django.db import DatabaseError
+
+        from registry.services.cohorts import cohort_counts
+
+        try:
+            return cohort_counts(question=question, context=context)
+        except DatabaseError as error:
+            raise RegistryUnavailable(f"registry database error: {type(error).__name__}") from error
 
 
 class HttpRegistryGateway:
@@ -144,6 +160,10 @@ class HttpRegistryGateway:
             "/audit/lookups/", {"id_numbers": [idnumber.normalise(n) for n in id_numbers]}
         )
         return [LookupRecord(**row) for row in body["lookups"]]
+
+    def cohort_counts(self, *, question, context):
+        body = self._post("/planning/cohorts/", to_json(question), context)
+        return from_json(CohortAnswer, body)
 
 
 @cache

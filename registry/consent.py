@@ -25,6 +25,9 @@ pseudonyms, not secrets: ID numbers are few enough (an address code, a birth dat
 digits) that someone holding a token could find them by trying every candidate, so a token
 stays personal data.
 
+A planning question (counts of children, about nobody) carries a token of its own kind,
+`pt1`, that names the area and cohorts asked instead of people: see "planning tokens" below.
+
 Plain Python and `cryptography`, no database: both sides import this module (the registry to
 check, enrollment to build what it signs), as they share `registry.contract`.
 """
@@ -47,6 +50,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from registry import idnumber
 from registry.contract import (
+    CohortQuestion,
     FamilyQuestion,
     IdentityQuestion,
     LookupContext,
@@ -76,6 +80,8 @@ CONSENT_REFUSALS = {
     RefusalCode.CONSENT_PURPOSE_MISMATCH: "the consent token is for another purpose",
     RefusalCode.CONSENT_SUBJECT_NOT_COVERED: "the consent does not cover every person in "
     "the question",
+    RefusalCode.CONSENT_AREA_NOT_COVERED: "the consent token names other communities or "
+    "other cohorts than the question",
 }
 
 
@@ -147,13 +153,14 @@ class _Malformed(ValueError):
     pass
 
 
-def token_read(token: str) -> tuple[ConsentClaims, bytes, bytes]:
-    """The claims, the signed bytes and the signature, unchecked; _Malformed when unreadable."""
+def _token_decode(token: str, prefix: str) -> tuple[dict, bytes, bytes]:
+    """A `<prefix>.<payload>.<signature>` token's payload, signed bytes and signature,
+    unchecked; _Malformed when it is not one."""
     if len(token) > TOKEN_MAX_LENGTH:
         raise _Malformed("too long")
     parts = token.split(".")
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise _Malformed("not ct1.<payload>.<signature>")
+    if len(parts) != 3 or parts[0] != prefix:
+        raise _Malformed(f"not {prefix}.<payload>.<signature>")
     payload_text, signature_text = parts[1], parts[2]
     if not (_BASE64URL.match(payload_text) and _BASE64URL.match(signature_text)):
         raise _Malformed("not base64url")
@@ -164,6 +171,12 @@ def token_read(token: str) -> tuple[ConsentClaims, bytes, bytes]:
         raise _Malformed("undecodable") from None
     if not isinstance(payload, dict) or len(signature) != 64:
         raise _Malformed("wrong shape")
+    return payload, f"{prefix}.{payload_text}".encode("ascii"), signature
+
+
+def token_read(token: str) -> tuple[ConsentClaims, bytes, bytes]:
+    """The claims, the signed bytes and the signature, unchecked; _Malformed when unreadable."""
+    payload, signed, signature = _token_decode(token, TOKEN_PREFIX)
     strings = ("consent", "child", "purpose", "client")
     if not all(isinstance(payload.get(name), str) for name in strings):
         raise _Malformed("missing text claim")
@@ -182,7 +195,7 @@ def token_read(token: str) -> tuple[ConsentClaims, bytes, bytes]:
         issued_at=times[0],
         expires_at=times[1],
     )
-    return claims, f"{TOKEN_PREFIX}.{payload_text}".encode("ascii"), signature
+    return claims, signed, signature
 
 
 def _people(question: FamilyQuestion | IdentityQuestion) -> tuple[str, Sequence[str]]:
@@ -247,6 +260,128 @@ def _verifies(key: Ed25519PublicKey, signature: bytes, signed: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+# --- planning tokens ------------------------------------------------------------------------
+# A planning question (contract.CohortQuestion) is about no person, so its token cannot name
+# the people it covers. It names what is asked instead: the area, its communities and the
+# entry cohorts, as one keyed digest, so that a token signed for one question covers exactly
+# that question and no wider one (a city's question names thousands of communities; the
+# digest keeps the token short). Its own prefix, so that neither kind of token can ever be
+# read as the other:
+#
+#     pt1.<payload>.<signature>
+#     {"consent": "PLAN-440604-2027-1a2b3c4d", "area": "<digest>", "purpose": "planning",
+#      "client": "edu-440604", "iat": 1807500000, "exp": 1807500900}
+
+PLANNING_TOKEN_PREFIX = "pt1"  # noqa: S105 - the format's name and version, not a secret
+
+
+@dataclass(frozen=True)
+class PlanningClaims:
+    consent_reference: str
+    area: str
+    purpose: str
+    client_id: str
+    issued_at: int
+    expires_at: int
+
+
+def area_digest(
+    consent_reference: str,
+    area_code: str,
+    community_codes: Sequence[str],
+    admission_years: Sequence[int],
+) -> str:
+    """What a planning token says it covers: HMAC-SHA256, keyed with the consent id, of the
+    area code, the sorted communities and the sorted admission years."""
+    text = "|".join(
+        (
+            area_code,
+            ",".join(sorted(set(community_codes))),
+            ",".join(str(year) for year in sorted(set(admission_years))),
+        )
+    )
+    keyed = hmac.new(consent_reference.encode(), text.encode(), hashlib.sha256)
+    return _b64encode(keyed.digest())
+
+
+def planning_token_signing_input(claims: PlanningClaims) -> bytes:
+    """The bytes the department signs: `pt1.<payload>`."""
+    payload = {
+        "consent": claims.consent_reference,
+        "area": claims.area,
+        "purpose": claims.purpose,
+        "client": claims.client_id,
+        "iat": claims.issued_at,
+        "exp": claims.expires_at,
+    }
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f"{PLANNING_TOKEN_PREFIX}.{_b64encode(text.encode())}".encode("ascii")
+
+
+def planning_token_read(token: str) -> tuple[PlanningClaims, bytes, bytes]:
+    """A planning token's claims, signed bytes and signature, unchecked."""
+    payload, signed, signature = _token_decode(token, PLANNING_TOKEN_PREFIX)
+    strings = ("consent", "area", "purpose", "client")
+    if not all(isinstance(payload.get(name), str) for name in strings):
+        raise _Malformed("missing text claim")
+    times = (payload.get("iat"), payload.get("exp"))
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+        raise _Malformed("times")
+    claims = PlanningClaims(
+        consent_reference=payload["consent"],
+        area=payload["area"],
+        purpose=payload["purpose"],
+        client_id=payload["client"],
+        issued_at=times[0],
+        expires_at=times[1],
+    )
+    return claims, signed, signature
+
+
+def planning_token_check(
+    *,
+    question: CohortQuestion,
+    context: LookupContext,
+    public_keys: Sequence[Ed25519PublicKey],
+    now: float,
+) -> PlanningClaims:
+    """The token's claims when it is this client's, signed, current, for planning and for
+    exactly the question's area and cohorts; otherwise LookupRefused with the first reason,
+    in the order and words of `consent_token_check`."""
+
+    def refuse(code: RefusalCode):
+        return LookupRefused(code, f"question {question.key}: {CONSENT_REFUSALS[code]}")
+
+    token = question.consent_token.strip()
+    if not token:
+        raise refuse(RefusalCode.CONSENT_TOKEN_MISSING)
+    try:
+        claims, signed, signature = planning_token_read(token)
+    except _Malformed:
+        raise refuse(RefusalCode.CONSENT_TOKEN_MALFORMED) from None
+    if claims.client_id != context.client_id:
+        raise refuse(RefusalCode.CONSENT_CLIENT_MISMATCH)
+    if not public_keys:
+        raise refuse(RefusalCode.CONSENT_KEY_UNKNOWN)
+    if not any(_verifies(key, signature, signed) for key in public_keys):
+        raise refuse(RefusalCode.CONSENT_SIGNATURE_INVALID)
+    if claims.expires_at <= now:
+        raise refuse(RefusalCode.CONSENT_EXPIRED)
+    if claims.consent_reference != question.consent_reference:
+        raise refuse(RefusalCode.CONSENT_REFERENCE_MISMATCH)
+    if claims.purpose != context.purpose:
+        raise refuse(RefusalCode.CONSENT_PURPOSE_MISMATCH)
+    covered = area_digest(
+        question.consent_reference,
+        question.area_code,
+        question.community_codes,
+        question.admission_years,
+    )
+    if not hmac.compare_digest(covered, claims.area):
+        raise refuse(RefusalCode.CONSENT_AREA_NOT_COVERED)
+    return claims
 
 
 # --- keys as text ---------------------------------------------------------------------------

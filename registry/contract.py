@@ -50,6 +50,11 @@ class RefusalCode(StrEnum):
     CONSENT_REFERENCE_MISMATCH = "CONSENT_REFERENCE_MISMATCH"
     CONSENT_PURPOSE_MISMATCH = "CONSENT_PURPOSE_MISMATCH"
     CONSENT_SUBJECT_NOT_COVERED = "CONSENT_SUBJECT_NOT_COVERED"
+    # A planning question (CohortQuestion): asked for another purpose than planning, naming
+    # communities outside its area or cohorts out of range, or with a token for another area.
+    PURPOSE_NOT_PLANNING = "PURPOSE_NOT_PLANNING"
+    PLANNING_AREA_INVALID = "PLANNING_AREA_INVALID"
+    CONSENT_AREA_NOT_COVERED = "CONSENT_AREA_NOT_COVERED"
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,65 @@ class LookupRecord:
     client_name: str = ""
 
 
+# --- the planning question: counts of children, never people -----------------------------
+
+
+def entry_cohort_window(admission_year: int) -> tuple[date, date]:
+    """The birth dates of the children who start grade 1 in `admission_year` (DOMAIN.md,
+    "Demand forecast"): from 1 September seven years before to 31 August six years before."""
+    return date(admission_year - 7, 9, 1), date(admission_year - 6, 8, 31)
+
+
+def entry_cohort_of(birth_date: date) -> int:
+    """The admission year whose entry cohort a child born on `birth_date` belongs to."""
+    return birth_date.year + (7 if birth_date.month >= 9 else 6)
+
+
+@dataclass(frozen=True)
+class CohortQuestion:
+    """How many children of each entry cohort hold a hukou in each community of an area.
+
+    The education bureau asks it to plan seats (purpose `planning`). It names whole
+    communities of one area (a district's six-digit code, or the city's four) and whole entry
+    cohorts by their admission year, never dates: the registry derives the birth windows
+    itself, so no question can narrow a count down to a birthday.
+    """
+
+    key: str
+    consent_reference: str
+    end_user: str
+    area_code: str
+    community_codes: tuple[str, ...]
+    admission_years: tuple[int, ...]
+    # The asking department's signed word for this exact area and these cohorts
+    # (registry/consent.py, planning tokens).
+    consent_token: str = ""
+
+
+@dataclass(frozen=True)
+class CohortAnswer:
+    key: str
+    # The question's communities and admission years (each once, in the question's order),
+    # and children[i][j]: the count of community i and admission year j. None when there are
+    # some children but fewer than `min_count`: so few that the count could point at one
+    # family, so the registry withholds it. 0 and min_count up are given.
+    community_codes: tuple[str, ...] = ()
+    admission_years: tuple[int, ...] = ()
+    children: tuple[tuple[int | None, ...], ...] = ()
+    min_count: int = 0
+    # The newest as-of date of the hukou records counted: births after it are not known yet.
+    as_of: date | None = None
+    audit_entry_id: int | None = None
+
+    def counts(self) -> dict[tuple[str, int], int | None]:
+        """{(community, admission year): children or None}."""
+        return {
+            (community, year): count
+            for community, row in zip(self.community_codes, self.children, strict=True)
+            for year, count in zip(self.admission_years, row, strict=True)
+        }
+
+
 # --- JSON ---------------------------------------------------------------------------------
 
 _NESTED = {
@@ -221,6 +285,9 @@ _NESTED = {
     "social_insurance": SocialInsuranceAnswer,
     "permit": PermitAnswer,
 }
+# Fields that are tuples of plain values, and tuples of such tuples.
+_TUPLES = {"guardian_id_numbers", "related_on_evidence", "community_codes", "admission_years"}
+_MATRICES = {"children"}
 _DATES = {
     "cutoff",
     "registered_on",
@@ -266,7 +333,9 @@ def from_json(cls: type, data: dict[str, Any] | None) -> Any:
             kwargs[spec.name] = date.fromisoformat(raw)
         elif spec.name == "owned_share_percent":
             kwargs[spec.name] = Decimal(raw)
-        elif spec.name in ("guardian_id_numbers", "related_on_evidence"):
+        elif spec.name in _MATRICES:
+            kwargs[spec.name] = tuple(tuple(row) for row in raw)
+        elif spec.name in _TUPLES:
             kwargs[spec.name] = tuple(raw)
         elif spec.name == "related_guardians":
             kwargs[spec.name] = tuple(from_json(GuardianRelation, item) for item in raw)
@@ -305,9 +374,13 @@ SOURCE_LABELS = {
 PURPOSE_PRIMARY_ENROLLMENT = "primary-enrollment-eligibility"
 # A parent binding their account to their real-name identity (IdentityQuestion).
 PURPOSE_ACCOUNT_IDENTITY = "account-identity-verification"
+# Planning seats (DOMAIN.md "Demand forecast"): counts of children per community and entry
+# cohort, asked by the education bureau itself; no family's consent, and no person answered.
+PURPOSE_PLANNING = "planning"
 PURPOSE_LABELS = {
     PURPOSE_PRIMARY_ENROLLMENT: gettext_lazy("小学一年级入学资格核验"),
     PURPOSE_ACCOUNT_IDENTITY: gettext_lazy("家长账户实名核验"),
+    PURPOSE_PLANNING: gettext_lazy("学位规划：统计各社区各年龄段的儿童人数"),
 }
 
 
@@ -344,6 +417,9 @@ REFUSAL_LABELS = {
     "CONSENT_REFERENCE_MISMATCH": gettext_lazy("授权凭证与授权编号不符"),
     "CONSENT_PURPOSE_MISMATCH": gettext_lazy("授权凭证的用途不符"),
     "CONSENT_SUBJECT_NOT_COVERED": gettext_lazy("查询涉及授权未包含的人"),
+    "PURPOSE_NOT_PLANNING": gettext_lazy("人数统计只为学位规划提供"),
+    "PLANNING_AREA_INVALID": gettext_lazy("统计范围不是本区域的完整社区或入学年份"),
+    "CONSENT_AREA_NOT_COVERED": gettext_lazy("授权凭证不包括所查询的社区或年份"),
 }
 
 

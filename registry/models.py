@@ -251,6 +251,7 @@ class DepartmentClient(models.Model):
         PUSH = "push", "Push counter-captured records"
         AUDIT = "audit", "Read the audit log about given people"
         IDENTITY = "identity", "Check a person's name against their ID number's hukou record"
+        PLAN = "plan", "Ask for counts of children per community, for planning"
 
     client_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=128)

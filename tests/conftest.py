@@ -97,7 +97,7 @@ def education_bureau(request) -> RegisteredClient | None:
     client, key = department_client_create(
         client_id=settings.REGISTRY_CLIENT_ID,
         name="禅城区教育局",
-        scopes=["verify", "audit", "identity"],
+        scopes=["verify", "audit", "identity", "plan"],
         consent_public_key=consent_public_key(),
     )
     return RegisteredClient(client=client, api_key=key)

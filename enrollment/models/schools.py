@@ -56,6 +56,9 @@ class Community(models.Model):
     code = models.CharField(max_length=12, unique=True)
     district_code = models.CharField(max_length=6, db_index=True)
     name = models.CharField(max_length=128, blank=True)
+    # Its outline as a GeoJSON geometry (Polygon or MultiPolygon, longitude first, WGS 84),
+    # from `import_communities FILE.geojson`; the base layer of the officers' map.
+    shape = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "communities"

@@ -17,6 +17,8 @@ What a district holds (DOMAIN.md's facts, as of the cut-off C = 31 March of the 
 - a few families where a named adult's hukou is in another household than the child's (a
   separated parent): beside a parent who shares the child's household their facts do not
   count, and as the only named adult they leave the relation to be shown by evidence.
+- young families whose children start school in the years ahead, fewer each year
+  (younger.py), and the communities' names and outlines (shapes.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import os
 import random
 import shutil
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,6 +46,8 @@ from registry.demo.places import (
     STREET_NAMES,
     SURNAMES,
 )
+from registry.demo.shapes import write_communities
+from registry.demo.younger import write_younger_children
 from registry.feeds.specs import FEEDS
 from registry.idnumber import make
 
@@ -62,6 +66,8 @@ class _Writers:
         self.files = {}
         self.writers = {}
         self.counts: dict[str, int] = defaultdict(int)
+        # Hukou rows by (community, birth date): the cohorts the younger children complete.
+        self.births: Counter = Counter()
         for spec in FEEDS.values():
             handle = (out / spec.file_name).open("w", encoding="utf-8", newline="")
             writer = csv.writer(handle, lineterminator="\n")
@@ -76,6 +82,8 @@ class _Writers:
     def row(self, source: str, values: tuple) -> None:
         self.writers[source].writerow(values)
         self.counts[source] += 1
+        if source == "hukou":
+            self.births[(values[5], values[3])] += 1
 
     def rows(self, source: str, rows: list[tuple]) -> None:
         self.writers[source].writerows(rows)
@@ -169,10 +177,11 @@ class _District:
 
 
 def generate_district(*, households: int, seed: int, year: int, out: Path) -> DistrictSummary:
-    """Write the five feeds, `schools.csv` and `applications.jsonl` into `out`.
+    """Write the five feeds, `schools.csv`, `applications.jsonl`, `communities.csv` and
+    `communities.geojson` into `out`.
 
     The files are written in a folder of their own inside `out` and moved into place only
-    when all seven are complete: a run that fails part-way leaves `out` as it was, never a
+    when all nine are complete: a run that fails part-way leaves `out` as it was, never a
     cut-off feed that a later import would load as if it were whole.
     """
     out = Path(out)
@@ -197,6 +206,9 @@ def _write_district(*, households: int, seed: int, year: int, out: Path) -> Dist
     try:
         for _ in range(households):
             summary.people += _household(district, writers, applications, window_first, window_last)
+        summary.people += write_younger_children(
+            district, writers, district=HOME_DISTRICT, seed=seed
+        )
     finally:
         writers.close()
 
@@ -206,6 +218,15 @@ def _write_district(*, households: int, seed: int, year: int, out: Path) -> Dist
         for community in school["catchment"]:
             catchment_school.setdefault(community, school["code"])
     codes = [school["code"] for school in schools]
+    write_communities(
+        out=out,
+        rng=random.Random(f"{seed}:{year}:communities"),  # noqa: S311 - reproducible test data
+        communities=district.communities,
+        names=district.community_names,
+        district_code=HOME_DISTRICT,
+        school_of=catchment_school,
+        school_points={s["code"]: (float(s["lon"]), float(s["lat"])) for s in schools},
+    )
     with (out / "schools.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(

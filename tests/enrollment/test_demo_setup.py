@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from enrollment.consent_tokens import consent_public_key
-from enrollment.models import AllocationRun, Application, Decision, Role, User
+from enrollment.models import AllocationRun, Application, Community, Decision, Role, User
 from registry.models import AuditEntry, DepartmentClient
 
 # Committed for real, so that submissions enqueue their verification after commit as in a demo.
@@ -59,6 +59,10 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
         settings.REGISTRY_CLIENT_ID,
         [consent_public_key()],
     )
+    # The bureau may ask for the demand forecast; the map has every community's outline.
+    assert bureau.scopes == ["verify", "audit", "plan"]
+    communities = (tmp_path / "communities.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert Community.objects.filter(shape__type="Polygon").count() == len(communities) > 0
     run = AllocationRun.objects.get()
     assert (run.seed, run.district_code, run.published_at is not None) == (7, "440604", True)
     assert "Demo ready at http://127.0.0.1:8765/  — logins:" in out.getvalue()

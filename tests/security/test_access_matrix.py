@@ -159,6 +159,9 @@ DECLARED = {
     "staff:officer-rechecks": "officer",
     "staff:officer-recheck": "officer",
     "staff:officer-schools": "officer",
+    "staff:officer-map": "officer",
+    "staff:officer-map-csv": "officer",
+    "staff:officer-map-geojson": "officer",
     "api-school-applicants-csv": "school",
     "api-school-admitted-csv": "school",
     "api-school-admitted-xlsx": "school",
@@ -179,6 +182,7 @@ DECLARED = {
     "registry-verify-identities": "department",
     "registry-audit-lookups": "department",
     "registry-record-push": "department",
+    "registry-planning-cohorts": "department",
 }
 OBJECT_KWARGS = {"ref", "evidence_id", "pk", "offer_id", "recheck_id", "run_id", "other_id"}
 CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")

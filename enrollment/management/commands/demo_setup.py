@@ -1,8 +1,9 @@
 """Builds the demo district end to end, as `make demo` needs it, and prints the demo logins.
 
 Every step is one of the product's own commands, so the demo is also a run of the whole
-pipeline: generate -> import registry -> import schools -> policy -> applications (one of them
-submitted online by the demo parent) -> verify -> allocate and publish.
+pipeline: generate -> import registry -> import schools and communities -> policy ->
+applications (one of them submitted online by the demo parent) -> verify -> allocate and
+publish.
 """
 
 import io
@@ -54,6 +55,8 @@ class Command(ProductCommand):
         self._register_bureau()
         self._step("Loading schools and catchments")
         call_command("import_schools", str(out / "schools.csv"), year=year)
+        self._step("Loading the communities' names and outlines")
+        call_command("import_communities", str(out / "communities.geojson"))
         policy_install_default(admission_year=year)
 
         lines = (out / "applications.jsonl").read_text(encoding="utf-8").splitlines()
@@ -94,7 +97,7 @@ class Command(ProductCommand):
                 "create_department_client",
                 client_id=settings.REGISTRY_CLIENT_ID,
                 name="禅城区教育局",
-                scopes="verify,audit,identity",
+                scopes="verify,audit,identity,plan",
                 consent_public_key=public_key,
                 stdout=io.StringIO(),
             )

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from enrollment.portal.staff import pages
-from enrollment.portal.staff.officer import allocation, dashboard, review
+from enrollment.portal.staff.officer import allocation, dashboard, education_map, review
 from enrollment.portal.staff.school import views as school
 
 app_name = "staff"
@@ -53,6 +53,13 @@ urlpatterns = [
     path("officer/rechecks/", allocation.officer_rechecks, name="officer-rechecks"),
     path("officer/rechecks/<int:recheck_id>/", allocation.officer_recheck, name="officer-recheck"),
     path("officer/schools/", dashboard.officer_schools, name="officer-schools"),
+    path("officer/map/", education_map.officer_map, name="officer-map"),
+    path("officer/map/forecast.csv", education_map.officer_map_csv, name="officer-map-csv"),
+    path(
+        "officer/map/forecast.geojson",
+        education_map.officer_map_geojson,
+        name="officer-map-geojson",
+    ),
     # School staff: their own school only (the school comes from the account, never the URL).
     path("school/", school.school_admitted, name="school-admitted"),
     path("school/admitted.csv", school.school_download_csv, name="school-download-csv"),

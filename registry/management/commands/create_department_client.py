@@ -13,7 +13,9 @@ class Command(ProductCommand):
     def add_arguments(self, parser):
         parser.add_argument("--client-id", required=True)
         parser.add_argument("--name", required=True)
-        parser.add_argument("--scopes", required=True, help="comma-separated: verify, push, audit")
+        parser.add_argument(
+            "--scopes", required=True, help="comma-separated: verify, push, audit, plan"
+        )
         parser.add_argument(
             "--consent-public-key",
             default="",

@@ -57,11 +57,12 @@ def _migrate(targets):
     executor.migrate(targets)
 
 
-def _newest():
-    """Every app's newest migration: where the tests after these expect the schema."""
+def _migrate_to_the_newest():
+    """Every app back at its newest migration, as the next test expects the schema (a
+    migration added after LATEST may change a table other tests write to)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    return executor.loader.graph.leaf_nodes("enrollment")
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,7 +90,7 @@ def test_old_reasons_get_their_codes_and_going_back_restores_them(district):
         reasons = dict(ApplicationEvent.objects.values_list("pk", "reason"))
         assert [reasons[pk] for pk in ids] == [reason for (reason, _), _ in OLD_EVENTS]
     finally:
-        _migrate(_newest())
+        _migrate_to_the_newest()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,4 +105,4 @@ def test_a_decision_changed_on_recheck_keeps_only_the_officers_words(district):
 
         assert Decision.objects.get().reason == "补录社保"
     finally:
-        _migrate(_newest())
+        _migrate_to_the_newest()

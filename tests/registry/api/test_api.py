@@ -368,7 +368,7 @@ def test_the_openapi_schema_describes_the_registry_api():
 
 def test_create_department_client_refuses_an_unknown_scope():
     with pytest.raises(
-        CommandError, match="unknown scope admin: one of audit, identity, push, verify"
+        CommandError, match="unknown scope admin: one of audit, identity, plan, push, verify"
     ):
         call_command(
             "create_department_client",

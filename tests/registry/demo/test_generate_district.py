@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from enrollment.models import Community
 from registry import idnumber
-from registry.contract import FamilyQuestion, LookupContext
+from registry.contract import FamilyQuestion, LookupContext, entry_cohort_of
 from registry.demo.district import generate_district
 from registry.services.verification import verify_families
 from tests.registry.factories import signed
@@ -26,6 +27,8 @@ FILES = [
     "residence_permit.csv",
     "schools.csv",
     "applications.jsonl",
+    "communities.csv",
+    "communities.geojson",
 ]
 
 
@@ -191,3 +194,70 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
     # A small share: most families' named adults share the child's household.
     assert 0 < paths["needs_review:GUARDIANSHIP_NOT_VERIFIED"] <= len(answers) * 0.05, paths
     assert 0 < paths["a named adult not related"] <= len(answers) * 0.05, paths
+
+
+def _cohorts(rows, district="440604") -> Counter:
+    return Counter(
+        entry_cohort_of(date.fromisoformat(row["birth_date"]))
+        for row in rows
+        if row["community_code"].startswith(district)
+    )
+
+
+def test_younger_children_make_each_later_cohort_smaller_and_none_is_born_after_last_month(
+    tmp_path,
+):
+    summary = generate_district(households=2000, seed=5, year=2027, out=tmp_path)
+
+    with (tmp_path / "hukou.csv").open(encoding="utf-8") as handle:
+        hukou = list(csv.DictReader(handle))
+    cohorts = _cohorts(hukou)
+    now = cohorts[2027]
+    # Each later cohort is this year's, 6 % smaller a year (rounded), the last one only for
+    # the months born by the end of February 2027 (181 of its 365 days).
+    assert [cohorts[year] for year in range(2028, 2033)] == [
+        round(now * 0.94**ahead) for ahead in range(1, 6)
+    ]
+    assert cohorts[2033] == round(now * 0.94**6 * 181 / 365)
+    assert cohorts[2034] == 0
+    assert "2027-02-01" <= max(row["birth_date"] for row in hukou) <= "2027-02-28"
+    assert max(row["registered_on"] for row in hukou) <= "2027-03-30"
+    # Every person counted has a hukou row but the children the registry deliberately lacks.
+    applications = [
+        json.loads(line) for line in (tmp_path / "applications.jsonl").read_text().splitlines()
+    ]
+    numbers = {row["id_number"] for row in hukou}
+    lacking = sum(a["child"]["id_number"] not in numbers for a in applications)
+    assert summary.people == len(hukou) + lacking == summary.rows["hukou"] + lacking
+
+
+def test_community_outlines_tile_the_district_and_load(tmp_path):
+    generate_district(households=400, seed=7, year=2027, out=tmp_path)
+
+    collection = json.loads((tmp_path / "communities.geojson").read_text(encoding="utf-8"))
+    with (tmp_path / "communities.csv").open(encoding="utf-8") as handle:
+        named = list(csv.DictReader(handle))
+    with (tmp_path / "schools.csv").open(encoding="utf-8") as handle:
+        catchments = [s["catchment_communities"].split(";") for s in csv.DictReader(handle)]
+    features = collection["features"]
+    assert [f["properties"]["code"] for f in features] == [row["code"] for row in named]
+    assert {f["properties"]["name"] for f in features} == {row["name"] for row in named}
+    assert all(row["district_code"] == "440604" for row in named)
+    assert {code for catchment in catchments for code in catchment} == {
+        row["code"] for row in named
+    }
+    # Every edge inside the district is shared by exactly two outlines; the rest is the
+    # district's own boundary, one closed line.
+    edges = Counter()
+    for feature in features:
+        (ring,) = feature["geometry"]["coordinates"]
+        assert ring[0] == ring[-1]
+        assert len(ring) >= 4
+        edges.update(frozenset(map(tuple, pair)) for pair in zip(ring, ring[1:], strict=False))
+    assert set(edges.values()) == {1, 2}
+    outer = [edge for edge, count in edges.items() if count == 1]
+    degree = Counter(point for edge in outer for point in edge)
+    assert set(degree.values()) == {2}
+
+    call_command("import_communities", str(tmp_path / "communities.geojson"), stdout=io.StringIO())
+    assert Community.objects.filter(shape__type="Polygon").count() == len(features)
