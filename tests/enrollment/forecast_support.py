@@ -106,13 +106,14 @@ def small_district() -> dict:
                 id_number=idnumber.make("440604", birth, 100 + 2 * index + int(community[-1])),
                 community_code=community,
             )
-    parent = UserFactory(role=Role.PARENT, username="13900000077")
-    sequence, withdrawn = 0, None
+    sequence, withdrawn, parent = 0, None, None
     for community, count in APPLICATIONS.items():
         for extra in range(count + (1 if community == B else 0)):
             sequence += 1
             child = idnumber.make("445202", date(2020, 10, 1), 2 * sequence + 1)
             mother = idnumber.make("445202", date(1990, 1, 1), 2 * sequence)
+            # Each family applies from the mother's own verified account.
+            parent = UserFactory(role=Role.PARENT, username=f"139{sequence:08d}", identity=mother)
             application = application_submit(
                 data=ApplicationInput(
                     admission_year=YEAR,
@@ -127,9 +128,9 @@ def small_district() -> dict:
                 enqueue=False,
             )
             if community == B and extra == count:
-                withdrawn = application
+                withdrawn, withdrawing = application, parent
     # One more of B's, withdrawn: a family that withdrew asks for no seat.
-    application_withdraw(application=withdrawn, actor=parent, reason="搬家")
+    application_withdraw(application=withdrawn, actor=withdrawing, reason="搬家")
     return {"schools": schools, "parent": parent}
 
 

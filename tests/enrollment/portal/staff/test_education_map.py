@@ -13,9 +13,9 @@ from enrollment.models import Community
 from registry.models import AuditEntry, DepartmentClient
 from tests.enrollment.factories import UserFactory
 from tests.enrollment.forecast_support import SHAPES, A, B, C, D, E, mapped_district
-from tests.portal.test_i18n import untranslated_chinese
-from tests.portal_staff.conftest import login
-from tests.portal_staff.test_pages_csp import _check
+from tests.enrollment.portal.parents.test_i18n import untranslated_chinese
+from tests.enrollment.portal.staff.conftest import login
+from tests.enrollment.portal.staff.test_pages_csp import _check
 
 pytestmark = pytest.mark.django_db
 
