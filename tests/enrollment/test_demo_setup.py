@@ -60,7 +60,7 @@ def test_demo_setup_builds_a_decided_allocated_district_with_a_login_for_each_ro
         [consent_public_key()],
     )
     # The bureau may ask for the demand forecast; the map has every community's outline.
-    assert bureau.scopes == ["verify", "audit", "plan"]
+    assert bureau.scopes == ["verify", "audit", "identity", "plan"]
     communities = (tmp_path / "communities.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert Community.objects.filter(shape__type="Polygon").count() == len(communities) > 0
     run = AllocationRun.objects.get()
