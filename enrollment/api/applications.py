@@ -6,7 +6,11 @@ from rest_framework.views import APIView
 
 from enrollment.api.permissions import IsParent
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.selectors.applications import application_get
+from enrollment.selectors.applications import (
+    applicant_related,
+    application_get,
+    decision_withheld,
+)
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
 from enrollment.services.identity import IDENTITY_UNVERIFIED
 from registry.idnumber import mask
@@ -41,7 +45,24 @@ class ApplicationOutputSerializer(serializers.Serializer):
     child_id_number = serializers.SerializerMethodField()
     home_community_code = serializers.CharField()
     preferences = serializers.SerializerMethodField()
+    applicant_relation = serializers.SerializerMethodField(
+        help_text="Whether the registry related the applying account to the child: "
+        "`confirmed`, `unconfirmed` (the decision and results are then withheld until an "
+        "officer accepts evidence of the relation) or `pending` (not verified yet)."
+    )
     decision = serializers.SerializerMethodField()
+
+    def _related(self, obj) -> bool | None:
+        if not hasattr(obj, "_applicant_related"):
+            current = getattr(obj, "current_decisions", None)
+            obj._applicant_related = applicant_related(
+                application=obj, decision=current[0] if current else None
+            )
+        return obj._applicant_related
+
+    def get_applicant_relation(self, obj) -> str:
+        related = self._related(obj)
+        return {True: "confirmed", False: "unconfirmed", None: "pending"}[related]
 
     def get_child_id_number(self, obj) -> str:
         return mask(obj.child_id_number)
@@ -52,7 +73,7 @@ class ApplicationOutputSerializer(serializers.Serializer):
     @extend_schema(responses=DecisionOutputSerializer)
     def get_decision(self, obj) -> dict | None:
         current = getattr(obj, "current_decisions", None)
-        if not current:
+        if not current or decision_withheld(application=obj, decision=current[0]):
             return None
         return DecisionOutputSerializer(current[0]).data
 

@@ -14,6 +14,7 @@ from .applications import (
     Evidence,
     Guardian,
     SchoolPreference,
+    applicant_is_related,
 )
 from .audit import AuditAction, AuditLog, DownloadLog
 from .decisions import Decision, PolicyDocument
@@ -47,4 +48,5 @@ __all__ = [
     "User",
     "VerificationJob",
     "WaitlistEntry",
+    "applicant_is_related",
 ]

@@ -1,5 +1,7 @@
 """An application, the family it names, its consent and the history of its states."""
 
+from collections.abc import Collection, Sequence
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,32 @@ class ApplicationState(models.TextChoices):
     NEEDS_REVIEW = "needs_review", _("待人工审核")
     DECIDED = "decided", _("已出结果")
     WITHDRAWN = "withdrawn", _("已撤回")
+
+
+def applicant_is_related(
+    *,
+    applicant_id_number: str,
+    guardians: Sequence[tuple[int, str]],
+    related_indexes: Collection[int] | None,
+    accepted_positions: Collection[int] = (),
+) -> bool:
+    """Whether the account that applied is itself a related guardian of the child (DOMAIN.md,
+    "Guardianship"): the applicant names themselves as a guardian, and that guardian is one the
+    registry related to the child (same household), or one an officer accepted on evidence.
+
+    `guardians` are the application's (position, ID number) in position order, the order the
+    registry's `guardian_index` counts in; `related_indexes` those indexes as the registry
+    answered, None for an answer given before the registry related guardians at all (decided
+    as it was then); `accepted_positions` the guardian positions accepted on evidence since.
+    Until this holds, the account sees nothing beyond its own submission and its application
+    is decided by an officer, not the machine.
+    """
+    if related_indexes is None:
+        return True
+    for index, (position, id_number) in enumerate(guardians):
+        if id_number == applicant_id_number:
+            return index in related_indexes or position in accepted_positions
+    return False
 
 
 class ApplicationQuerySet(models.QuerySet):
@@ -194,6 +222,12 @@ class EventReason(models.TextChoices):
     # reason_params: {"others": ["A1B2C3D4E5F6"]}, the other live applications for the child.
     # Shown to officers only: a parent's page never says that someone else applied.
     COMPETING_APPLICATION = "competing_application", _("同一孩子另有申请，转人工审核")
+    # The registry related other named adults to the child but not the account that applied:
+    # an officer decides, and until a relation is accepted the account sees only what it sent.
+    APPLICANT_NOT_RELATED = (
+        "applicant_not_related",
+        _("申请人本人与孩子的监护关系未核实，转人工审核"),
+    )
 
 
 class ApplicationEvent(models.Model):

@@ -6,7 +6,7 @@ their district's); the API and the pages both read through the functions here.
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from enrollment.models import Application, Decision, Evidence, User
+from enrollment.models import Application, Decision, Evidence, User, applicant_is_related
 
 
 def application_list(*, user: User) -> QuerySet[Application]:
@@ -32,6 +32,50 @@ def application_get(*, user: User, ref: str) -> Application | None:
         .filter(ref=ref)
         .first()
     )
+
+
+def applicant_related(*, application: Application, decision: Decision | None) -> bool | None:
+    """Whether the account that applied is a related guardian of the child, by the decision's
+    registry answer and the relations accepted on evidence since (models.applicant_is_related).
+
+    None when there is no registry answer to judge by (not yet verified, or decided by an
+    officer without one): the pages then have no registry fact to show either way. True for a
+    counter-entered application, which no account reads.
+    """
+    if application.applicant_id is None:
+        return True
+    answer = (decision.facts or {}).get("answer") if decision is not None else None
+    if answer is None:
+        return None
+    related = answer.get("related_guardians")
+    accepted = {
+        (values or {}).get("guardian_position")
+        for values in application.evidence.filter(
+            fact=Evidence.Fact.RELATION, review=Evidence.Review.ACCEPTED
+        ).values_list("accepted_values", flat=True)
+    }
+    return applicant_is_related(
+        applicant_id_number=application.applicant.verified_id_number,
+        guardians=[(g.position, g.id_number) for g in application.guardians.all()],
+        related_indexes=None if related is None else {r["guardian_index"] for r in related},
+        accepted_positions=accepted,
+    )
+
+
+def decision_withheld(*, application: Application, decision: Decision | None) -> bool:
+    """Whether the account that applied must not see what its application found: it is not a
+    related guardian (applicant_related) and the registry found something about the family
+    (the child's hukou, or another adult related to the child).
+
+    When the registry found nothing at all (no hukou for the child, so no one could be
+    related), the pages may say just that and ask for the child's hukou evidence: there is
+    no fact of anyone's to withhold. Lookups about the family stay unrelated accounts' to see
+    only under the stricter applicant_related.
+    """
+    if applicant_related(application=application, decision=decision) is not False:
+        return False
+    answer = decision.facts["answer"]
+    return answer.get("child_hukou") is not None or bool(answer.get("related_guardians"))
 
 
 def decision_list(*, user: User, admission_year: int) -> QuerySet[Decision]:

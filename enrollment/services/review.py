@@ -44,6 +44,7 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy, score
 from enrollment.policy.engine import HUKOU_CLASSES
+from enrollment.selectors.applications import applicant_related
 from enrollment.services import dispatch
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
@@ -404,6 +405,12 @@ def _decision_recompute(*, application: Application, actor: User, reason: str) -
     )
     decision.save()
     to_state = state_for_outcome(result.outcome)
+    # An account the registry did not relate to the child stays with the officer until its
+    # own relation is accepted (services.verification decides the same way).
+    if to_state == ApplicationState.DECIDED and (
+        applicant_related(application=application, decision=decision) is False
+    ):
+        to_state = ApplicationState.NEEDS_REVIEW
     if to_state != application.state:
         application_transition(
             application=application,
@@ -462,6 +469,18 @@ def decision_override(
             ErrorCode.STALE_DECISION,
             "decision_id: the decision changed since it was shown; reload the case and decide again",
             field="decision_id",
+        )
+    if outcome == Decision.Outcome.ELIGIBLE and (
+        applicant_related(application=application, decision=current) is False
+    ):
+        # The account would hold the place and answer the offer: its own relation to the child
+        # is settled on evidence first (guardianship.accept), never by a bare outcome.
+        raise ApplicationError(
+            ErrorCode.INVALID,
+            "outcome: the applying account is not a confirmed guardian of the child; "
+            "accept evidence of its relation first",
+            field="outcome",
+            extra={"why": "applicant_not_related"},
         )
     if application.state not in EVIDENCE_STATES:
         raise ApplicationError(

@@ -12,11 +12,15 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from enrollment.gateway import get_gateway
-from enrollment.models import Application, AuditAction, Offer, User
+from enrollment.models import Application, AuditAction, EventReason, Offer, User
+from enrollment.selectors.applications import applicant_related, decision_withheld
 from enrollment.services.audit import audit_log
 from registry.idnumber import mask, mask_in_text
 
 SUBJECT_ACCESS_FORMAT = "enrollment-subject-access/1"
+
+# History reasons written for officers: they name other families' applications.
+OFFICERS_ONLY = {EventReason.COMPETING_APPLICATION}
 
 
 def _masked(value):
@@ -34,7 +38,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _application_document(application: Application) -> dict:
+def _application_document(application: Application, *, withheld: bool) -> dict:
+    """`withheld`: the registry did not relate the account to the child, so the document holds
+    what the account submitted and its history, not the decisions and offers it led to."""
     consent = getattr(application, "consent", None)
     return {
         "ref": application.ref,
@@ -84,8 +90,9 @@ def _application_document(application: Application) -> dict:
                 else "system",
                 # Why, as the product's code (EventReason) and its specifics; `reason` holds
                 # only a person's own words.
-                "reason_code": e.reason_code,
-                "reason_params": e.reason_params,
+                # Another application for the same child is not this family's to know.
+                "reason_code": "" if e.reason_code in OFFICERS_ONLY else e.reason_code,
+                "reason_params": {} if e.reason_code in OFFICERS_ONLY else e.reason_params,
                 "reason": e.reason,
             }
             for e in application.events.all()
@@ -109,6 +116,7 @@ def _application_document(application: Application) -> dict:
                 "reason": d.reason,
             }
             for d in application.decisions.all()
+            if not withheld
         ],
         "evidence": [
             {
@@ -136,6 +144,7 @@ def _application_document(application: Application) -> dict:
                 "enrolment": o.enrolment,
             }
             for o in application.offers.all()
+            if not withheld
         ],
         "rechecks": [
             {
@@ -170,14 +179,23 @@ def subject_access_export(*, actor: User) -> dict:
         )
         .order_by("submitted_at", "id")
     )
+    current = {
+        a.pk: next((d for d in a.decisions.all() if d.is_current), None) for a in applications
+    }
+    withheld = {
+        a.pk for a in applications if decision_withheld(application=a, decision=current[a.pk])
+    }
+    # An application whose account the registry did not relate to the child adds no one:
+    # lookups about the child and the other adults are not this account's to read.
+    family = [
+        a
+        for a in applications
+        if a.deidentified_at is None
+        and applicant_related(application=a, decision=current[a.pk]) is not False
+    ]
     people = sorted(
-        {a.child_id_number for a in applications if a.deidentified_at is None}
-        | {
-            g.id_number
-            for a in applications
-            if a.deidentified_at is None
-            for g in a.guardians.all()
-        }
+        {a.child_id_number for a in family}
+        | {g.id_number for a in family for g in a.guardians.all()}
     )
     if actor.is_identity_verified:
         # The check of the account holder's own name and ID number is a lookup too.
@@ -199,7 +217,7 @@ def subject_access_export(*, actor: User) -> dict:
             "date_joined": _iso(actor.date_joined),
             "last_login": _iso(actor.last_login),
         },
-        "applications": [_application_document(a) for a in applications],
+        "applications": [_application_document(a, withheld=a.pk in withheld) for a in applications],
         "registry_lookups": [
             {
                 "at": record.at,

@@ -40,6 +40,7 @@ from enrollment.models import (
     PolicyDocument,
     User,
     VerificationJob,
+    applicant_is_related,
 )
 from enrollment.policy import Policy, score
 from enrollment.services import dispatch
@@ -50,7 +51,7 @@ from enrollment.services.facts import (
     state_for_outcome,
 )
 from enrollment.states import can_transition
-from registry.contract import FamilyQuestion, LookupContext
+from registry.contract import FamilyAnswer, FamilyQuestion, LookupContext
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class _Case:
     application_id: int
     ref: str
     applicant_id: int | None
+    applicant_id_number: str | None  # the account's verified ID number
     child_id_number: str
     home_community_code: str
     district_code: str
@@ -203,6 +205,7 @@ def _load_cases(job_ids: Sequence[int], token: str) -> list[_Case]:
             "application_id",
             "application__ref",
             "application__applicant_id",
+            "application__applicant__verified_id_number",
             "application__child_id_number",
             "application__home_community_code",
             "application__district_code",
@@ -371,6 +374,8 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
     answer_by_key = {a.key: a for a in answers}
     # Another live application for the same child: scored, but decided by an officer.
     competing = competing_applications(application_ids=app_ids)
+    # An account the registry did not relate to the child: scored, but decided by an officer.
+    unrelated: list[int] = []
     decisions = []
     outcomes: dict[str, list[int]] = defaultdict(list)
     for case in deciding:
@@ -388,18 +393,43 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
                 evidence_ids=[e.pk for e in rows],
             )
         )
-        if case.application_id not in competing:
-            outcomes[state_for_outcome(result.outcome)].append(case.application_id)
+        if case.application_id in competing:
+            continue
+        state = state_for_outcome(result.outcome)
+        if state != ApplicationState.NEEDS_REVIEW and not _applicant_related(case, answer):
+            unrelated.append(case.application_id)
+        else:
+            outcomes[state].append(case.application_id)
     if app_ids:
         Decision.objects.current().filter(application_id__in=app_ids).update(is_current=False)
         copy_insert(Decision, decisions)
     for state, ids in outcomes.items():
         _bulk_transition(Application.objects.filter(id__in=ids), state, EventReason.VERIFIED, now)
+    if unrelated:
+        _bulk_transition(
+            Application.objects.filter(id__in=unrelated),
+            ApplicationState.NEEDS_REVIEW,
+            EventReason.APPLICANT_NOT_RELATED,
+            now,
+        )
     competition_review(competing=competing)
     VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
         status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
     )
     return len(deciding)
+
+
+def _applicant_related(case: _Case, answer: FamilyAnswer) -> bool:
+    """Counter-entered applications have no account to relate; the question already carried
+    the guardians accepted on evidence, so the answer's relations are the whole story."""
+    if case.applicant_id is None:
+        return True
+    return applicant_is_related(
+        applicant_id_number=case.applicant_id_number or "",
+        # Only indexes matter here: no acceptance on evidence is passed (see above).
+        guardians=list(enumerate(case.guardian_ids)),
+        related_indexes={relation.guardian_index for relation in answer.related_guardians},
+    )
 
 
 @transaction.atomic

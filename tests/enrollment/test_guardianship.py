@@ -102,12 +102,14 @@ def test_example_8_the_mothers_flat_is_neither_looked_up_nor_shown(
         assert value not in shown
         assert value not in str(decision.facts)
         assert value not in caplog.text
-    # and the parent is told in plain words what happened and what to bring
+    # and the parent is told in plain words what to bring, and shown nothing the registry
+    # found about the child until she is confirmed as a guardian
     page = _signed_in(parent).get(reverse("application-detail", args=[application.ref]))
     text = page.content.decode()
-    assert "数据库中没有查到所填监护人与孩子在同一户口，无法确认监护关系。" in text
+    assert "数据平台没有查到您本人与孩子的监护关系" in text
     assert "孩子的出生医学证明" in text
-    assert "未查询：确认监护关系之前，不查询任何成年人的住房、社保和居住证信息" in text
+    assert "2019-06-15" not in text
+    assert "孩子户籍" not in text
     assert '<option value="relation">监护关系</option>' in text
 
 
@@ -122,9 +124,9 @@ def test_example_8_in_english_says_what_to_bring(district, parent):
 
     text = client.get(reverse("application-detail", args=[application.ref])).content.decode()
 
-    assert "could not be confirmed" in text
+    assert "did not find you related to the child" in text
     assert "birth certificate" in text
-    assert "Not looked up" in text
+    assert "Child's hukou" not in text
 
 
 def test_example_7_no_hukou_for_the_child_lists_both_codes_and_looks_up_no_adult(

@@ -110,6 +110,26 @@ def fact_rows(application, decision: Decision | None) -> list[dict]:
     return rows
 
 
+def withheld_fact_rows() -> list[dict]:
+    """What an account the registry did not relate to the child is shown instead of the facts:
+    that its own relation is unconfirmed, and how to prove it. Nothing about the child or the
+    other adults it named, not even whether they were found."""
+    return [
+        {
+            "key": "guardianship",
+            "label": _("监护关系"),
+            "department": DEPARTMENTS["hukou"],
+            "status": "missing",
+            "summary": _(
+                "数据平台没有查到您本人与孩子的监护关系。确认之前，这里只显示您提交的申请，"
+                "不显示任何核验结果。请上传户口簿中孩子和您本人所在的页面，或孩子的出生医学证明，"
+                "由工作人员审核。"
+            ),
+            "sources": [],
+        }
+    ]
+
+
 def _guardianship_verified(answer: dict, decision: Decision) -> bool:
     if "related_guardians" not in answer:
         return True  # decided before the relation was checked

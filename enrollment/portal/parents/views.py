@@ -41,13 +41,16 @@ from enrollment.portal.parents.presentation import (
     missing_facts,
     points_lines,
     reason_lines,
+    withheld_fact_rows,
 )
 from enrollment.portal.vocabulary import relation_choices
 from enrollment.selectors.allocation import allocation_run_latest_visible
 from enrollment.selectors.applications import (
+    applicant_related,
     application_get,
     application_list,
     current_decision_prefetch,
+    decision_withheld,
 )
 from enrollment.selectors.offers import offer_get, offer_list
 from enrollment.services.accounts import parent_register
@@ -105,7 +108,12 @@ def home(request):
         for offer in offer_list(user=request.user).live().filter(application__in=applications)
     }
     for application in applications:
-        application.live_offer = offers.get(application.id)
+        decision = (application.current_decisions or [None])[0]
+        # An account not related to the child sees its submission, not what it led to.
+        application.withheld = (
+            applicant_related(application=application, decision=decision) is False
+        )
+        application.live_offer = None if application.withheld else offers.get(application.id)
     draft = request.session.get(DRAFT_KEY) or {}
     return render(
         request,
@@ -392,13 +400,36 @@ EVIDENCE_STATES = (ApplicationState.NEEDS_REVIEW, ApplicationState.DECIDED)
 def _missing_facts(application: Application, decision) -> list[str]:
     if decision is None or application.state not in EVIDENCE_STATES:
         return []
+    if _withheld(application, decision):
+        return [Evidence.Fact.RELATION.value]
     return missing_facts(decision)
+
+
+def _withheld(application: Application, decision) -> bool:
+    """Whether the signed-in account may not see what its application found (not a related
+    guardian, selectors.decision_withheld): it then sees only what it submitted, and may
+    prove its relation; never the facts, points, decision or results."""
+    return decision_withheld(application=application, decision=decision)
 
 
 def _detail_context(request, application: Application) -> dict:
     decision = (application.current_decisions or [None])[0]
     missing = _missing_facts(application, decision)
     evidence = list(application.evidence.order_by("-submitted_at"))
+    if _withheld(application, decision):
+        return {
+            "application": application,
+            "withheld": True,
+            "decision": None,
+            "polling": False,
+            "facts": withheld_fact_rows(),
+            "points": [],
+            "reasons": [],
+            "missing_facts": missing,
+            "evidence": evidence,
+            "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
+            "published": False,
+        }
     return {
         "application": application,
         "decision": decision,
@@ -501,7 +532,8 @@ def offer_answer_view(request, ref: str, offer_id: int):
     application = own_application(request, ref)
     offer = offer_get(user=request.user, offer_id=offer_id)
     answer = request.POST.get("answer", "")
-    if offer is None or offer.application_id != application.id or answer not in ANSWERS:
+    withheld = _withheld(application, (application.current_decisions or [None])[0])
+    if withheld or offer is None or offer.application_id != application.id or answer not in ANSWERS:
         raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
     try:
         offer = offer_answer(offer=offer, actor=request.user, answer=answer)
@@ -562,7 +594,14 @@ def evidence_download(request, ref: str, evidence_id: int):
 def application_lookups(request, ref: str):
     """Who looked at my data: every registry query about the child and the guardians."""
     application = own_application(request, ref)
-    id_numbers = [application.child_id_number] + [g.id_number for g in application.guardians.all()]
+    decision = (application.current_decisions or [None])[0]
+    if applicant_related(application=application, decision=decision) is False:
+        # Until its relation is confirmed, the account learns only about its own number.
+        id_numbers = [request.user.verified_id_number]
+    else:
+        id_numbers = [application.child_id_number] + [
+            g.id_number for g in application.guardians.all()
+        ]
     unavailable = False
     try:
         records = get_gateway().lookups_about(id_numbers=id_numbers)

@@ -73,7 +73,16 @@ REFUSALS = {
     (ErrorCode.INVALID, "values.document"): [
         ("", gettext_lazy("采纳监护关系材料时，请选择是户口簿页还是出生医学证明。"))
     ],
-    (ErrorCode.INVALID, "outcome"): [("", gettext_lazy("所选结果无效，请重新选择。"))],
+    (ErrorCode.INVALID, "outcome"): [
+        (
+            "applicant_not_related",
+            gettext_lazy(
+                "申请账号本人与孩子的监护关系尚未核实，不能直接改判为符合条件："
+                "请先审核并采纳其监护关系证明材料（户口簿或出生医学证明）。"
+            ),
+        ),
+        ("", gettext_lazy("所选结果无效，请重新选择。")),
+    ],
     (ErrorCode.INVALID, "application"): [
         ("", gettext_lazy("这份申请还没有核验结果，无法改判；请先重新核验。"))
     ],

@@ -355,7 +355,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
 
     from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
     from enrollment.models import EventReason, PolicyDocument
-    from enrollment.services.applications import application_withdraw
+    from enrollment.services.applications import application_transition, application_withdraw
     from enrollment.services.rechecks import recheck_request, recheck_resolve
     from enrollment.services.review import (
         decision_override,
@@ -420,6 +420,16 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     PolicyDocument.objects.update(is_active=False)
     verify_all()
     PolicyDocument.objects.update(is_active=True)
+    verification_retry(actor=officer, application=case, reason=WORDS[5])
+    verify_all()
+    # A verification that did not relate the applying account sends the case to an officer
+    # (services.verification), who has it verified again.
+    application_transition(
+        application=case,
+        to_state="needs_review",
+        actor_label="worker",
+        reason_code=EventReason.APPLICANT_NOT_RELATED,
+    )
     verification_retry(actor=officer, application=case, reason=WORDS[5])
     verify_all()
     # Another account applies for the same child: the decided case goes to an officer.

@@ -77,6 +77,17 @@ REFUSALS = [
     (
         ErrorCode.INVALID,
         "outcome",
+        "outcome: the applying account is not a confirmed guardian of the child; "
+        "accept evidence of its relation first",
+        "申请账号本人与孩子的监护关系尚未核实，不能直接改判为符合条件："
+        "请先审核并采纳其监护关系证明材料（户口簿或出生医学证明）。",
+        "The applying account’s own relation to the child is not confirmed, so the case cannot "
+        "simply be decided eligible: review and accept evidence of that relation first "
+        "(household booklet or birth certificate).",
+    ),
+    (
+        ErrorCode.INVALID,
+        "outcome",
         "Unknown outcome.",
         "所选结果无效，请重新选择。",
         "The chosen outcome is not valid; please choose again.",
@@ -353,6 +364,8 @@ REFUSALS = [
 # The `extra` the services give the refusals that share a code and field with others: which
 # one it is, in a word that does not change with the English.
 EXTRA = {
+    "outcome: the applying account is not a confirmed guardian of the child; "
+    "accept evidence of its relation first": {"why": "applicant_not_related"},
     "values.registered_on: must not be after the cut-off date 2027-03-31": {
         "why": "after_cutoff",
         "cutoff": "2027-03-31",
