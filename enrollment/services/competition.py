@@ -4,12 +4,19 @@ An account applies only for a child it names itself a guardian of, with its veri
 identity (services/applications), and one account applies once per child and year. Another
 account may still apply for the same child: refusing it would let whoever applies first, a
 stranger included, keep the child's own guardians out, and would tell a stranger that the
-child has applied. So both applications are taken, and neither is decided by the machine:
-when one is verified while another live application names the same child and year, it goes
-to an officer (`needs_review`, event `competing_application` naming the others), and so does
-an earlier one that was already decided and has not been through this review. The officer
-keeps the family's application and decides the stray one `ineligible`, which ends the
-competition: a later verification of either finds no competitor.
+child has applied. So both applications are taken. When one is verified while another live
+application names the same child and year, it goes to an officer (`needs_review`, event
+`competing_application` naming the others), and so does an earlier one that was already
+decided and has not been through this review. The officer keeps the family's application and
+decides the stray one `ineligible`, which ends the competition: a later verification of
+either finds no competitor.
+
+The registry's relation settles the plain case without the officer: an application whose
+account is a related guardian, against competitors that are all known to come from accounts
+the registry did not relate to the child, is decided as usual; and an unrelated account's
+application goes to review alone, pulling in no one. Two related accounts (the father and the
+mother applying apart), a counter entry, or a competitor not verified yet still go to an
+officer: which of them speaks for the child is not the machine's to say.
 
 The event is for officers: parents' pages show the state, never the reason, so the stray
 applicant does not learn that the family applied.
@@ -18,11 +25,12 @@ Live: not withdrawn, and not decided ineligible.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from django.db.models import Exists, OuterRef
 
 from enrollment.models import Application, ApplicationState, Decision, EventReason
+from enrollment.selectors.applications import applicant_related, current_decision_prefetch
 from enrollment.services.applications import application_transition
 
 
@@ -57,13 +65,43 @@ def competing_applications(*, application_ids: Sequence[int]) -> dict[int, list[
     return competing
 
 
-def competition_review(*, competing: dict[int, list[str]]) -> list[int]:
+def competitors_unrelated(*, refs: Sequence[str], known: Mapping[str, bool]) -> bool:
+    """Whether every one of these applications is known to come from an account the registry
+    did not relate to the child. `known` holds the relation of applications being decided in
+    the same batch, by ref; the others are read from their current decisions
+    (`applicant_related` False). A competitor not verified yet, or entered at the counter, may
+    be the family's: it is not known unrelated."""
+    if any(known.get(ref) for ref in refs):
+        return False
+    applications = (
+        Application.objects.filter(ref__in=[ref for ref in refs if ref not in known])
+        .select_related("applicant")
+        .prefetch_related("guardians", current_decision_prefetch())
+    )
+    return all(
+        applicant_related(
+            application=application, decision=(application.current_decisions or [None])[0]
+        )
+        is False
+        for application in applications
+    )
+
+
+def competition_review(
+    *, competing: dict[int, list[str]], unrelated: Collection[int] = ()
+) -> list[int]:
     """Send these verified applications to an officer, with the refs of their competitors,
     and with them each competitor already decided that has not been through this review
-    (it was decided before this application existed). Returns the ids moved."""
+    (it was decided before this application existed). Returns the ids moved.
+
+    `unrelated`: those of these applications whose account the registry did not relate to the
+    child. They go to review themselves but pull no one in: a stranger's application cannot
+    send the family's decided one back to an officer."""
     if not competing:
         return []
-    refs = {ref for others in competing.values() for ref in others}
+    refs = {
+        ref for app_id, others in competing.items() if app_id not in unrelated for ref in others
+    }
     reviewed_before = Application.objects.filter(
         events__reason_code=EventReason.COMPETING_APPLICATION
     )

@@ -44,7 +44,11 @@ from enrollment.models import (
 )
 from enrollment.policy import Policy, score
 from enrollment.services import dispatch
-from enrollment.services.competition import competing_applications, competition_review
+from enrollment.services.competition import (
+    competing_applications,
+    competition_review,
+    competitors_unrelated,
+)
 from enrollment.services.facts import (
     decision_from_score,
     facts_from_answer,
@@ -375,6 +379,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
     # Another live application for the same child: scored, but decided by an officer.
     competing = competing_applications(application_ids=app_ids)
     # An account the registry did not relate to the child: scored, but decided by an officer.
+    related = {case.ref: _applicant_related(case, answer_by_key[case.ref]) for case in deciding}
     unrelated: list[int] = []
     decisions = []
     outcomes: dict[str, list[int]] = defaultdict(list)
@@ -393,10 +398,18 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
                 evidence_ids=[e.pk for e in rows],
             )
         )
+        others = competing.get(case.application_id)
+        if (
+            others is not None
+            and related[case.ref]
+            and competitors_unrelated(refs=others, known=related)
+        ):
+            # The family's own application against strangers' alone: decided as usual.
+            del competing[case.application_id]
         if case.application_id in competing:
             continue
         state = state_for_outcome(result.outcome)
-        if state != ApplicationState.NEEDS_REVIEW and not _applicant_related(case, answer):
+        if state != ApplicationState.NEEDS_REVIEW and not related[case.ref]:
             unrelated.append(case.application_id)
         else:
             outcomes[state].append(case.application_id)
@@ -412,7 +425,10 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
             EventReason.APPLICANT_NOT_RELATED,
             now,
         )
-    competition_review(competing=competing)
+    competition_review(
+        competing=competing,
+        unrelated={case.application_id for case in deciding if not related[case.ref]},
+    )
     VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
         status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
     )

@@ -2,7 +2,7 @@
 
 An account applies only with a verified identity, naming itself among the guardians. A
 stranger who applies for someone else's child cannot keep the family out: the family's
-application is taken too and both go to an officer. And nothing a stranger sees (an error,
+application is taken too and decided as usual, the stranger's goes to an officer. And nothing a stranger sees (an error,
 the submission's answer, their application's page) says whether the child has applied.
 """
 
@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from enrollment.models import Application, ApplicationEvent, Decision, Role
-from enrollment.services.review import decision_override, verification_retry
+from enrollment.services.review import decision_override
 from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, PARENT_ID_NUMBER, YEAR, client_for
@@ -160,9 +160,14 @@ def test_a_stranger_learns_nothing_from_applying_for_a_child_the_family_applied_
     assert Application.objects.count() == 1
 
 
-def test_a_strangers_earlier_application_does_not_keep_the_guardian_out(family, parent, stranger):
+@pytest.mark.parametrize("stray_verified_first", [False, True])
+def test_a_strangers_earlier_application_does_not_keep_the_guardian_out(
+    family, parent, stranger, stray_verified_first
+):
     stray = submit(stranger, body(STRANGER, name="赵强"))
     assert stray.status_code == 201
+    if stray_verified_first:
+        verify_all()
 
     family_application = submit(parent, body(MOTHER))
 
@@ -170,20 +175,24 @@ def test_a_strangers_earlier_application_does_not_keep_the_guardian_out(family, 
     verify_all()
     ours = Application.objects.get(ref=family_application.json()["ref"])
     theirs = Application.objects.get(ref=stray.json()["ref"])
-    assert (ours.state, theirs.state) == ("needs_review", "needs_review")
+    # The mother is related to the child and the stranger is not: the family's application is
+    # decided as any other, the stranger's waits for an officer.
+    assert (ours.state, theirs.state) == ("decided", "needs_review")
     assert list(ours.events.values_list("to_state", "reason_code", "reason_params")) == [
         ("submitted", "submitted", {}),
         ("verifying", "verification_started", {}),
-        ("needs_review", "competing_application", {"others": [theirs.ref]}),
+        ("decided", "verified", {}),
     ]
-    assert theirs.events.last().reason_params == {"others": [ours.ref]}
-    # Scored as usual: the officer sees the points with the case.
     assert Decision.objects.get(application=ours, is_current=True).outcome == "eligible"
-    # Neither is in the allocation's pool until an officer has decided.
-    assert not Application.objects.filter(state="decided").exists()
+    assert Decision.objects.get(application=theirs, is_current=True).reasons == [
+        "GUARDIANSHIP_NOT_VERIFIED"
+    ]
+    if not stray_verified_first:
+        assert theirs.events.last().reason_params == {"others": [ours.ref]}
+    assert list(Application.objects.filter(state="decided")) == [ours]
 
 
-def test_a_stranger_after_the_family_sends_the_decided_family_application_to_review_once(
+def test_a_stranger_after_the_family_leaves_the_familys_decided_application_alone(
     family, parent, stranger
 ):
     ours = Application.objects.get(ref=submit(parent, body(MOTHER)).json()["ref"])
@@ -196,8 +205,9 @@ def test_a_stranger_after_the_family_sends_the_decided_family_application_to_rev
 
     ours.refresh_from_db()
     theirs = Application.objects.get(ref=stray.json()["ref"])
-    assert (ours.state, theirs.state) == ("needs_review", "needs_review")
-    assert ours.events.last().reason_code == "competing_application"
+    assert (ours.state, theirs.state) == ("decided", "needs_review")
+    assert not ours.events.filter(reason_code="competing_application").exists()
+    assert theirs.events.last().reason_code == "competing_application"
     # What the stranger can read of their own application says nothing of the family's.
     detail = client_for(stranger).get(f"/api/v1/applications/{theirs.ref}/")
     text = detail.content.decode()
@@ -211,7 +221,7 @@ def test_a_stranger_after_the_family_sends_the_decided_family_application_to_rev
     assert "另有申请" not in html
 
 
-def test_the_officer_decides_the_stray_application_and_the_familys_goes_on(
+def test_the_officer_decides_the_stray_application_and_the_familys_is_untouched(
     family, parent, stranger, officer
 ):
     ours = Application.objects.get(ref=submit(parent, body(MOTHER)).json()["ref"])
@@ -223,19 +233,38 @@ def test_the_officer_decides_the_stray_application_and_the_familys_goes_on(
     decision_override(
         actor=officer, application=theirs, outcome="ineligible", reason=OFFICER_REASON
     )
-    verification_retry(actor=officer, application=ours, reason="另一份申请已判定无效")
-    verify_all()
 
     ours.refresh_from_db()
     theirs.refresh_from_db()
     assert (ours.state, theirs.state) == ("decided", "decided")
     assert Decision.objects.get(application=ours, is_current=True).outcome == "eligible"
-    assert (
-        ApplicationEvent.objects.filter(
-            application=ours, reason_code="competing_application"
-        ).count()
-        == 1
-    )
+    assert Decision.objects.get(application=theirs, is_current=True).outcome == "ineligible"
+    assert not ApplicationEvent.objects.filter(
+        application=ours, reason_code="competing_application"
+    ).exists()
+
+
+def test_two_related_accounts_still_go_to_an_officer(family, parent):
+    """The father applies from his own account as well: both are the child's guardians, and
+    which application speaks for the child is an officer's to say."""
+    from registry.models import HukouRecord
+    from tests.registry.factories import HukouRecordFactory
+
+    father_id = idnumber.make("440604", date(1985, 1, 1), 331)
+    household = HukouRecord.objects.get(id_number=CHILD).household_no
+    HukouRecordFactory(id_number=father_id, household_no=household)
+    father = UserFactory(role=Role.PARENT, username="13700000008", identity=father_id)
+    ours = Application.objects.get(ref=submit(parent, body(MOTHER)).json()["ref"])
+    verify_all()
+
+    his = Application.objects.get(ref=submit(father, body(father_id, name="陈大文")).json()["ref"])
+    verify_all()
+
+    ours.refresh_from_db()
+    his.refresh_from_db()
+    assert (ours.state, his.state) == ("needs_review", "needs_review")
+    assert ours.events.last().reason_params == {"others": [his.ref]}
+    assert his.events.last().reason_params == {"others": [ours.ref]}
 
 
 def test_the_same_parent_again_is_told_it_is_a_duplicate(family, parent):

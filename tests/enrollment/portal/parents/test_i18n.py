@@ -367,14 +367,14 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     from registry.contract import LookupRefused as RegistryRefused
     from registry.feeds.specs import FEEDS
     from registry.loading.imports import registry_import_file
-    from registry.models import ImportBatch
+    from registry.models import HukouRecord, ImportBatch
     from registry.services.audit import AuditItem, audit_append
     from registry.services.verification import verify_families
     from tests.conftest import HOME
     from tests.enrollment.factories import UserFactory
     from tests.enrollment.pipeline_support import verify_all
     from tests.enrollment.portal.parents.conftest import CHILD, MOTHER
-    from tests.registry.factories import ImportBatchFactory
+    from tests.registry.factories import HukouRecordFactory, ImportBatchFactory
 
     case = decided
     commitment = evidence_submit(
@@ -432,10 +432,14 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     )
     verification_retry(actor=officer, application=case, reason=WORDS[5])
     verify_all()
-    # Another account applies for the same child: the decided case goes to an officer.
-    stranger_id = idnumber.make("440604", date(1980, 8, 8), 771)
-    stranger = UserFactory(username="13700000077", identity=stranger_id)
-    submit(parent=stranger, child=CHILD, guardian=stranger_id, ref="A0000000STRG")
+    # The father applies from his own account too (he is in the child's household): which of
+    # the two speaks for the child is an officer's to say, so the decided case goes to one.
+    father_id = idnumber.make("440604", date(1980, 8, 8), 771)
+    HukouRecordFactory(
+        id_number=father_id, household_no=HukouRecord.objects.get(id_number=CHILD).household_no
+    )
+    father = UserFactory(username="13700000077", identity=father_id)
+    submit(parent=father, child=CHILD, guardian=father_id, ref="A0000000FTHR")
     application_withdraw(application=case, actor=parent, reason=WORDS[6])
     assert set(case.events.values_list("reason_code", flat=True)) == set(EventReason.values)
 
@@ -531,7 +535,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
         "hr-440604",
         "resident-services-check",
         f"user:{parent.pk}",
-        f"user:{stranger.pk}",
+        f"user:{father.pk}",
         "counter",
         "property.csv",
         "rental.csv",
