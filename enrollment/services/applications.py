@@ -156,7 +156,8 @@ def _validate(
                 ApplicationError(
                     ErrorCode.NO_POLICY,
                     f"No points policy is active for district {community.district_code}, "
-                    f"year {data.admission_year}.",
+                    f"year {data.admission_year}: install one with `manage.py install_policy "
+                    f"--year {data.admission_year} --district {community.district_code}`.",
                     field="admission_year",
                 )
             )

@@ -338,3 +338,42 @@ def test_install_policy_from_a_file_and_its_refusals(db, tmp_path):
     )
     assert str(wrong_year.value) == f"{good} is a policy for 2028"
     assert list(PolicyDocument.objects.values_list("version", flat=True)) == ["2028.2"]
+
+
+def test_a_year_without_a_policy_is_refused_once_naming_the_command(district, tmp_path):
+    path = _write(
+        tmp_path / "applications.jsonl",
+        [json.dumps(_record(n, admission_year=2031), ensure_ascii=False) for n in range(1, 41)],
+    )
+
+    with pytest.raises(CommandError) as refused:
+        _run("import_applications", str(path))
+
+    assert str(refused.value) == (
+        f"{path}: 40 read, 0 created, 0 unchanged, 40 rejected; No points policy is active for "
+        "district 440604, year 2031: install one with "
+        "`manage.py install_policy --year 2031 --district 440604`."
+    )
+    assert Application.objects.count() == 0
+
+
+def test_lines_of_a_year_without_a_policy_are_reported_together(district, tmp_path):
+    path = _write(
+        tmp_path / "applications.jsonl",
+        [
+            json.dumps(_record(1), ensure_ascii=False),
+            *(json.dumps(_record(n, admission_year=2031)) for n in (2, 3, 4)),
+            json.dumps(_record(5, preferences=["S999"])),
+            json.dumps(_record(6, admission_year=2031)),
+        ],
+    )
+
+    output = _run("import_applications", str(path))
+
+    assert output.splitlines() == [
+        "4 lines from 2 to 6: No points policy is active for district 440604, year 2031: "
+        "install one with `manage.py install_policy --year 2031 --district 440604`.",
+        "line 5: preferences[0]: no school S999 admits in 2027",
+        f"{path}: 6 read, 1 created, 0 unchanged, 5 rejected",
+    ]
+    assert list(Application.objects.values_list("ref", flat=True)) == ["A000001"]

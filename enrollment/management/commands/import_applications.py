@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
+from enrollment.errors import ErrorCode
 from enrollment.models import Application, Consent
 from enrollment.services.applications import (
     ApplicationInput,
@@ -134,6 +135,9 @@ class Command(ProductCommand):
 
         counts = {"read": 0, "created": 0, "unchanged": 0, "rejected": 0}
         problems: list[tuple[int, str]] = []
+        # A year without an active policy refuses every line of it for the same reason: the
+        # reason, with the lines it refused.
+        without_policy: dict[str, list[int]] = {}
         chunk: list[tuple[int, ApplicationInput]] = []
 
         def flush():
@@ -153,6 +157,12 @@ class Command(ProductCommand):
             counts["unchanged"] += len(result.existing)
             for index, errors in result.rejected.items():
                 counts["rejected"] += 1
+                no_policy = [e for e in errors.errors if e.code == ErrorCode.NO_POLICY]
+                if no_policy:
+                    # Said once for the file below, not once per line; the year's other
+                    # refusals (no school admits in it) follow from the same cause.
+                    without_policy.setdefault(no_policy[0].message, []).append(chunk[index][0])
+                    continue
                 reasons = "; ".join(e.message for e in errors.errors)
                 problems.append((chunk[index][0], reasons))
             chunk.clear()
@@ -173,9 +183,25 @@ class Command(ProductCommand):
                 flush()
         flush()
 
+        for reason, numbers in without_policy.items():
+            self.stdout.write(f"{_lines_named(numbers)}: {reason}")
         for number, reason in sorted(problems):
             self.stdout.write(f"line {number}: {mask_in_text(reason)}")
-        self.stdout.write(
+        summary = (
             f"{file}: {counts['read']} read, {counts['created']} created, "
             f"{counts['unchanged']} unchanged, {counts['rejected']} rejected"
         )
+        if without_policy and not counts["created"] and not counts["unchanged"]:
+            # Nothing could be taken: a failed import, said in one sentence.
+            raise CommandError(f"{summary}; {next(iter(without_policy))}")
+        self.stdout.write(summary)
+
+
+def _lines_named(numbers: list[int]) -> str:
+    """`line 3`, `lines 1 to 40` (every one of them), or `200 lines from 1 to 400`."""
+    first, last = min(numbers), max(numbers)
+    if len(numbers) == 1:
+        return f"line {first}"
+    if last - first + 1 == len(numbers):
+        return f"lines {first} to {last}"
+    return f"{len(numbers)} lines from {first} to {last}"
