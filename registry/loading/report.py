@@ -248,3 +248,15 @@ def value_shape(value: str) -> str:
         else:
             shape.append(character)
     return "".join(shape) + ("…" if len(value) > SHAPE_CHARS else "")
+
+
+def failure_sentence(report: ImportReport) -> str:
+    """Why a file of which no row loaded was not loaded, in one English sentence."""
+    diagnosis = report.diagnosis
+    if diagnosis is None:
+        return "not loaded: no row of it could be taken"
+    if diagnosis.code in FILE_CODES:
+        return diagnosis.sentence()  # already says the file was refused, and why
+    if diagnosis.code == NO_ROWS:
+        return f"not loaded: {diagnosis.sentence()}"
+    return f"not loaded, no row could be taken: {diagnosis.sentence()}"

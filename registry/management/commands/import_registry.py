@@ -13,7 +13,7 @@ from registry.loading.imports import (
     ImportReport,
     registry_import_file,
 )
-from registry.loading.report import FILE_CODES, NO_ROWS
+from registry.loading.report import failure_sentence
 
 # Rejected lines the command lists beyond its finding: a screenful. The batch keeps them all.
 LISTED_LINES = 20
@@ -131,14 +131,3 @@ class Command(ProductCommand):
                 f"{where if report.batch_id else ''}"
             )
         sys.stdout.flush()
-
-
-def failure_sentence(report: ImportReport) -> str:
-    """Why a file was not loaded, in one sentence."""
-    if report.diagnosis is None:
-        return "not loaded: no row of it could be taken"
-    if report.diagnosis.code in FILE_CODES:
-        return report.diagnosis.sentence()  # already says the file was refused, and why
-    if report.diagnosis.code == NO_ROWS:
-        return f"not loaded: {report.diagnosis.sentence()}"
-    return f"not loaded, no row could be taken: {report.diagnosis.sentence()}"
