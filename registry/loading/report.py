@@ -160,7 +160,7 @@ class Diagnosis:
         return f"{where}{self.count:,} of {self.rows_read:,} rows — {self.problem}"
 
     def examples(self) -> str:
-        """The sample lines, e.g. `line 2 (value like "字"), line 3 (value like "")`."""
+        """The sample lines, e.g. `line 2 (value like "□"), line 3 (value like "")`."""
         return ", ".join(
             f"line {line}" if shape is None else f"line {line} (value like {shape!r})"
             for line, shape in self.samples
@@ -233,8 +233,9 @@ def _problem(finding: Finding) -> str:
 
 def value_shape(value: str) -> str:
     """What a value looks like, never what it is: digits as 9, Latin letters as A or a,
-    Chinese characters as 字, other characters as they are; cut after SHAPE_CHARS. An ID
-    number becomes 99999999999999999A, which says what was wrong with it and nothing else."""
+    Chinese characters as □ (a sign, not a character, so that pages in any language show it),
+    other characters as they are; cut after SHAPE_CHARS. An ID number becomes
+    99999999999999999A, which says what was wrong with it and nothing else."""
     shape = []
     for character in value[:SHAPE_CHARS]:
         if character.isdigit():
@@ -242,7 +243,7 @@ def value_shape(value: str) -> str:
         elif character.isascii() and character.isalpha():
             shape.append("A" if character.isupper() else "a")
         elif "\u4e00" <= character <= "\u9fff" or "\u3400" <= character <= "\u4dbf":
-            shape.append("字")
+            shape.append("□")
         elif character.isalpha():
             shape.append("a")
         else:

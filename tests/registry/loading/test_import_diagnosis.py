@@ -53,10 +53,10 @@ def test_the_diagnosis_is_the_check_most_rejected_rows_failed_and_good_rows_stay
     assert (report.rows_read, report.inserted, report.rejected, report.failed) == (8, 2, 6, False)
     diagnosis = report.diagnosis
     assert diagnosis.sentence() == "column sex: 5 of 8 rows — must be M or F"
-    assert diagnosis.samples == ((2, "字"), (3, "字"), (4, "字"), (5, "字"), (6, "字"))
+    assert diagnosis.samples == ((2, "□"), (3, "□"), (4, "□"), (5, "□"), (6, "□"))
     assert diagnosis.examples() == (
-        "line 2 (value like '字'), line 3 (value like '字'), line 4 (value like '字'), "
-        "line 5 (value like '字'), line 6 (value like '字')"
+        "line 2 (value like '□'), line 3 (value like '□'), line 4 (value like '□'), "
+        "line 5 (value like '□'), line 6 (value like '□')"
     )
     batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.DONE
@@ -68,7 +68,7 @@ def test_the_diagnosis_is_the_check_most_rejected_rows_failed_and_good_rows_stay
         "rows_read": 8,
         "rejected": 6,
         "loaded": 2,
-        "samples": [{"line": n, "shape": "字"} for n in range(2, 7)],
+        "samples": [{"line": n, "shape": "□"} for n in range(2, 7)],
         "problem": "must be M or F",
     }
     assert HukouRecord.objects.count() == 2
@@ -125,7 +125,7 @@ def test_import_registry_exits_non_zero_with_one_sentence_when_no_row_loads(tmp_
     )
     lines = out.getvalue().splitlines()
     assert lines[0] == "hukou.csv: column sex: 999 of 999 rows — must be M or F"
-    assert lines[1].startswith("  e.g. line 2 (value like '字'), line 3 (value like '字')")
+    assert lines[1].startswith("  e.g. line 2 (value like '□'), line 3 (value like '□')")
     assert lines[2].startswith(
         "hukou.csv (hukou, utf-8): 999 rows read, 0 inserted, 0 updated, 0 unchanged, "
         "999 rejected [NOT LOADED, "
@@ -172,7 +172,7 @@ def test_the_command_lists_the_other_rejected_lines_up_to_a_screenful(tmp_path):
 def test_a_value_shape_shows_the_kind_of_value_never_the_value():
     number = idnumber.make("440604", date(1990, 7, 1), 123)
     assert value_shape(number) == "9" * 17 + ("A" if number.endswith("X") else "9")
-    assert value_shape("男") == "字"
+    assert value_shape("男") == "□"
     assert value_shape("2027/3/1") == "9999/9/9"
     assert value_shape("Male ") == "Aaaa "
     assert value_shape("") == ""

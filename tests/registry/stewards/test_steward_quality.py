@@ -67,8 +67,8 @@ def test_a_file_whose_every_row_is_refused_shows_as_failed_with_its_diagnosis(
     assertContains(page, "读取的 6 行中，有 6 行因同一原因被拒收：性别（sex）：只能是 M 或 F")
     assertContains(
         page,
-        "例如：第 2 行（值形如“字”），第 3 行（值形如“字”），第 4 行（值形如“字”），"
-        "第 5 行（值形如“字”），第 6 行（值形如“字”）",
+        "例如：第 2 行（值形如“□”），第 3 行（值形如“□”），第 4 行（值形如“□”），"
+        "第 5 行（值形如“□”），第 6 行（值形如“□”）",
     )
     assertNotContains(page, "已完成")
     assertNotContains(page, "<progress")
