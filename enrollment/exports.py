@@ -1,12 +1,9 @@
-"""Shared pieces of the product's file exports."""
+"""Shared pieces of the product's file exports.
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+The formula guard lives in the shared kernel (registry.interchange), which the registry's
+downloads use too: one rule for every file the product hands to a spreadsheet.
+"""
 
+from registry.interchange import FORMULA_START, safe_cell
 
-def safe_cell(value) -> str:
-    """The cell's text, with a leading apostrophe where a spreadsheet would see a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+__all__ = ["FORMULA_START", "safe_cell"]

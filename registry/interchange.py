@@ -2,9 +2,10 @@
 
 The shared kernel beside registry.contract and registry.idnumber: enrollment may import it,
 the registry never imports enrollment. It holds how every command of the contract fails
-(`ProductCommand`) and how a department's or a counter's text file is read where it stops
+(`ProductCommand`), how a department's or a counter's text file is read where it stops
 being its encoding (`undecodable_line`), so the registry's feed import and enrollment's
-applications import count lines alike.
+applications import count lines alike, and how a cell of a file people open in a spreadsheet
+is kept from being a formula (`safe_cell`), for both agencies' downloads.
 """
 
 import codecs
@@ -15,6 +16,17 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandParser
 
 _BLOCK_BYTES = 1 << 16
+
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """The cell's text, with a leading apostrophe where a spreadsheet would see a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 def undecodable_line(path: Path | str, encoding: str) -> int | None:

@@ -45,6 +45,10 @@ class ImportBatch(models.Model):
     # the report has it, and the code and parameters a page words (feeds.RowRejected). Batches
     # loaded before codes existed have line and reason only.
     rejections = models.JSONField(default=list, blank=True)
+    # The one finding the load's report leads with (loading.report.Diagnosis.as_json): the
+    # check most rejected rows failed, with exact counts and example lines, or why no row of
+    # the file loaded. Null when the rejections had no common cause (or there were none).
+    diagnosis = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

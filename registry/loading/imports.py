@@ -25,13 +25,18 @@ from django.utils import timezone
 from registry.feeds.specs import FEEDS, FeedSpec, RowRejected
 from registry.interchange import undecodable_line
 from registry.loading.copy import CopyFeed, load_copy
-from registry.loading.report import ImportFailed, ImportReport
+from registry.loading.report import ImportFailed, ImportReport, diagnose
 from registry.loading.rows import codec_name, file_rows
 from registry.models import RECORD_MODELS, Channel, ImportBatch
 
 # Rows per ORM round trip on the plain path: SQLite's variable limit is 32,766 and the widest
 # feed has 12 columns.
 _ORM_CHUNK = 2_000
+
+
+class _NothingLoaded(Exception):
+    """Rolls back a file of which no row could be taken (a refused header, every row
+    rejected, or no row at all): nothing of it stays but the failed batch saying why."""
 
 
 def feed_for_file(path: Path) -> FeedSpec | None:
@@ -150,6 +155,8 @@ def registry_import_file(
     `method` is `"copy"` (PostgreSQL only) or `"orm"`; by default the database decides.
     `file_name` is the name the batch records, when not the file's own (a handed-in file).
     Raises ImportFailed (after recording a failed ImportBatch) when the file cannot be read.
+    A file of which no row loads (its header refused, every row rejected, or no data row)
+    is rolled back and returned as a failed report with a failed batch and its diagnosis.
     """
     if source not in FEEDS:
         raise ImportFailed(
@@ -193,7 +200,16 @@ def registry_import_file(
                 _load_orm(spec, file_rows(spec, reader, report, progress), batch, report)
             report.batch_id = batch.id
             report.seconds = time.perf_counter() - started
+            report.diagnosis = diagnose(report)
+            if report.failed or report.nothing_loaded:
+                raise _NothingLoaded
             _finish(batch, report)
+    except _NothingLoaded:
+        # Every row refused is a failed load, not an empty success: a department whose export
+        # went wrong as a whole must hear so, and nothing of the file is kept.
+        report.failed = True
+        failed = _record_failure(source, name, encoding, as_of, submitted_by, report)
+        report.batch_id = failed.id
     except UnicodeDecodeError:
         try:
             line = undecodable_line(path, python_encoding)
@@ -218,27 +234,45 @@ def registry_import_file(
 def _finish(batch: ImportBatch, report: ImportReport) -> None:
     batch.status = ImportBatch.Status.FAILED if report.failed else ImportBatch.Status.DONE
     batch.finished_at = timezone.now()
-    batch.rows_read = report.rows_read
-    batch.rows_inserted = report.inserted
-    batch.rows_updated = report.updated
-    batch.rows_rejected = report.rejected
-    codes = report.rejection_codes
-    batch.rejections = [
-        {
-            "line": line,
-            "reason": reason,
-            "code": codes.get(line, ("", {}))[0],
-            "params": codes.get(line, ("", {}))[1],
-        }
-        for line, reason in report.rejections
-    ]
+    for name, value in _outcome(report).items():
+        setattr(batch, name, value)
     batch.save()
 
 
-def _record_failure(source, name, encoding, as_of, submitted_by, report, reason) -> None:
-    """The file's transaction is gone; keep a failed batch row saying why."""
+def _outcome(report: ImportReport) -> dict:
+    """What a batch row records of its report: counts, rejected lines, the diagnosis."""
+    codes = report.rejection_codes
+    return {
+        "rows_read": report.rows_read,
+        "rows_inserted": report.inserted,
+        "rows_updated": report.updated,
+        "rows_rejected": report.rejected,
+        "rejections": [
+            {
+                "line": line,
+                "reason": reason,
+                "code": codes.get(line, ("", {}))[0],
+                "params": codes.get(line, ("", {}))[1],
+            }
+            for line, reason in report.rejections
+        ],
+        "diagnosis": report.diagnosis.as_json() if report.diagnosis else None,
+    }
+
+
+def _record_failure(
+    source, name, encoding, as_of, submitted_by, report, reason: str = ""
+) -> ImportBatch:
+    """The file's transaction is gone; keep a failed batch row saying why: `reason` when the
+    file could not be read, else the report's counts, rejected lines and diagnosis."""
     report.failed = True
-    ImportBatch.objects.create(
+    if reason:
+        outcome = {"rejections": [{"line": 0, "reason": reason}]}
+    else:
+        outcome = _outcome(report)
+        # Nothing of the file was written: what it would have inserted or updated, it did not.
+        outcome.update(rows_inserted=0, rows_updated=0)
+    return ImportBatch.objects.create(
         source=source,
         channel=Channel.FEED,
         file_name=name,
@@ -247,5 +281,5 @@ def _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
         submitted_by=submitted_by,
         status=ImportBatch.Status.FAILED,
         finished_at=timezone.now(),
-        rejections=[{"line": 0, "reason": reason}],
+        **outcome,
     )

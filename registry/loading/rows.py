@@ -120,10 +120,20 @@ def checked_rows(
                     params={"expected": width, "found": len(row)},
                 )
                 continue
+            picked = pick([*row, ""] if pad else row)
             try:
-                values = check(pick([*row, ""] if pad else row))
+                values = check(picked)
             except RowRejected as rejection:
-                report.reject(line, rejection.reason, code=rejection.code, params=rejection.params)
+                # The rejected field's text goes to the report, which keeps only its shape.
+                known = rejection.field in spec.columns
+                column = spec.columns.index(rejection.field) if known else None
+                report.reject(
+                    line,
+                    rejection.reason,
+                    code=rejection.code,
+                    params=rejection.params,
+                    value=None if column is None else picked[column],
+                )
                 continue
             yield line, values
     except csv.Error as error:

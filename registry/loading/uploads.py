@@ -21,11 +21,14 @@ from django.utils import timezone
 from registry import dispatch
 from registry.feeds.specs import FEEDS
 from registry.loading.imports import ImportFailed, registry_import_file
+from registry.loading.report import failure_sentence
 from registry.models import FeedUpload
 
 logger = logging.getLogger(__name__)
 
 ENCODINGS = ("utf-8", "gbk")
+# The error code of an upload of which no row loaded: its batch's diagnosis says why.
+NOTHING_LOADED = "nothing_loaded"
 # A claimed upload whose worker has not finished in this long is taken over by the next
 # delivery of its message (the worker died; its transaction, and so its rows, are gone).
 ABANDONED_AFTER = timedelta(hours=1)
@@ -113,6 +116,9 @@ def feed_upload_load(upload_id: int) -> FeedUpload | None:
     else:
         upload.batch_id = report.batch_id
         upload.status = FeedUpload.Status.FAILED if report.failed else FeedUpload.Status.DONE
+        if report.failed:
+            # The batch holds the diagnosis the page words; the error is the command's words.
+            upload.error, upload.error_code = failure_sentence(report), NOTHING_LOADED
     upload.finished_at = timezone.now()
     upload.backend_pid = None
     # The department's data now lives in the registry (or was refused): the file goes.
@@ -188,6 +194,9 @@ def feed_upload_progress(upload: FeedUpload) -> UploadProgress:
     """How far the load has come, from the database's own progress views."""
     if upload.status == FeedUpload.Status.QUEUED:
         return UploadProgress("queued", 0)
+    if upload.status == FeedUpload.Status.FAILED:
+        # A failed load did not come to an end: no full bar for it.
+        return UploadProgress("failed", None)
     if upload.status != FeedUpload.Status.RUNNING:
         return UploadProgress(upload.status, 100)
     if upload.backend_pid is None or connection.vendor != "postgresql":

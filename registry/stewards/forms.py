@@ -58,3 +58,14 @@ class FeedUploadForm(forms.Form):
                 code="too_large",
             )
         return upload
+
+
+class PoolQualityForm(forms.Form):
+    """The dates the pool's figures are judged by; both have defaults (the page's view)."""
+
+    cutoff = forms.DateField(
+        label=_("招生数据截止日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    days = forms.IntegerField(
+        label=_("居住证到期提醒天数"), required=False, min_value=1, max_value=3650
+    )

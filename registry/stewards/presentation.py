@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from registry.contract import SOURCE_LABELS
 from registry.feeds.specs import FEEDS, RowRejected
 from registry.idnumber import mask_in_text
+from registry.loading.uploads import NOTHING_LOADED
 
 # The feeds' columns (INTERCHANGE.md), named for the page; the column itself follows, as the
 # steward finds it in the file's header.
@@ -105,6 +106,58 @@ def rejection_message(item: dict) -> str:
     return _("该行被拒收。")
 
 
+# Checks whose row message names one row's particulars (its value, the line it repeats, how
+# many fields it has): a finding about many rows words the problem in general.
+FINDING_PROBLEMS = {
+    RowRejected.IMPOSSIBLE_DATE: gettext_lazy("%(field)s：日期不存在"),
+    RowRejected.IMPOSSIBLE_MONTH: gettext_lazy("%(field)s：月份不存在"),
+    RowRejected.DUPLICATE_KEY: gettext_lazy("主键与前面某一行重复，保留前面的行"),
+    RowRejected.WRONG_FIELD_COUNT: gettext_lazy("应有 %(expected)s 个字段"),
+}
+
+
+@dataclass(frozen=True)
+class DiagnosisView:
+    """A batch's diagnosis (loading.report.Diagnosis.as_json) in the page's language."""
+
+    headline: str
+    # (line, shape of the value or "") of the example lines
+    samples: tuple[tuple[int, str], ...]
+
+
+def diagnosis_view(diagnosis) -> DiagnosisView | None:
+    """The finding a batch's report leads with, worded from its code and parameters (the
+    English of the command stays on the batch for the log); None when there is none."""
+    if not isinstance(diagnosis, dict) or not diagnosis.get("code"):
+        return None
+    code = diagnosis["code"]
+    params = diagnosis.get("params") if isinstance(diagnosis.get("params"), dict) else {}
+    if code == "no_rows":
+        return DiagnosisView(_("文件中没有数据行（只有表头，或是空文件）。"), ())
+    item = {"code": code, "params": params, "line": 1}
+    if code in (RowRejected.MISSING_COLUMNS, RowRejected.REPEATED_COLUMNS):
+        return DiagnosisView(rejection_message(item), ())
+    general = FINDING_PROBLEMS.get(code)
+    problem = ""
+    if general is not None:
+        try:
+            problem = mask_in_text(str(general) % _rejection_values(params))
+        except (KeyError, TypeError, ValueError):
+            problem = ""
+    problem = problem or rejection_message(item)
+    headline = _("读取的 %(rows)s 行中，有 %(count)s 行因同一原因被拒收：%(problem)s") % {
+        "rows": f"{int(diagnosis.get('rows_read') or 0):,}",
+        "count": f"{int(diagnosis.get('count') or 0):,}",
+        "problem": problem,
+    }
+    samples = tuple(
+        (int(sample.get("line") or 0), mask_in_text(str(sample.get("shape") or "")))
+        for sample in diagnosis.get("samples") or []
+        if isinstance(sample, dict)
+    )
+    return DiagnosisView(headline, samples)
+
+
 def upload_failure_message(upload) -> str:
     """Why a handed-in file was not loaded, in the page's language (registry ImportFailed's
     codes, and "stopped"); a header or row problem is on the batch's page instead."""
@@ -122,6 +175,8 @@ def upload_failure_message(upload) -> str:
         return _("文件不是格式正确的 CSV（例如引号没有成对），请检查后重新上传。")
     if upload.error_code == "unreadable":
         return _("服务器读不到上传的文件，请重新上传；再次失败请联系系统管理员。")
+    if upload.error_code == NOTHING_LOADED:
+        return _("文件中没有一行能够导入，整个文件未导入，没有写入任何数据。原因见下。")
     if upload.error_code == "stopped":
         return _("导入意外中断，没有写入任何数据。请重新上传；再次失败请联系系统管理员。")
     if upload.batch_id:

@@ -1,26 +1,48 @@
 """The data stewards' pages: import batches, handed-in department files and the audit log."""
 
+import csv
+
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from registry.contract import SOURCE_LABELS, audit_refusal_label, purpose_label
 from registry.idnumber import mask_in_text
+from registry.interchange import safe_cell
 from registry.loading.uploads import UploadRefused, feed_upload_create, feed_upload_progress
 from registry.stewards.access import not_found, paginate, query_without_page, steward_required
-from registry.stewards.forms import AuditFilterForm, FeedUploadForm
-from registry.stewards.presentation import quality_chart, rejection_message, upload_failure_message
+from registry.stewards.charts import BatchColumn, batch_quality_chart
+from registry.stewards.forms import AuditFilterForm, FeedUploadForm, PoolQualityForm
+from registry.stewards.presentation import (
+    column_label,
+    diagnosis_view,
+    quality_chart,
+    rejection_message,
+    upload_failure_message,
+)
 from registry.stewards.selectors import (
+    admission_cutoff,
     audit_entries,
     audit_subject_counts,
+    batches_per_source,
     feed_uploads,
     import_batches,
     latest_batch_per_source,
+    pool_quality,
 )
+
+# Rejected lines a batch's page lists; the download holds them all.
+LISTED_REJECTIONS = 200
+
+# Excel reads a CSV as UTF-8 only when it starts with the byte-order mark.
+UTF8_BOM = "\ufeff"
 
 
 @steward_required
 def steward_imports(request):
-    page = paginate(request, import_batches())
+    page = paginate(request, import_batches().defer("rejections"))
     for batch in page.object_list:
         batch.source_label = SOURCE_LABELS.get(batch.source, batch.source)
     latest = latest_batch_per_source()
@@ -36,11 +58,102 @@ def steward_import_detail(request, batch_id: int):
     if batch is None:
         raise not_found(request, f"import batch {batch_id}")
     batch.source_label = SOURCE_LABELS.get(batch.source, batch.source)
+    listed = (batch.rejections or [])[:LISTED_REJECTIONS]
     rejections = [
-        {"line": item.get("line", ""), "message": rejection_message(item)}
-        for item in batch.rejections or []
+        {"line": item.get("line", ""), "message": rejection_message(item)} for item in listed
     ]
-    return render(request, "steward/import_detail.html", {"batch": batch, "rejections": rejections})
+    return render(
+        request,
+        "steward/import_detail.html",
+        {
+            "batch": batch,
+            "rejections": rejections,
+            "listed_all": len(listed) == len(batch.rejections or []),
+            "diagnosis": diagnosis_view(batch.diagnosis),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@steward_required
+@require_GET
+def steward_import_rejections_csv(request, batch_id: int):
+    """Every rejected line of a batch kept on it, for a spreadsheet: UTF-8 with a byte-order
+    mark, no cell a formula, no ID number (the reasons name none; masked all the same)."""
+    batch = import_batches().filter(pk=batch_id).first()
+    if batch is None:
+        raise not_found(request, f"import batch {batch_id}")
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield UTF8_BOM + writer.writerow([_("行号"), _("列"), _("原因"), "reason", "code"])
+        for item in batch.rejections or []:
+            params = item.get("params") if isinstance(item.get("params"), dict) else {}
+            column = params.get("field", "")
+            cells = [
+                item.get("line", ""),
+                column_label(str(column)) if column else "",
+                rejection_message(item),
+                mask_in_text(str(item.get("reason", ""))),
+                item.get("code", ""),
+            ]
+            yield writer.writerow([safe_cell(cell) for cell in cells])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    name = f"rejections-{batch.source}-{batch.pk}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@steward_required
+@require_GET
+def steward_quality(request):
+    """Data quality per source over its batches, and of the pool as a whole."""
+    form = PoolQualityForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    today = timezone.localdate()
+    cutoff = filters.get("cutoff") or admission_cutoff(today)
+    days = filters.get("days") or 90
+    sources = []
+    for source, batches in batches_per_source().items():
+        label = SOURCE_LABELS.get(source, source)
+        columns = [
+            BatchColumn(
+                batch_id=batch.id,
+                rows_read=batch.rows_read,
+                rejected=batch.rows_rejected,
+                failed=batch.status == batch.Status.FAILED,
+            )
+            for batch in batches
+        ]
+        for batch in batches:
+            batch.rejected_share = (
+                f"{100 * batch.rows_rejected / batch.rows_read:.1f}%" if batch.rows_read else ""
+            )
+        sources.append(
+            {
+                "source": source,
+                "label": label,
+                "batches": list(reversed(batches)),
+                "chart": batch_quality_chart(
+                    title=_("%(source)s：各批次读取与拒收行数") % {"source": label},
+                    columns=columns,
+                )
+                if batches
+                else None,
+            }
+        )
+    pool = pool_quality(cutoff=cutoff, today=today, permit_days=days)
+    return render(
+        request,
+        "steward/quality.html",
+        {"form": form, "sources": sources, "pool": pool},
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
 
 
 @steward_required
@@ -85,6 +198,7 @@ def _upload_context(upload) -> dict:
         "progress": progress,
         "moving": progress.phase in ("queued", "reading", "indexing", "working"),
         "failure": upload_failure_message(upload) if failed else "",
+        "diagnosis": diagnosis_view(upload.batch.diagnosis) if upload.batch_id else None,
     }
 
 

@@ -173,6 +173,8 @@ DECLARED = {
     "staff:school-enrolment": "school",
     "steward:imports": "steward",
     "steward:import": "steward",
+    "steward:import-rejections": "steward",
+    "steward:quality": "steward",
     "steward:upload-new": "steward",
     "steward:upload": "steward",
     "steward:upload-progress": "steward",

@@ -13,6 +13,10 @@ from registry.loading.imports import (
     ImportReport,
     registry_import_file,
 )
+from registry.loading.report import failure_sentence
+
+# Rejected lines the command lists beyond its finding: a screenful. The batch keeps them all.
+LISTED_LINES = 20
 
 
 class Command(ProductCommand):
@@ -72,7 +76,7 @@ class Command(ProductCommand):
             self._clear_progress()
             self._print(report)
             if report.failed:
-                failures.append(f"{file_path.name}: {report.rejections[0][1]}")
+                failures.append(f"{file_path.name}: {failure_sentence(report)}")
         if failures:
             raise CommandError(
                 failures[0]
@@ -95,17 +99,35 @@ class Command(ProductCommand):
             self.stdout.write("\r\033[K", ending="")
 
     def _print(self, report: ImportReport) -> None:
+        """The finding first, then the counts, then the other rejected lines, at most
+        LISTED_LINES of them: the whole list is the batch's download on the stewards' pages."""
+        diagnosis = report.diagnosis
         status = "NOT LOADED" if report.failed else f"batch {report.batch_id}"
+        if diagnosis is not None:
+            self.stdout.write(f"{report.file_name}: {diagnosis.sentence()}")
+            if diagnosis.samples:
+                self.stdout.write(f"  e.g. {diagnosis.examples()}")
         self.stdout.write(
             f"{report.file_name} ({report.source}, {report.encoding}): "
             f"{report.rows_read} rows read, {report.inserted} inserted, "
             f"{report.updated} updated, {report.unchanged} unchanged, "
             f"{report.rejected} rejected [{status}, {report.seconds:.1f} s]"
         )
-        for line, reason in report.rejections:
+        codes = report.rejection_codes
+        rest = [
+            (line, reason)
+            for line, reason in report.rejections
+            if diagnosis is None
+            or (codes.get(line, ("", {}))[0], codes.get(line, ("", {}))[1].get("field", ""))
+            != (diagnosis.code, diagnosis.field)
+        ]
+        for line, reason in rest[:LISTED_LINES]:
             self.stdout.write(f"  line {line}: {reason}")
-        if report.rejected > len(report.rejections):
+        shown = min(len(rest), LISTED_LINES) + (diagnosis.count if diagnosis else 0)
+        if report.rejected > shown:
+            where = f" (batch {report.batch_id} on the stewards' pages lists them all)"
             self.stdout.write(
-                f"  … and {report.rejected - len(report.rejections)} more rejected rows"
+                f"  … and {report.rejected - shown} more rejected rows"
+                f"{where if report.batch_id else ''}"
             )
         sys.stdout.flush()

@@ -140,7 +140,8 @@ def test_a_refused_header_reports_no_negative_unchanged_count(tmp_path):
     with pytest.raises(CommandError):
         call_command("import_registry", str(tmp_path), stdout=out, stderr=io.StringIO())
 
-    report_line = out.getvalue().splitlines()[0]
+    finding, report_line = out.getvalue().splitlines()[:2]
+    assert finding.startswith("rental.csv: unknown column set: missing tenant_id_number")
     assert report_line.startswith(
         "rental.csv (rental, utf-8): 0 rows read, 0 inserted, 0 updated, 0 unchanged, "
         "1 rejected [NOT LOADED, "
