@@ -57,6 +57,9 @@ REJECTIONS = {
     RowRejected.SHARE_OUT_OF_RANGE: gettext_lazy("%(field)s：须大于 0 且不超过 100"),
     RowRejected.TOO_MANY_DECIMALS: gettext_lazy("%(field)s：最多 %(places)s 位小数"),
     RowRejected.NOT_M_OR_F: gettext_lazy("%(field)s：只能是 M 或 F"),
+    RowRejected.SEX_NOT_STATED: gettext_lazy(
+        "%(field)s：性别代码 %(value)s 表示未知或未说明，户籍记录只能是男或女"
+    ),
     RowRejected.BIRTH_DATE_MISMATCH: gettext_lazy("%(field)s：与身份证号中的出生日期不一致"),
     RowRejected.END_BEFORE_START: gettext_lazy("%(field)s：早于%(start)s"),
     RowRejected.WRONG_FIELD_COUNT: gettext_lazy("应有 %(expected)s 个字段，实际有 %(found)s 个"),
