@@ -56,8 +56,9 @@ class CopyFeed:
         self.last_line = 0
 
     @classmethod
-    def open(cls, spec, handle, encoding: str, report, progress) -> CopyFeed | None:
-        """Read the header; None (the file failed, on the report) when it is not the feed's."""
+    def open(cls, spec, handle, encoding: str, report, progress, mappings=None) -> CopyFeed | None:
+        """Read the header (through the source's header sets, `mappings`); None (the file
+        failed, on the report) when it is not the feed's."""
         if '\n,"'.encode(encoding) != b'\n,"':
             # Blocks are cut at newline bytes, which only works where a newline, a comma and a
             # quote are the ASCII bytes (UTF-8, GBK, GB18030, Big5 …); anything else (UTF-16)
@@ -65,7 +66,7 @@ class CopyFeed:
             handle, encoding = _AsUtf8(handle, encoding), "utf-8"
         header_line = handle.readline().decode(encoding)
         header = next(csv.reader([header_line], strict=True), [])
-        layout = column_layout(spec, header, 1, report)
+        layout = column_layout(spec, header, 1, report, mappings)
         if layout is None:
             return None
         return cls(spec, handle, encoding, layout, report, progress)

@@ -11,6 +11,7 @@ progress writes of its own.
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -25,7 +26,10 @@ from registry.models import FeedUpload
 
 logger = logging.getLogger(__name__)
 
-ENCODINGS = ("utf-8", "gbk")
+# "auto": UTF-8 when the file is, otherwise GB18030 (registry.loading.formats).
+ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
+# What a steward may hand in: a CSV export or a spreadsheet's first sheet.
+FILE_SUFFIXES = (".csv", ".xlsx")
 # A claimed upload whose worker has not finished in this long is taken over by the next
 # delivery of its message (the worker died; its transaction, and so its rows, are gone).
 ABANDONED_AFTER = timedelta(hours=1)
@@ -44,7 +48,12 @@ def feed_upload_create(
     if source not in FEEDS:
         raise UploadRefused("source", f"unknown source {source!r}: one of {', '.join(FEEDS)}")
     if encoding not in ENCODINGS:
-        raise UploadRefused("encoding", f"unknown encoding {encoding!r}: one of utf-8, gbk")
+        raise UploadRefused(
+            "encoding", f"unknown encoding {encoding!r}: one of {', '.join(ENCODINGS)}"
+        )
+    suffix = Path(file.name or "").suffix.lower() or ".csv"
+    if suffix not in FILE_SUFFIXES:
+        raise UploadRefused("file", "the file must be .csv or .xlsx")
     if not file.size:
         raise UploadRefused("file", "the file is empty")
     if file.size > settings.REGISTRY_UPLOAD_MAX_BYTES:
@@ -58,7 +67,8 @@ def feed_upload_create(
         as_of=as_of,
         submitted_by=submitted_by,
     )
-    upload.file.save(f"{source}.csv", file, save=False)
+    # The stored name keeps the suffix: the load reads a spreadsheet by it.
+    upload.file.save(f"{source}{suffix}", file, save=False)
     try:
         with transaction.atomic():
             upload.save()

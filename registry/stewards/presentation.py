@@ -121,6 +121,13 @@ def upload_failure_message(upload) -> str:
         return _("文件不是 %(encoding)s 编码，请选择正确的文件编码后重新上传。") % {
             "encoding": encoding
         }
+    if upload.error_code == "declared_gbk_is_utf8":
+        return _(
+            "文件声明为 %(encoding)s 编码，实际却是 UTF-8：按 %(encoding)s 导入会把所有姓名变成乱码。"
+            "请选择 UTF-8 或“自动识别”后重新上传。"
+        ) % {"encoding": encoding}
+    if upload.error_code == "not_xlsx":
+        return _("文件不是能读取的 XLSX 工作簿，请检查后重新上传。")
     if upload.error_code == "malformed_csv":
         return _("文件不是格式正确的 CSV（例如引号没有成对），请检查后重新上传。")
     if upload.error_code == "unreadable":

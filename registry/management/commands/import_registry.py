@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from registry.feeds.specs import FEEDS
 from registry.interchange import ProductCommand
 from registry.loading.imports import (
+    FOLDER_SUFFIXES,
     ImportFailed,
     ImportReport,
     registry_import_file,
@@ -17,14 +18,19 @@ from registry.loading.imports import (
 
 class Command(ProductCommand):
     help = (
-        "Load department feeds: every known feed file in DIR (hukou.csv, property.csv, "
-        "rental.csv, social_insurance.csv, residence_permit.csv), or one FILE with --source."
+        "Load department feeds: every known feed file in DIR (hukou, property, rental, "
+        "social_insurance, residence_permit; each .csv or .xlsx), or one FILE with --source."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="a folder of feed files, or one file with --source")
         parser.add_argument("--source", choices=sorted(FEEDS), help="the feed one FILE holds")
-        parser.add_argument("--encoding", default="utf-8", help="e.g. gbk; default utf-8")
+        parser.add_argument(
+            "--encoding",
+            default="auto",
+            help="a CSV file's encoding, e.g. gbk; default auto: UTF-8 when the file is "
+            "valid UTF-8, otherwise GB18030",
+        )
         parser.add_argument(
             "--as-of",
             type=date.fromisoformat,
@@ -44,13 +50,20 @@ class Command(ProductCommand):
                 raise CommandError(
                     f"{target} is not a folder (give --source NAME to load a single file)"
                 )
-            jobs = [
-                (spec.source, target / spec.file_name)
-                for spec in FEEDS.values()
-                if (target / spec.file_name).is_file()
-            ]
+            jobs = []
+            for spec in FEEDS.values():
+                found = [
+                    target / f"{spec.source}{suffix}"
+                    for suffix in FOLDER_SUFFIXES
+                    if (target / f"{spec.source}{suffix}").is_file()
+                ]
+                if len(found) > 1:
+                    # Which of the two is the department's latest is anyone's guess.
+                    names = " and ".join(path.name for path in found)
+                    raise CommandError(f"{target} holds both {names}: keep one")
+                jobs.extend((spec.source, path) for path in found)
             if not jobs:
-                names = ", ".join(spec.file_name for spec in FEEDS.values())
+                names = ", ".join(f"{source}.csv/.xlsx" for source in FEEDS)
                 raise CommandError(f"{target} holds none of the feed files ({names})")
 
         failures = []
