@@ -103,7 +103,7 @@ def department_forms_write(
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
             columns = next(reader)
-            rewrite = _row_rewriter(columns, sex_form, full_width_every, first_generation_every)
+            rewrite = row_rewriter(columns, sex_form, full_width_every, first_generation_every)
             header = [headers.get(column, column) for column in columns]
             if source in spreadsheets:
                 target = out / f"{source}.xlsx"
@@ -120,7 +120,7 @@ def department_forms_write(
     return written
 
 
-def _row_rewriter(columns, sex_form, full_width_every, first_generation_every):
+def row_rewriter(columns, sex_form, full_width_every, first_generation_every):
     kinds = [KINDS.get(column, "") for column in columns]
     sexes = _SEXES[sex_form]
 

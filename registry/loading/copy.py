@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from registry.feeds.blockcheck import BlockChecker
+from registry.feeds.blockforms import BlockForms
 from registry.feeds.specs import FeedSpec, RowRejected
 from registry.loading import rows as row_reading
 from registry.loading.report import ImportReport
@@ -52,6 +53,11 @@ class CopyFeed:
         # The feed's columns the file has, in the file's order: what each line holds.
         self.columns = [name for name in layout.names if name in spec.columns]
         self.checker = BlockChecker(spec, layout.names)
+        # The blocks reach the checks as UTF-8 (chunks() decodes any other encoding).
+        self.forms = BlockForms(spec, layout.names)
+        # Whether the last block was in department forms: a file is written one way
+        # throughout, so the next block is rewritten before it is checked, not after.
+        self.rewrite_first = False
         self.rows_written = 0
         self.last_line = 0
 
@@ -78,13 +84,29 @@ class CopyFeed:
             data = block if self.encoding == "utf-8" else text.encode()
             # Lines as the csv reader numbers them: a carriage return on its own ends one too.
             lines = block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
-            checked = self.checker.check(data, line)
+            checked = self._block_checked(data, line)
             if checked is not None:
                 yield checked
                 self._count(lines, line + lines - 1)
             else:
                 yield self._row_checked(text, lines_before=line - 1)
             line += lines
+
+    def _block_checked(self, data: bytes, line: int) -> bytes | None:
+        """The block through the block checks, its department forms rewritten first
+        (registry.feeds.blockforms) when it does not pass as it is."""
+        checked_already = not self.rewrite_first
+        if checked_already:
+            checked = self.checker.check(data, line)
+            if checked is not None or not self.forms.usable:
+                return checked
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        rewritten = self.forms.translate(data)
+        self.rewrite_first = rewritten is not None and rewritten is not data
+        if rewritten is None or (rewritten is data and checked_already):
+            return None
+        return self.checker.check(rewritten, line)
 
     def _count(self, rows: int, last_line: int) -> None:
         before = self.report.rows_read
