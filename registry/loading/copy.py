@@ -100,8 +100,6 @@ class CopyFeed:
             checked = self.checker.check(data, line)
             if checked is not None or not self.forms.usable:
                 return checked
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n")
         rewritten = self.forms.translate(data)
         self.rewrite_first = rewritten is not None and rewritten is not data
         if rewritten is None or (rewritten is data and checked_already):

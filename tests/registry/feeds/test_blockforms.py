@@ -112,6 +112,10 @@ def test_department_blocks_take_the_block_path_and_match_the_row_path():
 
             assert rewritten is not None, source
             assert BlockChecker(FEEDS[source], header).check(rewritten, 2) is not None, source
+            assert (
+                BlockForms(FEEDS[source], header).translate(block.replace(b"\n", b"\r\n"))
+                == rewritten
+            )
             for encoding in ("utf-8", "gb18030"):
                 data = _file(source, lines, encoding)
                 fast = _feed_output(source, data, block_checks=True, encoding=encoding)
@@ -137,9 +141,10 @@ def test_a_form_not_known_to_the_blocks_hands_the_block_to_the_row_checks():
         max_size=3,
     ),
     encoding=st.sampled_from(["utf-8", "gb18030"]),
+    crlf=st.booleans(),
 )
 def test_the_block_path_never_differs_from_the_row_path_on_department_forms(
-    source, sex_form, picks, edits, encoding
+    source, sex_form, picks, edits, encoding, crlf
 ):
     good = department_lines(source, sex_form)
     lines = [good[pick % len(good)] for pick in picks]
@@ -148,6 +153,8 @@ def test_the_block_path_never_differs_from_the_row_path_on_department_forms(
         at = position % (len(line) + 1)
         lines[line_index % len(lines)] = line[:at] + text + line[at + 1 :]
     data = _file(source, lines, encoding)
+    if crlf:
+        data = data.replace(b"\n", b"\r\n")
 
     fast = _feed_output(source, data, block_checks=True, encoding=encoding)
     slow = _feed_output(source, data, block_checks=False, encoding=encoding)
