@@ -284,3 +284,43 @@ def test_an_unknown_header_set_is_refused_naming_the_closest_set_and_what_it_lac
         "failed",
         "数据交换规范中文表头",
     )
+
+
+@pytest.mark.usefixtures("media")
+def test_a_handed_in_spreadsheet_and_an_undeclared_gb18030_file_load(
+    django_capture_on_commit_callbacks,
+):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from registry.loading.uploads import feed_upload_create, feed_upload_load
+
+    workbook = Workbook()
+    workbook.active.append(list(CHINESE_HEADERS["hukou"].values()))
+    workbook.active.append(
+        [CHILD, "陈小明", "男", date(2020, 3, 15), "440604", "440604010003", "", "20200401", ""]
+    )
+    sheet = io.BytesIO()
+    workbook.save(sheet)
+    gb18030 = ("\r\n".join(hukou_lines()[::2]) + "\r\n").encode("gb18030")
+    uploads = []
+    for name, content in (("户籍.xlsx", sheet.getvalue()), ("户籍.csv", gb18030)):
+        with django_capture_on_commit_callbacks(execute=False):
+            uploads.append(
+                feed_upload_create(
+                    source="hukou",
+                    file=SimpleUploadedFile(name, content),
+                    encoding="auto",
+                    as_of=date(2027, 3, 1),
+                    submitted_by="steward1",
+                )
+            )
+
+    loaded = [feed_upload_load(upload.pk) for upload in uploads]
+
+    assert [(u.status, u.batch.encoding, u.batch.rows_inserted) for u in loaded] == [
+        ("done", "xlsx", 1),
+        ("done", "gb18030", 1),
+    ]
+    assert stored_hukou() == EXPECTED_HUKOU

@@ -111,3 +111,21 @@ def test_other_roles_cannot_add_mappings(role):
 
 def test_signing_in_comes_first(client):
     assert client.get(PAGE).status_code == 302
+
+
+def test_the_page_reads_in_english(steward):
+    client = login(steward)
+    client.cookies["django_language"] = "en"
+
+    page = client.get(PAGE)
+    refused = client.post(
+        PAGE, {"column": "hukou:name", "header": "name", "header_set": "某市公安局导出"}
+    )
+
+    assertContains(page, "<h1>Header mappings</h1>", html=True)
+    assertContains(page, "Header in the department&#x27;s file")
+    assertContains(
+        refused,
+        "This is the source&#x27;s English column name, which is recognised without a mapping.",
+        status_code=400,
+    )
