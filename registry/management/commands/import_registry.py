@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from registry.feeds import values
 from registry.feeds.specs import FEEDS
 from registry.interchange import ProductCommand
 from registry.loading.imports import (
@@ -14,6 +15,14 @@ from registry.loading.imports import (
     ImportReport,
     registry_import_file,
 )
+
+
+def _as_of(text: str) -> date:
+    """A date in any form a department writes one (registry.feeds.values)."""
+    try:
+        return date.fromisoformat(values.date_text(text))
+    except values.ValueRefused as refused:
+        raise ValueError(refused.reason) from None
 
 
 class Command(ProductCommand):
@@ -33,9 +42,10 @@ class Command(ProductCommand):
         )
         parser.add_argument(
             "--as-of",
-            type=date.fromisoformat,
+            type=_as_of,
             default=None,
-            help="the date the department's data describes (YYYY-MM-DD); default today",
+            help="the date the department's data describes (YYYY-MM-DD, YYYYMMDD, …); "
+            "default today",
         )
         parser.add_argument("--submitted-by", default="", help="who delivered the files")
 

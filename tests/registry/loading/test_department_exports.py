@@ -324,3 +324,15 @@ def test_a_handed_in_spreadsheet_and_an_undeclared_gb18030_file_load(
         ("done", "gb18030", 1),
     ]
     assert stored_hukou() == EXPECTED_HUKOU
+
+
+def test_the_command_takes_the_data_date_in_a_department_form_too(tmp_path):
+    from datetime import date
+
+    feed = tmp_path / "户籍.csv"
+    feed.write_bytes(("\n".join(hukou_lines()) + "\n").encode("gb18030"))
+
+    printed = run("--source", "hukou", str(feed), "--as-of", "2027年3月1日")
+
+    assert printed.startswith("户籍.csv (hukou, gb18030): 2 rows read, 2 inserted,")
+    assert ImportBatch.objects.get().as_of == date(2027, 3, 1)
