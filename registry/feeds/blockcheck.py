@@ -149,15 +149,23 @@ class BlockChecker:
         if bounds is None:
             return None
         begin, end = bounds
-        values: dict[str, np.ndarray] = {}
-        for index, rule in enumerate(self.rules):
-            checked = _check_column(data, begin[:, index], end[:, index], rule, self.utf8)
-            if checked is None:
-                return None
-            values[self.columns[index]] = checked
-        if not self._cross_checks(values):
+        fields = [(data, begin[:, index], end[:, index]) for index in range(len(self.rules))]
+        if not self.accepts(fields):
             return None
         return self._for_copy(data, starts, begin, end, first_line)
+
+    def accepts(self, fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bool:
+        """Whether every line passes every check, given each column as (bytes, where each
+        line's field begins, where it ends): the file's block, or a column rewritten apart
+        from it (blockforms)."""
+        values: dict[str, np.ndarray] = {}
+        for index, rule in enumerate(self.rules):
+            data, begin, end = fields[index]
+            checked = _check_column(data, begin, end, rule, self.utf8)
+            if checked is None:
+                return False
+            values[self.columns[index]] = checked
+        return self._cross_checks(values)
 
     def _cross_checks(self, values: dict[str, np.ndarray]) -> bool:
         # A hukou row's birth date equals the birth date inside its ID number.
@@ -169,9 +177,7 @@ class BlockChecker:
     def _for_copy(self, data, starts, begin, end, first_line: int) -> bytes:
         """The block with each line's number in front and each month's first day added."""
         count = len(starts)
-        numbers = np.arange(first_line, first_line + count, dtype=np.int64)
-        digits = (numbers[:, None] // _PLACES % 10 + _ZERO).astype(np.uint8)
-        prefix = np.concatenate([digits, np.full((count, 1), _COMMA, dtype=np.uint8)], axis=1)
+        prefix = line_prefixes(first_line, count)
         positions = [np.repeat(starts, LINE_DIGITS + 1)]
         inserted = [prefix.ravel()]
         for index, rule in enumerate(self.rules):
@@ -180,6 +186,13 @@ class BlockChecker:
                 inserted.append(np.tile(_FIRST_DAY, count))
         # np.insert places values given for one position in the order given.
         return np.insert(data, np.concatenate(positions), np.concatenate(inserted)).tobytes()
+
+
+def line_prefixes(first_line: int, count: int) -> np.ndarray:
+    """Each line's number, zero-padded, and a comma: what COPY reads first on each line."""
+    numbers = np.arange(first_line, first_line + count, dtype=np.int64)
+    digits = (numbers[:, None] // _PLACES % 10 + _ZERO).astype(np.uint8)
+    return np.concatenate([digits, np.full((count, 1), _COMMA, dtype=np.uint8)], axis=1)
 
 
 def line_ends(data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

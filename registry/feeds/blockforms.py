@@ -23,13 +23,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from registry.feeds.blockcheck import _ID_CHECK, _ID_WEIGHTS, COLUMNS, field_bounds, line_ends
+from registry.feeds.blockcheck import (
+    _ID_CHECK,
+    _ID_WEIGHTS,
+    COLUMNS,
+    BlockChecker,
+    field_bounds,
+    line_ends,
+    line_prefixes,
+)
 from registry.feeds.specs import FeedSpec
 
 _ZERO, _NINE, _DASH, _CR = ord("0"), ord("9"), ord("-"), ord("\r")
 _UNCHANGED = "unchanged"
 # GB 11643 first generation: `19` goes in after the address code.
 _CENTURY = np.frombuffer(b"19", dtype=np.uint8)
+# What a month's text gains on its way to COPY: its first day.
+_FIRST_DAY = np.frombuffer(b"-01", dtype=np.uint8)
 
 
 class BlockForms:
@@ -62,7 +72,45 @@ class BlockForms:
     def translate(self, block: bytes) -> bytes | None:
         """The block with every column in a recognised form written canonically (the block
         itself when all already are), or None when some field is in no form known here.
-        `block` ends with a newline; carriage returns are left to the block checks."""
+        `block` ends with a newline; the rewritten block has no carriage returns."""
+        found = self._rewritten(block)
+        if found is None:
+            return None
+        data, begin, end, newlines, rewritten = found
+        if not rewritten:
+            return block
+        return _assemble(data, begin, end, newlines, rewritten)
+
+    def for_copy(self, block: bytes, first_line: int, checker: BlockChecker) -> bytes | None:
+        """What `checker.check` would make of the translated block, in one pass: the
+        rewritten columns are checked where they are, then the lines are put together once,
+        each led by its number and each month given its first day. None when a field is in
+        no form known here or any check fails (the row checks take the block)."""
+        found = self._rewritten(block) if checker.usable else None
+        if found is None:
+            return None
+        data, begin, end, newlines, rewritten = found
+        fields = []
+        for index in range(len(self.kinds)):
+            how, first, second = rewritten.get(index, ("slice", begin[:, index], None))
+            if how == "slice":
+                fields.append(
+                    (data, first, first + second if second is not None else end[:, index])
+                )
+            else:
+                size = first.shape[1]
+                starts = np.arange(len(first), dtype=np.int64) * size
+                fields.append((first.ravel(), starts, starts + second))
+        if not checker.accepts(fields):
+            return None
+        months = [index for index, kind in enumerate(self.kinds) if kind == "month"]
+        prefix = line_prefixes(first_line, len(begin))
+        return _assemble(data, begin, end, newlines, rewritten, prefix=prefix, months=months)
+
+    def _rewritten(self, block: bytes):
+        """(the block as bytes, each field's begin and end, each line's newline, the
+        rewritten columns by index), or None when the block is not plain lines or some field
+        is in no form known here."""
         if not self.usable or b'"' in block or b"\x00" in block:
             return None
         data = np.frombuffer(block, dtype=np.uint8)
@@ -95,9 +143,7 @@ class BlockForms:
                 return None
             if result is not _UNCHANGED:
                 rewritten[index] = result
-        if not rewritten:
-            return block
-        return _assemble(data, begin, end, newlines, rewritten)
+        return data, begin, end, newlines, rewritten
 
     # --- one form per kind of column: _UNCHANGED, None, or what the fields become ----------
 
@@ -232,21 +278,40 @@ def _one_byte(data, begin, end, table: dict[bytes, int]):
     return ("matrix", out[:, None], np.ones(len(lengths), dtype=np.int64))
 
 
-def _assemble(data, begin, end, newlines, rewritten) -> bytes:
-    """The block again, line by line, each rewritten field in place of the written one.
+def _assemble(data, begin, end, newlines, rewritten, *, prefix=None, months=()) -> bytes:
+    """The block again, line by line, each rewritten field in place of the written one;
+    with `prefix` (a matrix, one row per line) in front of each line and the first day
+    after each of the `months` columns, as COPY reads them.
 
     One gather over the whole block: the output is a list of segments (a run of fields left
     as written with the separators between them, or one rewritten field, or a separator),
-    each a start in a pool (the block, then each rewritten column's bytes) and a length.
-    Each line ends with its newline alone."""
+    each a start in a pool (the block, then each rewritten column's bytes, then `-01`) and a
+    length. Each line ends with its newline alone."""
     count, width = begin.shape
     pool = [data]
     offset = len(data)
     starts, lengths = [], []
     one = np.ones(count, dtype=np.int64)
+
+    def add_matrix(matrix, size_of_each) -> None:
+        nonlocal offset
+        size = matrix.shape[1]
+        pool.append(matrix.ravel())
+        starts.append(offset + np.arange(count, dtype=np.int64) * size)
+        lengths.append(size_of_each)
+        offset += matrix.size
+
+    if prefix is not None:
+        add_matrix(prefix, np.full(count, prefix.shape[1], dtype=np.int64))
+    first_day = None
+    if months:
+        first_day = offset
+        pool.append(_FIRST_DAY)
+        offset += len(_FIRST_DAY)
     run = None  # the first column of a run of columns left as written
     for index in range(width):
-        if index not in rewritten:
+        month = index in months
+        if index not in rewritten and not month:
             if run is None:
                 run = index
             continue
@@ -255,16 +320,17 @@ def _assemble(data, begin, end, newlines, rewritten) -> bytes:
             starts.append(begin[:, run])
             lengths.append(begin[:, index] - begin[:, run])
             run = None
-        how, first, second = rewritten[index]
+        how, first, second = rewritten.get(
+            index, ("slice", begin[:, index], end[:, index] - begin[:, index])
+        )
         if how == "slice":
             starts.append(first)
             lengths.append(second)
         else:
-            size = first.shape[1]
-            pool.append(first.ravel())
-            starts.append(offset + np.arange(count, dtype=np.int64) * size)
-            lengths.append(second)
-            offset += first.size
+            add_matrix(first, second)
+        if month:
+            starts.append(np.full(count, first_day, dtype=np.int64))
+            lengths.append(np.full(count, len(_FIRST_DAY), dtype=np.int64))
         if index < width - 1:
             starts.append(end[:, index])  # the comma after the field
             lengths.append(one)

@@ -93,18 +93,15 @@ class CopyFeed:
             line += lines
 
     def _block_checked(self, data: bytes, line: int) -> bytes | None:
-        """The block through the block checks, its department forms rewritten first
+        """The block through the block checks, its department forms rewritten
         (registry.feeds.blockforms) when it does not pass as it is."""
-        checked_already = not self.rewrite_first
-        if checked_already:
+        if not self.rewrite_first:
             checked = self.checker.check(data, line)
             if checked is not None or not self.forms.usable:
                 return checked
-        rewritten = self.forms.translate(data)
-        self.rewrite_first = rewritten is not None and rewritten is not data
-        if rewritten is None or (rewritten is data and checked_already):
-            return None
-        return self.checker.check(rewritten, line)
+        checked = self.forms.for_copy(data, line, self.checker)
+        self.rewrite_first = checked is not None
+        return checked
 
     def _count(self, rows: int, last_line: int) -> None:
         before = self.report.rows_read

@@ -124,6 +124,28 @@ def test_department_blocks_take_the_block_path_and_match_the_row_path():
                 assert fast[2] == [], source
 
 
+def test_a_canonical_block_goes_to_copy_as_the_block_checks_alone_send_it():
+    for source, lines in GOOD_LINES.items():
+        header = _header(source)
+        for newline in (b"\n", b"\r\n"):
+            block = ("\n".join(lines) + "\n").encode().replace(b"\n", newline)
+            checker = BlockChecker(FEEDS[source], header)
+
+            fused = BlockForms(FEEDS[source], header).for_copy(block, 7, checker)
+
+            assert fused == checker.check(block, 7), source
+            assert fused is not None
+
+
+def test_a_department_block_goes_to_copy_as_its_rewrite_through_the_block_checks():
+    for source in GOOD_LINES:
+        header = _header(source)
+        block = ("\r\n".join(department_lines(source)) + "\r\n").encode()
+        forms, checker = BlockForms(FEEDS[source], header), BlockChecker(FEEDS[source], header)
+
+        assert forms.for_copy(block, 2, checker) == checker.check(forms.translate(block), 2)
+
+
 def test_a_form_not_known_to_the_blocks_hands_the_block_to_the_row_checks():
     forms = BlockForms(FEEDS["social_insurance"], list(FEEDS["social_insurance"].columns))
     good = department_lines("social_insurance")[0]
