@@ -5,8 +5,9 @@ flags as `是`/`否`, shares as `50%`, and now and then an ID number in full-wid
 its 15 first-generation digits (INTERCHANGE.md). The block checks (blockcheck.py) accept only
 the canonical forms, so such a block would take the row checks, several times slower. Here
 each column of a block is rewritten, with a few numpy operations for the whole block, into
-the canonical form the row checks would have made of it (registry.feeds.values), and the
-block checks then check the result as any other block.
+the canonical form the row checks would have made of it (registry.feeds.values); the block
+checks check the rewritten columns where they are (`BlockChecker.accepts`), and the lines are
+put together once, as COPY reads them (`for_copy`).
 
 Like the block checks, this only ever helps: a field in a form not recognised here hands the
 block back (None) to the row checks, which accept or reject it with line and reason. What is
