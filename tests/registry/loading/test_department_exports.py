@@ -336,3 +336,42 @@ def test_the_command_takes_the_data_date_in_a_department_form_too(tmp_path):
 
     assert printed.startswith("户籍.csv (hukou, gb18030): 2 rows read, 2 inserted,")
     assert ImportBatch.objects.get().as_of == date(2027, 3, 1)
+
+
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_the_header_mappings_are_read_once_per_file_not_per_row(tmp_path, method):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lines = [",".join(CHINESE_HEADERS["social_insurance"].values())] + [
+        f"{MOTHER},{2000 + n // 12}{n % 12 + 1:02d},是,否," for n in range(300)
+    ]
+    feed = tmp_path / "social_insurance.csv"
+    feed.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+
+    with CaptureQueriesContext(connection) as queries:
+        report = registry_import_file(source="social_insurance", path=feed, method=method)
+
+    assert (report.inserted, report.rejected) == (300, 0)
+    assert sum("registry_headermapping" in query["sql"] for query in queries) == 1
+
+
+@pytest.mark.usefixtures("media")
+def test_a_handed_in_file_neither_csv_nor_xlsx_is_refused_and_nothing_is_stored():
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from registry.loading.uploads import UploadRefused, feed_upload_create
+    from registry.models import FeedUpload
+
+    with pytest.raises(UploadRefused, match="the file must be .csv or .xlsx"):
+        feed_upload_create(
+            source="hukou",
+            file=SimpleUploadedFile("户籍.xls", b"\xd0\xcf\x11\xe0"),
+            encoding="auto",
+            as_of=date(2027, 3, 1),
+            submitted_by="steward1",
+        )
+
+    assert FeedUpload.objects.count() == 0
