@@ -25,51 +25,50 @@ from openpyxl import Workbook
 
 from registry.feeds.specs import FEEDS
 
-# INTERCHANGE.md's Chinese headers, in the order of its columns for each feed.
-CHINESE_HEADERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "hukou": (
-        ("id_number", "公民身份号码"),
-        ("name", "姓名"),
-        ("sex", "性别"),
-        ("birth_date", "出生日期"),
-        ("hukou_district_code", "户籍地行政区划代码"),
-        ("community_code", "社区代码"),
-        ("address", "住址"),
-        ("registered_on", "户籍登记日期"),
-        ("household_no", "户号"),
-    ),
-    "property": (
-        ("certificate_no", "不动产权证号"),
-        ("owner_id_number", "权利人身份证号"),
-        ("share_percent", "份额"),
-        ("community_code", "社区代码"),
-        ("address", "坐落"),
-        ("registered_on", "登记日期"),
-    ),
-    "rental": (
-        ("registration_no", "备案编号"),
-        ("tenant_id_number", "承租人身份证号"),
-        ("community_code", "社区代码"),
-        ("address", "房屋地址"),
-        ("start_date", "租赁起始日期"),
-        ("end_date", "租赁终止日期"),
-    ),
-    "social_insurance": (
-        ("id_number", "公民身份号码"),
-        ("month", "缴费年月"),
-        ("pension", "养老保险"),
-        ("medical", "医疗保险"),
-        ("employer_name", "单位名称"),
-    ),
-    "residence_permit": (
-        ("id_number", "公民身份号码"),
-        ("permit_no", "居住证号"),
-        ("district_code", "签发地行政区划代码"),
-        ("issued_on", "签发日期"),
-        ("expires_on", "有效期至"),
-    ),
+# INTERCHANGE.md's Chinese headers for each feed's columns, in the order of its table.
+CHINESE_HEADERS: dict[str, dict[str, str]] = {
+    "hukou": {
+        "id_number": "公民身份号码",
+        "name": "姓名",
+        "sex": "性别",
+        "birth_date": "出生日期",
+        "hukou_district_code": "户籍地行政区划代码",
+        "community_code": "社区代码",
+        "address": "住址",
+        "registered_on": "户籍登记日期",
+        "household_no": "户号",
+    },
+    "property": {
+        "certificate_no": "不动产权证号",
+        "owner_id_number": "权利人身份证号",
+        "share_percent": "份额",
+        "community_code": "社区代码",
+        "address": "坐落",
+        "registered_on": "登记日期",
+    },
+    "rental": {
+        "registration_no": "备案编号",
+        "tenant_id_number": "承租人身份证号",
+        "community_code": "社区代码",
+        "address": "房屋地址",
+        "start_date": "租赁起始日期",
+        "end_date": "租赁终止日期",
+    },
+    "social_insurance": {
+        "id_number": "公民身份号码",
+        "month": "缴费年月",
+        "pension": "养老保险",
+        "medical": "医疗保险",
+        "employer_name": "单位名称",
+    },
+    "residence_permit": {
+        "id_number": "公民身份号码",
+        "permit_no": "居住证号",
+        "district_code": "签发地行政区划代码",
+        "issued_on": "签发日期",
+        "expires_on": "有效期至",
+    },
 }
-
 # What kind of value each column holds, for the columns a department writes its own way.
 KINDS: dict[str, str] = {
     "id_number": "id",
@@ -185,7 +184,7 @@ def write_department_forms(
     chosen: dict[str, dict[str, str]] = {}
     for source, spec in FEEDS.items():
         canonical = folder / spec.file_name
-        columns = [column for column, _ in CHINESE_HEADERS[source]]
+        columns = list(CHINESE_HEADERS[source])
         # Never the canonical form (each tuple's first): the files exercise the department's.
         forms = {
             column: rng.choice(FORMS[KINDS[column]][0][1:])
@@ -197,7 +196,7 @@ def write_department_forms(
             forms.update({column: "iso" for column in forms if KINDS[column] == "date"})
         chosen[source] = forms
         rows = _department_rows(canonical, columns, forms, rng)
-        header = [name for _, name in CHINESE_HEADERS[source]]
+        header = list(CHINESE_HEADERS[source].values())
         if source in xlsx:
             _write_xlsx(folder / f"{source}.xlsx", header, columns, rows)
         else:
@@ -239,8 +238,89 @@ def _write_xlsx(path: Path, header: list[str], columns: list[str], rows) -> None
     for row in rows:
         sheet.append(
             [
-                date.fromisoformat(value) if is_date and value else value
+                _date_cell(value) if is_date and value else value
                 for value, is_date in zip(row, dates, strict=True)
             ]
         )
     book.save(path)
+
+
+def _date_cell(value: str) -> date:
+    """A date column's text (`YYYY-MM-DD` or `YYYYMMDD`) as the date cell a spreadsheet keeps."""
+    if "-" in value:
+        return date.fromisoformat(value)
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
+# --- fixed forms, for tests and the import benchmark ----------------------------------------
+
+_SEX_FORM = {"chinese": "男女", "code": "code"}
+
+
+def department_forms_write(
+    *,
+    canonical: Path,
+    out: Path,
+    sex_form: str = "chinese",
+    spreadsheets: frozenset[str] = frozenset(),
+    full_width_every: int = 50,
+    first_generation_every: int = 37,
+) -> list[Path]:
+    """Rewrite each feed file of `canonical` into `out` in the forms the block path rewrites
+    (registry.feeds.blockforms): the Chinese headers, sex as `男`/`女` (`sex_form="code"`:
+    `1`/`2`), dates as `YYYYMMDD`, months as `YYYYMM`, flags as `是`/`否`, shares as `50%`;
+    `<source>.csv` in GB18030 with CRLF, or `<source>.xlsx` for the sources in
+    `spreadsheets`. Returns the files written.
+
+    Every `full_width_every`-th row writes its ID numbers in full-width digits, every
+    `first_generation_every`-th row of a person born in the 1900s in 15 digits."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source, headers in CHINESE_HEADERS.items():
+        path = Path(canonical) / f"{source}.csv"
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            columns = next(reader)
+            rewrite = row_rewriter(columns, sex_form, full_width_every, first_generation_every)
+            header = [headers.get(column, column) for column in columns]
+            rows = (rewrite(n, row) for n, row in enumerate(reader))
+            if source in spreadsheets:
+                target = out / f"{source}.xlsx"
+                _write_xlsx(target, header, columns, rows)
+            else:
+                target = out / f"{source}.csv"
+                with target.open("w", encoding="gb18030", newline="") as exported:
+                    writer = csv.writer(exported, lineterminator="\r\n")
+                    writer.writerow(header)
+                    writer.writerows(rows)
+        written.append(target)
+    return written
+
+
+def row_rewriter(columns, sex_form, full_width_every, first_generation_every):
+    """(row number, canonical row) → the row in department_forms_write's fixed forms."""
+    kinds = [KINDS.get(column, "") for column in columns]
+    fixed = {
+        "sex": _SEX_FORM[sex_form],
+        "date": "compact",
+        "month": "compact",
+        "flag": "是否",
+        "share": "percent",
+    }
+
+    def rewrite(number: int, row: list[str]) -> list[str]:
+        values = []
+        for kind, value in zip(kinds, row, strict=True):
+            if kind == "id":
+                if number % first_generation_every == 1:
+                    value = id_form(value, "first_generation")
+                if number % full_width_every == 2:
+                    value = id_form(value, "full_width")
+            elif kind in fixed and value:
+                value = FORMS[kind][1](value, fixed[kind])
+            values.append(value)
+        return values
+
+    return rewrite

@@ -179,6 +179,7 @@ DECLARED = {
     "steward:upload": "steward",
     "steward:upload-progress": "steward",
     "steward:audit": "steward",
+    "steward:header-mappings": "steward",
     "staff:home": "staff",
     "registry-verify-families": "department",
     "registry-verify-identities": "department",

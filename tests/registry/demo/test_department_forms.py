@@ -115,10 +115,10 @@ def test_the_department_folder_has_chinese_headers_gb18030_and_a_spreadsheet(tmp
     assert not (a / "residence_permit.csv").exists()
     for source in ("hukou", "property", "rental", "social_insurance"):
         header = _csv_rows(a / f"{source}.csv")[0]
-        assert header == [name for _, name in CHINESE_HEADERS[source]]
+        assert header == list(CHINESE_HEADERS[source].values())
     sheet = load_workbook(a / "residence_permit.xlsx", read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == [name for _, name in CHINESE_HEADERS["residence_permit"]]
+    assert list(rows[0]) == list(CHINESE_HEADERS["residence_permit"].values())
     assert type(rows[1][3]).__name__ == "datetime"  # a date cell, as spreadsheets hold dates
     # No column keeps its canonical form: sex is never M/F, no date is YYYY-MM-DD.
     hukou = _csv_rows(a / "hukou.csv")[1:]

@@ -61,7 +61,7 @@ def _load(source: str, path: Path) -> list[tuple]:
 def department_files(draw, folder: Path):
     source = draw(st.sampled_from(sorted(FEEDS)))
     header, rows = _canonical(folder, source)
-    columns = [column for column, _ in CHINESE_HEADERS[source]]
+    columns = list(CHINESE_HEADERS[source])
     forms = {
         column: draw(st.sampled_from(FORMS[KINDS[column]][0]))
         for column in columns
@@ -85,7 +85,7 @@ def department_files(draw, folder: Path):
                 value = FORMS[kind][1](value, forms[column])
             out.append(value)
         written.append(out)
-    names = [name for _, name in CHINESE_HEADERS[source]] if chinese else columns
+    names = list(CHINESE_HEADERS[source].values()) if chinese else columns
     return source, names, written, container, line_end
 
 
