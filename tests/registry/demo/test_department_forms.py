@@ -2,12 +2,18 @@
 
 import csv
 import io
+import json
+from datetime import date
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from openpyxl import load_workbook
 
+from enrollment.policy import Policy, default_policy_document, score
+from enrollment.services.facts import facts_from_answer
 from registry import idnumber
+from registry.contract import FamilyQuestion, LookupContext
 from registry.demo.department_forms import (
     CHINESE_HEADERS,
     date_form,
@@ -17,6 +23,8 @@ from registry.demo.department_forms import (
     sex_form,
     share_form,
 )
+from registry.services.verification import verify_families
+from tests.registry.factories import signed
 
 ID = "44060419850307018X"
 
@@ -83,7 +91,7 @@ def test_every_id_form_reads_back_as_the_number(form, written):
 
 
 def test_a_number_born_outside_the_1900s_has_no_first_generation_form():
-    child = idnumber.make("440604", __import__("datetime").date(2020, 3, 15), 123)
+    child = idnumber.make("440604", date(2020, 3, 15), 123)
     assert id_form(child, "first_generation") == child
 
 
@@ -124,3 +132,62 @@ def test_the_department_folder_has_chinese_headers_gb18030_and_a_spreadsheet(tmp
     hukou = _csv_rows(a / "hukou.csv")[1:]
     assert {row[2] for row in hukou} <= {"男", "女", "1", "2"}
     assert not any(len(row[3]) == 10 and row[3][4] == "-" for row in hukou)
+
+
+def _decisions(folder) -> dict[str, tuple]:
+    """Every application of the folder's district: loaded as `make demo` loads it, asked of
+    the registry and scored by the default policy; everything written rolled back."""
+    with transaction.atomic():
+        call_command("import_registry", str(folder), stdout=io.StringIO())
+        applications = [
+            json.loads(line) for line in (folder / "applications.jsonl").read_text().splitlines()
+        ]
+        questions = [
+            signed(
+                FamilyQuestion(
+                    key=a["ref"],
+                    consent_reference=f"consent-{a['ref']}",
+                    end_user="counter",
+                    child_id_number=a["child"]["id_number"],
+                    guardian_id_numbers=tuple(g["id_number"] for g in a["guardians"]),
+                    home_community_code=a["home_community_code"],
+                    cutoff=date(2027, 3, 31),
+                    district_code="440604",
+                    city_code="4406",
+                ),
+                purpose="demo",
+            )
+            for a in applications
+        ]
+        answers = verify_families(
+            questions=questions, context=LookupContext(client_id="edu-440604", purpose="demo")
+        )
+        transaction.set_rollback(True)
+    policy = Policy(default_policy_document(admission_year=2027))
+    decided = {}
+    for answer in answers:
+        result = score(facts_from_answer(answer), policy)
+        decided[answer.key] = (result.outcome, tuple(result.reasons), result.total_points)
+    return decided
+
+
+@pytest.mark.django_db
+def test_a_department_form_district_is_decided_exactly_as_the_canonical_one(tmp_path):
+    for forms in ("canonical", "department"):
+        call_command(
+            "generate_district", "--households", "150", "--seed", "7", "--year", "2027",
+            "--out", str(tmp_path / forms), "--forms", forms, stdout=io.StringIO(),
+        )  # fmt: skip
+
+    canonical = _decisions(tmp_path / "canonical")
+    department = _decisions(tmp_path / "department")
+
+    applications = (tmp_path / "canonical" / "applications.jsonl").read_text().splitlines()
+    assert len(canonical) == len(applications)
+    assert department == canonical
+    # Every kind of decision is among them, so the comparison covers each path.
+    assert {outcome for outcome, _, _ in canonical.values()} == {
+        "eligible",
+        "ineligible",
+        "needs_review",
+    }
