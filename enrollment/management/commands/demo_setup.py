@@ -40,15 +40,35 @@ class Command(ProductCommand):
         parser.add_argument("--households", type=int, default=400)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument(
+            "--forms",
+            choices=("canonical", "department"),
+            default="department",
+            help="how the district's feeds are written: as departments export them (the "
+            "registry's front door, by default) or in the canonical form",
+        )
+        parser.add_argument(
             "--url", default="http://127.0.0.1:8000/", help="where the portal will be served"
         )
 
-    def handle(self, *args, dir: str, year: int, households: int, seed: int, url: str, **options):
+    def handle(
+        self,
+        *args,
+        dir: str,
+        year: int,
+        households: int,
+        seed: int,
+        forms: str,
+        url: str,
+        **options,
+    ):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates well-known logins; it runs only with DEBUG on")
         out = Path(dir)
-        self._step("Generating the synthetic district")
-        call_command("generate_district", households=households, seed=seed, year=year, out=str(out))
+        self._step("Generating the synthetic district, its feeds as departments export them")
+        call_command(
+            "generate_district", households=households, seed=seed, year=year, out=str(out),
+            forms=forms,
+        )  # fmt: skip
         self._step("Loading the registry feeds")
         call_command("import_registry", str(out))
         self._step("Registering the education bureau's consent key with the registry")
