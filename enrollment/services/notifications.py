@@ -378,3 +378,22 @@ def review_digest_write(*, now: datetime | None = None) -> int:
                 now=now,
             )
     return _store(rows)
+
+
+# --- The family's side ----------------------------------------------------------------------
+
+
+def inbox_mark_read(*, user: User, now: datetime | None = None) -> int:
+    """The family opened its inbox: what it showed counts as read."""
+    now = now or timezone.now()
+    return Notification.objects.inbox_of(user, now).filter(read_at__isnull=True).update(read_at=now)
+
+
+def notification_preferences_set(*, actor: User, language: str, notify_by: str, email: str) -> User:
+    """A family chooses the language of its messages, SMS, e-mail or both, and its address.
+    Messages written from now on follow the choice; those written already stay as written."""
+    actor.language = language
+    actor.notify_by = notify_by
+    actor.email = email.strip()
+    actor.save(update_fields=["language", "notify_by", "email"])
+    return actor
