@@ -76,7 +76,13 @@ def test_a_submission_writes_one_message_per_channel_with_the_application(distri
     # then
     rows = Notification.objects.filter(event="received").order_by("channel")
     assert [(r.key, r.channel, r.status, r.address, r.application_id) for r in rows] == [
-        (f"received:P001:{parent.pk}:email", "email", "queued", "mother@example.cn", application.pk),
+        (
+            f"received:P001:{parent.pk}:email",
+            "email",
+            "queued",
+            "mother@example.cn",
+            application.pk,
+        ),
         (f"received:P001:{parent.pk}:inbox", "inbox", "sent", "", application.pk),
         (f"received:P001:{parent.pk}:sms", "sms", "queued", parent.phone, application.pk),
     ]
@@ -289,9 +295,7 @@ def test_a_message_that_keeps_failing_stops_at_the_attempt_cap(district, parent,
     assert (message.status, message.attempts, third.claimed) == ("failed", 2, 0)
 
 
-def test_quiet_hours_hold_an_sms_until_eight_but_not_the_last_reminder(
-    district, officer, parent
-):
+def test_quiet_hours_hold_an_sms_until_eight_but_not_the_last_reminder(district, officer, parent):
     application, offer = _published(district, officer, parent)
     Offer.objects.filter(pk=offer.pk).update(respond_by=NIGHT + timedelta(hours=6))
     service.offer_reminders_write(now=NIGHT)
