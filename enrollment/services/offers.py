@@ -9,6 +9,7 @@ from django.utils import timezone
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import AuditAction, Offer, School, User
 from enrollment.services.audit import audit_log
+from enrollment.services.notifications import enrolment_notify
 
 ANSWERS = {"accept": Offer.Status.ACCEPTED, "decline": Offer.Status.DECLINED}
 ANSWER_ACTIONS = {"accept": AuditAction.OFFER_ACCEPT, "decline": AuditAction.OFFER_DECLINE}
@@ -122,6 +123,7 @@ def offer_mark_enrolment(
             "new": {"enrolment": enrolment},
         },
     )
+    enrolment_notify(offer=offer)
     return offer
 
 

@@ -24,6 +24,7 @@ from enrollment.models import (
 )
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
+from enrollment.services.notifications import recheck_answered_notify
 
 
 def recheck_window_days() -> int:
@@ -165,6 +166,7 @@ def recheck_resolve(
             "new": {"status": result},
         },
     )
+    recheck_answered_notify(recheck=recheck)
     return recheck
 
 

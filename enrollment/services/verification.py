@@ -43,7 +43,7 @@ from enrollment.models import (
     applicant_is_related,
 )
 from enrollment.policy import Policy, score
-from enrollment.services import dispatch
+from enrollment.services import dispatch, notifications
 from enrollment.services.competition import (
     competing_applications,
     competition_review,
@@ -429,6 +429,7 @@ def _record_decisions(jobs, answers, policies, policy_rows, token) -> int:
         competing=competing,
         unrelated={case.application_id for case in deciding if not related[case.ref]},
     )
+    notifications.verification_outcomes_notify(application_ids=app_ids)
     VerificationJob.objects.filter(id__in=[j.id for j in jobs]).update(
         status=VerificationJob.Status.DONE, finished_at=now, last_error="", next_attempt_at=None
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enrollment.portal.parents import views
+from enrollment.portal.parents import inbox, views
 from enrollment.portal.parents.identity import identity_required, identity_verify
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     # Parents: account, the application in steps, and what follows it.
     path("accounts/signup/", views.signup, name="signup"),
     path("identity/", identity_verify, name="identity-verify"),
+    path("inbox/", inbox.inbox, name="inbox"),
     # Applying needs a verified identity (portal/parents/identity.py).
     path("apply/", identity_required(views.apply_start), name="apply-start"),
     path("apply/check/", identity_required(views.apply_check), name="apply-check"),
