@@ -30,6 +30,7 @@ from enrollment.models import (
     Community,
     Evidence,
     Offer,
+    Placement,
     Recheck,
     School,
     WaitlistEntry,
@@ -44,7 +45,7 @@ from enrollment.portal.parents.presentation import (
     withheld_fact_rows,
 )
 from enrollment.portal.vocabulary import relation_choices
-from enrollment.selectors.allocation import allocation_run_latest_visible
+from enrollment.selectors.allocation import allocation_run_of_results
 from enrollment.selectors.applications import (
     applicant_related,
     application_get,
@@ -445,10 +446,19 @@ def _detail_context(request, application: Application) -> dict:
 
 
 def _results_context(user, application: Application) -> dict:
+    """The 录取结果 panel: only once a run that concerns this application is visible to its
+    family (selectors.allocation_run_of_results). Until then the page says when the results
+    come, and offers no re-check: there is nothing yet to contest."""
     now = timezone.now()
-    run = allocation_run_latest_visible(application=application, now=now)
+    run = allocation_run_of_results(application=application, now=now)
     if run is None:
-        return {"published": False}
+        embargoed = allocation_run_of_results(application=application, now=now, visible=False)
+        return {
+            "published": False,
+            "results_from": embargoed.visible_from
+            if embargoed is not None and embargoed.visible_from
+            else None,
+        }
     offers = list(offer_list(user=user, now=now).filter(application=application))
     waitlist = list(
         WaitlistEntry.objects.filter(run=run, application=application)
@@ -459,6 +469,8 @@ def _results_context(user, application: Application) -> dict:
     return {
         "published": True,
         "run": run,
+        # Left out of the run: found ineligible when it was made, so never on its lists.
+        "left_out": not Placement.objects.filter(run=run, application=application).exists(),
         "offers": offers,
         "live_offer": next((o for o in offers if o.status in Offer.LIVE), None),
         "waitlist": waitlist,
