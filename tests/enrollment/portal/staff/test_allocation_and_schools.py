@@ -4,9 +4,12 @@ downloads and 报到; re-checks."""
 import csv
 import io
 import logging
+import re
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 from pytest_django.asserts import assertContains, assertNotContains
 
@@ -20,9 +23,10 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from enrollment.services.allocation import allocation_run_execute
+from enrollment.services.offers import offer_answer
 from enrollment.services.rechecks import recheck_request
 from tests.enrollment.factories import UserFactory
-from tests.enrollment.portal.staff.conftest import login, start_run
+from tests.enrollment.portal.staff.conftest import BACKEND, login, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -220,19 +224,20 @@ def test_other_roles_are_refused_the_download_and_the_refusal_is_logged(publishe
     assert len([r for r in caplog.records if r.name == "enrollment.access"]) == 2
 
 
-def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
+def test_school_marks_enrolment_and_it_is_audited(published, school_staff, parent):
     client = login(school_staff)
+    offer_answer(offer=Offer.objects.get(application__ref="A02"), actor=parent, answer="accept")
 
     response = client.post(
-        "/staff/school/enrolment/", {"ref": "A01", "enrolment": "enrolled", "reason": ""}
+        "/staff/school/enrolment/", {"ref": "A02", "enrolment": "enrolled", "reason": ""}
     )
     stranger = client.post("/staff/school/enrolment/", {"ref": "A03", "enrolment": "enrolled"})
 
     assert response.status_code == 302
     assert response["Location"] == "/staff/school/?year=2027"
-    offer = Offer.objects.get(application__ref="A01")
+    offer = Offer.objects.get(application__ref="A02")
     assert (offer.enrolment, offer.enrolment_marked_by) == ("enrolled", school_staff)
-    assert Offer.objects.get(application__ref="A02").enrolment == ""
+    assert Offer.objects.get(application__ref="A01").enrolment == ""
     audit = AuditLog.objects.get(action="offer.enrolment")
     assert (audit.actor, audit.data) == (
         school_staff,
@@ -248,6 +253,55 @@ def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
     assertContains(page, "本校已公布的录取名单中没有申请编号为 A03 的孩子。")
     assertNotContains(page, "No child with this reference is admitted here.")
     assert page.context["enrolled"] == 1
+
+
+def test_school_page_offers_enrolment_only_for_accepted_places_and_nothing_preselected(
+    published, school_staff, parent
+):
+    # given: A02's family accepted; A01's family has not answered yet
+    offer_answer(offer=Offer.objects.get(application__ref="A02"), actor=parent, answer="accept")
+    client = login(school_staff)
+
+    # when
+    page = client.get("/staff/school/").content.decode()
+    refused = client.post(
+        "/staff/school/enrolment/", {"ref": "A01", "enrolment": "enrolled"}, follow=True
+    )
+    unchosen = client.post("/staff/school/enrolment/", {"ref": "A02", "enrolment": ""}, follow=True)
+
+    # then: one control, on A02's row, with "not recorded yet" chosen
+    assert page.count('name="enrolment"') == 1
+    assert 'id="enrolment-A02"' in page
+    assert 'id="enrolment-A01"' not in page
+    assert '<option value="" selected>尚未登记</option>' in page
+    assert '<option value="enrolled">已报到</option>' in page
+    assert page.count("家长接受学位后才能登记报到") == 1
+    assertContains(refused, "家长尚未接受这个学位，只有家长已接受的学位才能登记报到。")
+    assertContains(unchosen, "请选择报到情况。")
+    assert list(Offer.objects.order_by("application__ref").values_list("enrolment", flat=True)) == [
+        "",
+        "",
+    ]
+    assert not AuditLog.objects.filter(action="offer.enrolment").exists()
+
+
+def test_the_family_sees_the_schools_confirmation_of_enrolment(published, school_staff, parent):
+    offer = Offer.objects.get(application__ref="A02")
+    offer_answer(offer=offer, actor=parent, answer="accept")
+    login(school_staff).post("/staff/school/enrolment/", {"ref": "A02", "enrolment": "enrolled"})
+    offer.refresh_from_db()
+    day = timezone.localtime(offer.enrolment_marked_at)
+
+    page = login(parent).get("/applications/A02/")
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(parent, backend=BACKEND)
+
+    assertContains(page, f"学校已确认报到（{day.year}年{day.month}月{day.day}日）。")
+    # English month abbreviations follow Django's ("Dec.", "May"): the day and year are exact.
+    assert re.search(
+        rf"The school confirmed your child's enrolment \(\w+\.? {day.day}, {day.year}\)\.",
+        english.get("/applications/A02/").content.decode(),
+    )
 
 
 @pytest.fixture
