@@ -460,11 +460,7 @@ def _results_context(user, application: Application) -> dict:
             else None,
         }
     offers = list(offer_list(user=user, now=now).filter(application=application))
-    waitlist = list(
-        WaitlistEntry.objects.filter(run=run, application=application)
-        .select_related("school")
-        .order_by("position")
-    )
+    waitlist = _waitlist_places(application)
     rechecks = list(Recheck.objects.filter(application=application).order_by("-requested_at"))
     return {
         "published": True,
@@ -479,6 +475,18 @@ def _results_context(user, application: Application) -> dict:
         "recheck_form": portal_forms.RecheckForm(),
         "recheck_days": getattr(settings, "RECHECK_WINDOW_DAYS", 7),
     }
+
+
+def _waitlist_places(application: Application) -> list[WaitlistEntry]:
+    """The application's places on the waiting lists of the run its family sees."""
+    run = allocation_run_of_results(application=application, now=timezone.now())
+    if run is None:
+        return []
+    return list(
+        WaitlistEntry.objects.filter(run=run, application=application)
+        .select_related("school")
+        .order_by("position")
+    )
 
 
 @parent_required
@@ -547,6 +555,19 @@ def offer_answer_view(request, ref: str, offer_id: int):
     withheld = _withheld(application, (application.current_decisions or [None])[0])
     if withheld or offer is None or offer.application_id != application.id or answer not in ANSWERS:
         raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
+    if request.POST.get("confirmed") != "yes":
+        # The first tap only asks: an answer cannot be changed, so nothing is written until
+        # the family has seen the school and what follows, and confirmed.
+        return render(
+            request,
+            "enrollment/offer_confirm.html",
+            {
+                "application": application,
+                "offer": offer,
+                "answer": answer,
+                "waitlist": _waitlist_places(application),
+            },
+        )
     try:
         offer = offer_answer(offer=offer, actor=request.user, answer=answer)
     except ApplicationError as refused:
