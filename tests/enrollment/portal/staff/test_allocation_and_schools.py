@@ -8,12 +8,15 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 from pytest_django.asserts import assertContains, assertNotContains
+from rest_framework.test import APIClient
 
 from enrollment.models import (
+    Application,
     AuditLog,
     Decision,
     DownloadLog,
@@ -158,7 +161,8 @@ def test_csv_download_holds_exactly_the_schools_own_rows_and_is_logged(
     assert response["Content-Disposition"] == (
         'attachment; filename="S440604001-2027-admitted.csv"'
     )
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content[:3] == b"\xef\xbb\xbf"
+    rows = list(csv.reader(io.StringIO(response.content[3:].decode())))
     assert rows == [
         ADMITTED_HEADER,
         ["S440604001", "A01", "孩子01", town["A01"].child_id_number, "家长01", "", "109.3", "1"],
@@ -173,6 +177,32 @@ def test_csv_download_holds_exactly_the_schools_own_rows_and_is_logged(
         True,
         2,
     )
+
+
+def test_the_page_csv_opens_in_excel_the_commands_file_with_a_bom_and_no_formula(
+    published, school_staff, town, tmp_path
+):
+    # given: a family whose name would start a formula in a spreadsheet
+    Application.objects.filter(ref="A02").update(child_name="＝HYPERLINK(1)")
+    out = tmp_path / "admitted.csv"
+    call_command(
+        "export_admitted", "--year", "2027", "--school", "S440604001", "--format", "csv",
+        "--out", str(out), stdout=io.StringIO(),
+    )  # fmt: skip
+
+    # when
+    page = login(school_staff).get("/staff/school/admitted.csv")
+    api = APIClient()
+    api.force_authenticate(school_staff)
+    machine = api.get("/api/v1/schools/S440604001/admitted.csv", {"year": 2027})
+
+    # then: the page's file is the command's, byte for byte, after a UTF-8 byte-order mark
+    assert page.content[:3] == b"\xef\xbb\xbf"
+    assert page.content[3:] == out.read_bytes()
+    assert not out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert machine.content == out.read_bytes()
+    rows = list(csv.reader(io.StringIO(page.content[3:].decode())))
+    assert rows[2][:3] == ["S440604001", "A02", "'＝HYPERLINK(1)"]
 
 
 def test_xlsx_download_holds_the_same_rows(published, school_staff, town):
@@ -207,7 +237,7 @@ def test_another_schools_staff_get_only_their_own_empty_list(published, town):
 
     assert page.context["rows"] == []
     assertContains(page, "录取结果尚未发布。")
-    assert list(csv.reader(io.StringIO(download.content.decode()))) == [ADMITTED_HEADER]
+    assert list(csv.reader(io.StringIO(download.content.decode("utf-8-sig")))) == [ADMITTED_HEADER]
 
 
 @pytest.mark.parametrize("role", [Role.OFFICER, Role.PARENT, Role.STEWARD])
