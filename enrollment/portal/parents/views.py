@@ -6,9 +6,7 @@ sees only their own applications: anything else is a 404, and the attempt is log
 
 import json
 import logging
-from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,24 +14,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment.access import not_found, parent_required
 from enrollment.errors import ApplicationError, ValidationErrors
-from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import (
     Application,
     ApplicationState,
     Community,
     Evidence,
     Offer,
-    Placement,
-    Recheck,
     School,
-    WaitlistEntry,
 )
 from enrollment.portal.parents import forms as portal_forms
 from enrollment.portal.parents.presentation import (
@@ -44,8 +37,8 @@ from enrollment.portal.parents.presentation import (
     reason_lines,
     withheld_fact_rows,
 )
+from enrollment.portal.parents.results import results_context, waitlist_places
 from enrollment.portal.vocabulary import relation_choices
-from enrollment.selectors.allocation import allocation_run_of_results
 from enrollment.selectors.applications import (
     applicant_related,
     application_get,
@@ -59,7 +52,6 @@ from enrollment.services.applications import ApplicationInput, PersonInput, appl
 from enrollment.services.offers import ANSWERS, offer_answer
 from enrollment.services.rechecks import recheck_request
 from enrollment.services.review import evidence_submit
-from registry.contract import client_label, purpose_label
 from registry.idnumber import mask
 
 logger = logging.getLogger(__name__)
@@ -441,52 +433,8 @@ def _detail_context(request, application: Application) -> dict:
         "missing_facts": missing,
         "evidence": evidence,
         "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
-        **_results_context(request.user, application),
+        **results_context(request.user, application),
     }
-
-
-def _results_context(user, application: Application) -> dict:
-    """The 录取结果 panel: only once a run that concerns this application is visible to its
-    family (selectors.allocation_run_of_results). Until then the page says when the results
-    come, and offers no re-check: there is nothing yet to contest."""
-    now = timezone.now()
-    run = allocation_run_of_results(application=application, now=now)
-    if run is None:
-        embargoed = allocation_run_of_results(application=application, now=now, visible=False)
-        return {
-            "published": False,
-            "results_from": embargoed.visible_from
-            if embargoed is not None and embargoed.visible_from
-            else None,
-        }
-    offers = list(offer_list(user=user, now=now).filter(application=application))
-    waitlist = _waitlist_places(application)
-    rechecks = list(Recheck.objects.filter(application=application).order_by("-requested_at"))
-    return {
-        "published": True,
-        "run": run,
-        # Left out of the run: found ineligible when it was made, so never on its lists.
-        "left_out": not Placement.objects.filter(run=run, application=application).exists(),
-        "offers": offers,
-        "live_offer": next((o for o in offers if o.status in Offer.LIVE), None),
-        "waitlist": waitlist,
-        "rechecks": rechecks,
-        "recheck_open": any(r.status == Recheck.Status.OPEN for r in rechecks),
-        "recheck_form": portal_forms.RecheckForm(),
-        "recheck_days": getattr(settings, "RECHECK_WINDOW_DAYS", 7),
-    }
-
-
-def _waitlist_places(application: Application) -> list[WaitlistEntry]:
-    """The application's places on the waiting lists of the run its family sees."""
-    run = allocation_run_of_results(application=application, now=timezone.now())
-    if run is None:
-        return []
-    return list(
-        WaitlistEntry.objects.filter(run=run, application=application)
-        .select_related("school")
-        .order_by("position")
-    )
 
 
 @parent_required
@@ -565,7 +513,7 @@ def offer_answer_view(request, ref: str, offer_id: int):
                 "application": application,
                 "offer": offer,
                 "answer": answer,
-                "waitlist": _waitlist_places(application),
+                "waitlist": waitlist_places(application),
             },
         )
     try:
@@ -619,40 +567,4 @@ def evidence_download(request, ref: str, evidence_id: int):
         filename=f"{application.ref}-{evidence.fact}-{evidence.pk}"
         + portal_forms.EVIDENCE_CONTENT_TYPES.get(evidence.content_type, ""),
         content_type=evidence.content_type or "application/octet-stream",
-    )
-
-
-@parent_required
-@require_GET
-def application_lookups(request, ref: str):
-    """Who looked at my data: every registry query about the child and the guardians."""
-    application = own_application(request, ref)
-    decision = (application.current_decisions or [None])[0]
-    if applicant_related(application=application, decision=decision) is False:
-        # Until its relation is confirmed, the account learns only about its own number.
-        id_numbers = [request.user.verified_id_number]
-    else:
-        id_numbers = [application.child_id_number] + [
-            g.id_number for g in application.guardians.all()
-        ]
-    unavailable = False
-    try:
-        records = get_gateway().lookups_about(id_numbers=id_numbers)
-    except RegistryUnavailable:
-        records, unavailable = [], True
-    rows = [
-        {
-            "at": datetime.fromisoformat(record.at),
-            "who": client_label(record.client_id, record.client_name),
-            "client_id": record.client_id,
-            "purpose": purpose_label(record.purpose),
-            "consent_reference": record.consent_reference,
-            "answered": record.outcome == "answered",
-        }
-        for record in records
-    ]
-    return render(
-        request,
-        "enrollment/lookups.html",
-        {"application": application, "rows": rows, "unavailable": unavailable},
     )
