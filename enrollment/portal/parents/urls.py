@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enrollment.portal.parents import inbox, views
+from enrollment.portal.parents import inbox, lookups, views
 from enrollment.portal.parents.identity import identity_required, identity_verify
 
 urlpatterns = [
@@ -27,7 +27,9 @@ urlpatterns = [
         views.evidence_download,
         name="application-evidence-file",
     ),
-    path("applications/<str:ref>/lookups/", views.application_lookups, name="application-lookups"),
+    path(
+        "applications/<str:ref>/lookups/", lookups.application_lookups, name="application-lookups"
+    ),
     path(
         "applications/<str:ref>/offers/<int:offer_id>/answer/",
         views.offer_answer_view,
