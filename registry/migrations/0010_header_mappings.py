@@ -3,72 +3,6 @@
 from django.db import migrations, models
 
 
-# INTERCHANGE.md's Chinese headers, in the order of each feed's columns there. Written out
-# here rather than read from the feed specs: a migration keeps the data it was written with.
-INTERCHANGE_SET = "数据交换规范中文表头"
-CHINESE_HEADERS = {
-    "hukou": [
-        ("公民身份号码", "id_number"),
-        ("姓名", "name"),
-        ("性别", "sex"),
-        ("出生日期", "birth_date"),
-        ("户籍地行政区划代码", "hukou_district_code"),
-        ("社区代码", "community_code"),
-        ("住址", "address"),
-        ("户籍登记日期", "registered_on"),
-        ("户号", "household_no"),
-    ],
-    "property": [
-        ("不动产权证号", "certificate_no"),
-        ("权利人身份证号", "owner_id_number"),
-        ("份额", "share_percent"),
-        ("社区代码", "community_code"),
-        ("坐落", "address"),
-        ("登记日期", "registered_on"),
-    ],
-    "rental": [
-        ("备案编号", "registration_no"),
-        ("承租人身份证号", "tenant_id_number"),
-        ("社区代码", "community_code"),
-        ("房屋地址", "address"),
-        ("租赁起始日期", "start_date"),
-        ("租赁终止日期", "end_date"),
-    ],
-    "social_insurance": [
-        ("公民身份号码", "id_number"),
-        ("缴费年月", "month"),
-        ("养老保险", "pension"),
-        ("医疗保险", "medical"),
-        ("单位名称", "employer_name"),
-    ],
-    "residence_permit": [
-        ("公民身份号码", "id_number"),
-        ("居住证号", "permit_no"),
-        ("签发地行政区划代码", "district_code"),
-        ("签发日期", "issued_on"),
-        ("有效期至", "expires_on"),
-    ],
-}
-
-
-def seed_chinese_headers(apps, schema_editor):
-    HeaderMapping = apps.get_model("registry", "HeaderMapping")
-    HeaderMapping.objects.bulk_create(
-        HeaderMapping(
-            source=source, header_set=INTERCHANGE_SET, header=header, column=column,
-            created_by="migration",
-        )
-        for source, pairs in CHINESE_HEADERS.items()
-        for header, column in pairs
-    )
-
-
-def remove_chinese_headers(apps, schema_editor):
-    HeaderMapping = apps.get_model("registry", "HeaderMapping")
-    HeaderMapping.objects.filter(header_set=INTERCHANGE_SET, created_by="migration").delete()
-
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -92,5 +26,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('source', 'header'), name='header_mapping_unique')],
             },
         ),
-        migrations.RunPython(seed_chinese_headers, remove_chinese_headers),
     ]

@@ -1,8 +1,9 @@
-"""Departments' names for the feeds' columns (HeaderMapping): what a steward adds, and what
-an import reads once per file."""
+"""Departments' names for the feeds' columns: INTERCHANGE.md's Chinese headers (built in,
+registry.feeds.headers) and what stewards add (HeaderMapping), read once per imported file."""
 
 from django.db import IntegrityError, transaction
 
+from registry.feeds.headers import CHINESE_HEADERS, INTERCHANGE_SET
 from registry.feeds.specs import FEEDS
 from registry.loading.rows import ENGLISH_HEADERS, header_name
 from registry.models import HeaderMapping
@@ -20,9 +21,9 @@ class HeaderMappingRefused(ValueError):
 
 
 def header_mappings(*, source: str) -> dict[str, dict[str, str]]:
-    """The source's header sets, {set name: {header: column}}: one query, read once per
-    imported file (never per row)."""
-    sets: dict[str, dict[str, str]] = {}
+    """The source's header sets, {set name: {header: column}}: INTERCHANGE.md's Chinese
+    headers, then the stewards' sets; one query, read once per imported file (never per row)."""
+    sets = {INTERCHANGE_SET: {h: column for column, h in CHINESE_HEADERS[source].items()}}
     rows = HeaderMapping.objects.filter(source=source).values_list("header_set", "header", "column")
     for header_set, header, column in rows:
         sets.setdefault(header_set, {})[header] = column
@@ -56,9 +57,9 @@ def header_mapping_add(
         raise HeaderMappingRefused(
             f"{field}: longer than 64 characters", field=field, code="too_long"
         )
-    if set_name == ENGLISH_HEADERS:
+    if set_name in (ENGLISH_HEADERS, INTERCHANGE_SET):
         raise HeaderMappingRefused(
-            f"header_set: {ENGLISH_HEADERS} are the feeds' own",
+            f"header_set: {set_name} are the feeds' own",
             field="header_set",
             code="reserved",
         )
@@ -68,6 +69,14 @@ def header_mapping_add(
             f"{name!r} is already the {source} feed's column {name}",
             field="header",
             code="english_name",
+        )
+    standard = {h: column for column, h in CHINESE_HEADERS[source].items()}
+    if name in standard:
+        raise HeaderMappingRefused(
+            f"{name!r} already names {standard[name]} ({INTERCHANGE_SET})",
+            field="header",
+            code="taken",
+            params={"column": standard[name], "header_set": INTERCHANGE_SET},
         )
     taken = HeaderMapping.objects.filter(source=source, header=name).first()
     if taken is not None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from registry.contract import SOURCE_LABELS
+from registry.feeds.headers import CHINESE_HEADERS, INTERCHANGE_SET
 from registry.feeds.specs import FEEDS
 from registry.models import HeaderMapping
 from registry.services.headers import HeaderMappingRefused, header_mapping_add
@@ -76,6 +77,14 @@ def steward_header_mappings(request):
     mappings = HeaderMapping.objects.all()
     for source, spec in FEEDS.items():
         rows = [
+            {
+                "header_set": INTERCHANGE_SET,
+                "header": header,
+                "column": column_label(column),
+                "created_by": "",
+            }
+            for column, header in CHINESE_HEADERS[source].items()
+        ] + [
             {
                 "header_set": mapping.header_set,
                 "header": mapping.header,

@@ -80,7 +80,8 @@ def test_officer_resolves_a_review_case_and_publishes_the_allocation(
     family = new_page()
     _sign_in(family, families["parent"].username)
     family.page.get_by_role("link", name="王小红").click()
-    expect(family.page.locator(".reasons")).to_contain_text("未能确认所填监护人与孩子的关系")
+    # Until her relation is confirmed she sees her submission only, and what to bring.
+    expect(family.page.locator("#live")).to_contain_text("数据平台没有查到您本人与孩子的监护关系")
     family.screenshot("status-needs-review")
     booklet = tmp_path / "birth-certificate.png"
     booklet.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
