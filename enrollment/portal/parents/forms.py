@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.models import Community, Evidence, Guardian, PolicyDocument, School
+from enrollment.models import Evidence, Guardian, PolicyDocument, School
 from enrollment.policy import Policy
+from enrollment.selectors.communities import community_choices
 from registry import idnumber
 
 MAX_PREFERENCES = 5
@@ -349,10 +350,10 @@ class HomeForm(forms.Form):
         super().__init__(*args, **kwargs)
         district = policy.district_code if policy else ""
         year = policy.admission_year if policy else 0
-        communities = Community.objects.filter(district_code=district).order_by("code")
-        self.fields["home_community_code"].choices = [("", _("请选择社区"))] + [
-            (c.code, f"{c.name} ({c.code})" if c.name else c.code) for c in communities
-        ]
+        # By name, the code a secondary detail; the page's search box narrows the list.
+        self.fields["home_community_code"].choices = [("", _("请选择社区"))] + community_choices(
+            district_code=district
+        )
         schools = School.objects.filter(district_code=district, admission_year=year).order_by(
             "code"
         )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enrollment.portal.parents import inbox, lookups, views
+from enrollment.portal.parents import communities, inbox, lookups, views
 from enrollment.portal.parents.identity import identity_required, identity_verify
 
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
     # Applying needs a verified identity (portal/parents/identity.py).
     path("apply/", identity_required(views.apply_start), name="apply-start"),
     path("apply/check/", identity_required(views.apply_check), name="apply-check"),
+    path(
+        "apply/communities/",
+        identity_required(communities.apply_communities),
+        name="apply-communities",
+    ),
     path("apply/<str:step>/", identity_required(views.apply_step), name="apply-step"),
     path("applications/<str:ref>/", views.application_detail, name="application-detail"),
     path("applications/<str:ref>/live/", views.application_live, name="application-live"),
