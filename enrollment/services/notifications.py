@@ -242,6 +242,34 @@ def verification_outcomes_notify(*, application_ids: Sequence[int]) -> int:
     return _store(rows)
 
 
+def officer_review_notify(*, jobs: Sequence[tuple[int, int]]) -> int:
+    """Applications sent to an officer because the registry could not answer (unavailable
+    past the retries, a refused lookup, no active policy): the family hears that a person will
+    look at its application, and nothing is asked of it. Set-based over (job id, application
+    id); keyed by the job, which goes to an officer once, so a second write writes nothing.
+    Counter-entered applications have no account, so no recipient: they get no message."""
+    applicants = _applicants(application_id for _, application_id in jobs)
+    if not applicants:
+        return 0
+    now = timezone.now()
+    renderer = Renderer(Event.OFFICER_REVIEW)
+    rows = []
+    for job_id, application_id in jobs:
+        if application_id not in applicants:
+            continue
+        ref, recipient = applicants[application_id]
+        rows += notification_rows(
+            event=Event.OFFICER_REVIEW,
+            object_key=str(job_id),
+            recipient=recipient,
+            renderer=renderer,
+            params={"ref": ref},
+            now=now,
+            application_id=application_id,
+        )
+    return _store(rows)
+
+
 def evidence_reviewed_notify(*, evidence: Evidence) -> int:
     """An officer accepted or refused a piece of evidence or a commitment."""
     accepted = evidence.review == Evidence.Review.ACCEPTED
