@@ -90,8 +90,8 @@ def _recipient(values: Sequence) -> Recipient:
     return Recipient(id_, language or "zh-hans", phone, email, notify_by, bool(verified))
 
 
-def recipient_of(user: User) -> Recipient:
-    return _recipient([getattr(user, name) for name in RECIPIENT_FIELDS])
+def recipient_of(account: User) -> Recipient:
+    return _recipient([getattr(account, name) for name in RECIPIENT_FIELDS])
 
 
 def _applicants(application_ids: Iterable[int]) -> dict[int, tuple[str, Recipient]]:
@@ -441,10 +441,12 @@ def review_digest_write(*, now: datetime | None = None) -> int:
 # --- The family's side ----------------------------------------------------------------------
 
 
-def inbox_mark_read(*, user: User, now: datetime | None = None) -> int:
+def inbox_mark_read(*, actor: User, now: datetime | None = None) -> int:
     """The family opened its inbox: what it showed counts as read."""
     now = now or timezone.now()
-    return Notification.objects.inbox_of(user, now).filter(read_at__isnull=True).update(read_at=now)
+    return (
+        Notification.objects.inbox_of(actor, now).filter(read_at__isnull=True).update(read_at=now)
+    )
 
 
 def notification_preferences_set(*, actor: User, language: str, notify_by: str, email: str) -> User:

@@ -43,7 +43,7 @@ def inbox(request):
     now = timezone.now()
     rows = inbox_list(user=user, now=now)
     unread = {row.pk for row in rows if row.read_at is None}
-    inbox_mark_read(user=user, now=now)
+    inbox_mark_read(actor=user, now=now)
     return render(
         request,
         "enrollment/inbox.html",
