@@ -6,8 +6,11 @@ One JSON line:
 - `seconds`: the publication's outbox write (`offers_made_notify` over the run's offers in
   one transaction: rendering in each family's language, COPY into a staging table, INSERT …
   ON CONFLICT DO NOTHING), the part a publication adds;
-- `baseline_seconds`: the same rows rendered the same way and written with Django's
-  `bulk_create(ignore_conflicts=True)` (rolled back), and `ratio` = baseline / ours;
+- `ours_seconds` and `baseline_seconds`: medians of `--rounds` alternated writes, each rolled
+  back, of ours and of the same rows built as model instances and written with Django's
+  `bulk_create(ignore_conflicts=True)`; `*_cpu` this process's CPU seconds, `*_db_cpu` the
+  PostgreSQL backend's (read from /proc: the database must run on this host); `ratio` =
+  baseline / ours; `seconds` is then the committed write, after a VACUUM of the rounds' rows;
 - `rewrite_rows`: rows written when the same publication is written again (must be 0);
 - `drain_seconds`: from the commit until no SMS is queued or sending, through `--workers`
   Celery worker processes (`-c 1`), Redis and PostgreSQL, with the in-memory SMS backend;
@@ -23,12 +26,14 @@ so that the figure is the outbox's, whatever the hour.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -107,32 +112,70 @@ class Rollback(Exception):
     pass
 
 
-def baseline(offers, run) -> float:
+def median(runs: list[dict], name: str) -> float:
+    return round(statistics.median(run[name] for run in runs), 2)
+
+
+def backend_cpu() -> float:
+    """CPU seconds the PostgreSQL backend serving this connection has used (same host)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(write) -> dict:
+    """One write in a transaction that is rolled back: wall, this process's CPU and the
+    database backend's CPU, in seconds."""
     from django.db import transaction
 
+    wall, cpu, db = time.perf_counter(), time.process_time(), backend_cpu()
+    try:
+        with transaction.atomic():
+            write()
+            figures = {
+                "seconds": time.perf_counter() - wall,
+                "cpu": time.process_time() - cpu,
+                "db_cpu": backend_cpu() - db,
+            }
+            raise Rollback
+    except Rollback:
+        return figures
+
+
+def ours(offers, run):
+    from enrollment.services.notifications import offers_made_notify
+
+    return lambda: offers_made_notify(offers=offers, visible_from=run.visible_from, round=1)
+
+
+def baseline(offers, run):
+    """The same rows rendered the same way, built as model instances and written with
+    bulk_create(ignore_conflicts=True)."""
     from enrollment.models import Notification
     from enrollment.services import notifications
 
-    started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            applicants = notifications._applicants(o.application_id for o in offers)
-            renderer = notifications.Renderer("offer_made")
-            rows = []
-            for offer in offers:
-                ref, recipient = applicants[offer.application_id]
-                rows += notifications.notification_rows(
-                    event="offer_made", object_key=str(offer.pk), recipient=recipient,
-                    renderer=renderer, now=run.published_at, send_after=run.visible_from,
-                    params={"ref": ref, "school": "佛山市禅城区文华小学",
-                            "deadline": offer.respond_by, "round": 1},
-                    application_id=offer.application_id,
-                )  # fmt: skip
-            Notification.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
-            elapsed = time.perf_counter() - started
-            raise Rollback
-    except Rollback:
-        return elapsed
+    def write():
+        applicants = notifications._applicants(o.application_id for o in offers)
+        renderer = notifications.Renderer("offer_made")
+        rows = []
+        for offer in offers:
+            ref, recipient = applicants[offer.application_id]
+            rows += notifications.notification_rows(
+                event="offer_made", object_key=str(offer.pk), recipient=recipient,
+                renderer=renderer, now=run.published_at, send_after=run.visible_from,
+                params={"ref": ref, "school": "佛山市禅城区文华小学",
+                        "deadline": offer.respond_by, "round": 1},
+                application_id=offer.application_id,
+            )  # fmt: skip
+        Notification.objects.bulk_create(
+            [Notification(**row._asdict()) for row in rows], batch_size=5000, ignore_conflicts=True
+        )
+
+    return write
 
 
 def start_workers(count: int, url: str, logs: Path) -> list:
@@ -182,12 +225,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of both writes")
+    parser.add_argument("--no-drain", action="store_true", help="measure the write only")
     args = parser.parse_args()
     if not os.environ.get("CELERY_BROKER_URL"):
         raise SystemExit("set CELERY_BROKER_URL: the outbox drains through real workers")
     n = max(1, int(FULL * args.scale))
     os.environ.update(QUIET_OFF)
-    url = database_url("bench_notifications")
+    # Named after the configured database too, so two checkouts benchmarking at once do not
+    # drop each other's.
+    own = urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/")
+    url = database_url("bench_notifications" + (f"_{own}" if own not in ("", "postgres") else ""))
+    load_at_start = os.getloadavg()[0]
     recreate_database(url)
     django_setup(url, migrate=True)
 
@@ -198,21 +247,37 @@ def main() -> None:
     from enrollment.services.notifications import offers_made_notify
 
     run, offers = build(n)
-    baseline_seconds = baseline(offers, run)
+    # Alternated, each in a transaction rolled back, so neither always runs on a warmer cache.
+    figures = {"ours": [], "baseline": []}
+    for round_ in range(args.rounds):
+        order = ["baseline", "ours"] if round_ % 2 == 0 else ["ours", "baseline"]
+        for name in order:
+            figures[name].append(measured({"ours": ours, "baseline": baseline}[name](offers, run)))
+    # The rolled-back rounds left dead rows and index entries a real publication would not
+    # find in its way.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {Notification._meta.db_table}")
+    # The publication's own write, committed: the figure the target is about.
     started = time.perf_counter()
     with transaction.atomic():
         rows = offers_made_notify(offers=offers, visible_from=run.visible_from, round=1)
     seconds = time.perf_counter() - started
     # The commit above woke NOTIFY_PARALLEL senders through Redis; they wait for workers.
     committed = time.perf_counter()
+    drain_seconds = None
     with tempfile.TemporaryDirectory() as logs:
-        workers = start_workers(args.workers, url, Path(logs))
+        workers = [] if args.no_drain else start_workers(args.workers, url, Path(logs))
         try:
-            while Notification.objects.filter(status__in=["queued", "sending"]).exists():
+            while (
+                workers and Notification.objects.filter(status__in=["queued", "sending"]).exists()
+            ):
                 if any(worker.poll() is not None for worker in workers):
                     raise SystemExit((Path(logs) / "worker0.log").read_text()[-2000:])
                 time.sleep(0.5)
-            drain_seconds = time.perf_counter() - committed
+            if workers:
+                drain_seconds = round(time.perf_counter() - committed, 2)
         finally:
             for worker in workers:
                 worker.terminate()
@@ -240,13 +305,21 @@ def main() -> None:
         n=n,
         rows=rows,
         seconds=round(seconds, 2),
-        baseline="bulk_create(ignore_conflicts=True), same rows, same run",
-        baseline_seconds=round(baseline_seconds, 2),
+        ours_seconds=median(figures["ours"], "seconds"),
+        ours_cpu=median(figures["ours"], "cpu"),
+        ours_db_cpu=median(figures["ours"], "db_cpu"),
+        baseline="model instances and bulk_create(ignore_conflicts=True), same rows, same run",
+        baseline_seconds=median(figures["baseline"], "seconds"),
+        baseline_cpu=median(figures["baseline"], "cpu"),
+        baseline_db_cpu=median(figures["baseline"], "db_cpu"),
+        ratio=round(median(figures["baseline"], "seconds") / median(figures["ours"], "seconds"), 2),
+        rounds=args.rounds,
+        load_average=[load_at_start, os.getloadavg()[0]],
         rewrite_rows=rewrite_rows,
-        drain_seconds=round(drain_seconds, 2),
+        drain_seconds=drain_seconds,
         workers=args.workers,
         doubles=doubles,
-        lost=n - sent_once.count(),
+        lost=None if args.no_drain else n - sent_once.count(),
     )
 
 

@@ -4,7 +4,9 @@ Django's ORM writes everything else. A statement is here only while the benchmar
 docstring shows that it gains at least a fifth on that benchmark's end-to-end figure against
 the ORM's own way, measured in the same run (docs/benchmarks.md, "Hand-written paths").
 Values are prepared by the models' own fields (`pre_save`, then `get_db_prep_save`), exactly
-as a save would prepare them, so a field's conversion lives in one place: the field.
+as a save would prepare them, so a field's conversion lives in one place: the field. The one
+exception, the outbox's plain tuples, says in its docstring why its values need no preparation
+and which test holds it to that.
 """
 
 from collections.abc import Sequence
@@ -103,23 +105,42 @@ def submission_store(
 _COPY_FROM = 1000
 
 
-def insert_skipping_conflicts(model, objects: Sequence[models.Model], *, unique: str) -> int:
+def insert_columns(model) -> list[str]:
+    """The attribute names, in order, of the rows `insert_rows_skipping_conflicts` takes."""
+    return [field.attname for field in _insert_fields(model)]
+
+
+def insert_rows_skipping_conflicts(model, rows: Sequence[tuple], *, unique: str) -> int:
     """Insert the rows whose `unique` column is new and skip the others; returns how many were
     inserted. The outbox's idempotency: a message written twice is written once.
 
-    On PostgreSQL, for a large set, COPY into a temporary table and one INSERT … SELECT … ON
-    CONFLICT DO NOTHING: a publication of 200,000 offers writes 400,000 messages, which a
-    parameterised INSERT spends most of its time escaping. Elsewhere, and for a few rows,
-    bulk_create with ignore_conflicts.
+    `rows` are plain tuples in `insert_columns(model)` order, not model instances: building
+    and preparing 400,000 instances field by field was two thirds of a publication's write.
+    So these values are not prepared by the fields, and the caller's tuples must already be
+    what each field's preparation would give on PostgreSQL, which for the types allowed here
+    is the value itself: `str` for CharField and TextField, `int` (or None) for a ForeignKey's
+    id and an integer field (a small one's preparation wraps it in psycopg's Int2, an int
+    subclass only a parameterised statement needs; COPY writes both as the same text), an aware `datetime` (or None) for a DateTimeField (with USE_TZ the
+    PostgreSQL backend hands it to psycopg unchanged). Nothing else (no JSON, decimals, dates,
+    choices' enum members) may pass through here; tests/enrollment/test_db.py checks a row of
+    every kind the outbox writes against the fields' own `get_db_prep_save`.
 
-    Kept against bulk_create(ignore_conflicts=True): `bench/notifications.py` prints both in
-    the same run (docs/benchmarks.md, "Notifications")."""
-    if connection.vendor != "postgresql" or len(objects) < _COPY_FROM:
-        keys = {getattr(obj, unique) for obj in objects}
+    On PostgreSQL, for a large set, COPY into a temporary table and one INSERT … SELECT … ON
+    CONFLICT DO NOTHING; elsewhere, and for a few rows, bulk_create(ignore_conflicts=True) of
+    instances made from the tuples (which the fields then prepare as usual).
+
+    Kept against building instances and bulk_create(ignore_conflicts=True):
+    `bench/notifications.py` runs both on the same rows in the same run, alternated
+    (docs/benchmarks.md, "Notifications")."""
+    if connection.vendor != "postgresql" or len(rows) < _COPY_FROM:
+        names = insert_columns(model)
+        position = names.index(model._meta.get_field(unique).attname)
+        keys = {row[position] for row in rows}
         # The count is for the caller's report; the unique constraint is the guarantee.
         existing = set(
             model.objects.filter(**{f"{unique}__in": keys}).values_list(unique, flat=True)
         )
+        objects = [model(**dict(zip(names, row, strict=True))) for row in rows]
         model.objects.bulk_create(objects, ignore_conflicts=True)
         return len(keys - existing)
     quote = connection.ops.quote_name
@@ -134,8 +155,8 @@ def insert_skipping_conflicts(model, objects: Sequence[models.Model], *, unique:
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
         with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                copy.write_row(_insert_values(obj, fields))
+            for row in rows:
+                copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
             f"ON CONFLICT ({quote(model._meta.get_field(unique).column)}) DO NOTHING"

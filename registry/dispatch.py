@@ -4,7 +4,7 @@ The loading code calls this module and never the tasks, so the direction is one 
 loading → dispatch → tasks, and a task imports what it runs inside its body.
 """
 
-from registry.tasks import import_upload
+from registry.tasks import import_upload, mail_steward_notices
 
 
 def feed_upload_enqueue(*, upload_id: int, on_commit: bool = True) -> None:
@@ -17,3 +17,8 @@ def feed_upload_enqueue(*, upload_id: int, on_commit: bool = True) -> None:
         import_upload.delay_on_commit(upload_id)
     else:
         import_upload.delay(upload_id)
+
+
+def steward_notices_mail_enqueue(*, batch_id: int) -> None:
+    """E-mail the stewards a failed load's notices, after the commit that wrote them."""
+    mail_steward_notices.delay_on_commit(batch_id)

@@ -1,5 +1,6 @@
 """The district data pool: department facts, where each came from, and who asked about them."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -56,6 +57,36 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} #{self.pk} ({self.status})"
+
+
+# The role of the data bureau's stewards. The registry names it itself rather than importing
+# the education bureau's accounts (whose user model it reaches through AUTH_USER_MODEL).
+STEWARD_ROLE = "steward"
+
+
+class StewardNotice(models.Model):
+    """A failed load, told to every steward: a row per steward and failed batch, written in
+    the transaction that records the failure, shown on the stewards' notices page and
+    e-mailed to those with an address. It names the batch only; its words come from the
+    batch's diagnosis (masked, as on the batch's page), never from the file's rows."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="notices")
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="steward_notices"
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when a worker took the e-mail (before sending it: at most once, never twice).
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "steward"], name="one_notice_per_steward")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} -> {self.steward_id}"
 
 
 class FeedUpload(models.Model):

@@ -22,3 +22,11 @@ def reconcile_uploads() -> int:
     from registry.loading.uploads import feed_upload_reconcile
 
     return feed_upload_reconcile()
+
+
+@shared_task(name="registry.mail_steward_notices", acks_late=True)
+def mail_steward_notices(batch_id: int) -> int:
+    """E-mail a failed load's notices to the stewards who have an address."""
+    from registry.stewards.notices import steward_notices_mail
+
+    return steward_notices_mail(batch_id=batch_id)

@@ -12,6 +12,8 @@ class NotificationEvent(models.TextChoices):
     RECEIVED = "received", _("申请已收到")
     DECIDED = "decided", _("核验完成，结果已出")
     NEEDS_REVIEW = "needs_review", _("需补充材料或承诺")
+    # The registry could not answer: an officer looks at the case, nothing is asked of the family.
+    OFFICER_REVIEW = "officer_review", _("转人工审核")
     EVIDENCE_ACCEPTED = "evidence_accepted", _("证明材料已采纳")
     EVIDENCE_REJECTED = "evidence_rejected", _("证明材料未采纳")
     OFFER_MADE = "offer_made", _("获得学位")

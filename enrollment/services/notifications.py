@@ -17,11 +17,12 @@ e-mail to its address, as the family chose (`User.notify_by`).
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from enrollment.db import insert_skipping_conflicts
+from enrollment.db import insert_rows_skipping_conflicts
 from enrollment.models import (
     Application,
     ApplicationState,
@@ -42,6 +43,9 @@ from enrollment.services.notification_texts import Renderer
 
 Channel = NotificationChannel
 Event = NotificationEvent
+# Plain strings for the rows below (enrollment/db.py takes no enum members).
+INBOX, SMS, EMAIL = Channel.INBOX.value, Channel.SMS.value, Channel.EMAIL.value
+SENT, QUEUED = Notification.Status.SENT.value, Notification.Status.QUEUED.value
 
 # How far back beat looks for offers whose deadline passed unanswered: a week covers any
 # outage of beat; older offers were settled by the next round's publication.
@@ -67,15 +71,15 @@ class Recipient:
         SMS and e-mail as chosen, and where only one has an address, that one."""
         available = []
         if self.phone and self.phone_verified:
-            available.append((Channel.SMS, self.phone))
+            available.append((SMS, self.phone))
         if self.email:
-            available.append((Channel.EMAIL, self.email))
+            available.append((EMAIL, self.email))
         wanted = [
             (channel, address)
             for channel, address in available
             if self.notify_by == NotificationPreference.BOTH or self.notify_by == channel
         ]
-        return [(Channel.INBOX, ""), *(wanted or available)]
+        return [(INBOX, ""), *(wanted or available)]
 
 
 RECIPIENT_FIELDS = ("id", "language", "phone", "email", "notify_by", "verified_id_number")
@@ -100,6 +104,28 @@ def _applicants(application_ids: Iterable[int]) -> dict[int, tuple[str, Recipien
     }
 
 
+class Row(NamedTuple):
+    """One outbox row as enrollment/db.py writes it: the model's insert columns, in order,
+    with the values PostgreSQL takes (tests/enrollment/test_db.py holds both to that)."""
+
+    key: str
+    event: str
+    channel: str
+    recipient_id: int
+    application_id: int | None
+    address: str
+    subject: str
+    body: str
+    status: str
+    created_at: datetime
+    send_after: datetime
+    attempts: int
+    claimed_at: datetime | None
+    sent_at: datetime | None
+    read_at: datetime | None
+    last_error: str
+
+
 def notification_rows(
     *,
     event: str,
@@ -110,40 +136,43 @@ def notification_rows(
     now: datetime,
     send_after: datetime | None = None,
     application_id: int | None = None,
-) -> list[Notification]:
+) -> list[Row]:
     """The rows of one event for one recipient, one per channel, in the recipient's language.
     The inbox's row is delivered by being written (visible from `send_after`)."""
     text = renderer.render(recipient.language, **params)
     send_after = send_after or now
-    rows = []
-    for channel, address in recipient.channels():
-        inbox = channel == Channel.INBOX
-        rows.append(
-            Notification(
-                key=f"{event}:{object_key}:{recipient.id}:{channel}",
-                event=event,
-                channel=channel,
-                recipient_id=recipient.id,
-                application_id=application_id,
-                address=address,
-                subject=text.subject,
-                body=text.body,
-                status=Notification.Status.SENT if inbox else Notification.Status.QUEUED,
-                created_at=now,
-                send_after=send_after,
-                sent_at=send_after if inbox else None,
-            )
+    prefix = f"{event}:{object_key}:{recipient.id}:"
+    event = str(event)
+    return [
+        Row(
+            prefix + channel,
+            event,
+            channel,
+            recipient.id,
+            application_id,
+            address,
+            text.subject,
+            text.body,
+            SENT if channel == INBOX else QUEUED,
+            now,
+            send_after,
+            0,
+            None,
+            send_after if channel == INBOX else None,
+            None,
+            "",
         )
-    return rows
+        for channel, address in recipient.channels()
+    ]
 
 
-def _store(rows: list[Notification]) -> int:
+def _store(rows: list[Row]) -> int:
     """Write the rows that are new, skip the keys already written, and wake the workers once
     the transaction commits. Returns how many rows were written."""
     if not rows:
         return 0
-    written = insert_skipping_conflicts(Notification, rows, unique="key")
-    if any(row.channel != Channel.INBOX for row in rows):
+    written = insert_rows_skipping_conflicts(Notification, rows, unique="key")
+    if any(row.channel != INBOX for row in rows):
         dispatch.notifications_signal_on_commit(count=len(rows))
     return written
 
@@ -156,7 +185,7 @@ def application_received_rows(*, application: Application, recipient: User | Non
     statement (keyed by the reference, as the application has no id yet)."""
     if recipient is None:
         return []
-    return notification_rows(
+    rows = notification_rows(
         event=Event.RECEIVED,
         object_key=application.ref,
         recipient=recipient_of(recipient),
@@ -164,6 +193,7 @@ def application_received_rows(*, application: Application, recipient: User | Non
         params={"ref": application.ref},
         now=now,
     )
+    return [Notification(**row._asdict()) for row in rows]
 
 
 def application_received_signal(*, recipient: User | None) -> None:
@@ -206,6 +236,34 @@ def verification_outcomes_notify(*, application_ids: Sequence[int]) -> int:
             recipient=recipient,
             renderer=renderers[variant],
             params={"ref": ref, "total": total},
+            now=now,
+            application_id=application_id,
+        )
+    return _store(rows)
+
+
+def officer_review_notify(*, jobs: Sequence[tuple[int, int]]) -> int:
+    """Applications sent to an officer because the registry could not answer (unavailable
+    past the retries, a refused lookup, no active policy): the family hears that a person will
+    look at its application, and nothing is asked of it. Set-based over (job id, application
+    id); keyed by the job, which goes to an officer once, so a second write writes nothing.
+    Counter-entered applications have no account, so no recipient: they get no message."""
+    applicants = _applicants(application_id for _, application_id in jobs)
+    if not applicants:
+        return 0
+    now = timezone.now()
+    renderer = Renderer(Event.OFFICER_REVIEW)
+    rows = []
+    for job_id, application_id in jobs:
+        if application_id not in applicants:
+            continue
+        ref, recipient = applicants[application_id]
+        rows += notification_rows(
+            event=Event.OFFICER_REVIEW,
+            object_key=str(job_id),
+            recipient=recipient,
+            renderer=renderer,
+            params={"ref": ref},
             now=now,
             application_id=application_id,
         )

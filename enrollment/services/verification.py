@@ -346,6 +346,9 @@ def _record_manual(jobs, token: str, why: str, code: str, params: dict | None = 
         now,
         reason_params=params,
     )
+    notifications.officer_review_notify(
+        jobs=[(job.id, job.application_id) for job in jobs if job.id in set(ids)]
+    )
     logger.warning("verification: %d jobs to manual review: %s", len(ids), why)
     return len(ids)
 
@@ -391,6 +394,7 @@ def _record_unavailable(jobs, token: str, error: str) -> tuple[int, int]:
             now,
             reason_params={"attempts": cap},
         )
+        notifications.officer_review_notify(jobs=[(job.id, job.application_id) for job in manual])
     logger.warning(
         "registry unavailable: %s (%d waiting, %d to manual review)",
         error,

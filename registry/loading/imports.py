@@ -37,6 +37,7 @@ from registry.loading.report import ImportFailed, ImportReport, diagnose
 from registry.loading.rows import file_rows
 from registry.models import RECORD_MODELS, Channel, ImportBatch
 from registry.services.headers import header_mappings
+from registry.services.notices import steward_notices_write
 
 # Rows per ORM round trip on the plain path: SQLite's variable limit is 32,766 and the widest
 # feed has 12 columns.
@@ -304,8 +305,9 @@ def _outcome(report: ImportReport) -> dict:
 def _record_failure(
     source, name, encoding, as_of, submitted_by, report, reason: str = ""
 ) -> ImportBatch:
-    """The file's transaction is gone; keep a failed batch row saying why: `reason` when the
-    file could not be read, else the report's counts, rejected lines and diagnosis."""
+    """The file's transaction is gone; keep a failed batch row saying why (`reason` when the
+    file could not be read, else the report's counts, rejected lines and diagnosis) and, in
+    the same transaction, a notice to each steward."""
     if report is not None:
         report.failed = True
     if reason or report is None:
@@ -314,14 +316,17 @@ def _record_failure(
         outcome = _outcome(report)
         # Nothing of the file was written: what it would have inserted or updated, it did not.
         outcome.update(rows_inserted=0, rows_updated=0)
-    return ImportBatch.objects.create(
-        source=source,
-        channel=Channel.FEED,
-        file_name=name,
-        encoding=encoding,
-        as_of=as_of,
-        submitted_by=submitted_by,
-        status=ImportBatch.Status.FAILED,
-        finished_at=timezone.now(),
-        **outcome,
-    )
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            source=source,
+            channel=Channel.FEED,
+            file_name=name,
+            encoding=encoding,
+            as_of=as_of,
+            submitted_by=submitted_by,
+            status=ImportBatch.Status.FAILED,
+            finished_at=timezone.now(),
+            **outcome,
+        )
+        steward_notices_write(batch=batch)
+    return batch

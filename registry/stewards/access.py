@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 
-STEWARD_ROLE = "steward"
+from registry.models import STEWARD_ROLE
+
 PAGE_SIZE = 50
 
 access_log = logging.getLogger("registry.access")

@@ -263,3 +263,19 @@ def quality_chart(batches) -> QualityChart:
         rows=tuple((bar.label, bar.rows_read, bar.rows_rejected) for bar in bars),
         height=max(len(bars), 1) * QUALITY_BAR_STEP,
     )
+
+
+def notice_sentence(batch) -> str:
+    """A failed load's notice in one sentence: the file, and the diagnosis its page leads
+    with (masked), or why the file could not be read."""
+    finding = diagnosis_view(batch.diagnosis)
+    if finding is not None:
+        why = finding.headline
+    else:
+        reasons = [r.get("reason", "") for r in batch.rejections or [] if isinstance(r, dict)]
+        why = mask_in_text(reasons[0]) if reasons else _("原因见导入批次页面。")
+    return _("%(source)s 文件 %(file)s 导入失败，未写入任何数据。%(why)s") % {
+        "source": SOURCE_LABELS.get(batch.source, batch.source),
+        "file": mask_in_text(batch.file_name) or "—",
+        "why": why,
+    }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry.stewards import headers, views
+from registry.stewards import headers, notices, views
 
 app_name = "steward"
 
@@ -23,5 +23,6 @@ urlpatterns = [
         name="upload-progress",
     ),
     path("audit/", views.steward_audit, name="audit"),
+    path("notices/", notices.steward_notices, name="notices"),
     path("headers/", headers.steward_header_mappings, name="header-mappings"),
 ]

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -53,6 +54,9 @@ def stack_env(database: str, broker: str, **extra: str) -> dict:
             "DJANGO_LOG_LEVEL": "WARNING",
             # A key of the drill's own; `setup_django` registers its public half.
             "CONSENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+            # The production settings refuse to start without the audit log's key and anchor.
+            "AUDIT_LOG_KEYS": "kdrill:" + base64.b64encode(os.urandom(32)).decode(),
+            "AUDIT_ANCHOR_PATH": str(Path(tempfile.mkdtemp(prefix="drill-audit-")) / "anchor.log"),
         }
     )
     env.update(extra)

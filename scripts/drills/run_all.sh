@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 status=0
-for drill in worker_kill redis_restart registry_faults concurrent_override duplicate_submission; do
+for drill in worker_kill redis_restart registry_faults concurrent_override duplicate_submission \
+  notifications; do
   "$PY" "scripts/drills/$drill.py" 2>/dev/null | grep '^{"drill"' || status=1
 done
 exit $status

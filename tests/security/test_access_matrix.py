@@ -181,6 +181,7 @@ DECLARED = {
     "steward:upload": "steward",
     "steward:upload-progress": "steward",
     "steward:audit": "steward",
+    "steward:notices": "steward",
     "steward:header-mappings": "steward",
     "staff:home": "staff",
     "registry-verify-families": "department",

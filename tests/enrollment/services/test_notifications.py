@@ -17,8 +17,10 @@ from enrollment.models import (
     NotificationEvent,
     Offer,
     Recheck,
+    VerificationJob,
 )
 from enrollment.services import notifications as service
+from enrollment.services import verification
 from enrollment.services.allocation import (
     allocation_publish,
     allocation_run_create,
@@ -28,6 +30,7 @@ from enrollment.services.delivery import notifications_reconcile, notifications_
 from enrollment.services.offers import offer_answer, offer_mark_enrolment
 from enrollment.services.rechecks import recheck_request, recheck_resolve
 from enrollment.services.review import evidence_review
+from registry.contract import LookupRefused
 from tests.conftest import YEAR
 from tests.enrollment.allocation_helpers import decided_application
 from tests.enrollment.factories import UserFactory
@@ -368,3 +371,38 @@ def test_no_message_holds_an_unmasked_id_number(district, officer, parent, schoo
     assert NotificationEvent.OFFER_EXPIRED in set(
         Notification.objects.values_list("event", flat=True)
     )
+
+
+class _Refusing:
+    def verify_families(self, *, questions, context):
+        raise LookupRefused("CONSENT_MISSING", "no consent")
+
+
+def test_a_case_sent_to_an_officer_after_a_refused_lookup_tells_the_family_once(
+    district, monkeypatch
+):
+    # given one application by the mother's account and one entered at the counter
+    by_account, at_counter = worked_example(1, seq=1), worked_example(2, seq=2)
+    mother = UserFactory(identity=guardian_id(1))
+    by_account.applicant = mother
+    by_account.save(update_fields=["applicant"])
+    assert at_counter.applicant_id is None
+    monkeypatch.setattr(verification, "get_gateway", _Refusing)
+
+    # when the registry refuses the batch's lookup
+    verify_all()
+    job = VerificationJob.objects.get(application=by_account)
+    again = service.officer_review_notify(jobs=[(job.pk, by_account.pk)])
+
+    # then the family is told once per channel; the counter's application, with no account, not
+    assert job.status == VerificationJob.Status.MANUAL
+    rows = Notification.objects.filter(event="officer_review").order_by("channel")
+    assert [(r.key, r.recipient_id, r.application_id) for r in rows] == [
+        (f"officer_review:{job.pk}:{mother.pk}:inbox", mother.pk, by_account.pk),
+        (f"officer_review:{job.pk}:{mother.pk}:sms", mother.pk, by_account.pk),
+    ]
+    assert rows[0].body == (
+        "申请EX1-1需人工审核：工作人员将查看您的申请，暂无需操作，有结果会通知您。"
+    )
+    assert again == 0
+    assert Notification.objects.filter(application=at_counter).count() == 0
