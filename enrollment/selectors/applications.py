@@ -115,6 +115,13 @@ def application_review_list(
     return applications
 
 
+def current_decision_get(*, application: Application) -> Decision | None:
+    """The application's current decision with its policy, or None before one is made."""
+    return (
+        Decision.objects.current().select_related("policy").filter(application=application).first()
+    )
+
+
 def case_evidence(*, application: Application) -> QuerySet[Evidence]:
     return application.evidence.select_related("reviewed_by").order_by("submitted_at", "id")
 

@@ -1,4 +1,5 @@
-"""The review queue and an officer's case page: evidence, overrides and verifying again."""
+"""The review queue and an officer's case page: evidence, an officer's findings, deciding a case
+not eligible, and verifying again."""
 
 from django.contrib import messages
 from django.http import FileResponse
@@ -17,6 +18,7 @@ from enrollment.portal.staff.messages import staff_message
 from enrollment.portal.staff.officer.forms import (
     REASON_CODES,
     EvidenceReviewForm,
+    FindingForm,
     OverrideForm,
     RetryForm,
     ReviewQueueFilterForm,
@@ -37,7 +39,8 @@ from enrollment.selectors.applications import (
     case_evidence,
     evidence_get,
 )
-from enrollment.services.review import decision_override, evidence_review, verification_retry
+from enrollment.services.findings import decision_override, finding_accept
+from enrollment.services.review import evidence_review, verification_retry
 from registry.idnumber import mask_in_text
 
 # Who changed a state when no person did: the verification worker, or the application's channel.
@@ -135,6 +138,11 @@ def _case_context(request, application, **forms) -> dict:
             for item in evidence
             if item.review == item.Review.PENDING
         },
+        "finding_form": FindingForm(
+            initial={"decision_id": decision.pk if decision else None},
+            auto_id="finding_%s",
+            guardians=application.guardians.all(),
+        ),
         "override_form": OverrideForm(
             initial={"decision_id": decision.pk if decision else None}, auto_id="override_%s"
         ),
@@ -146,6 +154,8 @@ def _case_context(request, application, **forms) -> dict:
         if key.isdigit():
             context["evidence_forms"][int(key)] = form
         context["evidence_error_form"] = form
+    if forms.get("finding_form") is not None:
+        context["finding_form"] = forms["finding_form"]
     if forms.get("override_form") is not None:
         context["override_form"] = forms["override_form"]
     if forms.get("retry_form") is not None:
@@ -249,8 +259,37 @@ def officer_case_evidence(request, ref: str):
 
 @officer_required
 @require_POST
+def officer_case_finding(request, ref: str):
+    """Accept a fact on the officer's own finding, with a reason; the case is scored again."""
+    application = _officer_case_or_404(request, ref)
+    form = FindingForm(request.POST, auto_id="finding_%s", guardians=application.guardians.all())
+    if form.is_valid():
+        try:
+            finding_accept(
+                actor=request.user,
+                application=application,
+                fact=form.cleaned_data["fact"],
+                reason=form.cleaned_data["reason"],
+                values=form.accepted_values(),
+                expected_decision_id=form.cleaned_data["decision_id"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, staff_message(error))
+        else:
+            messages.success(request, _("已认定事实并重新计分。"))
+            return redirect("staff:officer-case", ref=application.ref)
+    return render(
+        request,
+        "officer/case.html",
+        _case_context(request, application, finding_form=form),
+        status=400,
+    )
+
+
+@officer_required
+@require_POST
 def officer_case_override(request, ref: str):
-    """Change the outcome of the current decision by hand, with a reason."""
+    """Decide the case not eligible by hand, with a reason."""
     application = _officer_case_or_404(request, ref)
     form = OverrideForm(request.POST, auto_id="override_%s")
     if form.is_valid():
@@ -265,7 +304,7 @@ def officer_case_override(request, ref: str):
         except ApplicationError as error:
             form.add_error(None, staff_message(error))
         else:
-            messages.success(request, _("已改判。"))
+            messages.success(request, _("已判定为不符合条件。"))
             return redirect("staff:officer-case", ref=application.ref)
     return render(
         request,

@@ -356,13 +356,9 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
     from enrollment.models import EventReason, PolicyDocument
     from enrollment.services.applications import application_transition, application_withdraw
+    from enrollment.services.findings import decision_override, finding_accept
     from enrollment.services.rechecks import recheck_request, recheck_resolve
-    from enrollment.services.review import (
-        decision_override,
-        evidence_review,
-        evidence_submit,
-        verification_retry,
-    )
+    from enrollment.services.review import evidence_review, evidence_submit, verification_retry
     from registry.contract import FamilyQuestion, LookupContext
     from registry.contract import LookupRefused as RegistryRefused
     from registry.feeds.specs import FEEDS
@@ -388,6 +384,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
         values={"hukou_class": "D", "registered_on": "2019-06-15"},
     )
     decision_override(actor=officer, application=case, outcome="ineligible", reason=WORDS[2])
+    finding_accept(actor=officer, application=case, fact="housing", reason=WORDS[1])
     _allocate_and_publish(officer)
     recheck = recheck_request(application=case, actor=parent, reason=WORDS[3])
     recheck_resolve(

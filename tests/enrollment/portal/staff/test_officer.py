@@ -403,7 +403,7 @@ def test_override_of_a_decision_changed_since_the_page_was_shown_is_refused(town
 
     response = client.post(
         "/staff/officer/review/A02/override/",
-        {"outcome": "eligible", "reason": "备案已补正", "decision_id": shown},
+        {"outcome": "ineligible", "reason": "申请人并非孩子的监护人", "decision_id": shown},
     )
 
     assertContains(
@@ -551,3 +551,45 @@ def test_whatif_refusal_is_swapped_in_place_for_htmx(town, officer):
     assert response.status_code == 200
     assertContains(response, "政策文件必须是 JSON 对象。")
     assert response.context["result"] is None
+
+
+def test_a_finding_on_the_case_page_scores_the_case_again_and_shows_why(town, officer):
+    client = login(officer)
+    shown = client.get("/staff/officer/review/A03/").context["finding_form"]["decision_id"].value()
+
+    response = client.post(
+        "/staff/officer/review/A03/finding/",
+        {
+            "fact": "hukou",
+            "hukou_class": "D",
+            "registered_on": "2019-06-15",
+            "reason": "派出所出具户籍证明",
+            "decision_id": shown,
+        },
+    )
+
+    assert response.status_code == 302
+    decision = town["A03"].decisions.get(is_current=True)
+    assert (decision.basis, decision.outcome, decision.hukou_class, decision.reasons) == (
+        "reviewed",
+        "needs_review",
+        "D",
+        ["GUARDIANSHIP_NOT_VERIFIED"],
+    )
+    page = client.get("/staff/officer/review/A03/")
+    assertContains(page, "工作人员认定 · 已采纳")
+    assertContains(page, "认定事实：户籍类别：本区户籍，户籍登记日期：2019-06-15")
+    # The hand-made outcome offered on the page is "not eligible" alone.
+    assertNotContains(page, '<option value="eligible"')
+
+
+def test_the_case_page_offers_no_bare_eligible_outcome(town, officer):
+    before = _written()
+
+    response = login(officer).post(
+        "/staff/officer/review/A03/override/", {"outcome": "eligible", "reason": "材料齐全"}
+    )
+
+    assert response.status_code == 400
+    assert _written() == before
+    assert town["A03"].decisions.get(is_current=True).outcome == "needs_review"
