@@ -90,10 +90,17 @@ def decision_list(*, user: User, admission_year: int) -> QuerySet[Decision]:
 
 
 def application_review_list(
-    *, user: User, admission_year: int, state: str = "", reason: str = "", ref: str = ""
+    *,
+    user: User,
+    admission_year: int,
+    state: str = "",
+    reason: str = "",
+    ref: str = "",
+    pending_evidence: bool = False,
 ) -> QuerySet[Application]:
     """The officer's district's applications for the review queue, with their current decision
-    and evidence: those with evidence waiting for an officer first, then the oldest."""
+    and evidence: those with evidence waiting for an officer first, then the oldest.
+    `pending_evidence` keeps only those with evidence waiting, in any state."""
     pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
     applications = (
         Application.objects.for_officer(user)
@@ -104,6 +111,8 @@ def application_review_list(
     )
     if state:
         applications = applications.filter(state=state)
+    if pending_evidence:
+        applications = applications.filter(has_pending_evidence=True)
     if reason:
         # The quoted code inside the JSON list's text: works on PostgreSQL and SQLite alike.
         gives_reason = Decision.objects.current().filter(

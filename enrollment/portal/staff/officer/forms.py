@@ -47,6 +47,10 @@ class ReasonForm(forms.Form):
     reason = ReasonField()
 
 
+# The review queue's filter value for cases with evidence waiting for an officer.
+PENDING_EVIDENCE = "pending"
+
+
 class ReviewQueueFilterForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("原因代码"),
@@ -60,6 +64,11 @@ class ReviewQueueFilterForm(forms.Form):
         label=_("状态"),
         required=False,
         choices=[("", _("全部"))] + list(ApplicationState.choices),
+    )
+    evidence = forms.ChoiceField(
+        label=_("待审材料"),
+        required=False,
+        choices=[("", _("全部")), (PENDING_EVIDENCE, _("有待审材料"))],
     )
     q = forms.CharField(label=_("申请编号"), required=False, max_length=32, strip=True)
 

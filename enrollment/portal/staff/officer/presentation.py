@@ -58,6 +58,18 @@ def _event_label(code: str, params: dict) -> str:
     return _("系统记录的变更")
 
 
+def evidence_review_label(evidence) -> str:
+    """What an officer did with one piece of evidence, or found themselves, in words:
+    `采纳证明材料：住房（上传文件）`, `工作人员认定：住房`."""
+    fact = Evidence.Fact(evidence.fact).label if evidence.fact in Evidence.Fact.values else ""
+    if evidence.kind == Evidence.Kind.FINDING:
+        return _("工作人员认定：%(fact)s") % {"fact": fact}
+    kind = EVIDENCE_KINDS.get(evidence.kind, evidence.kind)
+    if evidence.review == Evidence.Review.ACCEPTED:
+        return _("采纳证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
+    return _("不采纳证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
+
+
 def decision_labels(decision) -> dict:
     """The decision's reason codes and classes in words, for the case page's facts."""
     if decision is None:

@@ -16,6 +16,7 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.messages import staff_message
 from enrollment.portal.staff.officer.forms import (
+    PENDING_EVIDENCE,
     REASON_CODES,
     EvidenceReviewForm,
     FindingForm,
@@ -27,6 +28,7 @@ from enrollment.portal.staff.officer.presentation import (
     accepted_facts,
     decision_labels,
     event_reason,
+    evidence_review_label,
     guardian_relations,
     trace_step,
 )
@@ -54,13 +56,18 @@ def officer_review_queue(request):
     if "state" not in params:
         params["state"] = ApplicationState.NEEDS_REVIEW
     form = ReviewQueueFilterForm(params)
-    filters = form.cleaned_data if form.is_valid() else {"state": "", "reason": "", "q": ""}
+    filters = (
+        form.cleaned_data
+        if form.is_valid()
+        else {"state": "", "reason": "", "q": "", "evidence": ""}
+    )
     applications = application_review_list(
         user=request.user,
         admission_year=year,
         state=filters["state"],
         reason=filters["reason"],
         ref=filters["q"],
+        pending_evidence=filters["evidence"] == PENDING_EVIDENCE,
     )
     page = paginate(request, applications)
     return render(
@@ -127,7 +134,7 @@ def _case_context(request, application, **forms) -> dict:
         **decision_labels(decision),
         "evidence": evidence,
         "history": case_decision_history(application=application),
-        "events": _event_rows(application),
+        "events": _history_rows(application, evidence),
         "guardians": guardian_relations(application, decision),
         "evidence_forms": {
             item.id: EvidenceReviewForm(
@@ -163,21 +170,40 @@ def _case_context(request, application, **forms) -> dict:
     return context
 
 
-def _event_rows(application) -> list:
-    """The state changes, their states, automatic actors and reasons named in the page's
-    language (a person's own words as typed)."""
+def _history_rows(application, evidence) -> list[dict]:
+    """The case's history, oldest first: the state changes, and every review of the family's
+    evidence or finding of an officer's. A review leaves the state as it was when the case is
+    decided already, so without its own row it would not show here at all. Automatic actors
+    and reasons are named in the page's language (a person's own words as typed)."""
     states = dict(ApplicationState.choices)
-    events = list(application.events.all())
-    for event in events:
-        event.from_label = states.get(event.from_state, event.from_state)
-        event.to_label = states.get(event.to_state, event.to_state)
-        event.reason_text = event_reason(event)
-        event.actor_name = (
-            event.actor.get_username()
-            if event.actor
-            else ACTOR_LABELS.get(event.actor_label, event.actor_label)
+    rows = []
+    for event in application.events.all():
+        rows.append(
+            {
+                "at": event.at,
+                "change": "{} → {}".format(
+                    states.get(event.from_state, event.from_state) or "—",
+                    states.get(event.to_state, event.to_state),
+                ),
+                "actor": event.actor.get_username()
+                if event.actor
+                else ACTOR_LABELS.get(event.actor_label, event.actor_label),
+                "reason": event_reason(event),
+            }
         )
-    return events
+    for item in evidence:
+        if item.review == item.Review.PENDING or item.reviewed_at is None:
+            continue
+        rows.append(
+            {
+                "at": item.reviewed_at,
+                "change": evidence_review_label(item),
+                "actor": item.reviewed_by.get_username() if item.reviewed_by else "",
+                "reason": item.review_reason,
+            }
+        )
+    # Stable: an event and the review that caused it keep the order they were written in.
+    return sorted(rows, key=lambda row: row["at"])
 
 
 def _hukou_class(code: str | None) -> str:

@@ -17,6 +17,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
+from enrollment.services.review import evidence_submit
 from tests.enrollment.factories import UserFactory
 from tests.enrollment.portal.staff.conftest import login
 
@@ -156,13 +157,10 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
         ("已采纳住房证明材料", "否"),
     ]
     assertContains(response, "440604********1230")
-    assert [
-        (event.from_label, event.to_label, event.actor_name, event.reason_text)
-        for event in response.context["events"]
-    ] == [
-        ("", "已提交", "窗口代办", "提交申请"),
-        ("已提交", "核验中", "核验程序", "开始向数据平台核验"),
-        ("核验中", "已出结果", "核验程序", "已向数据平台核验"),
+    assert [(row["change"], row["actor"], row["reason"]) for row in response.context["events"]] == [
+        ("— → 已提交", "窗口代办", "提交申请"),
+        ("已提交 → 核验中", "核验程序", "开始向数据平台核验"),
+        ("核验中 → 已出结果", "核验程序", "已向数据平台核验"),
     ]
     assertContains(response, "<td>已提交 → 核验中</td><td>核验程序</td>", html=True)
     assert application.child_id_number not in html
@@ -593,3 +591,62 @@ def test_the_case_page_offers_no_bare_eligible_outcome(town, officer):
     assert response.status_code == 400
     assert _written() == before
     assert town["A03"].decisions.get(is_current=True).outcome == "needs_review"
+
+
+def test_evidence_accepted_after_the_case_was_decided_shows_in_its_history(town, officer, parent):
+    # given: the family offers housing evidence; the officer decides the case by hand while
+    # it waits, then accepts it (the state stays decided, so no state change records it)
+    client = login(officer)
+    evidence = evidence_submit(
+        application=town["A02"],
+        actor=parent,
+        fact="housing",
+        kind="commitment",
+        statement="租住在社区内，备案在办理中",
+    )
+    client.post(
+        "/staff/officer/review/A02/override/",
+        {"outcome": "ineligible", "reason": "申请人并非孩子的监护人"},
+    )
+    events = ApplicationEvent.objects.filter(application=town["A02"]).count()
+    response = client.post(
+        "/staff/officer/review/A02/evidence/",
+        {"evidence": evidence.id, "verdict": "accept", "reason": "社区证明租住属实"},
+    )
+    assert response.status_code == 302
+    assert ApplicationEvent.objects.filter(application=town["A02"]).count() == events
+
+    # when
+    page = client.get("/staff/officer/review/A02/")
+
+    # then: the acceptance is the history's last row, with the officer and the reason
+    rows = page.context["events"]
+    assert (rows[-1]["change"], rows[-1]["actor"], rows[-1]["reason"]) == (
+        "采纳证明材料：住房（告知承诺）",
+        "officer1",
+        "社区证明租住属实",
+    )
+    assertContains(
+        page,
+        "<td>采纳证明材料：住房（告知承诺）</td><td>officer1</td><td>社区证明租住属实</td>",
+        html=True,
+    )
+
+
+def test_the_dashboards_evidence_tile_opens_the_cases_with_evidence_waiting(town, officer, parent):
+    # given: evidence waits on A01 (decided), none on A03 (needs review)
+    _evidence(town["A01"], parent)
+    client = login(officer)
+
+    dashboard = client.get("/staff/officer/?year=2027")
+
+    # then: the tile counts the evidence and links to the queue filtered to it, in any state
+    link = "/staff/officer/review/?year=2027&amp;state=&amp;evidence=pending"
+    assertContains(
+        dashboard, f'<a class="stat" href="{link}"><strong>1</strong>待审证明材料</a>', html=True
+    )
+    queue = client.get("/staff/officer/review/?year=2027&state=&evidence=pending")
+    assert [a.ref for a in queue.context["page"].object_list] == ["A01"]
+    assert [a.ref for a in client.get("/staff/officer/review/?year=2027").context["page"]] == [
+        "A03"
+    ]
