@@ -195,7 +195,8 @@ class WhatIfForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.base_rows = list(base_rows or [])
         for index, row in enumerate(self.base_rows):
-            label = f"{row.get('hukou', '')}+{row.get('housing', '')}"
+            hukou, housing = row.get("hukou", ""), row.get("housing", "")
+            label = f"{HUKOU_CLASSES.get(hukou, hukou)} + {HOUSING_CLASSES.get(housing, housing)}"
             if row.get("owns_elsewhere") is True:
                 label += _("（另有房产）")
             elif row.get("owns_elsewhere") is False:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from enrollment.models import Community, School, User
+from enrollment.models import Community, PolicyDocument, School, User
 from registry import idnumber
 from registry.models import PropertyRecord
 from tests.conftest import PARENT_ID_NUMBER, ROOT
@@ -69,6 +69,8 @@ def data_values() -> list[str]:
     values += list(School.objects.values_list("name", flat=True))
     values += list(Community.objects.values_list("name", flat=True))
     values += list(School.objects.values_list("address", flat=True))
+    # A district names its points policy in its own words, as it names its schools.
+    values += [d.get("name", "") for d in PolicyDocument.objects.values_list("document", flat=True)]
     # Registry record keys (certificate numbers) are shown as the department wrote them.
     values += list(PropertyRecord.objects.values_list("certificate_no", flat=True))
     for first, last in User.objects.values_list("first_name", "last_name"):

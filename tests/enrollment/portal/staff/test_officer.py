@@ -527,9 +527,9 @@ def test_whatif_base_points_of_one_row_change_who_is_affected(town, officer):
     page = client.get("/staff/officer/whatif/")
     document = page.context["form"].initial["document"]
     assert [field.label for field in page.context["form"].base_fields_bound()][:3] == [
-        "基础分 D+OWN",
-        "基础分 C+OWN",
-        "基础分 D+RENT（无其他房产）",
+        "基础分 本区户籍 + 自有住房",
+        "基础分 本市其他区户籍 + 自有住房",
+        "基础分 本区户籍 + 租赁住房（无其他房产）",
     ]
 
     # D+RENT not owning elsewhere (A02) from 90 to 80 points: one total moves by -10.
