@@ -82,6 +82,12 @@ def build_world(applications: int, people: int, seed: int) -> list[dict]:
             registered = date(2015, 1, 1) + timedelta(days=rng.randrange(4400))
             hukou.append((child, "孩子", "M", idnumber.birth_date_of(child), district, home,
                           "", registered, f"H{i}"))  # fmt: skip
+        # The parents' hukou in the child's household: the registry looks up the facts of
+        # related guardians only (DOMAIN.md "Guardianship"). No draw from `rng`, so every
+        # family's other facts stay what the seed made them.
+        for parent, sex in zip(guardians, "FM", strict=False):
+            hukou.append((parent, "家长", sex, idnumber.birth_date_of(parent), district, home,
+                          "", date(2015, 1, 1), f"H{i}"))  # fmt: skip
         housing = rng.random()
         if housing < 0.55:
             certificate = f"P{i}"

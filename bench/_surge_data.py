@@ -84,20 +84,24 @@ def prepare(groups: list[dict], per_group: int) -> None:
     housing = ImportBatch.objects.create(
         source=Source.PROPERTY, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
     )
+    # The mother's hukou in her child's household: the registry looks up the facts of related
+    # guardians only (DOMAIN.md "Guardianship"), so her flat counts and the family is decided.
     HukouRecord.objects.bulk_create(
         (
             HukouRecord(
                 batch=hukou,
                 as_of=hukou.as_of,
-                id_number=child,
-                name="儿童",
-                sex="M",
-                birth_date=date(int(child[6:10]), int(child[10:12]), int(child[12:14])),
+                id_number=person,
+                name=name,
+                sex=sex,
+                birth_date=date(int(person[6:10]), int(person[10:12]), int(person[12:14])),
                 hukou_district_code="440604",
                 community_code=HOME,
                 registered_on=date(2020, 6, 1),
+                household_no=f"S{index:07d}",
             )
-            for child, _ in pairs
+            for index, (child, mother) in enumerate(pairs)
+            for person, name, sex in ((child, "儿童", "M"), (mother, "李美玲", "F"))
         ),
         batch_size=2000,
     )

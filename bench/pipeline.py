@@ -152,7 +152,15 @@ def stop_workers(workers) -> None:
 
 BASELINE_SQL = """
 WITH g AS (
-    SELECT application_id, id_number FROM enrollment_guardian
+    -- Related guardians only (DOMAIN.md "Guardianship"): hukou in the child's household.
+    SELECT eg.application_id, eg.id_number
+    FROM enrollment_guardian eg
+    JOIN enrollment_application ea ON ea.id = eg.application_id
+    JOIN registry_hukourecord ch
+      ON ch.id_number = ea.child_id_number AND ch.household_no <> ''
+    JOIN registry_hukourecord gh
+      ON gh.id_number = eg.id_number AND gh.household_no = ch.household_no
+    WHERE ea.admission_year = %(year)s
 ),
 a AS (
     SELECT id, child_id_number, home_community_code FROM enrollment_application
@@ -189,6 +197,9 @@ insured AS (
         GROUP BY g.application_id, g.id_number
     ) m GROUP BY application_id
 ),
+related AS (
+    SELECT DISTINCT application_id FROM g
+),
 permitted AS (
     SELECT DISTINCT g.application_id
     FROM g JOIN registry_residencepermitrecord r ON r.id_number = g.id_number
@@ -203,7 +214,8 @@ SELECT a.id,
        (rented.application_id IS NOT NULL)::int,
        (elsewhere.application_id IS NOT NULL)::int,
        coalesce(insured.months, 0),
-       (permitted.application_id IS NOT NULL)::int
+       (permitted.application_id IS NOT NULL)::int,
+       (related.application_id IS NOT NULL)::int
 FROM a
 LEFT JOIN registry_hukourecord h ON h.id_number = a.child_id_number
 LEFT JOIN owned ON owned.application_id = a.id
@@ -211,6 +223,7 @@ LEFT JOIN rented ON rented.application_id = a.id
 LEFT JOIN elsewhere ON elsewhere.application_id = a.id
 LEFT JOIN insured ON insured.application_id = a.id
 LEFT JOIN permitted ON permitted.application_id = a.id
+LEFT JOIN related ON related.application_id = a.id
 """
 
 
@@ -230,6 +243,10 @@ def baseline() -> tuple[float, dict[int, str]]:
         "window_end": window[1],
         "permit_latest": date(CUTOFF.year - 1, CUTOFF.month, CUTOFF.day),
     }
+    with connection.cursor() as cursor:
+        # Untimed: the world was analysed before any application existed, and with those
+        # statistics the planner nests loops over the related guardians (minutes, not seconds).
+        cursor.execute("ANALYZE enrollment_application, enrollment_guardian")
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(BASELINE_SQL, params)
@@ -237,7 +254,10 @@ def baseline() -> tuple[float, dict[int, str]]:
     seconds = time.perf_counter() - started
     widths = [width for _, width in PACKED_FIELDS]
     return seconds, {
-        row[0]: " ".join(f"{v:0{w}d}" for v, w in zip([*row[1:], 0, 0, 0], widths, strict=True))
+        # No evidence and no review in a pipeline run: those fields are 0.
+        row[0]: " ".join(
+            f"{v:0{w}d}" for v, w in zip([*row[1:8], 0, 0, 0, row[8], 0], widths, strict=True)
+        )
         for row in rows
     }
 

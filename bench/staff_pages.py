@@ -32,9 +32,12 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def build_district(households: int, folder: Path) -> None:
+    from django.conf import settings
     from django.core.management import call_command
 
+    from enrollment.consent_tokens import consent_public_key
     from enrollment.services.policies import policy_install_default
+    from registry.services.clients import department_client_create
 
     # The commands' own reports are kept off stdout, which carries only the JSON lines.
     quiet = {"stdout": io.StringIO(), "stderr": io.StringIO(), "verbosity": 0}
@@ -44,6 +47,15 @@ def build_district(households: int, folder: Path) -> None:
     call_command("import_registry", str(folder), **quiet)
     call_command("import_schools", str(folder / "schools.csv"), year=YEAR, **quiet)
     policy_install_default(admission_year=YEAR, district_code=DISTRICT)
+    # The registry checks each question's consent token with the bureau's registered key.
+    # Without it every lookup (made in-process as the applications are imported) is refused,
+    # every application goes to review, and no school has an admitted list to show.
+    department_client_create(
+        client_id=settings.REGISTRY_CLIENT_ID,
+        name="教育局招生系统",
+        scopes=["verify"],
+        consent_public_key=consent_public_key(),
+    )
     call_command("import_applications", str(folder / "applications.jsonl"), **quiet)
     call_command("verify_applications", year=YEAR, wait=True, **quiet)
     call_command("run_allocation", year=YEAR, seed=7, district=DISTRICT, publish=True, **quiet)

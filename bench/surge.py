@@ -115,6 +115,10 @@ def stack_env(database_url: str, broker_url: str) -> dict:
             "DJANGO_LOG_LEVEL": "WARNING",
             # A key of this run's own; `prepare` registers its public half with the registry.
             "CONSENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+            # Production requires the audit log's keys and its anchors' file: both this run's
+            # own (a file per run, so no run reads anchors made with another run's key).
+            "AUDIT_LOG_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
+            "AUDIT_ANCHOR_PATH": str(Path(tempfile.gettempdir()) / f"surge-{os.getpid()}.anchors"),
         }
     )
     return env

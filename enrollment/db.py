@@ -97,3 +97,49 @@ def submission_store(
         obj._state.adding, obj._state.db = False, connection.alias
         if obj is not application:
             obj.application = application
+
+
+# Below this many rows a temporary table costs more than the multi-row INSERT it replaces.
+_COPY_FROM = 1000
+
+
+def insert_skipping_conflicts(model, objects: Sequence[models.Model], *, unique: str) -> int:
+    """Insert the rows whose `unique` column is new and skip the others; returns how many were
+    inserted. The outbox's idempotency: a message written twice is written once.
+
+    On PostgreSQL, for a large set, COPY into a temporary table and one INSERT … SELECT … ON
+    CONFLICT DO NOTHING: a publication of 200,000 offers writes 400,000 messages, which a
+    parameterised INSERT spends most of its time escaping. Elsewhere, and for a few rows,
+    bulk_create with ignore_conflicts.
+
+    Kept against bulk_create(ignore_conflicts=True): `bench/notifications.py` prints both in
+    the same run (docs/benchmarks.md, "Notifications")."""
+    if connection.vendor != "postgresql" or len(objects) < _COPY_FROM:
+        keys = {getattr(obj, unique) for obj in objects}
+        # The count is for the caller's report; the unique constraint is the guarantee.
+        existing = set(
+            model.objects.filter(**{f"{unique}__in": keys}).values_list(unique, flat=True)
+        )
+        model.objects.bulk_create(objects, ignore_conflicts=True)
+        return len(keys - existing)
+    quote = connection.ops.quote_name
+    fields = _insert_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    table = quote(model._meta.db_table)
+    staging = quote(f"staging_{model._meta.db_table}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Identifiers come from the models' metadata; every value goes through COPY.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                copy.write_row(_insert_values(obj, fields))
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
+            f"ON CONFLICT ({quote(model._meta.get_field(unique).column)}) DO NOTHING"
+        )
+        inserted = cursor.rowcount
+        cursor.execute(f"DROP TABLE {staging}")
+    return inserted

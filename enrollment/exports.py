@@ -4,6 +4,6 @@ The formula guard lives in the shared kernel (registry.interchange), which the r
 downloads use too: one rule for every file the product hands to a spreadsheet.
 """
 
-from registry.interchange import FORMULA_START, safe_cell
+from registry.interchange import FORMULA_LEAD, FORMULA_START, safe_cell
 
-__all__ = ["FORMULA_START", "safe_cell"]
+__all__ = ["FORMULA_LEAD", "FORMULA_START", "safe_cell"]

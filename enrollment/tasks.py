@@ -49,3 +49,33 @@ def retention_apply() -> dict:
     from enrollment.services.retention import retention_apply as apply_rule
 
     return asdict(apply_rule())
+
+
+@shared_task(name="enrollment.notifications_send", acks_late=True)
+def notifications_send() -> dict:
+    """Claim and send one batch of due messages; a duplicate message claims nothing."""
+    from enrollment.services.delivery import notifications_send as send_batch
+
+    return asdict(send_batch())
+
+
+@shared_task(name="enrollment.notifications_reconcile", acks_late=True)
+def notifications_reconcile() -> dict:
+    from enrollment.services.delivery import notifications_reconcile as reconcile
+
+    return reconcile()
+
+
+@shared_task(name="enrollment.notifications_schedule", acks_late=True)
+def notifications_schedule() -> dict:
+    """Write the offers' deadline reminders and expiries whose moment came."""
+    from enrollment.services.notifications import offer_reminders_write
+
+    return offer_reminders_write()
+
+
+@shared_task(name="enrollment.review_digest", acks_late=True)
+def review_digest() -> int:
+    from enrollment.services.notifications import review_digest_write
+
+    return review_digest_write()

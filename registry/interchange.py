@@ -17,14 +17,18 @@ from django.core.management.base import BaseCommand, CommandParser
 
 _BLOCK_BYTES = 1 << 16
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection); a
+# Chinese input method types the full-width forms, which Excel and WPS read as the ASCII ones.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# What a spreadsheet skips before it looks at a cell's first character: spaces (the
+# ideographic one too), a byte-order mark and the zero-width characters (INTERCHANGE.md).
+FORMULA_LEAD = " \u3000\ufeff\u200b\u200c\u200d\u2060"
 
 
 def safe_cell(value) -> str:
     """The cell's text, with a leading apostrophe where a spreadsheet would see a formula."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
+    if text.lstrip(FORMULA_LEAD).startswith(FORMULA_START):
         return "'" + text
     return text
 

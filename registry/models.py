@@ -102,6 +102,44 @@ class FeedUpload(models.Model):
         return f"{self.source} upload #{self.pk} ({self.status})"
 
 
+class HeaderMapping(models.Model):
+    """A department's name for one of a feed's columns (INTERCHANGE.md: the mapping is data).
+
+    Mappings come in named sets, one per way of writing a feed's header (the Chinese names
+    of INTERCHANGE.md, a city's own export): a file's header is read through all of its
+    source's sets, and a file that matches none is refused naming the closest set. The
+    English column names need no rows. `header` is stored as it is compared
+    (registry.loading.rows.header_name: NFKC, trimmed, lower-cased).
+    """
+
+    source = models.CharField(max_length=32, choices=Source.choices)
+    header_set = models.CharField(max_length=64)
+    header = models.CharField(max_length=64)
+    column = models.CharField(max_length=32)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "header_set", "id"]
+        # One header names one column of a source, whichever set it came with: a file's
+        # header is read through all of them at once.
+        constraints = [
+            models.UniqueConstraint(fields=["source", "header"], name="header_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.header} → {self.column}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from registry.feeds.specs import FEEDS  # plain Python, no models: no cycle
+
+        spec = FEEDS.get(self.source)
+        if spec is not None and self.column not in spec.columns:
+            raise ValidationError({"column": f"one of {', '.join(spec.columns)}"})
+
+
 class RegistryRecord(models.Model):
     """Provenance every fact carries: which department, which batch, as of which date."""
 

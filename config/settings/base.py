@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
@@ -209,6 +210,8 @@ CELERY_TASK_ROUTES = {
     "enrollment.export_*": {"queue": "exports"},
 }
 # Every periodic schedule lives here.
+NOTIFY_RECONCILE_SECONDS = env.int("NOTIFY_RECONCILE_SECONDS", default=60)
+NOTIFY_QUIET_END = env.int("NOTIFY_QUIET_END", default=8)
 VERIFICATION_RECONCILE_SECONDS = env.int("VERIFICATION_RECONCILE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueues verification jobs whose message was lost (Redis restarted, worker killed
@@ -221,6 +224,24 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-feed-uploads": {
         "task": "registry.reconcile_uploads",
         "schedule": 5 * 60,
+    },
+    # Puts back messages whose worker died and wakes the senders for every due message
+    # (Redis lost the message, a retry or the end of quiet hours came).
+    "reconcile-notifications": {
+        "task": "enrollment.notifications_reconcile",
+        "schedule": NOTIFY_RECONCILE_SECONDS,
+    },
+    # Writes the offers' reminders (48 h and 12 h before the deadline) and expiries from the
+    # deadlines themselves; idempotent, so every five minutes costs one query when idle and a
+    # reminder is at most five minutes late.
+    "notifications-schedule": {
+        "task": "enrollment.notifications_schedule",
+        "schedule": 5 * 60,
+    },
+    # The officers' digest of their review queue, once a day when the office opens.
+    "review-digest": {
+        "task": "enrollment.review_digest",
+        "schedule": crontab(hour=NOTIFY_QUIET_END, minute=0),
     },
     # De-identifies applications whose admission year is past RETENTION_YEARS. Daily is
     # enough: the rule works by calendar year, and a run that finds nothing writes nothing.
@@ -283,6 +304,36 @@ CONSENT_TOKEN_SECONDS = env.int("CONSENT_TOKEN_SECONDS", default=15 * 60)
 # demo shows its codes there), LocmemBackend keeps them for the tests; a carrier's gateway
 # is one more class named here.
 SMS_BACKEND = env.str("SMS_BACKEND", default="enrollment.sms.ConsoleBackend")
+# A carrier's HTTP gateway (enrollment.sms.HttpGatewayBackend): where to post, the bearer
+# token, the sender name or signature it shows, and how long to wait for its answer.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_SENDER = env.str("SMS_GATEWAY_SENDER", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# E-mail to families and officers: printed in the demo, SMTP in production (EMAIL_HOST…).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@enrollment.example")
+# Messages to families (enrollment/services/delivery.py): no SMS from NOTIFY_QUIET_START to
+# NOTIFY_QUIET_END o'clock local time (held, not dropped; the last reminder of an expiring
+# offer excepted), at most NOTIFY_DAILY_CAP a channel a day per family (beyond it the inbox
+# alone), NOTIFY_MAX_ATTEMPTS tries a message, the first retry after NOTIFY_RETRY_SECONDS and
+# each next one twice as late. A claim takes NOTIFY_BATCH_SIZE messages (200 gateway calls of
+# ~100 ms: well inside a task's time limit); a large write wakes NOTIFY_PARALLEL workers. A
+# message claimed longer ago than NOTIFY_LEASE_SECONDS lost its worker and is sent again.
+NOTIFY_QUIET_START = env.int("NOTIFY_QUIET_START", default=22)
+NOTIFY_DAILY_CAP = env.int("NOTIFY_DAILY_CAP", default=5)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=6)
+NOTIFY_RETRY_SECONDS = env.int("NOTIFY_RETRY_SECONDS", default=30)
+NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=200)
+NOTIFY_PARALLEL = env.int("NOTIFY_PARALLEL", default=4)
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=10 * 60)
+NOTIFY_SIGNAL_SECONDS = env.float("NOTIFY_SIGNAL_SECONDS", default=1.0)
 # Registry checks of name and ID number one account may ask in any 24 hours: a refusal says
 # only "do not match", and this keeps anyone from trying many names against one number.
 IDENTITY_CHECKS_PER_DAY = env.int("IDENTITY_CHECKS_PER_DAY", default=5)

@@ -19,6 +19,13 @@ from .applications import (
 from .audit import AuditAction, AuditLog, DownloadLog
 from .decisions import Decision, PolicyDocument
 from .identity import IdentityVerification
+from .notifications import (
+    DeliveryAttempt,
+    Notification,
+    NotificationChannel,
+    NotificationEvent,
+    NotificationPreference,
+)
 from .rechecks import Recheck
 from .schools import Community, School
 from .verification import VerificationJob
@@ -33,11 +40,16 @@ __all__ = [
     "Community",
     "Consent",
     "Decision",
+    "DeliveryAttempt",
     "DownloadLog",
     "EventReason",
     "Evidence",
     "Guardian",
     "IdentityVerification",
+    "Notification",
+    "NotificationChannel",
+    "NotificationEvent",
+    "NotificationPreference",
     "Offer",
     "Placement",
     "PolicyDocument",

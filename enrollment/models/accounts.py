@@ -5,6 +5,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .notifications import NotificationPreference
+
+# The languages a message can be written in: the site's (settings.LANGUAGES), named here so
+# that a change of the site's settings never makes a migration.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+
 
 class Role(models.TextChoices):
     PARENT = "parent", _("家长")
@@ -38,6 +44,12 @@ class User(AbstractUser):
     # blank until then. On the account row because every signed-in request reads that row
     # anyway: applying checks it without a query of its own. One identity, one account.
     verified_id_number = models.CharField(max_length=18, blank=True)
+    # The language messages are written in (settings.LANGUAGES), and which of SMS and e-mail
+    # a family wants besides the portal's inbox (enrollment.models.notifications).
+    language = models.CharField(max_length=8, choices=LANGUAGES, default="zh-hans")
+    notify_by = models.CharField(
+        max_length=8, choices=NotificationPreference.choices, default=NotificationPreference.BOTH
+    )
 
     class Meta:
         constraints = [

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
-from enrollment.models import AllocationRun, Application, Placement, School, User
+from enrollment.models import AllocationRun, Application, Decision, Placement, School, User
 
 
 def allocation_run_list(*, user: User, admission_year: int) -> QuerySet[AllocationRun]:
@@ -112,3 +112,35 @@ def allocation_run_latest_visible(
         .order_by("-published_at", "-id")
         .first()
     )
+
+
+def allocation_run_of_results(
+    *, application: Application, now: datetime, visible: bool = True
+) -> AllocationRun | None:
+    """The latest published run whose results concern this application: one that took it part
+    (placed or not), or one it was left out of because it was found ineligible when the run
+    was made. None for an application the runs have not reached yet (submitted after the
+    latest run, or still being checked then): its results come with the next run.
+
+    `visible`: only runs its family may see now (past the embargo); otherwise every
+    published run, so that a page can say when the results will be shown."""
+    runs = (
+        AllocationRun.objects.covering(application.district_code)
+        .published()
+        .filter(admission_year=application.admission_year)
+        .order_by("-published_at", "-id")
+    )
+    if visible:
+        runs = runs.visible_to_parents(now)
+    took_part = runs.filter(placements__application=application).first()
+    if took_part is not None:
+        return took_part
+    latest = runs.first()
+    if latest is None or application.submitted_at > latest.created_at:
+        return None
+    ineligible = (
+        Decision.objects.current()
+        .filter(application=application, outcome=Decision.Outcome.INELIGIBLE)
+        .exists()
+    )
+    return latest if ineligible else None

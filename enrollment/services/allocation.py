@@ -39,6 +39,7 @@ from enrollment.models import (
 )
 from enrollment.services import dispatch
 from enrollment.services.audit import audit_log
+from enrollment.services.notifications import offers_made_notify
 from registry.idnumber import mask_in_text
 
 logger = logging.getLogger("enrollment.allocation")
@@ -558,6 +559,7 @@ def allocation_publish(
             ended.append(offer)
     Offer.objects.bulk_update(ended, ["status"], batch_size=WRITE_CHUNK)
     Offer.objects.bulk_create(new, batch_size=WRITE_CHUNK)
+    offers_made_notify(offers=new, visible_from=visible_from, round=run.round)
     run.published_at = now
     run.published_by = actor
     run.visible_from = visible_from

@@ -26,7 +26,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.policy import Policy
-from enrollment.services import dispatch, reference
+from enrollment.services import dispatch, notifications, reference
 from enrollment.services.identity import applicant_not_guardian, identity_required_to_apply
 from enrollment.states import can_transition
 from registry import idnumber
@@ -364,6 +364,9 @@ def application_submit(
             lookups=list(data.consent_lookups),
         ),
         _submitted_event(actor=actor, channel=channel, at=now),
+        *notifications.application_received_rows(
+            application=application, recipient=parent, now=now
+        ),
     ]
     job = VerificationJob(enqueued_at=now if enqueue else None)
     try:
@@ -373,6 +376,7 @@ def application_submit(
         if not _is_second_application(error):
             raise
         raise ValidationErrors([_duplicate_error(data.admission_year)]) from None
+    notifications.application_received_signal(recipient=parent)
     if enqueue:
         dispatch.verification_signal_on_commit(job_id=job.pk)
     return application

@@ -12,11 +12,13 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from enrollment.tasks import allocation_run, verify_batch
+from enrollment.tasks import allocation_run, notifications_send, verify_batch
 
-# One web process wakes the workers at most once per VERIFICATION_SIGNAL_SECONDS.
+# One web process wakes the workers at most once per VERIFICATION_SIGNAL_SECONDS (and once
+# per NOTIFY_SIGNAL_SECONDS for messages).
 _signal_lock = threading.Lock()
 _next_signal = 0.0
+_next_notify_signal = 0.0
 
 
 def verification_signal_on_commit(*, job_id: int) -> None:
@@ -79,3 +81,53 @@ def verification_continue() -> bool:
 def allocation_run_enqueue(*, run_id: int) -> None:
     """Compute a recorded run in a worker (queue `allocation`) once its row is committed."""
     allocation_run.delay_on_commit(run_id)
+
+
+def notifications_signal_on_commit(*, count: int) -> None:
+    """Messages were written: wake the senders once the transaction commits.
+
+    A web process sends one message per NOTIFY_SIGNAL_SECONDS however many families act
+    meanwhile (each claim takes a batch); a large write (a publication) wakes as many
+    workers as it has batches, at most NOTIFY_PARALLEL."""
+    transaction.on_commit(lambda: _notifications_signal(count))
+
+
+def _notifications_signal(count: int) -> None:
+    global _next_notify_signal
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        notifications_send.delay()
+        return
+    if count >= settings.NOTIFY_BATCH_SIZE:
+        notifications_wake(count=count)
+        return
+    now = time.monotonic()
+    with _signal_lock:
+        if now < _next_notify_signal:
+            return
+        _next_notify_signal = now + settings.NOTIFY_SIGNAL_SECONDS
+    notifications_send.apply_async(countdown=settings.NOTIFY_SIGNAL_SECONDS)
+
+
+def notifications_wake(*, count: int) -> int:
+    """Send messages for `count` due rows at once (committed already); returns how many."""
+    batches = -(-count // settings.NOTIFY_BATCH_SIZE)
+    messages = max(1, min(batches, settings.NOTIFY_PARALLEL))
+    for _ in range(messages):
+        notifications_send.delay()
+    return messages
+
+
+def notifications_continue() -> bool:
+    """A full batch was sent: more may be due. Not with in-process tasks, where the batch
+    would call itself until the outbox is empty, all in the caller's request."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    notifications_send.delay()
+    return True
+
+
+def notifications_retry_at(*, when) -> None:
+    """A message due at `when` (a failed send's next attempt)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    notifications_send.apply_async(eta=when)

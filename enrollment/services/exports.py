@@ -16,7 +16,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from enrollment.errors import ApplicationError, ErrorCode
-from enrollment.exports import FORMULA_START, safe_cell
+from enrollment.exports import FORMULA_LEAD, FORMULA_START, safe_cell
 from enrollment.models import (
     AllocationRun,
     Application,
@@ -131,8 +131,16 @@ def admitted_rows(*, school: School, now: datetime | None = None) -> list[tuple]
     ]
 
 
-def _csv_bytes(rows: list[tuple]) -> bytes:
+# Excel on a Chinese Windows reads a CSV without a byte-order mark as GBK and garbles every
+# name; with one it reads UTF-8. Scripts reading the command's or the API's file by the header
+# would see the mark glued to `school_code`, so only files for people carry it.
+UTF8_BOM = "\ufeff"
+
+
+def _csv_bytes(rows: list[tuple], *, bom: bool = False) -> bytes:
     buffer = io.StringIO()
+    if bom:
+        buffer.write(UTF8_BOM)
     writer = csv.writer(buffer)
     writer.writerow(ADMITTED_COLUMNS)
     for row in rows:
@@ -154,14 +162,18 @@ def _xlsx_bytes(rows: list[tuple], title: str) -> bytes:
 
 
 def admitted_export(
-    *, school: School, fmt: str, actor: User | None, channel: str = "api"
+    *, school: School, fmt: str, actor: User | None, channel: str = "api", for_people: bool = False
 ) -> tuple[bytes, int]:
     """The admitted list as file content and its row count; the download is logged. The caller
-    has already checked that `actor` is the school's own staff (or an operator's command)."""
+    has already checked that `actor` is the school's own staff (or an operator's command).
+
+    `for_people`: a CSV downloaded from a page, to be opened in a spreadsheet, starts with a
+    UTF-8 byte-order mark (INTERCHANGE.md, "Exports"); the command's and the API's files are
+    read by scripts and stay as they were."""
     if fmt not in FORMATS:
         raise ApplicationError(ErrorCode.INVALID, "The format is csv or xlsx.", field="format")
     rows = admitted_rows(school=school)
-    content = _csv_bytes(rows) if fmt == "csv" else _xlsx_bytes(rows, school.code)
+    content = _csv_bytes(rows, bom=for_people) if fmt == "csv" else _xlsx_bytes(rows, school.code)
     DownloadLog.objects.create(
         at=timezone.now(),
         user=actor,
@@ -238,7 +250,9 @@ def _safe_sql(column: str) -> str:
     starts = ", ".join(
         {"\t": "E'\\t'", "\r": "E'\\r'"}.get(start, f"'{start}'") for start in FORMULA_START
     )
-    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
+    # FORMULA_LEAD holds no quote or backslash: it is a plain SQL literal as written.
+    lead = f"ltrim({column}, '{FORMULA_LEAD}')"
+    return f"CASE WHEN left({lead}, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
 
 
 def _allocation_copy(*, run: AllocationRun, out: TextIO) -> int:

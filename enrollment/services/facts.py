@@ -141,6 +141,8 @@ def facts_from_answer(answer: FamilyAnswer, evidence: Iterable[Evidence] = ()) -
                 "guardian_index": answer.social_insurance.guardian_index,
                 "window_start": _iso(answer.social_insurance.window_start),
                 "window_end": _iso(answer.social_insurance.window_end),
+                # The record the months rest on, so the points line names its source.
+                "record": _ref_json(answer.social_insurance.record),
             },
             "residence_permit": _ref_json(answer.permit.record) if answer.permit else None,
         },

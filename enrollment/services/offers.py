@@ -9,6 +9,7 @@ from django.utils import timezone
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import AuditAction, Offer, School, User
 from enrollment.services.audit import audit_log
+from enrollment.services.notifications import enrolment_notify
 
 ANSWERS = {"accept": Offer.Status.ACCEPTED, "decline": Offer.Status.DECLINED}
 ANSWER_ACTIONS = {"accept": AuditAction.OFFER_ACCEPT, "decline": AuditAction.OFFER_DECLINE}
@@ -82,7 +83,8 @@ def offer_mark_enrolment(
     *, school: School, actor: User, ref: str, enrolment: str, reason: str = ""
 ) -> Offer:
     """The school records whether an admitted child enrolled (报到). A child who did not frees
-    the place for the next round."""
+    the place for the next round. Only a place the family accepted can be marked: an offer
+    still awaiting its answer is the family's to take or leave, not the school's."""
     if not actor.is_school_staff or actor.school_code != school.code:
         raise ApplicationError(ErrorCode.NOT_FOUND, "No such school among yours.", field="code")
     if enrolment not in Offer.Enrolment.values:
@@ -103,6 +105,14 @@ def offer_mark_enrolment(
         raise ApplicationError(
             ErrorCode.NOT_FOUND, "No child with this reference is admitted here.", field="ref"
         )
+    if offer.status != Offer.Status.ACCEPTED:
+        raise ApplicationError(
+            ErrorCode.ILLEGAL_TRANSITION,
+            f"The family has not accepted this place (offer is {offer.status}); 报到 can be "
+            "recorded only for an accepted place.",
+            field="enrolment",
+            extra={"why": "not_accepted"},
+        )
     if offer.enrolment == enrolment:
         return offer
     before = offer.enrolment
@@ -122,6 +132,7 @@ def offer_mark_enrolment(
             "new": {"enrolment": enrolment},
         },
     )
+    enrolment_notify(offer=offer)
     return offer
 
 

@@ -22,23 +22,14 @@ from enrollment.models import (
     Recheck,
     User,
 )
+from enrollment.selectors.allocation import allocation_run_of_results
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
+from enrollment.services.notifications import recheck_answered_notify
 
 
 def recheck_window_days() -> int:
     return settings.RECHECK_WINDOW_DAYS
-
-
-def _published_run_for(application: Application) -> AllocationRun | None:
-    """The latest published run the application's results came from (its district or city)."""
-    return (
-        AllocationRun.objects.covering(application.district_code)
-        .published()
-        .filter(admission_year=application.admission_year)
-        .order_by("-published_at", "-id")
-        .first()
-    )
 
 
 @transaction.atomic
@@ -53,7 +44,9 @@ def recheck_request(
         raise ApplicationError(
             ErrorCode.REASON_REQUIRED, "Say what should be checked again.", field="reason"
         )
-    run = _published_run_for(application)
+    # The run whose results concern this application: one it took part in, or one it was left
+    # out of as ineligible. An application the runs have not reached has nothing to contest.
+    run = allocation_run_of_results(application=application, now=now, visible=False)
     # Until the latest round's embargo is over, families may not see its results to contest them.
     if run is None or not AllocationRun.objects.filter(pk=run.pk).visible_to_parents(now).exists():
         raise ApplicationError(
@@ -165,6 +158,7 @@ def recheck_resolve(
             "new": {"status": result},
         },
     )
+    recheck_answered_notify(recheck=recheck)
     return recheck
 
 

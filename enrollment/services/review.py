@@ -51,6 +51,7 @@ from enrollment.services import dispatch
 from enrollment.services.applications import application_transition
 from enrollment.services.audit import audit_log
 from enrollment.services.facts import decision_from_score, facts_from_answer, state_for_outcome
+from enrollment.services.notifications import evidence_reviewed_notify
 from enrollment.services.verification import OPEN_OR_RUNNING
 from registry.contract import FamilyAnswer, from_json
 
@@ -337,6 +338,7 @@ def evidence_review(
         guardianship_accepted_log(
             actor=actor, application=application, evidence=evidence, reason=reason
         )
+    evidence_reviewed_notify(evidence=evidence)
     pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
     if not pending and application.state == ApplicationState.NEEDS_REVIEW:
         decision_recompute(application=application, actor=actor, reason=reason)

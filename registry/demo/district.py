@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from registry.demo.department_forms import write_department_forms
 from registry.demo.places import (
     CITY_DISTRICTS,
     COMMUNITY_NAMES,
@@ -176,9 +177,15 @@ class _District:
         return f"粤({year})佛{DISTRICT_NAMES[community[:6]][:2]}不动产权第{self.certificates:07d}号"
 
 
-def generate_district(*, households: int, seed: int, year: int, out: Path) -> DistrictSummary:
+def generate_district(
+    *, households: int, seed: int, year: int, out: Path, forms: str = "canonical"
+) -> DistrictSummary:
     """Write the five feeds, `schools.csv`, `applications.jsonl`, `communities.csv` and
     `communities.geojson` into `out`.
+
+    `forms="department"` writes the feeds as departments really export them (Chinese
+    headers, their own value forms, GB18030, one spreadsheet): department_forms.py. The
+    facts are the same either way.
 
     The files are written in a folder of their own inside `out` and moved into place only
     when all nine are complete: a run that fails part-way leaves `out` as it was, never a
@@ -189,6 +196,8 @@ def generate_district(*, households: int, seed: int, year: int, out: Path) -> Di
     staging = Path(tempfile.mkdtemp(prefix=".generate-district-", dir=out))
     try:
         summary = _write_district(households=households, seed=seed, year=year, out=staging)
+        if forms == "department":
+            write_department_forms(staging, seed=seed)
         for path in sorted(staging.iterdir()):
             os.replace(path, out / path.name)
     finally:

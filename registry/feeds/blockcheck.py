@@ -116,8 +116,11 @@ ORDERED_DATES: dict[str, tuple[str, str]] = {
 class BlockChecker:
     """Checks blocks of one file, whose header named `columns` in that order."""
 
-    def __init__(self, spec: FeedSpec, columns: list[str]):
+    def __init__(self, spec: FeedSpec, columns: list[str], encoding: str = "utf-8"):
         rules = COLUMNS.get(spec.source)
+        # Text lengths are counted in characters only in UTF-8; in another encoding a field
+        # longer in bytes than its limit in characters takes the row checks.
+        self.utf8 = encoding == "utf-8"
         self.usable = (
             rules is not None
             and len(set(columns)) == len(columns)
@@ -129,7 +132,8 @@ class BlockChecker:
 
     def check(self, block: bytes, first_line: int) -> bytes | None:
         """The block ready for COPY (CSV, each line led by its number), or None when any
-        line in it needs the row checks. `block` is UTF-8 and ends with a newline."""
+        line in it needs the row checks. `block` is in the checker's encoding and ends with
+        a newline."""
         if not self.usable or b'"' in block or b"\x00" in block:
             return None
         if b"\r" in block:
@@ -137,49 +141,31 @@ class BlockChecker:
             if b"\r" in block:
                 return None
         data = np.frombuffer(block, dtype=np.uint8)
-        newlines = np.flatnonzero(data == _NEWLINE)
-        count = len(newlines)
-        if count == 0:
+        ends = line_ends(data)
+        if ends is None:
             return None
-        starts = np.empty(count, dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = newlines[:-1] + 1
-        if np.any(newlines == starts):
-            return None  # a blank line
-        bounds = self._field_bounds(data, starts, newlines)
+        starts, newlines = ends
+        bounds = field_bounds(data, starts, newlines, len(self.columns))
         if bounds is None:
             return None
         begin, end = bounds
-        values: dict[str, np.ndarray] = {}
-        for index, rule in enumerate(self.rules):
-            checked = _check_column(data, begin[:, index], end[:, index], rule)
-            if checked is None:
-                return None
-            values[self.columns[index]] = checked
-        if not self._cross_checks(values):
+        fields = [(data, begin[:, index], end[:, index]) for index in range(len(self.rules))]
+        if not self.accepts(fields):
             return None
         return self._for_copy(data, starts, begin, end, first_line)
 
-    def _field_bounds(self, data, starts, newlines):
-        """Where each field begins and ends, or None unless every line has as many fields
-        as the header. Commas are sorted, so when there are exactly (width - 1) per line in
-        total and each line's first and last fall inside it, each line has its own."""
-        width = len(self.columns)
-        count = len(starts)
-        commas = np.flatnonzero(data == _COMMA)
-        if len(commas) != count * (width - 1):
-            return None
-        begin = np.empty((count, width), dtype=np.int64)
-        end = np.empty((count, width), dtype=np.int64)
-        begin[:, 0] = starts
-        end[:, width - 1] = newlines
-        if width > 1:
-            commas = commas.reshape(count, width - 1)
-            if np.any(commas[:, 0] < starts) or np.any(commas[:, -1] > newlines):
-                return None
-            begin[:, 1:] = commas + 1
-            end[:, :-1] = commas
-        return begin, end
+    def accepts(self, fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bool:
+        """Whether every line passes every check, given each column as (bytes, where each
+        line's field begins, where it ends): the file's block, or a column rewritten apart
+        from it (blockforms)."""
+        values: dict[str, np.ndarray] = {}
+        for index, rule in enumerate(self.rules):
+            data, begin, end = fields[index]
+            checked = _check_column(data, begin, end, rule, self.utf8)
+            if checked is None:
+                return False
+            values[self.columns[index]] = checked
+        return self._cross_checks(values)
 
     def _cross_checks(self, values: dict[str, np.ndarray]) -> bool:
         # A hukou row's birth date equals the birth date inside its ID number.
@@ -191,9 +177,7 @@ class BlockChecker:
     def _for_copy(self, data, starts, begin, end, first_line: int) -> bytes:
         """The block with each line's number in front and each month's first day added."""
         count = len(starts)
-        numbers = np.arange(first_line, first_line + count, dtype=np.int64)
-        digits = (numbers[:, None] // _PLACES % 10 + _ZERO).astype(np.uint8)
-        prefix = np.concatenate([digits, np.full((count, 1), _COMMA, dtype=np.uint8)], axis=1)
+        prefix = line_prefixes(first_line, count)
         positions = [np.repeat(starts, LINE_DIGITS + 1)]
         inserted = [prefix.ravel()]
         for index, rule in enumerate(self.rules):
@@ -204,15 +188,57 @@ class BlockChecker:
         return np.insert(data, np.concatenate(positions), np.concatenate(inserted)).tobytes()
 
 
-def _check_column(data, begin, end, rule: Column) -> np.ndarray | None:
+def line_prefixes(first_line: int, count: int) -> np.ndarray:
+    """Each line's number, zero-padded, and a comma: what COPY reads first on each line."""
+    numbers = np.arange(first_line, first_line + count, dtype=np.int64)
+    digits = (numbers[:, None] // _PLACES % 10 + _ZERO).astype(np.uint8)
+    return np.concatenate([digits, np.full((count, 1), _COMMA, dtype=np.uint8)], axis=1)
+
+
+def line_ends(data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where each line starts and where its newline is, or None for a blank line (or none)."""
+    newlines = np.flatnonzero(data == _NEWLINE)
+    count = len(newlines)
+    if count == 0:
+        return None
+    starts = np.empty(count, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = newlines[:-1] + 1
+    if np.any(newlines == starts):
+        return None  # a blank line
+    return starts, newlines
+
+
+def field_bounds(data, starts, newlines, width: int):
+    """Where each field begins and ends, or None unless every line has `width` fields.
+    Commas are sorted, so when there are exactly (width - 1) per line in total and each
+    line's first and last fall inside it, each line has its own."""
+    count = len(starts)
+    commas = np.flatnonzero(data == _COMMA)
+    if len(commas) != count * (width - 1):
+        return None
+    begin = np.empty((count, width), dtype=np.int64)
+    end = np.empty((count, width), dtype=np.int64)
+    begin[:, 0] = starts
+    end[:, width - 1] = newlines
+    if width > 1:
+        commas = commas.reshape(count, width - 1)
+        if np.any(commas[:, 0] < starts) or np.any(commas[:, -1] > newlines):
+            return None
+        begin[:, 1:] = commas + 1
+        end[:, :-1] = commas
+    return begin, end
+
+
+def _check_column(data, begin, end, rule: Column, utf8: bool = True) -> np.ndarray | None:
     """Check one column of every line; returns what cross checks compare (for ID numbers
     the birth date inside them, for dates and months their YYYYMMDD), None on any failure."""
     lengths = end - begin
     if rule.kind == "text":
         if rule.required and np.any(lengths == 0):
             return None
-        if np.any(lengths > rule.max_length) and not _within_characters(
-            data, begin, end, rule.max_length
+        if np.any(lengths > rule.max_length) and not (
+            utf8 and _within_characters(data, begin, end, rule.max_length)
         ):
             return None
         return lengths

@@ -12,13 +12,11 @@ can say it in its own language while reports keep the English reason as INTERCHA
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from registry import idnumber
+from registry.feeds import values
 
 
 class RowRejected(ValueError):
@@ -45,6 +43,7 @@ class RowRejected(ValueError):
     SHARE_OUT_OF_RANGE = "share_out_of_range"
     TOO_MANY_DECIMALS = "too_many_decimals"
     NOT_M_OR_F = "not_m_or_f"
+    SEX_NOT_STATED = "sex_not_stated"
     BIRTH_DATE_MISMATCH = "birth_date_mismatch"
     END_BEFORE_START = "end_before_start"
     # Rejected by the import around the row checks (registry.loading.imports).
@@ -77,6 +76,14 @@ class FeedSpec:
 
 
 # --- field checks --------------------------------------------------------------------------
+# Each reads the value in any form a department writes it (registry.feeds.values) and says
+# what is wrong naming the column.
+
+
+def _refused(refusal: values.ValueRefused, field: str) -> RowRejected:
+    return RowRejected(
+        f"{field}: {refusal.reason}", field=field, code=refusal.code, params=refusal.params
+    )
 
 
 def _id_number(value: str, field: str) -> str:
@@ -86,67 +93,35 @@ def _id_number(value: str, field: str) -> str:
         raise RowRejected(f"{field}: {error}", field=field, code=f"id_{error.code}") from None
 
 
-# Dates and months that passed, kept to skip parsing them again: a feed of a million rows
-# holds a few thousand distinct dates. Bounded: a century of days is 36,525 keys.
-_GOOD_DATES: dict[str, str] = {}
-_GOOD_MONTHS: dict[str, str] = {}
-_CACHE_LIMIT = 100_000
+# The values' caches, read here first: most values of a big file are found there, and a
+# dictionary lookup costs less than the call that would find them.
+_GOOD_DATES = values.GOOD_DATES
+_GOOD_MONTHS = values.GOOD_MONTHS
 
 
 def _date(value: str, field: str) -> str:
-    """The value itself when it is a real `YYYY-MM-DD` date (the database parses it again)."""
-    if value in _GOOD_DATES:
-        return value
-    if len(value) != 10 or value[4] != "-" or value[7] != "-" or not value.isascii():
-        raise RowRejected(
-            f"{field}: not a date (YYYY-MM-DD)", field=field, code=RowRejected.NOT_A_DATE
-        )
+    """The date as `YYYY-MM-DD` (the database parses it again)."""
+    stored = _GOOD_DATES.get(value)
+    if stored is not None:
+        return stored
     try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise RowRejected(
-            f"{field}: impossible date {value}",
-            field=field,
-            code=RowRejected.IMPOSSIBLE_DATE,
-            params={"value": value},
-        ) from None
-    if len(_GOOD_DATES) < _CACHE_LIMIT:
-        _GOOD_DATES[value] = value
-    return value
+        return values.date_text(value)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, field) from None
 
 
 def _month(value: str, field: str) -> str:
-    first_day = _GOOD_MONTHS.get(value)
-    if first_day is not None:
-        return first_day
-    if len(value) != 7 or value[4] != "-" or not value.isascii():
-        raise RowRejected(
-            f"{field}: not a month (YYYY-MM)", field=field, code=RowRejected.NOT_A_MONTH
-        )
-    first_day = value + "-01"
     try:
-        date.fromisoformat(first_day)
-    except ValueError:
-        raise RowRejected(
-            f"{field}: impossible month {value}",
-            field=field,
-            code=RowRejected.IMPOSSIBLE_MONTH,
-            params={"value": value},
-        ) from None
-    if len(_GOOD_MONTHS) < _CACHE_LIMIT:
-        _GOOD_MONTHS[value] = first_day
-    return first_day
+        return values.month_first_day(value)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, field) from None
 
 
 def _code(value: str, length: int, field: str) -> str:
-    if len(value) != length or not value.isdigit() or not value.isascii():
-        raise RowRejected(
-            f"{field}: must be {length} digits",
-            field=field,
-            code=RowRejected.NOT_DIGITS,
-            params={"length": length},
-        )
-    return value
+    try:
+        return values.code(value, length)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, field) from None
 
 
 def _text(value: str, max_length: int, field: str, *, required: bool = True) -> str:
@@ -166,52 +141,34 @@ def _text(value: str, max_length: int, field: str, *, required: bool = True) -> 
     return value
 
 
-_FLAGS = {"1": True, "0": False}
+_FLAGS = values.FLAGS
 
 
 def _flag(value: str, field: str) -> bool:
-    flag = _FLAGS.get(value)
-    if flag is None:
-        raise RowRejected(f"{field}: must be 1 or 0", field=field, code=RowRejected.NOT_A_FLAG)
-    return flag
-
-
-_HUNDRED = Decimal(100)
+    try:
+        return values.flag(value)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, field) from None
 
 
 def _share(value: str, field: str) -> str:
-    # Decimal() reads every script's digits, the database only ASCII ones: full-width digits
-    # become ASCII, any other digits are not a number here.
-    if not value.isascii():
-        value = unicodedata.normalize("NFKC", value)
     try:
-        if not value.isascii():
-            raise InvalidOperation
-        share = Decimal(value)
-    except InvalidOperation:
-        raise RowRejected(
-            f"{field}: not a number", field=field, code=RowRejected.NOT_A_NUMBER
-        ) from None
-    if not share.is_finite() or not (0 < share <= _HUNDRED):
-        raise RowRejected(
-            f"{field}: must be more than 0 and at most 100",
-            field=field,
-            code=RowRejected.SHARE_OUT_OF_RANGE,
-        )
-    if share.as_tuple().exponent < -2:
-        raise RowRejected(
-            f"{field}: at most two decimal places",
-            field=field,
-            code=RowRejected.TOO_MANY_DECIMALS,
-            params={"places": 2},
-        )
-    return value
+        return values.share(value)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, field) from None
+
+
+def _sex(value: str) -> str:
+    try:
+        return values.sex(value)
+    except values.ValueRefused as refusal:
+        raise _refused(refusal, "sex") from None
 
 
 # --- one check per feed --------------------------------------------------------------------
 
 
-def check_hukou(values: tuple[str, ...]) -> tuple:
+def check_hukou(row: tuple[str, ...]) -> tuple:
     (
         id_number,
         name,
@@ -222,10 +179,9 @@ def check_hukou(values: tuple[str, ...]) -> tuple:
         address,
         registered_on,
         household_no,
-    ) = values
+    ) = row
     id_number = _id_number(id_number, "id_number")
-    if sex not in ("M", "F"):
-        raise RowRejected("sex: must be M or F", field="sex", code=RowRejected.NOT_M_OR_F)
+    sex = _sex(sex)
     birth_date = _date(birth_date, "birth_date")
     if birth_date.replace("-", "") != id_number[6:14]:
         raise RowRejected(
@@ -247,8 +203,8 @@ def check_hukou(values: tuple[str, ...]) -> tuple:
     )
 
 
-def check_property(values: tuple[str, ...]) -> tuple:
-    certificate_no, owner, share, community_code, address, registered_on = values
+def check_property(row: tuple[str, ...]) -> tuple:
+    certificate_no, owner, share, community_code, address, registered_on = row
     return (
         _text(certificate_no, 64, "certificate_no"),
         _id_number(owner, "owner_id_number"),
@@ -259,8 +215,8 @@ def check_property(values: tuple[str, ...]) -> tuple:
     )
 
 
-def check_rental(values: tuple[str, ...]) -> tuple:
-    registration_no, tenant, community_code, address, start_date, end_date = values
+def check_rental(row: tuple[str, ...]) -> tuple:
+    registration_no, tenant, community_code, address, start_date, end_date = row
     row = (
         _text(registration_no, 64, "registration_no"),
         _id_number(tenant, "tenant_id_number"),
@@ -281,29 +237,33 @@ def check_rental(values: tuple[str, ...]) -> tuple:
 
 
 # Social-insurance files repeat one person's number on up to 120 consecutive rows: remember
-# the last number that passed, so each person's number is checked once per run of rows.
-_last_si_id = [""]
+# the last number that passed (as written, and as stored), so each person's number is checked
+# once per run of rows.
+_last_si_id = ["", ""]
 
 
-def check_social_insurance(values: tuple[str, ...]) -> tuple:
-    id_number, month, pension, medical, employer_name = values
-    if id_number != _last_si_id[0]:
+def check_social_insurance(row: tuple[str, ...]) -> tuple:
+    id_number, month, pension, medical, employer_name = row
+    if id_number == _last_si_id[0]:
+        id_number = _last_si_id[1]
+    else:
+        written = id_number
         id_number = _id_number(id_number, "id_number")
-        _last_si_id[0] = id_number
+        _last_si_id[:] = [written, id_number]
     first_day = _GOOD_MONTHS.get(month) or _month(month, "month")
     paid_pension = _FLAGS.get(pension)
     if paid_pension is None:
-        _flag(pension, "pension")
+        paid_pension = _flag(pension, "pension")
     paid_medical = _FLAGS.get(medical)
     if paid_medical is None:
-        _flag(medical, "medical")
+        paid_medical = _flag(medical, "medical")
     if len(employer_name) > 255 or "\x00" in employer_name:
         _text(employer_name, 255, "employer_name", required=False)
     return (id_number, first_day, paid_pension, paid_medical, employer_name)
 
 
-def check_residence_permit(values: tuple[str, ...]) -> tuple:
-    permit_no, id_number, district_code, issued_on, expires_on = values
+def check_residence_permit(row: tuple[str, ...]) -> tuple:
+    permit_no, id_number, district_code, issued_on, expires_on = row
     row = (
         _text(permit_no, 64, "permit_no"),
         _id_number(id_number, "id_number"),
@@ -393,12 +353,13 @@ FEEDS: dict[str, FeedSpec] = {
 
 
 def check_record(source: str, record: dict[str, object]) -> tuple:
-    """One record given as a mapping (the counter's push): the same checks as a feed row."""
+    """One record given as a mapping (the counter's push): the same checks as a feed row,
+    so the same forms of a date, a flag or a sex are accepted."""
     spec = FEEDS[source]
-    values = []
+    row = []
     for column in spec.columns:
         value = record.get(column, "")
         if isinstance(value, bool):
             value = "1" if value else "0"
-        values.append("" if value is None else str(value))
-    return spec.check(tuple(values))
+        row.append("" if value is None else str(value))
+    return spec.check(tuple(row))

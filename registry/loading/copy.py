@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from registry.feeds.blockcheck import BlockChecker
+from registry.feeds.blockforms import BlockForms
 from registry.feeds.specs import FeedSpec, RowRejected
 from registry.loading import rows as row_reading
 from registry.loading.report import ImportReport
@@ -52,12 +53,18 @@ class CopyFeed:
         # The feed's columns the file has, in the file's order: what each line holds.
         self.columns = [name for name in layout.names if name in spec.columns]
         self.checker = BlockChecker(spec, layout.names)
+        # The blocks reach the checks as UTF-8 (chunks() decodes any other encoding).
+        self.forms = BlockForms(spec, layout.names)
+        # Whether the last block was in department forms: a file is written one way
+        # throughout, so the next block is rewritten before it is checked, not after.
+        self.rewrite_first = False
         self.rows_written = 0
         self.last_line = 0
 
     @classmethod
-    def open(cls, spec, handle, encoding: str, report, progress) -> CopyFeed | None:
-        """Read the header; None (the file failed, on the report) when it is not the feed's."""
+    def open(cls, spec, handle, encoding: str, report, progress, mappings=None) -> CopyFeed | None:
+        """Read the header (through the source's header sets, `mappings`); None (the file
+        failed, on the report) when it is not the feed's."""
         if '\n,"'.encode(encoding) != b'\n,"':
             # Blocks are cut at newline bytes, which only works where a newline, a comma and a
             # quote are the ASCII bytes (UTF-8, GBK, GB18030, Big5 …); anything else (UTF-16)
@@ -65,7 +72,7 @@ class CopyFeed:
             handle, encoding = _AsUtf8(handle, encoding), "utf-8"
         header_line = handle.readline().decode(encoding)
         header = next(csv.reader([header_line], strict=True), [])
-        layout = column_layout(spec, header, 1, report)
+        layout = column_layout(spec, header, 1, report, mappings)
         if layout is None:
             return None
         return cls(spec, handle, encoding, layout, report, progress)
@@ -77,13 +84,24 @@ class CopyFeed:
             data = block if self.encoding == "utf-8" else text.encode()
             # Lines as the csv reader numbers them: a carriage return on its own ends one too.
             lines = block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
-            checked = self.checker.check(data, line)
+            checked = self._block_checked(data, line)
             if checked is not None:
                 yield checked
                 self._count(lines, line + lines - 1)
             else:
                 yield self._row_checked(text, lines_before=line - 1)
             line += lines
+
+    def _block_checked(self, data: bytes, line: int) -> bytes | None:
+        """The block through the block checks, its department forms rewritten
+        (registry.feeds.blockforms) when it does not pass as it is."""
+        if not self.rewrite_first:
+            checked = self.checker.check(data, line)
+            if checked is not None or not self.forms.usable:
+                return checked
+        checked = self.forms.for_copy(data, line, self.checker)
+        self.rewrite_first = checked is not None
+        return checked
 
     def _count(self, rows: int, last_line: int) -> None:
         before = self.report.rows_read

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -25,13 +26,25 @@ from django.utils import timezone
 from registry.feeds.specs import FEEDS, FeedSpec, RowRejected
 from registry.interchange import undecodable_line
 from registry.loading.copy import CopyFeed, load_copy
+from registry.loading.formats import (
+    AUTO,
+    SheetRows,
+    csv_encoding,
+    is_spreadsheet,
+    shown_encoding,
+)
 from registry.loading.report import ImportFailed, ImportReport, diagnose
-from registry.loading.rows import codec_name, file_rows
+from registry.loading.rows import file_rows
 from registry.models import RECORD_MODELS, Channel, ImportBatch
+from registry.services.headers import header_mappings
 
 # Rows per ORM round trip on the plain path: SQLite's variable limit is 32,766 and the widest
 # feed has 12 columns.
 _ORM_CHUNK = 2_000
+
+
+# The files a delivery folder may hold for a feed: `<source>.csv` or `<source>.xlsx`.
+FOLDER_SUFFIXES = (".csv", ".xlsx")
 
 
 class _NothingLoaded(Exception):
@@ -40,11 +53,10 @@ class _NothingLoaded(Exception):
 
 
 def feed_for_file(path: Path) -> FeedSpec | None:
-    """The feed a file in a delivery folder holds, by its name (`hukou.csv`, …)."""
-    for spec in FEEDS.values():
-        if path.name == spec.file_name:
-            return spec
-    return None
+    """The feed a file in a delivery folder holds, by its name (`hukou.csv`, `hukou.xlsx`)."""
+    if path.suffix.lower() not in FOLDER_SUFFIXES:
+        return None
+    return FEEDS.get(path.stem)
 
 
 def _load_orm(spec: FeedSpec, rows: Iterator[tuple[int, tuple]], batch: ImportBatch, report):
@@ -143,16 +155,20 @@ def registry_import_file(
     *,
     source: str,
     path: Path,
-    encoding: str = "utf-8",
+    encoding: str = AUTO,
     as_of: date | None = None,
     submitted_by: str = "",
     progress: Callable[[int], None] | None = None,
     method: str | None = None,
     file_name: str = "",
 ) -> ImportReport:
-    """Load one department file; one transaction, so a failure leaves none of its rows.
+    """Load one department file (CSV, or `.xlsx` by its suffix); one transaction, so a
+    failure leaves none of its rows.
 
-    `method` is `"copy"` (PostgreSQL only) or `"orm"`; by default the database decides.
+    `encoding` is a CSV file's, or `auto` (formats.csv_encoding: UTF-8 when the file is,
+    otherwise GB18030). `method` is `"copy"` (PostgreSQL only) or `"orm"`; by default the
+    database decides. A spreadsheet's rows go through the row checks and the ORM path
+    whatever the method: its cells are read one by one anyway.
     `file_name` is the name the batch records, when not the file's own (a handed-in file).
     Raises ImportFailed (after recording a failed ImportBatch) when the file cannot be read.
     A file of which no row loads (its header refused, every row rejected, or no data row)
@@ -165,24 +181,46 @@ def registry_import_file(
     spec = FEEDS[source]
     path = Path(path)
     name = file_name or path.name
-    python_encoding = codec_name(encoding)
     method = method or ("copy" if connection.vendor == "postgresql" else "orm")
     if method == "copy" and connection.vendor != "postgresql":
         raise ImportFailed("the COPY path needs PostgreSQL", code="needs_postgresql")
     as_of = as_of or timezone.localdate()
+    spreadsheet = is_spreadsheet(path)
+    if spreadsheet:
+        python_encoding, encoding = "", "xlsx"
+    else:
+        try:
+            python_encoding = csv_encoding(path, encoding, name=name)
+        except ImportFailed as refused:
+            if refused.code != "unknown_encoding":
+                _record_failure(source, name, encoding, as_of, submitted_by, None, str(refused))
+            raise
+        except OSError as error:
+            reason = f"cannot read {path}: {error.strerror or error}"
+            raise ImportFailed(reason, code="unreadable") from None
+        if encoding in ("", AUTO):
+            encoding = shown_encoding(python_encoding)
+    # The source's header sets, read once for the whole file.
+    mappings = header_mappings(source=source)
     report = ImportReport(source=source, file_name=name, encoding=encoding)
     started = time.perf_counter()
     try:
-        # COPY reads bytes and decodes a block at a time; the ORM path reads text.
-        if method == "copy":
+        if spreadsheet:
+            handle = SheetRows(path)
+        elif method == "copy":
+            # COPY reads bytes and decodes a block at a time; the ORM path reads text.
             handle = path.open("rb")
         else:
             handle = path.open(encoding=python_encoding, newline="")
     except OSError as error:
         reason = f"cannot read {path}: {error.strerror or error}"
         raise ImportFailed(reason, code="unreadable") from None
+    except Exception:  # noqa: BLE001 - openpyxl's many ways of saying "not a workbook"
+        reason = f"{name} is not an .xlsx workbook openpyxl can read"
+        _record_failure(source, name, encoding, as_of, submitted_by, report, reason)
+        raise ImportFailed(reason, code="not_xlsx") from None
     try:
-        with handle, transaction.atomic():
+        with closing(handle), transaction.atomic():
             batch = ImportBatch.objects.create(
                 source=source,
                 channel=Channel.FEED,
@@ -191,13 +229,16 @@ def registry_import_file(
                 as_of=as_of,
                 submitted_by=submitted_by,
             )
-            if method == "copy":
-                feed = CopyFeed.open(spec, handle, python_encoding, report, progress)
+            if spreadsheet:
+                rows = file_rows(spec, handle, report, progress, mappings)
+                _load_orm(spec, rows, batch, report)
+            elif method == "copy":
+                feed = CopyFeed.open(spec, handle, python_encoding, report, progress, mappings)
                 if feed is not None:
                     load_copy(spec, feed, batch, report)
             else:
                 reader = csv.reader(handle, strict=True)
-                _load_orm(spec, file_rows(spec, reader, report, progress), batch, report)
+                _load_orm(spec, file_rows(spec, reader, report, progress, mappings), batch, report)
             report.batch_id = batch.id
             report.seconds = time.perf_counter() - started
             report.diagnosis = diagnose(report)
@@ -265,8 +306,9 @@ def _record_failure(
 ) -> ImportBatch:
     """The file's transaction is gone; keep a failed batch row saying why: `reason` when the
     file could not be read, else the report's counts, rejected lines and diagnosis."""
-    report.failed = True
-    if reason:
+    if report is not None:
+        report.failed = True
+    if reason or report is None:
         outcome = {"rejections": [{"line": 0, "reason": reason}]}
     else:
         outcome = _outcome(report)

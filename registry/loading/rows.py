@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import operator
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from registry.feeds.specs import FeedSpec, RowRejected
-from registry.loading.report import ImportFailed, ImportReport
+from registry.loading.report import ImportReport
 
 PROGRESS_EVERY = 100_000
-
-
-def codec_name(encoding: str) -> str:
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise ImportFailed(f"unknown encoding {encoding!r}", code="unknown_encoding") from None
-    # Spreadsheet exports often start with a byte order mark; it is not part of the header.
-    return "utf-8-sig" if name == "utf-8" else name
 
 
 @dataclass(frozen=True)
 class Layout:
     """Where a file's header put the feed's columns."""
 
-    names: list[str]  # the header's names, normalised
+    # The header's names: the feed's column for each it knows, the written name (normalised)
+    # for an extra column.
+    names: list[str]
     width: int
     # For each of the feed's columns (FeedSpec.columns order), its index in a row; an
     # optional column the file lacks reads from one empty cell appended to each row.
@@ -38,20 +31,58 @@ class Layout:
         return self.width in self.positions
 
 
+# The header set every feed has without a mapping: INTERCHANGE.md's column names.
+ENGLISH_HEADERS = "English column names"
+
+
+def header_name(name: str) -> str:
+    """A header as it is compared: NFKC (full-width letters and spaces), surrounding spaces
+    trimmed, lower-cased (English names are matched whatever their case)."""
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    return name.strip().lower()
+
+
 def column_layout(
-    spec: FeedSpec, header: list[str], line: int, report: ImportReport
+    spec: FeedSpec,
+    header: list[str],
+    line: int,
+    report: ImportReport,
+    mappings: dict[str, dict[str, str]] | None = None,
 ) -> Layout | None:
     """The file's layout, or None with the file failed when a required column is missing or
-    a feed column is named twice."""
-    names = [name.strip().lower() for name in header]
+    a feed column is named twice.
+
+    `mappings` are the source's header sets (registry.models.HeaderMapping: set name →
+    {header: column}); a header is a feed column by its English name or by any set's. A file
+    missing a column is refused naming the set closest to its header (the one that names
+    most of its columns) and what that set lacks, in its own names."""
+    sets = {ENGLISH_HEADERS: {column: column for column in spec.columns}, **(mappings or {})}
+    known = {name: column for headers in sets.values() for name, column in headers.items()}
+    written = [header_name(name) for name in header]
+    # An unknown header is an extra column: it keeps its own name, which is no feed column's.
+    names = [known.get(name, name) for name in written]
     missing = [c for c in spec.columns if c not in names and c not in spec.optional]
     if missing:
+        closest, found = _closest_set(sets, written)
+        called = {column: name for name, column in sets[closest].items()}
+        shown = [
+            column if called.get(column, column) == column else f"{called[column]} ({column})"
+            for column in missing
+        ]
         report.reject(
             line,
-            f"unknown column set: missing {', '.join(missing)} "
-            f"(a {spec.source} feed has {', '.join(spec.columns)})",
+            f"unknown column set: missing {', '.join(shown)} "
+            f"(closest known headers: {closest}, {found} of {len(spec.columns)} columns; "
+            f"a {spec.source} feed has {', '.join(spec.columns)})",
             code=RowRejected.MISSING_COLUMNS,
-            params={"missing": missing, "source": spec.source, "columns": list(spec.columns)},
+            params={
+                "missing": shown,
+                "source": spec.source,
+                "columns": list(spec.columns),
+                "closest": closest,
+                "found": found,
+            },
         )
         report.failed = True
         return None
@@ -71,18 +102,29 @@ def column_layout(
     return Layout(names=names, width=width, positions=positions)
 
 
+def _closest_set(sets: dict[str, dict[str, str]], written: list[str]) -> tuple[str, int]:
+    """The header set naming most of the file's columns, and how many; the English names
+    win a tie, then the set named first."""
+    found = {
+        name: len({headers[n] for n in written if n in headers}) for name, headers in sets.items()
+    }
+    best = max(found, key=lambda name: (found[name], name == ENGLISH_HEADERS))
+    return best, found[best]
+
+
 def file_rows(
     spec: FeedSpec,
     reader,
     report: ImportReport,
     progress: Callable[[int], None] | None,
+    mappings: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[tuple[int, tuple]]:
     """(line number, checked values) for every good row; rejects the rest onto the report."""
     try:
         header = next(reader)
     except StopIteration:
         header = []
-    layout = column_layout(spec, header, reader.line_num or 1, report)
+    layout = column_layout(spec, header, reader.line_num or 1, report, mappings)
     if layout is not None:
         yield from checked_rows(spec, layout, reader, report, progress)
 

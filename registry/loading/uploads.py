@@ -11,6 +11,7 @@ progress writes of its own.
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -26,7 +27,10 @@ from registry.models import FeedUpload
 
 logger = logging.getLogger(__name__)
 
-ENCODINGS = ("utf-8", "gbk")
+# "auto": UTF-8 when the file is, otherwise GB18030 (registry.loading.formats).
+ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
+# What a steward may hand in: a CSV export or a spreadsheet's first sheet.
+FILE_SUFFIXES = (".csv", ".xlsx")
 # The error code of an upload of which no row loaded: its batch's diagnosis says why.
 NOTHING_LOADED = "nothing_loaded"
 # A claimed upload whose worker has not finished in this long is taken over by the next
@@ -47,7 +51,12 @@ def feed_upload_create(
     if source not in FEEDS:
         raise UploadRefused("source", f"unknown source {source!r}: one of {', '.join(FEEDS)}")
     if encoding not in ENCODINGS:
-        raise UploadRefused("encoding", f"unknown encoding {encoding!r}: one of utf-8, gbk")
+        raise UploadRefused(
+            "encoding", f"unknown encoding {encoding!r}: one of {', '.join(ENCODINGS)}"
+        )
+    suffix = Path(file.name or "").suffix.lower() or ".csv"
+    if suffix not in FILE_SUFFIXES:
+        raise UploadRefused("file", "the file must be .csv or .xlsx")
     if not file.size:
         raise UploadRefused("file", "the file is empty")
     if file.size > settings.REGISTRY_UPLOAD_MAX_BYTES:
@@ -61,7 +70,8 @@ def feed_upload_create(
         as_of=as_of,
         submitted_by=submitted_by,
     )
-    upload.file.save(f"{source}.csv", file, save=False)
+    # The stored name keeps the suffix: the load reads a spreadsheet by it.
+    upload.file.save(f"{source}{suffix}", file, save=False)
     try:
         with transaction.atomic():
             upload.save()

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 
 from registry.contract import (
     FamilyAnswer,
@@ -228,25 +228,37 @@ def verify_families(
 def _qualifying_months(
     questions: Sequence[FamilyQuestion], guardians: set[str]
 ) -> dict[tuple[date, date], dict[str, tuple[int, object]]]:
-    """Per window, per guardian: months with both pension and medical paid, and one row."""
+    """Per window, per guardian: months with both pension and medical paid, and the row of the
+    latest of them, which the answer names as its record (its batch and as-of date are those
+    of the newest data counted)."""
     windows = {month_window(q.cutoff, q.si_window_months) for q in questions}
     result: dict[tuple[date, date], dict[str, tuple[int, object]]] = {}
     for window in windows:
         counts: dict[str, tuple[int, object]] = {}
         for chunk in _chunks(sorted(guardians)):
-            rows = (
-                SocialInsuranceRecord.objects.filter(
-                    _among("id_number", chunk),
-                    month__gte=window[0],
-                    month__lte=window[1],
-                    pension=True,
-                    medical=True,
-                )
-                .values("id_number")
-                .annotate(months=Count("month", distinct=True))
+            qualifying = SocialInsuranceRecord.objects.filter(
+                _among("id_number", chunk),
+                month__gte=window[0],
+                month__lte=window[1],
+                pension=True,
+                medical=True,
             )
-            for row in rows:
-                counts[row["id_number"]] = (row["months"], None)
+            totals = {
+                row["id_number"]: (row["months"], row["last"])
+                for row in qualifying.values("id_number").annotate(
+                    months=Count("month", distinct=True), last=Max("month")
+                )
+            }
+            # One more query for the latest rows themselves: most guardians' latest month is
+            # the window's last, so this reads about one row per guardian counted.
+            latest = {
+                (row.id_number, row.month): row
+                for row in qualifying.filter(
+                    month__in=sorted({last for _, last in totals.values()})
+                ).only("id_number", "month", "batch_id", "as_of")
+            }
+            for id_number, (months, last) in totals.items():
+                counts[id_number] = (months, latest.get((id_number, last)))
         result[window] = counts
     return result
 
@@ -341,16 +353,23 @@ def _answer(question, related, hukou, properties, rentals, permits, si_months) -
 
     window = month_window(cutoff, question.si_window_months)
     counts = si_months.get(window, {})
-    best_index, best = None, 0
+    best_index, best, best_row = None, 0, None
     for index, guardian in enumerate(guardians):
-        months = counts.get(guardian, (0, None))[0]
+        months, row = counts.get(guardian, (0, None))
         if months > best:
-            best_index, best = index, months
+            best_index, best, best_row = index, months, row
     social_insurance = SocialInsuranceAnswer(
         qualifying_months=best,
         guardian_index=best_index,
         window_start=window[0],
         window_end=window[1],
+        # The guardian's latest qualifying month: a contribution has no number of its own, so
+        # the record is named by the feed's key, the ID number and the month.
+        record=_ref(
+            Source.SOCIAL_INSURANCE, f"{best_row.id_number} {best_row.month:%Y-%m}", best_row
+        )
+        if best_row is not None
+        else None,
     )
 
     permit = None

@@ -37,12 +37,18 @@ class FeedUploadForm(forms.Form):
 
     source = forms.ChoiceField(label=_("数据源"), choices=list(SOURCE_LABELS.items()))
     file = forms.FileField(
-        label=_("数据文件（CSV，格式见数据交换规范）"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        label=_("数据文件（CSV 或 XLSX，格式见数据交换规范）"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
     encoding = forms.ChoiceField(
-        label=_("文件编码"),
-        choices=[(encoding, encoding.upper()) for encoding in ENCODINGS],
+        label=_("文件编码（CSV）"),
+        choices=[
+            (
+                encoding,
+                _("自动识别（UTF-8 或 GB18030）") if encoding == "auto" else encoding.upper(),
+            )
+            for encoding in ENCODINGS
+        ],
         initial=ENCODINGS[0],
     )
     as_of = forms.DateField(

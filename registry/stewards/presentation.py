@@ -58,6 +58,9 @@ REJECTIONS = {
     RowRejected.SHARE_OUT_OF_RANGE: gettext_lazy("%(field)s：须大于 0 且不超过 100"),
     RowRejected.TOO_MANY_DECIMALS: gettext_lazy("%(field)s：最多 %(places)s 位小数"),
     RowRejected.NOT_M_OR_F: gettext_lazy("%(field)s：只能是 M 或 F"),
+    RowRejected.SEX_NOT_STATED: gettext_lazy(
+        "%(field)s：性别代码 %(value)s 表示未知或未说明，户籍记录只能是男或女"
+    ),
     RowRejected.BIRTH_DATE_MISMATCH: gettext_lazy("%(field)s：与身份证号中的出生日期不一致"),
     RowRejected.END_BEFORE_START: gettext_lazy("%(field)s：早于%(start)s"),
     RowRejected.WRONG_FIELD_COUNT: gettext_lazy("应有 %(expected)s 个字段，实际有 %(found)s 个"),
@@ -171,6 +174,13 @@ def upload_failure_message(upload) -> str:
         return _("文件不是 %(encoding)s 编码，请选择正确的文件编码后重新上传。") % {
             "encoding": encoding
         }
+    if upload.error_code == "declared_gbk_is_utf8":
+        return _(
+            "文件声明为 %(encoding)s 编码，实际却是 UTF-8：按 %(encoding)s 导入会把所有姓名变成乱码。"
+            "请选择 UTF-8 或“自动识别”后重新上传。"
+        ) % {"encoding": encoding}
+    if upload.error_code == "not_xlsx":
+        return _("文件不是能读取的 XLSX 工作簿，请检查后重新上传。")
     if upload.error_code == "malformed_csv":
         return _("文件不是格式正确的 CSV（例如引号没有成对），请检查后重新上传。")
     if upload.error_code == "unreadable":

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry.stewards import views
+from registry.stewards import headers, views
 
 app_name = "steward"
 
@@ -23,4 +23,5 @@ urlpatterns = [
         name="upload-progress",
     ),
     path("audit/", views.steward_audit, name="audit"),
+    path("headers/", headers.steward_header_mappings, name="header-mappings"),
 ]

@@ -1,8 +1,9 @@
 """Browser tests: Playwright drives Debian's chromium against pytest-django's live server.
 
 One browser for the whole session; each test gets a fresh context (cookies) and a page that
-fails the test on any console error or uncaught exception. Screenshots of each main page, at
-phone and desktop width, go to `screenshots/` at the project root.
+fails the test on any console error, uncaught exception or server error. Each main page of a
+journey is screenshot at phone and desktop width, in its language and in the other one, into
+`screenshots/` at the project root, and inspected as tests/browser/inspection.py says.
 """
 
 import os
@@ -17,6 +18,8 @@ from django.utils import translation
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from tests.browser import inspection  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
@@ -54,12 +57,16 @@ def browser():
 
 
 class WatchedPage:
-    """A page that records console errors and uncaught exceptions, and takes screenshots."""
+    """A page that records console errors, uncaught exceptions and server errors, and at each
+    screenshot inspects the page in both languages (tests/browser/inspection.py)."""
 
     def __init__(self, page, base_url: str):
         self.page = page
         self.base_url = base_url
         self.errors: list[str] = []
+        self._watch(page)
+
+    def _watch(self, page) -> None:
         page.on(
             "console",
             lambda message: (
@@ -67,6 +74,14 @@ class WatchedPage:
             ),
         )
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on(
+            "response",
+            lambda response: (
+                self.errors.append(f"server error {response.status}: {response.url}")
+                if response.status >= 500
+                else None
+            ),
+        )
 
     def goto(self, path: str):
         response = self.page.goto(self.base_url + path)
@@ -74,12 +89,48 @@ class WatchedPage:
         return response
 
     def screenshot(self, name: str) -> None:
-        """The page at phone and then desktop width, whole length; back to phone after."""
+        """The page at phone and desktop width, whole length, in its language and then in the
+        other one (`<name>-en` or `<name>-zh`), each inspected; back to phone after."""
+        self.errors += self._inspect(self.page)
+        self._shoot(self.page, name)
+        other = "zh-hans" if self._language(self.page) == "en" else "en"
+        context = self.page.context.browser.new_context(viewport=PHONE, locale="zh-CN")
+        try:
+            cookies = [c for c in self.page.context.cookies() if c["name"] != "django_language"]
+            context.add_cookies(
+                [*cookies, {"name": "django_language", "value": other, "url": self.base_url}]
+            )
+            page = context.new_page()
+            self._watch(page)
+            response = page.goto(self.page.url)
+            page.wait_for_load_state("networkidle")
+            # A page that answers a form's POST alone has no GET to show in the other language.
+            if response is not None and response.status != 405:
+                self.errors += self._inspect(page)
+                self._shoot(page, f"{name}-{other[:2]}")
+        finally:
+            context.close()
+
+    @staticmethod
+    def _language(page) -> str:
+        return "en" if page.locator("html").get_attribute("lang") == "en" else "zh-hans"
+
+    def _inspect(self, page) -> list[str]:
+        return inspection.problems(
+            url=page.url.removeprefix(self.base_url),
+            language=self._language(page),
+            text=page.locator("body").inner_text(),
+            has_frame=page.locator("header.topbar").count() == 1
+            and page.locator("footer.footer").count() == 1,
+        )
+
+    @staticmethod
+    def _shoot(page, name: str) -> None:
         SCREENSHOTS.mkdir(exist_ok=True)
         for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
-            self.page.set_viewport_size(size)
-            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-        self.page.set_viewport_size(PHONE)
+            page.set_viewport_size(size)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        page.set_viewport_size(PHONE)
 
 
 @pytest.fixture
@@ -99,4 +150,4 @@ def new_page(browser, live_server):
     errors = [error for page in pages for error in page.errors]
     for context in contexts:
         context.close()
-    assert errors == [], errors
+    assert errors == [], "\n".join(errors)

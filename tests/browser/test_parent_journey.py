@@ -152,8 +152,17 @@ def test_parent_signs_up_applies_consents_watches_points_and_accepts_the_offer(
     expect(page.locator("#offer-h")).to_be_visible()
     watched.screenshot("status-offer")
     page.get_by_role("button", name="接受学位").click()
-    expect(page.locator(".messages")).to_contain_text("您已接受学位")
+    # The first tap only asks: the school, what accepting means, and nothing answered yet.
     offer = Offer.objects.get(application=application)
+    expect(page.locator("h1")).to_have_text("确认接受学位")
+    expect(page.locator(".offer-confirm")).to_contain_text(
+        f"您将接受 {offer.school.name} 的学位。接受后请按学校通知按时报到。"
+    )
+    assert Offer.objects.get(application=application).status == Offer.Status.OFFERED
+    watched.screenshot("offer-confirm")
+    page.get_by_role("button", name="确认接受").click()
+    expect(page.locator(".messages")).to_contain_text("您已接受学位")
+    offer.refresh_from_db()
     assert offer.status == Offer.Status.ACCEPTED
     expect(page.locator(".offer-box")).to_contain_text(offer.receipt_no)
     watched.screenshot("status-accepted")

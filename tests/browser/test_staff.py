@@ -203,11 +203,16 @@ def test_school_downloads_its_admitted_list(new_page, families, officer, school_
     _sign_in(watched, school_staff.username)
     expect(page.locator("h1")).to_contain_text("录取名单")
     expect(page.locator("table tbody tr")).to_have_count(1)
+    # The family has not answered yet: no 报到 control, and the reason why.
+    expect(page.locator("select[name=enrolment]")).to_have_count(0)
+    expect(page.locator("table tbody")).to_contain_text("家长接受学位后才能登记报到")
     watched.screenshot("school-admitted")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="下载 CSV").click()
     download = download_info.value
+    # UTF-8 with a byte-order mark, so that Excel shows the names (INTERCHANGE.md, "Exports").
+    assert Path(download.path()).read_bytes()[:3] == b"\xef\xbb\xbf"
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
 

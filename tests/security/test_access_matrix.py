@@ -91,6 +91,7 @@ AUDIENCES = [
     ("staff/steward/", "steward"),
     ("staff/", "staff"),
     ("identity/", "parent"),
+    ("inbox/", "parent"),
     ("applications/", "parent"),
     ("apply/", "parent"),
 ]
@@ -108,6 +109,7 @@ DECLARED = {
     "home": "signed-in",
     "password-change": "signed-in",
     "identity-verify": "parent",
+    "inbox": "parent",
     "api-identity": "parent",
     "api-identity-confirm": "parent",
     "api-identity-resend": "parent",
@@ -181,6 +183,7 @@ DECLARED = {
     "steward:upload": "steward",
     "steward:upload-progress": "steward",
     "steward:audit": "steward",
+    "steward:header-mappings": "steward",
     "staff:home": "staff",
     "registry-verify-families": "department",
     "registry-verify-identities": "department",

@@ -16,11 +16,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from enrollment import sms
 from enrollment.consent_tokens import consent_public_key
 from enrollment.models import Application, Role, User
+from enrollment.selectors.notifications import inbox_list
 from enrollment.services.applications import ApplicationInput, PersonInput, application_submit
+from enrollment.services.delivery import notifications_send
 from enrollment.services.identity import identity_code_confirm, identity_verify_start
 from enrollment.services.policies import policy_install_default
 from registry.interchange import ProductCommand
@@ -40,15 +43,33 @@ class Command(ProductCommand):
         parser.add_argument("--households", type=int, default=400)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument(
+            "--forms",
+            choices=("canonical", "department"),
+            default="department",
+            help="how the district's feeds are written: as departments export them (the "
+            "registry's front door, by default) or in the canonical form",
+        )
+        parser.add_argument(
             "--url", default="http://127.0.0.1:8000/", help="where the portal will be served"
         )
 
-    def handle(self, *args, dir: str, year: int, households: int, seed: int, url: str, **options):
+    def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates well-known logins; it runs only with DEBUG on")
+        # The story's messages go out as it is told, whatever the hour: quiet hours would hold
+        # its SMS until the morning (they still apply to what happens after the setup).
+        with override_settings(NOTIFY_QUIET_START=0, NOTIFY_QUIET_END=0):
+            self._build(**options)
+
+    def _build(
+        self, *, dir: str, year: int, households: int, seed: int, forms: str, url: str, **options
+    ):
         out = Path(dir)
-        self._step("Generating the synthetic district")
-        call_command("generate_district", households=households, seed=seed, year=year, out=str(out))
+        self._step("Generating the synthetic district, its feeds as departments export them")
+        call_command(
+            "generate_district", households=households, seed=seed, year=year, out=str(out),
+            forms=forms,
+        )  # fmt: skip
         self._step("Loading the registry feeds")
         call_command("import_registry", str(out))
         self._step("Registering the education bureau's consent key with the registry")
@@ -78,11 +99,20 @@ class Command(ProductCommand):
         call_command("verify_applications", year=year, wait=True)
         self._step("Allocating places and publishing the result")
         call_command("run_allocation", year=year, seed=seed, district=DEMO_DISTRICT, publish=True)
+        self._step("Messages to the demo parent (their inbox; the SMS are printed above)")
+        self._messages(users["parent"])
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo ready at {url}  — logins:"))
         for role, user in users.items():
             self.stdout.write(f"  {role:<8} {user.username:<10} password {DEMO_PASSWORD}")
+
+    def _messages(self, parent: User) -> None:
+        # In-process tasks sent each SMS after its event's commit; a worker sends them otherwise.
+        while notifications_send().claimed:
+            pass
+        for message in inbox_list(user=parent, now=timezone.now())[::-1]:
+            self.stdout.write(f"  [{message.subject}] {message.body}")
 
     def _step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {text}"))

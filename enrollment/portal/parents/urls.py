@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enrollment.portal.parents import views
+from enrollment.portal.parents import inbox, lookups, views
 from enrollment.portal.parents.identity import identity_required, identity_verify
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     # Parents: account, the application in steps, and what follows it.
     path("accounts/signup/", views.signup, name="signup"),
     path("identity/", identity_verify, name="identity-verify"),
+    path("inbox/", inbox.inbox, name="inbox"),
     # Applying needs a verified identity (portal/parents/identity.py).
     path("apply/", identity_required(views.apply_start), name="apply-start"),
     path("apply/check/", identity_required(views.apply_check), name="apply-check"),
@@ -26,7 +27,9 @@ urlpatterns = [
         views.evidence_download,
         name="application-evidence-file",
     ),
-    path("applications/<str:ref>/lookups/", views.application_lookups, name="application-lookups"),
+    path(
+        "applications/<str:ref>/lookups/", lookups.application_lookups, name="application-lookups"
+    ),
     path(
         "applications/<str:ref>/offers/<int:offer_id>/answer/",
         views.offer_answer_view,

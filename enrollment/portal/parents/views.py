@@ -6,9 +6,7 @@ sees only their own applications: anything else is a 404, and the attempt is log
 
 import json
 import logging
-from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,23 +14,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment.access import not_found, parent_required
 from enrollment.errors import ApplicationError, ValidationErrors
-from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import (
     Application,
     ApplicationState,
     Community,
     Evidence,
     Offer,
-    Recheck,
     School,
-    WaitlistEntry,
 )
 from enrollment.portal.parents import forms as portal_forms
 from enrollment.portal.parents.presentation import (
@@ -43,8 +37,8 @@ from enrollment.portal.parents.presentation import (
     reason_lines,
     withheld_fact_rows,
 )
+from enrollment.portal.parents.results import results_context, waitlist_places
 from enrollment.portal.vocabulary import relation_choices
-from enrollment.selectors.allocation import allocation_run_latest_visible
 from enrollment.selectors.applications import (
     applicant_related,
     application_get,
@@ -58,7 +52,6 @@ from enrollment.services.applications import ApplicationInput, PersonInput, appl
 from enrollment.services.offers import ANSWERS, offer_answer
 from enrollment.services.rechecks import recheck_request
 from enrollment.services.review import evidence_submit
-from registry.contract import client_label, purpose_label
 from registry.idnumber import mask
 
 logger = logging.getLogger(__name__)
@@ -440,32 +433,7 @@ def _detail_context(request, application: Application) -> dict:
         "missing_facts": missing,
         "evidence": evidence,
         "evidence_form": portal_forms.EvidenceForm(facts=missing) if missing else None,
-        **_results_context(request.user, application),
-    }
-
-
-def _results_context(user, application: Application) -> dict:
-    now = timezone.now()
-    run = allocation_run_latest_visible(application=application, now=now)
-    if run is None:
-        return {"published": False}
-    offers = list(offer_list(user=user, now=now).filter(application=application))
-    waitlist = list(
-        WaitlistEntry.objects.filter(run=run, application=application)
-        .select_related("school")
-        .order_by("position")
-    )
-    rechecks = list(Recheck.objects.filter(application=application).order_by("-requested_at"))
-    return {
-        "published": True,
-        "run": run,
-        "offers": offers,
-        "live_offer": next((o for o in offers if o.status in Offer.LIVE), None),
-        "waitlist": waitlist,
-        "rechecks": rechecks,
-        "recheck_open": any(r.status == Recheck.Status.OPEN for r in rechecks),
-        "recheck_form": portal_forms.RecheckForm(),
-        "recheck_days": getattr(settings, "RECHECK_WINDOW_DAYS", 7),
+        **results_context(request.user, application),
     }
 
 
@@ -535,6 +503,19 @@ def offer_answer_view(request, ref: str, offer_id: int):
     withheld = _withheld(application, (application.current_decisions or [None])[0])
     if withheld or offer is None or offer.application_id != application.id or answer not in ANSWERS:
         raise not_found(request, f"offer {offer_id} of {ref} or answer {answer[:16]!r}")
+    if request.POST.get("confirmed") != "yes":
+        # The first tap only asks: an answer cannot be changed, so nothing is written until
+        # the family has seen the school and what follows, and confirmed.
+        return render(
+            request,
+            "enrollment/offer_confirm.html",
+            {
+                "application": application,
+                "offer": offer,
+                "answer": answer,
+                "waitlist": waitlist_places(application),
+            },
+        )
     try:
         offer = offer_answer(offer=offer, actor=request.user, answer=answer)
     except ApplicationError as refused:
@@ -586,40 +567,4 @@ def evidence_download(request, ref: str, evidence_id: int):
         filename=f"{application.ref}-{evidence.fact}-{evidence.pk}"
         + portal_forms.EVIDENCE_CONTENT_TYPES.get(evidence.content_type, ""),
         content_type=evidence.content_type or "application/octet-stream",
-    )
-
-
-@parent_required
-@require_GET
-def application_lookups(request, ref: str):
-    """Who looked at my data: every registry query about the child and the guardians."""
-    application = own_application(request, ref)
-    decision = (application.current_decisions or [None])[0]
-    if applicant_related(application=application, decision=decision) is False:
-        # Until its relation is confirmed, the account learns only about its own number.
-        id_numbers = [request.user.verified_id_number]
-    else:
-        id_numbers = [application.child_id_number] + [
-            g.id_number for g in application.guardians.all()
-        ]
-    unavailable = False
-    try:
-        records = get_gateway().lookups_about(id_numbers=id_numbers)
-    except RegistryUnavailable:
-        records, unavailable = [], True
-    rows = [
-        {
-            "at": datetime.fromisoformat(record.at),
-            "who": client_label(record.client_id, record.client_name),
-            "client_id": record.client_id,
-            "purpose": purpose_label(record.purpose),
-            "consent_reference": record.consent_reference,
-            "answered": record.outcome == "answered",
-        }
-        for record in records
-    ]
-    return render(
-        request,
-        "enrollment/lookups.html",
-        {"application": application, "rows": rows, "unavailable": unavailable},
     )

@@ -113,6 +113,9 @@ REFUSALS = {
     (ErrorCode.INVALID, "respond_by"): [("", gettext_lazy("答复截止时间须晚于结果公布时间。"))],
     (ErrorCode.INVALID, "other"): [("", gettext_lazy("只能比较同一年份、同一区的两次分配。"))],
     (ErrorCode.INVALID, "enrolment"): [("", gettext_lazy("请选择报到情况。"))],
+    (ErrorCode.ILLEGAL_TRANSITION, "enrolment"): [
+        ("", gettext_lazy("家长尚未接受这个学位，只有家长已接受的学位才能登记报到。"))
+    ],
     (ErrorCode.INVALID, "result"): [("", gettext_lazy("复核结论只能是维持原结果或更正结果。"))],
     (ErrorCode.INVALID, "changes"): [
         ("upheld_with_changes", gettext_lazy("维持原结果时不能填写更正内容。")),

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from registry.feeds import values
 from registry.feeds.specs import FEEDS
 from registry.interchange import ProductCommand
 from registry.loading.imports import (
+    FOLDER_SUFFIXES,
     ImportFailed,
     ImportReport,
     registry_import_file,
@@ -19,21 +21,35 @@ from registry.loading.report import failure_sentence
 LISTED_LINES = 20
 
 
+def _as_of(text: str) -> date:
+    """A date in any form a department writes one (registry.feeds.values)."""
+    try:
+        return date.fromisoformat(values.date_text(text))
+    except values.ValueRefused as refused:
+        raise ValueError(refused.reason) from None
+
+
 class Command(ProductCommand):
     help = (
-        "Load department feeds: every known feed file in DIR (hukou.csv, property.csv, "
-        "rental.csv, social_insurance.csv, residence_permit.csv), or one FILE with --source."
+        "Load department feeds: every known feed file in DIR (hukou, property, rental, "
+        "social_insurance, residence_permit; each .csv or .xlsx), or one FILE with --source."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="a folder of feed files, or one file with --source")
         parser.add_argument("--source", choices=sorted(FEEDS), help="the feed one FILE holds")
-        parser.add_argument("--encoding", default="utf-8", help="e.g. gbk; default utf-8")
+        parser.add_argument(
+            "--encoding",
+            default="auto",
+            help="a CSV file's encoding, e.g. gbk; default auto: UTF-8 when the file is "
+            "valid UTF-8, otherwise GB18030",
+        )
         parser.add_argument(
             "--as-of",
-            type=date.fromisoformat,
+            type=_as_of,
             default=None,
-            help="the date the department's data describes (YYYY-MM-DD); default today",
+            help="the date the department's data describes (YYYY-MM-DD, YYYYMMDD, …); "
+            "default today",
         )
         parser.add_argument("--submitted-by", default="", help="who delivered the files")
 
@@ -48,13 +64,20 @@ class Command(ProductCommand):
                 raise CommandError(
                     f"{target} is not a folder (give --source NAME to load a single file)"
                 )
-            jobs = [
-                (spec.source, target / spec.file_name)
-                for spec in FEEDS.values()
-                if (target / spec.file_name).is_file()
-            ]
+            jobs = []
+            for spec in FEEDS.values():
+                found = [
+                    target / f"{spec.source}{suffix}"
+                    for suffix in FOLDER_SUFFIXES
+                    if (target / f"{spec.source}{suffix}").is_file()
+                ]
+                if len(found) > 1:
+                    # Which of the two is the department's latest is anyone's guess.
+                    names = " and ".join(path.name for path in found)
+                    raise CommandError(f"{target} holds both {names}: keep one")
+                jobs.extend((spec.source, path) for path in found)
             if not jobs:
-                names = ", ".join(spec.file_name for spec in FEEDS.values())
+                names = ", ".join(f"{source}.csv/.xlsx" for source in FEEDS)
                 raise CommandError(f"{target} holds none of the feed files ({names})")
 
         failures = []

@@ -236,7 +236,24 @@ def test_export_allocation_without_a_run_exits_with_a_reason(db, tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "cell"),
-    [("=1+1", "'=1+1"), ("-2", "'-2"), ("@SUM", "'@SUM"), ("陈", "陈"), (Decimal("90.0"), "90.0")],
+    [
+        ("=1+1", "'=1+1"),
+        ("-2", "'-2"),
+        ("@SUM", "'@SUM"),
+        ("陈", "陈"),
+        (Decimal("90.0"), "90.0"),
+        # full-width forms, and what a spreadsheet skips before the first character
+        ("＝1+1", "'＝1+1"),
+        ("＋86", "'＋86"),
+        ("－2", "'－2"),
+        ("＠SUM", "'＠SUM"),
+        ("  =1+1", "'  =1+1"),
+        ("\u3000=1", "'\u3000=1"),
+        ("\ufeff=1", "'\ufeff=1"),
+        ("\u200b@SUM", "'\u200b@SUM"),
+        ("\u2060+1", "'\u2060+1"),
+        (" 陈 ", " 陈 "),
+    ],
 )
 def test_safe_cell_defuses_formulas(value, cell):
     assert safe_cell(value) == cell
@@ -245,11 +262,11 @@ def test_safe_cell_defuses_formulas(value, cell):
 def test_the_allocation_file_defuses_formulas_in_codes_too(admitted, tmp_path):
     from enrollment.models import School
 
-    School.objects.filter(code="S440604002").update(code="-S2")
+    School.objects.filter(code="S440604002").update(code="\u200b＝S2")
     out = tmp_path / "allocation.csv"
 
     call_command("export_allocation", "--year", str(YEAR), "--out", str(out), stdout=io.StringIO())
 
     rows = list(csv.reader(out.open(encoding="utf-8")))
-    assert rows[4][:2] == ["A004", "'-S2"]
+    assert rows[4][:2] == ["A004", "'\u200b＝S2"]
     assert len(rows) == 5

@@ -158,9 +158,20 @@ def test_answer_api_is_idempotent_and_returns_the_receipt(published, parent, api
     assert Offer.objects.get(pk=published["offer"].pk).status == "accepted"
 
 
+def _accepted_by_family(ref: str) -> Offer:
+    """The family of a counter application answers online: it accepts its offer."""
+    family = UserFactory(role=Role.PARENT, username=f"family-{ref}")
+    Application.objects.filter(ref=ref).update(applicant=family)
+    return offer_answer(
+        offer=Offer.objects.get(application__ref=ref), actor=family, answer="accept"
+    )
+
+
 def test_the_school_marks_enrolment_and_a_no_show_frees_the_place(published, officer):
     staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
     school = published["offer"].run.offers.get(application__ref="H001").school
+    _accepted_by_family("H001")
+    _accepted_by_family("H002")
 
     offer = offer_mark_enrolment(school=school, actor=staff, ref="H001", enrolment="no_show")
     offer_mark_enrolment(school=school, actor=staff, ref="H002", enrolment="enrolled")
@@ -174,6 +185,37 @@ def test_the_school_marks_enrolment_and_a_no_show_frees_the_place(published, off
     placements = dict(run.placements.values_list("application__ref", "school__code"))
     # H001 dropped out; H002 keeps its place; P001 rises to its first choice
     assert placements == {"H002": "S440604001", "P001": "S440604001", "F001": "S440604002"}
+
+
+@pytest.mark.parametrize("enrolment", ["enrolled", "no_show"])
+def test_enrolment_of_a_place_the_family_has_not_accepted_is_refused_and_nothing_written(
+    published, enrolment
+):
+    staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
+    offer = Offer.objects.get(application__ref="H002")
+    audit_rows = AuditLog.objects.count()
+
+    with pytest.raises(ApplicationError) as refused:
+        offer_mark_enrolment(school=offer.school, actor=staff, ref="H002", enrolment=enrolment)
+
+    assert (refused.value.code, refused.value.field, refused.value.why) == (
+        ErrorCode.ILLEGAL_TRANSITION,
+        "enrolment",
+        "not_accepted",
+    )
+    offer.refresh_from_db()
+    assert (
+        offer.status,
+        offer.enrolment,
+        offer.enrolment_marked_by,
+        offer.enrolment_marked_at,
+    ) == (
+        "offered",
+        "",
+        None,
+        None,
+    )
+    assert AuditLog.objects.count() == audit_rows
 
 
 def test_staff_of_another_school_cannot_mark_enrolment(published):
@@ -190,6 +232,7 @@ def test_staff_of_another_school_cannot_mark_enrolment(published):
 def test_enrolment_api_for_the_schools_own_staff(published, api):
     staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
     url = "/api/v1/schools/S440604001/enrolments/"
+    _accepted_by_family("H002")
 
     response = api(staff).post(
         url, {"year": YEAR, "ref": "H002", "enrolment": "enrolled"}, format="json"
@@ -197,15 +240,21 @@ def test_enrolment_api_for_the_schools_own_staff(published, api):
     unknown = api(staff).post(
         url, {"year": YEAR, "ref": "P001", "enrolment": "enrolled"}, format="json"
     )
+    not_accepted = api(staff).post(
+        url, {"year": YEAR, "ref": "H001", "enrolment": "enrolled"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json() == {
         "ref": "H002",
         "school_code": "S440604001",
-        "status": "offered",
+        "status": "accepted",
         "enrolment": "enrolled",
     }
     assert unknown.status_code == 404
+    assert not_accepted.status_code == 409
+    assert not_accepted.json()["code"] == "illegal_transition"
+    assert Offer.objects.get(application__ref="H001").enrolment == ""
 
 
 def test_a_family_without_an_offer_sees_its_places_on_every_list(published, api):
@@ -225,6 +274,7 @@ def test_a_family_without_an_offer_sees_its_places_on_every_list(published, api)
 def test_closing_enrolment_marks_the_rest_no_show_for_the_next_round(published, api):
     staff = UserFactory(role=Role.SCHOOL, username="s1staff", school_code="S440604001")
     url = "/api/v1/schools/S440604001/"
+    _accepted_by_family("H002")
     api(staff).post(
         url + "enrolments/", {"year": YEAR, "ref": "H002", "enrolment": "enrolled"}, format="json"
     )

@@ -52,10 +52,10 @@ GOOD_LINES = {
 MUTATIONS = list('0123456789X-.,"\r\x00x M F') + ["", "\n", "佛", "33", "e1"]
 
 
-def _feed_output(source: str, data: bytes, *, block_checks: bool, encoding="utf-8"):
+def _feed_output(source: str, data: bytes, *, block_checks: bool, encoding="utf-8", mappings=None):
     report = ImportReport(source=source, file_name="f.csv", encoding=encoding)
     handle = io.BytesIO(data)
-    feed = CopyFeed.open(FEEDS[source], handle, encoding, report, None)
+    feed = CopyFeed.open(FEEDS[source], handle, encoding, report, None, mappings)
     if not block_checks:
         feed.checker.usable = False
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from registry import idnumber
 from registry.feeds import specs as feeds
+from registry.feeds import values
 from registry.feeds.specs import RowRejected, check_record
 
 CHILD = idnumber.make("440604", date(2020, 3, 15), 123)
@@ -85,8 +86,8 @@ CASES = [
     ("hukou", {"sex": "X"}, "sex: must be M or F", "not_m_or_f", {"field": "sex"}),
     (
         "hukou",
-        {"birth_date": "2020/03/15"},
-        "birth_date: not a date (YYYY-MM-DD)",
+        {"birth_date": "15/03/2020"},
+        "birth_date: not a date (YYYY-MM-DD, YYYYMMDD, YYYY/M/D)",
         "not_a_date",
         {"field": "birth_date"},
     ),
@@ -135,8 +136,8 @@ CASES = [
     ),
     (
         "social_insurance",
-        {"month": "2026/01"},
-        "month: not a month (YYYY-MM)",
+        {"month": "01/2026"},
+        "month: not a month (YYYY-MM, YYYYMM, YYYY/M)",
         "not_a_month",
         {"field": "month"},
     ),
@@ -205,16 +206,27 @@ def test_the_good_records_pass(source):
     assert check_record(source, GOOD[source])
 
 
-def test_every_rejection_the_row_checks_raise_names_a_code():
-    """A new check without a code would reach the steward's page as a general message."""
-    tree = ast.parse(Path(feeds.__file__).read_text(encoding="utf-8"))
-    raises = [
+def _raised(module, exception: str) -> list:
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    return [
         node.exc
         for node in ast.walk(tree)
         if isinstance(node, ast.Raise)
         and isinstance(node.exc, ast.Call)
-        and getattr(node.exc.func, "id", "") == "RowRejected"
+        and getattr(node.exc.func, "id", "") == exception
     ]
 
-    assert len(raises) == 17
+
+def test_every_rejection_the_row_checks_raise_names_a_code():
+    """A new check without a code would reach the steward's page as a general message."""
+    raises = _raised(feeds, "RowRejected") + _raised(values, "ValueRefused")
+
+    assert len(raises) == 18
     assert [call.lineno for call in raises if "code" not in {k.arg for k in call.keywords}] == []
+
+
+def test_every_code_the_value_forms_refuse_with_is_a_row_rejection_code():
+    named = [getattr(values, name) for name in dir(values) if name.isupper()]
+    codes = {code for code in named if isinstance(code, str)}
+
+    assert codes <= {getattr(RowRejected, name) for name in dir(RowRejected) if name.isupper()}

@@ -213,7 +213,8 @@ def test_a_file_without_the_feeds_columns_is_refused_whole(tmp_path):
 
     assert str(error.value) == (
         "rental.csv: unknown column set: missing tenant_id_number, end_date "
-        "(a rental feed has registration_no, tenant_id_number, community_code, address, "
+        "(closest known headers: English column names, 3 of 6 columns; "
+        "a rental feed has registration_no, tenant_id_number, community_code, address, "
         "start_date, end_date)"
     )
     assert RentalRecord.objects.count() == 0
@@ -235,6 +236,8 @@ def test_a_file_without_the_feeds_columns_is_refused_whole(tmp_path):
                     "start_date",
                     "end_date",
                 ],
+                "closest": "English column names",
+                "found": 3,
             },
         }
     ]
@@ -322,7 +325,10 @@ def test_a_failure_mid_file_leaves_none_of_its_rows(tmp_path, method):
 
     with pytest.raises(ImportFailed, match="social_insurance.csv is not utf-8 text"):
         registry_import_file(
-            source="social_insurance", path=tmp_path / "social_insurance.csv", method=method
+            source="social_insurance",
+            path=tmp_path / "social_insurance.csv",
+            method=method,
+            encoding="utf-8",
         )
 
     assert SocialInsuranceRecord.objects.count() == 0

@@ -38,10 +38,10 @@ def run(*args) -> str:
 
 @pytest.mark.parametrize("method", ["copy", "orm"])
 def test_the_diagnosis_is_the_check_most_rejected_rows_failed_and_good_rows_stay(tmp_path, method):
-    # given: lines 2-6 say 男 for sex, line 7 has a bad check character, lines 8-9 are good
+    # given: lines 2-6 say 未 for sex (no form of sex), line 7 has a bad check character, lines 8-9 are good
     bad_check = idnumber.make("440604", date(1990, 7, 1), 7)
     bad_check = bad_check[:17] + ("0" if bad_check[17] != "0" else "1")
-    lines = [HEADER, *(person(n, sex="男") for n in range(1, 6))]
+    lines = [HEADER, *(person(n, sex="未") for n in range(1, 6))]
     lines += [person(7).replace(idnumber.make("440604", date(1990, 7, 1), 7), bad_check)]
     lines += [person(8), person(9, sex="F")]
     feed = write(tmp_path / "hukou.csv", lines)
@@ -76,7 +76,7 @@ def test_the_diagnosis_is_the_check_most_rejected_rows_failed_and_good_rows_stay
 
 
 def test_rejections_without_a_common_cause_have_no_diagnosis(tmp_path):
-    lines = [HEADER, person(1, sex="男"), person(2, sex="男"), person(3), "x,y"]
+    lines = [HEADER, person(1, sex="未"), person(2, sex="未"), person(3), "x,y"]
     feed = write(tmp_path / "hukou.csv", lines)
 
     report = registry_import_file(source="hukou", path=feed, as_of=date(2027, 3, 1))
@@ -91,7 +91,7 @@ def test_a_file_whose_every_row_is_refused_is_a_failed_load_that_keeps_nothing(t
     # given: a record of another file already in the pool
     write(tmp_path / "hukou.csv", [HEADER, person(99)])
     registry_import_file(source="hukou", path=tmp_path / "hukou.csv", as_of=date(2027, 2, 1))
-    feed = write(tmp_path / "hukou.csv", [HEADER, *(person(n, sex="1") for n in range(1, 5))])
+    feed = write(tmp_path / "hukou.csv", [HEADER, *(person(n, sex="3") for n in range(1, 5))])
 
     # when
     report = registry_import_file(source="hukou", path=feed, as_of=date(2027, 3, 1), method=method)
@@ -114,7 +114,7 @@ def test_a_file_whose_every_row_is_refused_is_a_failed_load_that_keeps_nothing(t
 
 
 def test_import_registry_exits_non_zero_with_one_sentence_when_no_row_loads(tmp_path):
-    write(tmp_path / "hukou.csv", [HEADER, *(person(n, sex="男") for n in range(1, 1000))])
+    write(tmp_path / "hukou.csv", [HEADER, *(person(n, sex="未") for n in range(1, 1000))])
     out = io.StringIO()
 
     with pytest.raises(CommandError) as error:
@@ -150,9 +150,9 @@ def test_a_file_with_no_data_rows_is_a_failed_load(tmp_path):
 
 
 def test_the_command_lists_the_other_rejected_lines_up_to_a_screenful(tmp_path):
-    # given: 25 rows with a missing field (the finding), 22 with 男 for sex, one good row
+    # given: 25 rows with a missing field (the finding), 22 with 未 for sex, one good row
     lines = [HEADER, *(",".join(person(n).split(",")[:8]) for n in range(1, 26))]
-    lines += [person(n, sex="男") for n in range(26, 48)]
+    lines += [person(n, sex="未") for n in range(26, 48)]
     lines += [person(48)]
     write(tmp_path / "hukou.csv", lines)
 

@@ -122,7 +122,10 @@ def test_a_file_not_in_its_encoding_is_refused_naming_the_line(tmp_path, method,
 
     with pytest.raises(ImportFailed) as failed:
         registry_import_file(
-            source="social_insurance", path=tmp_path / "social_insurance.csv", method=method
+            source="social_insurance",
+            path=tmp_path / "social_insurance.csv",
+            method=method,
+            encoding="utf-8",
         )
 
     reason = "social_insurance.csv is not utf-8 text (line 4; try --encoding)"

@@ -163,7 +163,11 @@ def test_a_load_that_breaks_is_failed_not_left_running(media, monkeypatch, caplo
     ("overrides", "field", "message"),
     [
         ({"source": "tax"}, "source", "unknown source 'tax'"),
-        ({"encoding": "latin-1"}, "encoding", "unknown encoding 'latin-1': one of utf-8, gbk"),
+        (
+            {"encoding": "latin-1"},
+            "encoding",
+            "unknown encoding 'latin-1': one of auto, utf-8, gbk, gb18030",
+        ),
         ({"file": SimpleUploadedFile("empty.csv", b"")}, "file", "the file is empty"),
     ],
 )

@@ -19,7 +19,7 @@ from registry.contract import (
     month_window,
     to_json,
 )
-from registry.models import AuditEntry, AuditSubject, HukouRecord
+from registry.models import AuditEntry, AuditSubject, HukouRecord, SocialInsuranceRecord
 from registry.selectors import lookups_about
 from registry.services.verification import verify_families
 from tests.registry.factories import (
@@ -151,6 +151,23 @@ def test_insured_months_count_both_contributions_inside_the_120_month_window():
         date(2017, 4, 1),
         date(2027, 3, 1),
     )
+    # The record named is the father's latest qualifying month, with its batch and date.
+    latest = SocialInsuranceRecord.objects.get(id_number=FATHER, month=date(2027, 3, 1))
+    assert answer.social_insurance.record == RecordRef(
+        source="social_insurance",
+        key=f"{FATHER} 2027-03",
+        batch_id=latest.batch_id,
+        as_of=date(2027, 3, 1),
+    )
+
+
+def test_no_insured_month_names_no_record():
+    family()
+    SocialInsuranceRecordFactory(id_number=FATHER, month=date(2026, 1, 1), pension=False)
+
+    (answer,) = verify_families(questions=[question()], context=CONTEXT)
+
+    assert (answer.social_insurance.qualifying_months, answer.social_insurance.record) == (0, None)
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_a_file_whose_every_row_is_refused_shows_as_failed_with_its_diagnosis(
 
     upload = _upload(
         client,
-        [HEADER, *(person(n, sex="男") for n in range(1, 7))],
+        [HEADER, *(person(n, sex="未") for n in range(1, 7))],
         django_capture_on_commit_callbacks,
     )
     page = client.get(f"/staff/steward/uploads/{upload.pk}/")
@@ -80,7 +80,7 @@ def test_a_partly_bad_file_keeps_its_good_rows_and_shows_the_finding(
     steward, django_capture_on_commit_callbacks
 ):
     client = login(steward)
-    lines = [HEADER, person(1), *(person(n, sex="1") for n in range(2, 6)), person(6, sex="F")]
+    lines = [HEADER, person(1), *(person(n, sex="3") for n in range(2, 6)), person(6, sex="F")]
 
     upload = _upload(client, lines, django_capture_on_commit_callbacks)
     page = client.get(f"/staff/steward/uploads/{upload.pk}/")

@@ -202,7 +202,7 @@ def test_the_pages_read_in_english(steward, django_capture_on_commit_callbacks):
     page = client.get(f"/staff/steward/uploads/{upload.pk}/")
 
     assertContains(form_page, "<h1>Upload department data</h1>", html=True)
-    assertContains(form_page, "Data file (CSV, as the interchange specification describes)")
+    assertContains(form_page, "Data file (CSV or XLSX, as the interchange specification describes)")
     assertContains(page, f"<h1>Upload #{upload.pk}</h1>", html=True)
     assertContains(
         page,

@@ -41,6 +41,7 @@ from enrollment.selectors.applications import (
     case_evidence,
     evidence_get,
 )
+from enrollment.selectors.notifications import case_deliveries
 from enrollment.services.findings import decision_override, finding_accept
 from enrollment.services.review import evidence_review, verification_retry
 from registry.idnumber import mask_in_text
@@ -154,6 +155,7 @@ def _case_context(request, application, **forms) -> dict:
             initial={"decision_id": decision.pk if decision else None}, auto_id="override_%s"
         ),
         "retry_form": RetryForm(auto_id="retry_%s"),
+        "deliveries": case_deliveries(application=application),
     }
     if "evidence_form" in forms and forms["evidence_form"] is not None:
         form = forms["evidence_form"]

@@ -87,7 +87,9 @@ def school_download(request, fmt: str):
         )
         raise PermissionDenied
     school = _staff_school_or_404(request)
-    content, _rows = admitted_export(school=school, fmt=fmt, actor=user, channel="portal")
+    content, _rows = admitted_export(
+        school=school, fmt=fmt, actor=user, channel="portal", for_people=True
+    )
     content_type = (
         "text/csv; charset=utf-8"
         if fmt == "csv"

@@ -183,7 +183,7 @@ def test_published_offer_is_accepted_with_a_receipt_and_waiting_lists_are_shown(
     offer = Offer.objects.get(application=application)
     response = client.post(
         reverse("application-offer-answer", args=[application.ref, offer.pk]),
-        {"answer": "accept"},
+        {"answer": "accept", "confirmed": "yes"},
         follow=True,
     )
 
@@ -286,8 +286,8 @@ def test_declining_the_offer_records_it_and_a_second_different_answer_is_refused
     client = signed_in(parent)
     url = reverse("application-offer-answer", args=[application.ref, offer.pk])
 
-    declined = client.post(url, {"answer": "decline"}, follow=True)
-    again = client.post(url, {"answer": "accept"}, follow=True)
+    declined = client.post(url, {"answer": "decline", "confirmed": "yes"}, follow=True)
+    again = client.post(url, {"answer": "accept", "confirmed": "yes"}, follow=True)
 
     offer.refresh_from_db()
     assert (offer.status, offer.answered_by) == ("declined", parent)

@@ -4,13 +4,19 @@ downloads and 报到; re-checks."""
 import csv
 import io
 import logging
+import re
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 from pytest_django.asserts import assertContains, assertNotContains
+from rest_framework.test import APIClient
 
 from enrollment.models import (
+    Application,
     AuditLog,
     Decision,
     DownloadLog,
@@ -20,9 +26,10 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from enrollment.services.allocation import allocation_run_execute
+from enrollment.services.offers import offer_answer
 from enrollment.services.rechecks import recheck_request
 from tests.enrollment.factories import UserFactory
-from tests.enrollment.portal.staff.conftest import login, start_run
+from tests.enrollment.portal.staff.conftest import BACKEND, login, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +161,8 @@ def test_csv_download_holds_exactly_the_schools_own_rows_and_is_logged(
     assert response["Content-Disposition"] == (
         'attachment; filename="S440604001-2027-admitted.csv"'
     )
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert response.content[:3] == b"\xef\xbb\xbf"
+    rows = list(csv.reader(io.StringIO(response.content[3:].decode())))
     assert rows == [
         ADMITTED_HEADER,
         ["S440604001", "A01", "孩子01", town["A01"].child_id_number, "家长01", "", "109.3", "1"],
@@ -169,6 +177,32 @@ def test_csv_download_holds_exactly_the_schools_own_rows_and_is_logged(
         True,
         2,
     )
+
+
+def test_the_page_csv_opens_in_excel_the_commands_file_with_a_bom_and_no_formula(
+    published, school_staff, town, tmp_path
+):
+    # given: a family whose name would start a formula in a spreadsheet
+    Application.objects.filter(ref="A02").update(child_name="＝HYPERLINK(1)")
+    out = tmp_path / "admitted.csv"
+    call_command(
+        "export_admitted", "--year", "2027", "--school", "S440604001", "--format", "csv",
+        "--out", str(out), stdout=io.StringIO(),
+    )  # fmt: skip
+
+    # when
+    page = login(school_staff).get("/staff/school/admitted.csv")
+    api = APIClient()
+    api.force_authenticate(school_staff)
+    machine = api.get("/api/v1/schools/S440604001/admitted.csv", {"year": 2027})
+
+    # then: the page's file is the command's, byte for byte, after a UTF-8 byte-order mark
+    assert page.content[:3] == b"\xef\xbb\xbf"
+    assert page.content[3:] == out.read_bytes()
+    assert not out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert machine.content == out.read_bytes()
+    rows = list(csv.reader(io.StringIO(page.content[3:].decode())))
+    assert rows[2][:3] == ["S440604001", "A02", "'＝HYPERLINK(1)"]
 
 
 def test_xlsx_download_holds_the_same_rows(published, school_staff, town):
@@ -203,7 +237,7 @@ def test_another_schools_staff_get_only_their_own_empty_list(published, town):
 
     assert page.context["rows"] == []
     assertContains(page, "录取结果尚未发布。")
-    assert list(csv.reader(io.StringIO(download.content.decode()))) == [ADMITTED_HEADER]
+    assert list(csv.reader(io.StringIO(download.content.decode("utf-8-sig")))) == [ADMITTED_HEADER]
 
 
 @pytest.mark.parametrize("role", [Role.OFFICER, Role.PARENT, Role.STEWARD])
@@ -220,19 +254,20 @@ def test_other_roles_are_refused_the_download_and_the_refusal_is_logged(publishe
     assert len([r for r in caplog.records if r.name == "enrollment.access"]) == 2
 
 
-def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
+def test_school_marks_enrolment_and_it_is_audited(published, school_staff, parent):
     client = login(school_staff)
+    offer_answer(offer=Offer.objects.get(application__ref="A02"), actor=parent, answer="accept")
 
     response = client.post(
-        "/staff/school/enrolment/", {"ref": "A01", "enrolment": "enrolled", "reason": ""}
+        "/staff/school/enrolment/", {"ref": "A02", "enrolment": "enrolled", "reason": ""}
     )
     stranger = client.post("/staff/school/enrolment/", {"ref": "A03", "enrolment": "enrolled"})
 
     assert response.status_code == 302
     assert response["Location"] == "/staff/school/?year=2027"
-    offer = Offer.objects.get(application__ref="A01")
+    offer = Offer.objects.get(application__ref="A02")
     assert (offer.enrolment, offer.enrolment_marked_by) == ("enrolled", school_staff)
-    assert Offer.objects.get(application__ref="A02").enrolment == ""
+    assert Offer.objects.get(application__ref="A01").enrolment == ""
     audit = AuditLog.objects.get(action="offer.enrolment")
     assert (audit.actor, audit.data) == (
         school_staff,
@@ -248,6 +283,55 @@ def test_school_marks_enrolment_and_it_is_audited(published, school_staff):
     assertContains(page, "本校已公布的录取名单中没有申请编号为 A03 的孩子。")
     assertNotContains(page, "No child with this reference is admitted here.")
     assert page.context["enrolled"] == 1
+
+
+def test_school_page_offers_enrolment_only_for_accepted_places_and_nothing_preselected(
+    published, school_staff, parent
+):
+    # given: A02's family accepted; A01's family has not answered yet
+    offer_answer(offer=Offer.objects.get(application__ref="A02"), actor=parent, answer="accept")
+    client = login(school_staff)
+
+    # when
+    page = client.get("/staff/school/").content.decode()
+    refused = client.post(
+        "/staff/school/enrolment/", {"ref": "A01", "enrolment": "enrolled"}, follow=True
+    )
+    unchosen = client.post("/staff/school/enrolment/", {"ref": "A02", "enrolment": ""}, follow=True)
+
+    # then: one control, on A02's row, with "not recorded yet" chosen
+    assert page.count('name="enrolment"') == 1
+    assert 'id="enrolment-A02"' in page
+    assert 'id="enrolment-A01"' not in page
+    assert '<option value="" selected>尚未登记</option>' in page
+    assert '<option value="enrolled">已报到</option>' in page
+    assert page.count("家长接受学位后才能登记报到") == 1
+    assertContains(refused, "家长尚未接受这个学位，只有家长已接受的学位才能登记报到。")
+    assertContains(unchosen, "请选择报到情况。")
+    assert list(Offer.objects.order_by("application__ref").values_list("enrolment", flat=True)) == [
+        "",
+        "",
+    ]
+    assert not AuditLog.objects.filter(action="offer.enrolment").exists()
+
+
+def test_the_family_sees_the_schools_confirmation_of_enrolment(published, school_staff, parent):
+    offer = Offer.objects.get(application__ref="A02")
+    offer_answer(offer=offer, actor=parent, answer="accept")
+    login(school_staff).post("/staff/school/enrolment/", {"ref": "A02", "enrolment": "enrolled"})
+    offer.refresh_from_db()
+    day = timezone.localtime(offer.enrolment_marked_at)
+
+    page = login(parent).get("/applications/A02/")
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(parent, backend=BACKEND)
+
+    assertContains(page, f"学校已确认报到（{day.year}年{day.month}月{day.day}日）。")
+    # English month abbreviations follow Django's ("Dec.", "May"): the day and year are exact.
+    assert re.search(
+        rf"The school confirmed your child's enrolment \(\w+\.? {day.day}, {day.year}\)\.",
+        english.get("/applications/A02/").content.decode(),
+    )
 
 
 @pytest.fixture

@@ -268,6 +268,15 @@ REFUSALS = [
         "Please choose whether the child enrolled.",
     ),
     (
+        ErrorCode.ILLEGAL_TRANSITION,
+        "enrolment",
+        "The family has not accepted this place (offer is offered); 报到 can be recorded only "
+        "for an accepted place.",
+        "家长尚未接受这个学位，只有家长已接受的学位才能登记报到。",
+        "The family has not accepted this place yet; enrolment can be recorded only for a place "
+        "the family accepted.",
+    ),
+    (
         ErrorCode.NOT_FOUND,
         "ref",
         "No child with this reference is admitted here.",
@@ -423,6 +432,8 @@ EXTRA = {
     "The applications, decisions, offers or schools changed since this run; "
     "run the allocation again.": {"why": "inputs_changed"},
     "This re-check is already answered.": {"why": "answered"},
+    "The family has not accepted this place (offer is offered); 报到 can be recorded only "
+    "for an accepted place.": {"why": "not_accepted"},
     "An upheld decision has no changes.": {"why": "upheld_with_changes"},
     "The application has no decision yet.": {"why": "no_decision"},
 }
