@@ -64,7 +64,7 @@ class EvidenceSubmitApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         fact = serializers.ChoiceField(choices=Evidence.Fact.values)
-        kind = serializers.ChoiceField(choices=Evidence.Kind.values)
+        kind = serializers.ChoiceField(choices=[k for k, _ in Evidence.Kind.family_choices()])
         file = serializers.FileField(required=False)
         statement = serializers.CharField(required=False, default="", allow_blank=True)
 

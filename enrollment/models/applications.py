@@ -287,6 +287,12 @@ class Evidence(models.Model):
         # the family's favour, so that the policy scores the fact rather than an outcome.
         FINDING = "finding", _("工作人员认定")
 
+        @classmethod
+        def family_choices(cls) -> list[tuple[str, str]]:
+            """The kinds a family (or an officer on its behalf) offers; a finding is an
+            officer's own and is never offered."""
+            return [(kind.value, kind.label) for kind in (cls.UPLOAD, cls.COMMITMENT)]
+
     class Review(models.TextChoices):
         PENDING = "pending", _("待审核")
         ACCEPTED = "accepted", _("已采纳")

@@ -423,7 +423,7 @@ class EvidenceForm(forms.Form):
     fact = forms.ChoiceField(label=gettext_lazy("补充哪一项"), choices=Evidence.Fact.choices)
     kind = forms.ChoiceField(
         label=gettext_lazy("方式"),
-        choices=Evidence.Kind.choices,
+        choices=Evidence.Kind.family_choices,
         widget=forms.RadioSelect,
         initial=Evidence.Kind.UPLOAD,
     )
