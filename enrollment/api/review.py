@@ -1,4 +1,4 @@
-"""Officer review, overrides, re-verification and what-if; a parent's evidence.
+"""Officer review, findings, overrides, re-verification and what-if; a parent's evidence.
 
 Each view validates its input, calls one service (enrollment.services.review / whatif) and
 renders; refusals come back as `{"message", "code", "extra"}` from the shared handler.
@@ -18,14 +18,11 @@ from enrollment.models import Application, ApplicationState, Decision, Evidence,
 from enrollment.selectors.applications import (
     application_list,
     application_review_list,
+    current_decision_get,
     evidence_get,
 )
-from enrollment.services.review import (
-    decision_override,
-    evidence_review,
-    evidence_submit,
-    verification_retry,
-)
+from enrollment.services.findings import decision_override, finding_accept
+from enrollment.services.review import evidence_review, evidence_submit, verification_retry
 from enrollment.services.whatif import policy_what_if
 
 IsParentOrOfficer = role_permission(Role.PARENT, Role.OFFICER)
@@ -67,7 +64,7 @@ class EvidenceSubmitApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         fact = serializers.ChoiceField(choices=Evidence.Fact.values)
-        kind = serializers.ChoiceField(choices=Evidence.Kind.values)
+        kind = serializers.ChoiceField(choices=[k for k, _ in Evidence.Kind.family_choices()])
         file = serializers.FileField(required=False)
         statement = serializers.CharField(required=False, default="", allow_blank=True)
 
@@ -115,12 +112,57 @@ class EvidenceReviewApi(APIView):
         return Response(EvidenceOutputSerializer(evidence).data)
 
 
-class DecisionOverrideApi(APIView):
-    """An officer replaces a decision's outcome, with a reason."""
+class FindingApi(APIView):
+    """An officer accepts a fact on their own finding, with a reason; the application is scored
+    again through the policy (or, for a relation, verified again)."""
 
     permission_classes = [IsOfficer]
 
     class InputSerializer(serializers.Serializer):
+        fact = serializers.ChoiceField(choices=Evidence.Fact.values)
+        reason = serializers.CharField(max_length=500)
+        values = serializers.DictField(required=False, default=dict)
+        # The decision the officer saw; when given, a finding against a changed one is refused.
+        decision_id = serializers.IntegerField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        finding = EvidenceOutputSerializer()
+        state = serializers.CharField()
+        # None while the registry is asked again (a relation accepted).
+        decision = DecisionBriefSerializer(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, ref: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        application = _application(request.user, ref)
+        finding = finding_accept(
+            actor=request.user,
+            application=application,
+            fact=data["fact"],
+            reason=data["reason"],
+            values=data["values"],
+            expected_decision_id=data.get("decision_id"),
+        )
+        application.refresh_from_db()
+        decision = (
+            None
+            if application.state == ApplicationState.VERIFYING
+            else current_decision_get(application=application)
+        )
+        output = {"finding": finding, "state": application.state, "decision": decision}
+        return Response(self.OutputSerializer(output).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionOverrideApi(APIView):
+    """An officer decides an application not eligible by hand, with a reason. `eligible` is
+    refused: a case becomes eligible through a finding (FindingApi), scored by the policy."""
+
+    permission_classes = [IsOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        # `eligible` reaches the service, whose refusal names the way that is offered instead.
         outcome = serializers.ChoiceField(
             choices=[Decision.Outcome.ELIGIBLE, Decision.Outcome.INELIGIBLE]
         )

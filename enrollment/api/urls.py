@@ -23,6 +23,7 @@ from enrollment.api.review import (
     DecisionOverrideApi,
     EvidenceReviewApi,
     EvidenceSubmitApi,
+    FindingApi,
     PolicyWhatIfApi,
     ReviewQueueApi,
     VerificationRetryApi,
@@ -56,6 +57,11 @@ urlpatterns = [
         "officer/evidence/<int:pk>/review/",
         EvidenceReviewApi.as_view(),
         name="api-officer-evidence-review",
+    ),
+    path(
+        "officer/applications/<str:ref>/findings/",
+        FindingApi.as_view(),
+        name="api-officer-finding",
     ),
     path(
         "officer/applications/<str:ref>/override/",

@@ -215,6 +215,8 @@ class EventReason(models.TextChoices):
     # reason_params: {"kind": "commitment", "fact": "hukou"}
     EVIDENCE_OFFERED = "evidence_offered", _("家长补充了证明材料")
     EVIDENCE_REVIEWED = "evidence_reviewed", _("审核证明材料后重新计分")
+    # reason_params: {"fact": "housing"}
+    FINDING_ACCEPTED = "finding_accepted", _("工作人员认定事实后重新计分")
     OVERRIDE = "override", _("人工改判")
     VERIFY_AGAIN = "verify_again", _("重新核验")
     RECHECK_CHANGED = "recheck_changed", _("复核后更正结果")
@@ -280,6 +282,16 @@ class Evidence(models.Model):
     class Kind(models.TextChoices):
         UPLOAD = "upload", _("上传证明材料")
         COMMITMENT = "commitment", _("告知承诺")
+        # An officer's own finding (documents seen at the counter, a department's written
+        # answer), recorded and accepted at once with a reason: the way a case is settled in
+        # the family's favour, so that the policy scores the fact rather than an outcome.
+        FINDING = "finding", _("工作人员认定")
+
+        @classmethod
+        def family_choices(cls) -> list[tuple[str, str]]:
+            """The kinds a family (or an officer on its behalf) offers; a finding is an
+            officer's own and is never offered."""
+            return [(kind.value, kind.label) for kind in (cls.UPLOAD, cls.COMMITMENT)]
 
     class Review(models.TextChoices):
         PENDING = "pending", _("待审核")

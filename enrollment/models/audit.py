@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     EVIDENCE_ACCEPT = "evidence.accept", _("采纳证明材料")
     EVIDENCE_REJECT = "evidence.reject", _("不采纳证明材料")
     GUARDIANSHIP_ACCEPT = "guardianship.accept", _("依证明材料认定监护关系")
+    FINDING_ACCEPT = "finding.accept", _("工作人员认定事实")
     DECISION_RECOMPUTE = "decision.recompute", _("审核证明材料后重新计分")
     DECISION_OVERRIDE = "decision.override", _("人工改判")
     VERIFICATION_RETRY = "verification.retry", _("重新提交核验")

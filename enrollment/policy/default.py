@@ -8,7 +8,8 @@ def default_policy_document(
 ) -> dict:
     year = admission_year
     return {
-        "name": "Default primary-1 points policy",
+        # Shown to officers on Chinese pages, like the rest of the document.
+        "name": "小学一年级积分办法（默认）",
         "version": f"{year}.1",
         "district_code": district_code,
         "city_code": city_code,

@@ -6,7 +6,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from enrollment.models import Decision, Evidence, Guardian
+from enrollment.models import Decision, Evidence, Guardian, Offer
 from enrollment.policy.engine import Reason
 from registry.idnumber import mask
 
@@ -40,6 +40,40 @@ HOUSING_CLASSES = {
     "RENT": gettext_lazy("租赁住房"),
     "NONE": gettext_lazy("住房未核实"),
 }
+
+
+def hukou_class_label(code) -> str:
+    """A hukou class in words with its letter, which officers also know: `本区户籍（D）`."""
+    return _class_label(HUKOU_CLASSES, code)
+
+
+def housing_class_label(code) -> str:
+    """A housing class in words with its code: `租赁住房（RENT）`."""
+    return _class_label(HOUSING_CLASSES, code)
+
+
+def _class_label(words: dict, code) -> str:
+    label = words.get(code)
+    if label is None:
+        return code or "—"
+    return _("%(label)s（%(code)s）") % {"label": label, "code": code}
+
+
+# An offer's state as a school reads it: the family's answer is theirs, not the school's
+# (Offer.Status words the parent's own page: "awaiting your answer").
+SCHOOL_OFFER_STATUSES = {
+    Offer.Status.OFFERED: gettext_lazy("等待家长答复"),
+    Offer.Status.ACCEPTED: gettext_lazy("家长已接受"),
+    Offer.Status.DECLINED: gettext_lazy("家长已放弃"),
+    Offer.Status.EXPIRED: gettext_lazy("家长逾期未答复"),
+    Offer.Status.SUPERSEDED: gettext_lazy("已由后续轮次替代"),
+    Offer.Status.WITHDRAWN: gettext_lazy("已撤销"),
+}
+
+
+def school_offer_status(status) -> str:
+    """An offer's state in a school's words; an unknown state shows as it is stored."""
+    return str(SCHOOL_OFFER_STATUSES.get(status, status or ""))
 
 
 # What a missing fact asks the parent for, by reason code (DOMAIN.md).

@@ -90,10 +90,17 @@ def decision_list(*, user: User, admission_year: int) -> QuerySet[Decision]:
 
 
 def application_review_list(
-    *, user: User, admission_year: int, state: str = "", reason: str = "", ref: str = ""
+    *,
+    user: User,
+    admission_year: int,
+    state: str = "",
+    reason: str = "",
+    ref: str = "",
+    pending_evidence: bool = False,
 ) -> QuerySet[Application]:
     """The officer's district's applications for the review queue, with their current decision
-    and evidence: those with evidence waiting for an officer first, then the oldest."""
+    and evidence: those with evidence waiting for an officer first, then the oldest.
+    `pending_evidence` keeps only those with evidence waiting, in any state."""
     pending = Evidence.objects.filter(application=OuterRef("pk"), review=Evidence.Review.PENDING)
     applications = (
         Application.objects.for_officer(user)
@@ -104,6 +111,8 @@ def application_review_list(
     )
     if state:
         applications = applications.filter(state=state)
+    if pending_evidence:
+        applications = applications.filter(has_pending_evidence=True)
     if reason:
         # The quoted code inside the JSON list's text: works on PostgreSQL and SQLite alike.
         gives_reason = Decision.objects.current().filter(
@@ -113,6 +122,13 @@ def application_review_list(
     if ref:
         applications = applications.filter(ref__icontains=ref)
     return applications
+
+
+def current_decision_get(*, application: Application) -> Decision | None:
+    """The application's current decision with its policy, or None before one is made."""
+    return (
+        Decision.objects.current().select_related("policy").filter(application=application).first()
+    )
 
 
 def case_evidence(*, application: Application) -> QuerySet[Evidence]:

@@ -27,9 +27,9 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
-@transaction.atomic
-def parent_register(*, phone: str, password: str, display_name: str = "") -> User:
-    """Create a parent's account; refuse a malformed or taken number and a weak password."""
+def parent_register_problems(*, phone: str, password: str) -> list[ApplicationError]:
+    """Every reason parent_register would refuse these, without writing anything: a form
+    shows them all at once, beside its own, rather than one round after another."""
     number = normalise_phone(phone)
     errors: list[ApplicationError] = []
     if not PHONE_PATTERN.match(number):
@@ -47,6 +47,14 @@ def parent_register(*, phone: str, password: str, display_name: str = "") -> Use
                 extra={"codes": [e.code for e in error.error_list]},
             )
         )
+    return errors
+
+
+@transaction.atomic
+def parent_register(*, phone: str, password: str, display_name: str = "") -> User:
+    """Create a parent's account; refuse a malformed or taken number and a weak password."""
+    number = normalise_phone(phone)
+    errors = parent_register_problems(phone=phone, password=password)
     if errors:
         raise ValidationErrors(errors)
     try:

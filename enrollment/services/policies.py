@@ -17,6 +17,10 @@ def _invalid(error: PolicyInvalid) -> ApplicationError:
     return ApplicationError(ErrorCode.INVALID, f"document.{error}", field=f"document.{error.key}")
 
 
+def _rules(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key != "name"}
+
+
 @transaction.atomic
 def policy_install(
     *, document: dict, actor: User | None = None, activate: bool = True, reason: str = ""
@@ -38,7 +42,8 @@ def policy_install(
     policy, created = PolicyDocument.objects.get_or_create(
         **key, version=document["version"], defaults={"document": document, "created_by": actor}
     )
-    if not created and policy.document != document:
+    # The name is no rule: a document renamed with the same rules is the version installed.
+    if not created and _rules(policy.document) != _rules(document):
         raise ApplicationError(
             ErrorCode.INVALID,
             f"document.version: version {document['version']} already holds other rules; "

@@ -19,7 +19,9 @@ recomputed from the registry's stored answer plus the reviewed evidence (basis `
 - rejected evidence for a fact the registry lacks closes that question: the application is
   decided (ineligible, with the reason code kept) instead of waiting forever.
 
-An officer may override any current decision's outcome with a reason (basis `override`).
+An officer may also record a finding of their own about a fact (services.findings), scored the
+same way, or decide a case not eligible by hand with a reason (basis `override`); no outcome is
+made eligible by hand.
 Every service here is officer-scoped (their own district), writes an audit row naming actor
 and reason, and records every state change with `application_transition`.
 """
@@ -333,25 +335,35 @@ def evidence_review(
         },
     )
     if accept and evidence.fact == Evidence.Fact.RELATION:
-        guardian = application.guardians.get(position=evidence.accepted_values["guardian_position"])
-        audit_log(
-            actor=actor,
-            action=AuditAction.GUARDIANSHIP_ACCEPT,
-            target=guardian,
-            reason=reason,
-            data={
-                "application": application.ref,
-                "evidence": evidence.pk,
-                "document": evidence.accepted_values["document"],
-                "old": {"related": False},
-                "new": {"related": True},
-            },
+        guardianship_accepted_log(
+            actor=actor, application=application, evidence=evidence, reason=reason
         )
     evidence_reviewed_notify(evidence=evidence)
     pending = application.evidence.filter(review=Evidence.Review.PENDING).exists()
     if not pending and application.state == ApplicationState.NEEDS_REVIEW:
-        _decision_recompute(application=application, actor=actor, reason=reason)
+        decision_recompute(application=application, actor=actor, reason=reason)
     return evidence
+
+
+def guardianship_accepted_log(
+    *, actor: User, application: Application, evidence: Evidence, reason: str
+) -> None:
+    """The audit row saying that accepted evidence (or an officer's finding) makes a named
+    adult a related guardian."""
+    guardian = application.guardians.get(position=evidence.accepted_values["guardian_position"])
+    audit_log(
+        actor=actor,
+        action=AuditAction.GUARDIANSHIP_ACCEPT,
+        target=guardian,
+        reason=reason,
+        data={
+            "application": application.ref,
+            "evidence": evidence.pk,
+            "document": evidence.accepted_values["document"],
+            "old": {"related": False},
+            "new": {"related": True},
+        },
+    )
 
 
 def _relations_to_look_up(application: Application, answer_json: dict) -> bool:
@@ -374,9 +386,19 @@ def _relations_to_look_up(application: Application, answer_json: dict) -> bool:
     return bool(accepted - related)
 
 
-def _decision_recompute(*, application: Application, actor: User, reason: str) -> None:
+def decision_recompute(
+    *,
+    application: Application,
+    actor: User,
+    reason: str,
+    reason_code: str = EventReason.EVIDENCE_REVIEWED,
+    reason_params: dict | None = None,
+) -> None:
     """Score again from the registry's stored answer and the reviewed evidence; without a
-    stored answer (the registry never answered), verify again instead."""
+    stored answer (the registry never answered), verify again instead.
+
+    The caller holds the application's row lock. A decided case that stays decided records the
+    rescoring as an event too, so that the case history shows why its points changed."""
     current = _current_decision(application)
     answer_json = (current.facts or {}).get("answer") if current else None
     # Verify again, rather than score the stored answer, when there is none, when it was given
@@ -413,12 +435,13 @@ def _decision_recompute(*, application: Application, actor: User, reason: str) -
         applicant_related(application=application, decision=decision) is False
     ):
         to_state = ApplicationState.NEEDS_REVIEW
-    if to_state != application.state:
+    if to_state != application.state or to_state == ApplicationState.DECIDED:
         application_transition(
             application=application,
             to_state=to_state,
             actor=actor,
-            reason_code=EventReason.EVIDENCE_REVIEWED,
+            reason_code=reason_code,
+            reason_params=reason_params,
             reason=reason,
         )
     audit_log(
@@ -434,115 +457,6 @@ def _decision_recompute(*, application: Application, actor: User, reason: str) -
             "new": {"outcome": result.outcome, "total_points": str(result.total_points)},
         },
     )
-
-
-@transaction.atomic
-def decision_override(
-    *,
-    actor: User,
-    application: Application,
-    outcome: str,
-    reason: str,
-    expected_decision_id: int | None = None,
-) -> Decision:
-    """Replace the current decision's outcome, keeping its facts and points and adding the
-    override to its trace (basis `override`).
-
-    `expected_decision_id` is the decision the officer was looking at: when another officer
-    (or a re-verification) replaced it meanwhile, the override is refused rather than silently
-    overruling a decision the officer never saw.
-    """
-    application = _locked(application)
-    _require_officer_of(actor, application)
-    reason = _reason(reason)
-    if outcome not in Decision.Outcome.values or outcome == Decision.Outcome.NEEDS_REVIEW:
-        raise ApplicationError(
-            ErrorCode.INVALID, "outcome: must be eligible or ineligible", field="outcome"
-        )
-    current = _current_decision(application)
-    if current is None:
-        raise ApplicationError(
-            ErrorCode.INVALID,
-            "There is no decision to override yet; verify the application first.",
-            field="application",
-        )
-    if expected_decision_id is not None and current.pk != expected_decision_id:
-        raise ApplicationError(
-            ErrorCode.STALE_DECISION,
-            "decision_id: the decision changed since it was shown; reload the case and decide again",
-            field="decision_id",
-        )
-    if outcome == Decision.Outcome.ELIGIBLE and (
-        applicant_related(application=application, decision=current) is False
-    ):
-        # The account would hold the place and answer the offer: its own relation to the child
-        # is settled on evidence first (guardianship.accept), never by a bare outcome.
-        raise ApplicationError(
-            ErrorCode.INVALID,
-            "outcome: the applying account is not a confirmed guardian of the child; "
-            "accept evidence of its relation first",
-            field="outcome",
-            extra={"why": "applicant_not_related"},
-        )
-    if application.state not in EVIDENCE_STATES:
-        raise ApplicationError(
-            ErrorCode.ILLEGAL_TRANSITION,
-            f"An application that is {application.state} cannot be overridden.",
-            field="state",
-            extra={"why": "override"},
-        )
-    Decision.objects.filter(pk=current.pk).update(is_current=False)
-    decision = Decision.objects.create(
-        application=application,
-        policy=current.policy,
-        is_current=True,
-        basis=Decision.Basis.OVERRIDE,
-        outcome=outcome,
-        hukou_class=current.hukou_class,
-        housing_class=current.housing_class,
-        base_points=current.base_points,
-        bonus_points=current.bonus_points,
-        total_points=current.total_points,
-        residence_months=current.residence_months,
-        si_months=current.si_months,
-        reasons=current.reasons,
-        facts=current.facts,
-        facts_packed=current.facts_packed,
-        trace=[
-            *current.trace,
-            {
-                "step": "override",
-                "rule": "officer.override",
-                "from": current.outcome,
-                "value": outcome,
-                "officer": actor.pk,
-                "reason": reason,
-            },
-        ],
-        decided_by=actor,
-        reason=reason,
-    )
-    application_transition(
-        application=application,
-        to_state=ApplicationState.DECIDED,
-        actor=actor,
-        reason_code=EventReason.OVERRIDE,
-        reason=reason,
-    )
-    audit_log(
-        actor=actor,
-        action=AuditAction.DECISION_OVERRIDE,
-        target=decision,
-        reason=reason,
-        data={
-            "application": application.ref,
-            "from": current.outcome,
-            "to": outcome,
-            "old": {"outcome": current.outcome},
-            "new": {"outcome": outcome},
-        },
-    )
-    return decision
 
 
 def _verification_requeue(*, application: Application, actor: User, reason: str) -> None:

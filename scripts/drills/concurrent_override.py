@@ -1,8 +1,8 @@
 """Drill: two officers override the same decided case at the same moment.
 
-For each of N decided applications, two officers of the district call the review service's
-override in two threads released together by a barrier, one asking for `ineligible`, the other
-for `eligible`, both naming the decision they were shown. The application row is locked for
+For each of N decided applications, two officers of the district call the override (which
+decides a case not eligible; no case is made eligible by hand) in two threads released together
+by a barrier, each with their own reason, both naming the decision they were shown. The application row is locked for
 the override, so the second to get the lock finds that decision replaced and is refused
 (`stale_decision`): exactly one must win each pair. Prints one JSON line: pairs by how many
 overrides were recorded, refusals by code, inconsistent cases (must be 0): not exactly one current decision, a current decision
@@ -31,7 +31,7 @@ def main() -> int:
 
     from enrollment.errors import ApplicationError
     from enrollment.models import Application, AuditAction, AuditLog, Decision, Role, User
-    from enrollment.services.review import decision_override
+    from enrollment.services.findings import decision_override
     from enrollment.services.verification import verification_run
 
     pairs = common.district(args.cases)
@@ -69,7 +69,7 @@ def main() -> int:
 
         threads = [
             threading.Thread(target=override, args=(0, "ineligible")),
-            threading.Thread(target=override, args=(1, "eligible")),
+            threading.Thread(target=override, args=(1, "ineligible")),
         ]
         for thread in threads:
             thread.start()

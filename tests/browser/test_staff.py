@@ -137,6 +137,55 @@ def test_officer_resolves_a_review_case_and_publishes_the_allocation(
     assert run.placed_count == 2
 
 
+HOUSING_CHILD = idnumber.make("440604", date(2020, 5, 5), 567)
+HOUSING_MOTHER = idnumber.make("440604", date(1990, 3, 3), 678)
+
+
+def test_officer_accepts_housing_and_the_case_is_scored_with_its_points(
+    new_page, district, officer
+):
+    # given: district hukou since 2020-06-01, the mother in the child's household, and no
+    # housing the registry knows of in the home community: housing not verified
+    related_family(HOUSING_CHILD, HOUSING_MOTHER, registered_on=date(2020, 6, 1))
+    case = _submit(
+        parent=None, child=HOUSING_CHILD, mother=HOUSING_MOTHER, name="周小雨", ref="A0000000HOUS"
+    )
+    assert case.state == "needs_review"
+    watched = new_page()
+    page = watched.page
+    _sign_in(watched, officer.username)
+    watched.goto(f"/staff/officer/review/{case.ref}/")
+    facts = page.locator("dl.facts").first
+    expect(facts).to_contain_text("住房未能核实（HOUSING_NOT_VERIFIED）")
+    # The only hand-made outcome on offer is "not eligible", and the page says why.
+    expect(page.locator("#override-h")).to_have_text("判定为不符合条件")
+    expect(page.locator("form.override-form select")).to_have_count(0)
+
+    # when: the officer accepts the family's housing, seen at the counter, with a reason
+    form = page.locator("form.finding-form")
+    form.locator("select[name=fact]").select_option("housing")
+    form.locator("[name=reason]").fill("窗口查验租赁合同原件")
+    form.get_by_role("button", name="认定并重新计分").click()
+
+    # then: scored as D + RENT = 90, 81 months since 2020-06-01 = 8.1: 98.1, eligible
+    expect(page.locator(".staff-messages")).to_contain_text("已认定事实并重新计分。")
+    facts = page.locator("dl.facts").first
+    expect(facts).to_contain_text("符合条件（人工审核后重算）")
+    expect(facts.locator("dt:has-text('住房类别') + dd")).to_have_text("租赁住房")
+    expect(facts.locator("dt:has-text('原因代码') + dd")).to_have_text("—")
+    expect(facts.locator("dt:has-text('基础分') + dd")).to_have_text("90.0")
+    expect(facts.locator("dt:has-text('加分') + dd")).to_have_text("8.1")
+    expect(facts.locator("dt:has-text('总积分') + dd")).to_have_text("98.1")
+    expect(page.locator("table").last).to_contain_text("工作人员认定事实：住房，已重新计分")
+    watched.screenshot("officer-case-finding")
+    decision = case.decisions.get(is_current=True)
+    assert (decision.outcome, decision.housing_class, str(decision.total_points)) == (
+        "eligible",
+        "RENT",
+        "98.1",
+    )
+
+
 def test_school_downloads_its_admitted_list(new_page, families, officer, school_staff):
     from enrollment.services.allocation import (
         allocation_publish,

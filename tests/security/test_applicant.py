@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from enrollment.models import Application, ApplicationEvent, Decision, Role
-from enrollment.services.review import decision_override
+from enrollment.services.findings import decision_override
 from enrollment.services.verification import verification_run
 from registry import idnumber
 from tests.conftest import HOME, PARENT_ID_NUMBER, YEAR, client_for

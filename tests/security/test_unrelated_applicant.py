@@ -19,7 +19,8 @@ from django.urls import reverse
 
 from enrollment.errors import ApplicationError
 from enrollment.models import Application, Decision, Role, VerificationJob, applicant_is_related
-from enrollment.services.review import decision_override, evidence_review, evidence_submit
+from enrollment.services.findings import decision_override, finding_accept
+from enrollment.services.review import evidence_review, evidence_submit
 from enrollment.services.subject_access import subject_access_export
 from enrollment.services.verification import verification_run
 from registry import idnumber
@@ -194,6 +195,22 @@ def test_an_officer_cannot_make_it_eligible_without_the_relation(family, strange
 
     assert refused.value.field == "outcome"
     assert list(Decision.objects.values_list("id", "outcome", "is_current")) == before
+    application.refresh_from_db()
+    assert application.state == "needs_review"
+
+
+def test_no_other_fact_can_be_accepted_before_the_applicants_own_relation(
+    family, stranger, officer
+):
+    application = stray_application(stranger)
+    before = list(Decision.objects.values_list("id", "outcome", "is_current"))
+
+    with pytest.raises(ApplicationError) as refused:
+        finding_accept(actor=officer, application=application, fact="housing", reason="材料齐全")
+
+    assert (refused.value.field, refused.value.why) == ("fact", "applicant_not_related")
+    assert list(Decision.objects.values_list("id", "outcome", "is_current")) == before
+    assert not application.evidence.exists()
     application.refresh_from_db()
     assert application.state == "needs_review"
 

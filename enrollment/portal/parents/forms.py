@@ -207,9 +207,19 @@ class SignupForm(forms.Form):
     )
 
     def clean(self):
+        """Every problem at once: the service's refusals of the number and the password are
+        asked for here too, beside the form's own, so a parent corrects all in one go."""
+        from enrollment.services.accounts import parent_register_problems
+
         cleaned = super().clean()
-        if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
+        phone, password = cleaned.get("phone"), cleaned.get("password")
+        if password and password != cleaned.get("password_again"):
             self.add_error("password_again", _("两次输入的密码不一样。"))
+        given = {"phone": bool(phone), "password": bool(password)}
+        for problem in parent_register_problems(phone=phone or "", password=password or ""):
+            # A field left empty already says so; its other problems would only repeat it.
+            if given.get(problem.field):
+                self.add_error(problem.field, signup_message(problem))
         return cleaned
 
 
@@ -414,7 +424,7 @@ class EvidenceForm(forms.Form):
     fact = forms.ChoiceField(label=gettext_lazy("补充哪一项"), choices=Evidence.Fact.choices)
     kind = forms.ChoiceField(
         label=gettext_lazy("方式"),
-        choices=Evidence.Kind.choices,
+        choices=Evidence.Kind.family_choices,
         widget=forms.RadioSelect,
         initial=Evidence.Kind.UPLOAD,
     )

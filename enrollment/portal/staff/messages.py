@@ -42,6 +42,7 @@ REFUSALS = {
     (ErrorCode.ILLEGAL_TRANSITION, "review"): [("", gettext_lazy("这份材料已经审核过了。"))],
     (ErrorCode.ILLEGAL_TRANSITION, "state"): [
         ("override", gettext_lazy("只有待人工审核或已出结果的申请可以改判。")),
+        ("finding", gettext_lazy("只有待人工审核或已出结果的申请可以认定事实。")),
         ("retry", gettext_lazy("只有待人工审核或已出结果的申请可以重新核验。")),
         ("", gettext_lazy("申请当前的状态不允许这项操作。")),
     ],
@@ -75,13 +76,26 @@ REFUSALS = {
     ],
     (ErrorCode.INVALID, "outcome"): [
         (
-            "applicant_not_related",
+            "eligible_needs_fact",
             gettext_lazy(
-                "申请账号本人与孩子的监护关系尚未核实，不能直接改判为符合条件："
-                "请先审核并采纳其监护关系证明材料（户口簿或出生医学证明）。"
+                "结果不能直接改为符合条件：请在“认定事实并重新计分”中认定申请所缺的事实，"
+                "由积分办法重新计分。"
             ),
         ),
         ("", gettext_lazy("所选结果无效，请重新选择。")),
+    ],
+    (ErrorCode.INVALID, "fact"): [
+        (
+            "applicant_not_related",
+            gettext_lazy(
+                "申请账号本人与孩子的监护关系尚未核实：请先认定其监护关系"
+                "（户口簿或出生医学证明），再认定其他事实。"
+            ),
+        ),
+        ("", gettext_lazy("请选择要认定的事实。")),
+    ],
+    (ErrorCode.ILLEGAL_TRANSITION, "evidence"): [
+        ("", gettext_lazy("家长提交的证明材料还在等待审核，请先审核这些材料。"))
     ],
     (ErrorCode.INVALID, "application"): [
         ("", gettext_lazy("这份申请还没有核验结果，无法改判；请先重新核验。"))

@@ -20,6 +20,11 @@ urlpatterns = [
         name="officer-case-evidence",
     ),
     path(
+        "officer/review/<str:ref>/finding/",
+        review.officer_case_finding,
+        name="officer-case-finding",
+    ),
+    path(
         "officer/review/<str:ref>/override/",
         review.officer_case_override,
         name="officer-case-override",

@@ -18,6 +18,7 @@ from enrollment.policy import (
     policy_validate,
     score,
 )
+from enrollment.policy.vector import HOUSING_NAMES, OUTCOMES, facts_matrix, score_many
 from enrollment.services.policies import policy_active, policy_install, policy_install_default
 from tests.conftest import YEAR
 from tests.enrollment.factories import UserFactory
@@ -146,6 +147,51 @@ def test_example_5_permit_too_recent_is_ineligible():
 
     assert (result.outcome, result.reasons) == ("ineligible", ("PERMIT_MISSING",))
     assert result.total_points == Decimal("62.8")
+
+
+def test_example_9_housing_not_verified_also_lists_the_missing_permit():
+    # As 4, but the rental names nobody of the family and the permit was issued 2026-06-01.
+    facts = Facts(hukou_class="N", has_rental=False, si_months=40, permit_qualifies=False)
+
+    result = score(facts, POLICY)
+
+    assert _summary(result) == (
+        "needs_review",
+        "N",
+        "NONE",
+        Decimal("0"),
+        Decimal("0"),
+        Decimal("0"),
+        0,
+        ("HOUSING_NOT_VERIFIED", "PERMIT_MISSING"),
+    )
+    assert [step["reason"] for step in result.trace if step["step"] == "reason"] == [
+        "HOUSING_NOT_VERIFIED",
+        "PERMIT_MISSING",
+    ]
+    # The column-wise scorer gives the same outcome, housing class and points.
+    columns = score_many(facts_matrix([facts_pack(facts)]), POLICY)
+    assert (
+        OUTCOMES[columns.outcome[0]],
+        HOUSING_NAMES[columns.housing[0]],
+        int(columns.total_tenths[0]),
+    ) == ("needs_review", "NONE", 0)
+
+
+def test_example_9_with_its_housing_accepted_is_decided_on_the_permit_alone():
+    facts = Facts(
+        hukou_class="N", si_months=40, permit_qualifies=False, housing_evidence_accepted=True
+    )
+
+    result = score(facts, POLICY)
+
+    assert (result.outcome, result.reasons, result.total_points) == (
+        "ineligible",
+        ("PERMIT_MISSING",),
+        Decimal("62.8"),
+    )
+    columns = score_many(facts_matrix([facts_pack(facts)]), POLICY)
+    assert (OUTCOMES[columns.outcome[0]], int(columns.total_tenths[0])) == ("ineligible", 628)
 
 
 def test_example_6_child_born_after_the_window_fails_the_age_check():

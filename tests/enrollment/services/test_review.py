@@ -1,4 +1,4 @@
-"""Exception paths: evidence and commitments, the officer's review, overrides, re-verification;
+"""Exception paths: evidence and commitments, the officer's review, re-verification;
 the services and their APIs."""
 
 from datetime import date
@@ -11,12 +11,7 @@ from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.gateway import RegistryUnavailable, get_gateway
 from enrollment.models import AuditLog, Decision, Evidence, Role
 from enrollment.selectors.applications import application_review_list
-from enrollment.services.review import (
-    decision_override,
-    evidence_review,
-    evidence_submit,
-    verification_retry,
-)
+from enrollment.services.review import evidence_review, evidence_submit, verification_retry
 from tests.conftest import HOME, YEAR
 from tests.enrollment.factories import UserFactory
 from tests.enrollment.pipeline_support import (
@@ -411,84 +406,6 @@ def test_review_needs_a_reason_and_an_officer_of_the_district(district, parent, 
     assert evidence.review == "pending"
     assert changes().exclude(action="evidence.submit").count() == 0
     assert Decision.objects.filter(application=application).count() == 1
-
-
-def test_override_replaces_the_outcome_with_a_reason_and_is_audited(district, officer):
-    application = worked_example(5)  # ineligible: PERMIT_MISSING
-    verify_all()
-
-    decision = decision_override(
-        actor=officer,
-        application=application,
-        outcome="eligible",
-        reason="permit renewal delayed by the bureau",
-    )
-
-    assert (decision.basis, decision.outcome, decision.total_points, decision.decided_by) == (
-        "override",
-        "eligible",
-        Decimal("62.8"),
-        officer,
-    )
-    assert decision.trace[-1] == {
-        "step": "override",
-        "rule": "officer.override",
-        "from": "ineligible",
-        "value": "eligible",
-        "officer": officer.pk,
-        "reason": "permit renewal delayed by the bureau",
-    }
-    assert Decision.objects.filter(application=application, is_current=True).get() == decision
-    log = AuditLog.objects.get(action="decision.override")
-    assert (log.actor, log.reason, log.data["from"], log.data["to"]) == (
-        officer,
-        "permit renewal delayed by the bureau",
-        "ineligible",
-        "eligible",
-    )
-    application.refresh_from_db()
-    event = application.events.last()
-    assert (event.reason_code, event.reason) == ("override", "permit renewal delayed by the bureau")
-
-
-def test_override_without_reason_writes_nothing(district, officer):
-    application = worked_example(5)
-    verify_all()
-
-    with pytest.raises(ApplicationError) as refused:
-        decision_override(actor=officer, application=application, outcome="eligible", reason="")
-
-    assert refused.value.code == ErrorCode.REASON_REQUIRED
-    assert Decision.objects.filter(application=application).count() == 1
-    assert changes().count() == 0
-
-
-def test_override_of_a_decision_replaced_meanwhile_is_refused_and_writes_nothing(district, officer):
-    application = worked_example(5)
-    verify_all()
-    seen = Decision.objects.get(application=application, is_current=True)
-    first = decision_override(
-        actor=officer,
-        application=application,
-        outcome="eligible",
-        reason="permit renewal delayed by the bureau",
-        expected_decision_id=seen.pk,
-    )
-
-    with pytest.raises(ApplicationError) as refused:
-        decision_override(
-            actor=officer,
-            application=application,
-            outcome="ineligible",
-            reason="no permit on the cut-off date",
-            expected_decision_id=seen.pk,
-        )
-
-    assert refused.value.code == ErrorCode.STALE_DECISION
-    assert refused.value.field == "decision_id"
-    assert Decision.objects.get(application=application, is_current=True) == first
-    assert Decision.objects.filter(application=application).count() == 2
-    assert AuditLog.objects.filter(action="decision.override").count() == 1
 
 
 def test_retry_after_the_attempt_cap_verifies_again(

@@ -126,3 +126,63 @@ def test_an_officer_offers_evidence_for_a_counter_entered_application(district, 
 
     assert refused.value.code == ErrorCode.PERMISSION_DENIED
     assert (evidence.submitted_by, evidence.review) == (officer, "pending")
+
+
+def test_the_api_makes_a_case_eligible_only_through_a_finding(district, officer, api):
+    # given: DOMAIN.md example 9, needs_review with HOUSING_NOT_VERIFIED and PERMIT_MISSING
+    application = worked_example(9)
+    verify_all()
+    shown = Decision.objects.get(application=application, is_current=True).pk
+
+    bare = api(officer).post(
+        f"/api/v1/officer/applications/{application.ref}/override/",
+        {"outcome": "eligible", "reason": "住房已核实", "decision_id": shown},
+        format="json",
+    )
+
+    # then: an outcome alone is refused, naming the way offered instead; nothing is written
+    assert bare.status_code == 400
+    assert (bare.json()["code"], bare.json()["extra"]["why"]) == (
+        "invalid",
+        "eligible_needs_fact",
+    )
+    assert list(Decision.objects.filter(application=application).values_list("id", flat=True)) == [
+        shown
+    ]
+
+    # when: the officer accepts the housing, then the permit, each with a reason
+    housing = api(officer).post(
+        f"/api/v1/officer/applications/{application.ref}/findings/",
+        {"fact": "housing", "reason": "窗口查验租赁合同原件", "decision_id": shown},
+        format="json",
+    )
+    permit = api(officer).post(
+        f"/api/v1/officer/applications/{application.ref}/findings/",
+        {"fact": "residence_permit", "reason": "公安分局书面答复"},
+        format="json",
+    )
+
+    # then: each is scored by the policy: N + RENT = 60, plus 2.8 for 40 insured months
+    assert housing.status_code == 201, housing.json()
+    assert (housing.json()["state"], housing.json()["decision"]) == (
+        "decided",
+        {
+            "outcome": "ineligible",
+            "basis": "reviewed",
+            "total_points": "62.8",
+            "reasons": ["PERMIT_MISSING"],
+            "policy_version": "2027.1",
+        },
+    )
+    assert (housing.json()["finding"]["kind"], housing.json()["finding"]["review"]) == (
+        "finding",
+        "accepted",
+    )
+    assert permit.status_code == 201, permit.json()
+    assert permit.json()["decision"] == {
+        "outcome": "eligible",
+        "basis": "reviewed",
+        "total_points": "62.8",
+        "reasons": [],
+        "policy_version": "2027.1",
+    }

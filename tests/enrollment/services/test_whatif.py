@@ -5,7 +5,7 @@ import pytest
 from enrollment.errors import ApplicationError, ErrorCode
 from enrollment.models import Decision
 from enrollment.policy import default_policy_document
-from enrollment.services.review import decision_override
+from enrollment.services.findings import decision_override
 from enrollment.services.whatif import SchoolDemand, policy_what_if
 from tests.conftest import YEAR
 from tests.enrollment.factories import UserFactory
@@ -70,14 +70,17 @@ def test_the_active_policy_itself_changes_nothing(examples, officer):
 
 
 def test_an_overridden_outcome_stands_under_the_tried_policy(examples, officer):
+    # Example 4 is the one the tried policy (50 insured months at least) makes ineligible;
+    # example 1, decided not eligible by hand, stays so although the tried policy scores it.
     decision_override(
-        actor=officer, application=examples[4], outcome="eligible", reason="bureau decision"
+        actor=officer, application=examples[1], outcome="ineligible", reason="forged deed"
     )
 
     result = policy_what_if(officer=officer, document=_tried())
 
-    assert result.changed_outcome == 0
-    assert result.outcomes_after["eligible"] == 4
+    assert result.changed_outcome == 1
+    assert result.outcomes_before == {"eligible": 3, "ineligible": 2, "needs_review": 1}
+    assert result.outcomes_after == {"eligible": 2, "ineligible": 3, "needs_review": 1}
 
 
 def test_another_districts_policy_is_refused(examples, officer):

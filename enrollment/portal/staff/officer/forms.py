@@ -9,9 +9,9 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import ApplicationState, Decision, Recheck
+from enrollment.models import ApplicationState, Decision, Evidence, Recheck
 from enrollment.policy.engine import Reason
-from enrollment.portal.vocabulary import decision_reason
+from enrollment.portal.vocabulary import HOUSING_CLASSES, HUKOU_CLASSES, decision_reason
 
 REASON_REQUIRED = _("请填写理由，理由不能为空。")
 
@@ -25,6 +25,15 @@ REASON_CODES = [
 ]
 
 
+def _class_choices(words: dict) -> list[tuple[str, str]]:
+    """A class's code as the value, its words (with the code officers also know) as the label,
+    in the language of the request that builds the form."""
+    return [("", "—")] + [
+        (code, _("%(label)s（%(code)s）") % {"label": label, "code": code})
+        for code, label in words.items()
+    ]
+
+
 class ReasonField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("理由"))
@@ -36,6 +45,10 @@ class ReasonField(forms.CharField):
 
 class ReasonForm(forms.Form):
     reason = ReasonField()
+
+
+# The review queue's filter value for cases with evidence waiting for an officer.
+PENDING_EVIDENCE = "pending"
 
 
 class ReviewQueueFilterForm(forms.Form):
@@ -52,26 +65,24 @@ class ReviewQueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("全部"))] + list(ApplicationState.choices),
     )
+    evidence = forms.ChoiceField(
+        label=_("待审材料"),
+        required=False,
+        choices=[("", _("全部")), (PENDING_EVIDENCE, _("有待审材料"))],
+    )
     q = forms.CharField(label=_("申请编号"), required=False, max_length=32, strip=True)
 
 
-class EvidenceReviewForm(ReasonForm):
-    """Accept or reject one piece of evidence. Accepting hukou evidence needs the hukou class
-    and registration date it shows; accepting social-insurance evidence, the months it shows;
-    accepting relation evidence, which named adult it shows to be the child's guardian and by
-    which document."""
+class FactValuesForm(ReasonForm):
+    """The values accepting a fact takes, whether the family's evidence shows it or the
+    officer found it: hukou needs the class and registration date; social insurance, the
+    months; a relation, which named adult is the child's guardian and by which document."""
 
-    ACCEPT = "accept"
-    REJECT = "reject"
-
-    evidence = forms.IntegerField(widget=forms.HiddenInput)
-    verdict = forms.ChoiceField(
-        label=_("审核结论"), choices=[(ACCEPT, _("采纳")), (REJECT, _("不采纳"))]
-    )
     hukou_class = forms.ChoiceField(
         label=_("户籍类别"),
         required=False,
-        choices=[("", "—"), ("D", _("D 本区户籍")), ("C", _("C 本市其他区")), ("N", _("N 市外"))],
+        # A callable: the words are those of each request's language.
+        choices=lambda: _class_choices(HUKOU_CLASSES),
     )
     registered_on = forms.DateField(
         label=_("户籍登记日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -93,7 +104,7 @@ class EvidenceReviewForm(ReasonForm):
     )
 
     def __init__(self, *args, guardians=(), **kwargs):
-        """`guardians`: the application's named adults, one of whom relation evidence names."""
+        """`guardians`: the application's named adults, one of whom a relation names."""
         super().__init__(*args, **kwargs)
         self.fields["guardian_position"].choices = [("", "—")] + [
             (
@@ -105,7 +116,7 @@ class EvidenceReviewForm(ReasonForm):
         ]
 
     def accepted_values(self) -> dict:
-        """The facts the officer states, as the review service takes them."""
+        """The facts the officer states, as the review services take them."""
         values = {}
         if self.cleaned_data.get("hukou_class"):
             values["hukou_class"] = self.cleaned_data["hukou_class"]
@@ -120,15 +131,44 @@ class EvidenceReviewForm(ReasonForm):
         return values
 
 
+class EvidenceReviewForm(FactValuesForm):
+    """Accept or reject one piece of the family's evidence."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+    evidence = forms.IntegerField(widget=forms.HiddenInput)
+    verdict = forms.ChoiceField(
+        label=_("审核结论"), choices=[(ACCEPT, _("采纳")), (REJECT, _("不采纳"))]
+    )
+
+
+class FindingForm(FactValuesForm):
+    """Accept a fact on the officer's own finding; the case is then scored again."""
+
+    # The decision on screen: a finding against one that changed meanwhile is refused.
+    decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    fact = forms.ChoiceField(
+        label=_("认定的事实"),
+        choices=[
+            (Evidence.Fact.HOUSING, _("住房：按租赁住房计分")),
+            (Evidence.Fact.HUKOU, _("户籍：按所填户籍类别和登记日期计分")),
+            (Evidence.Fact.SOCIAL_INSURANCE, _("社保：按所填缴费月数计分")),
+            (Evidence.Fact.RESIDENCE_PERMIT, _("居住证：符合要求")),
+            (Evidence.Fact.RELATION, _("监护关系：所选家长是孩子的监护人")),
+        ],
+    )
+
+
 class OverrideForm(ReasonForm):
+    """Decide a case not eligible by hand; an outcome alone never makes a case eligible."""
+
     # The decision on screen: an override of one that changed meanwhile is refused.
     decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     outcome = forms.ChoiceField(
-        label=_("改判为"),
-        choices=[
-            (Decision.Outcome.ELIGIBLE, Decision.Outcome.ELIGIBLE.label),
-            (Decision.Outcome.INELIGIBLE, Decision.Outcome.INELIGIBLE.label),
-        ],
+        widget=forms.HiddenInput,
+        initial=Decision.Outcome.INELIGIBLE,
+        choices=[(Decision.Outcome.INELIGIBLE, Decision.Outcome.INELIGIBLE.label)],
     )
 
 
@@ -155,7 +195,8 @@ class WhatIfForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.base_rows = list(base_rows or [])
         for index, row in enumerate(self.base_rows):
-            label = f"{row.get('hukou', '')}+{row.get('housing', '')}"
+            hukou, housing = row.get("hukou", ""), row.get("housing", "")
+            label = f"{HUKOU_CLASSES.get(hukou, hukou)} + {HOUSING_CLASSES.get(housing, housing)}"
             if row.get("owns_elsewhere") is True:
                 label += _("（另有房产）")
             elif row.get("owns_elsewhere") is False:
@@ -239,12 +280,12 @@ class RecheckResolveForm(ReasonForm):
     hukou_class = forms.ChoiceField(
         label=_("更正后户籍类别"),
         required=False,
-        choices=[("", "—"), ("D", "D"), ("C", "C"), ("N", "N")],
+        choices=lambda: _class_choices(HUKOU_CLASSES),
     )
     housing_class = forms.ChoiceField(
         label=_("更正后住房类别"),
         required=False,
-        choices=[("", "—"), ("OWN", "OWN"), ("RENT", "RENT"), ("NONE", "NONE")],
+        choices=lambda: _class_choices(HOUSING_CLASSES),
     )
 
     def changes(self) -> dict:

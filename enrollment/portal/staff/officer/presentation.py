@@ -16,6 +16,7 @@ from registry.idnumber import mask_in_text
 EVIDENCE_KINDS = {
     Evidence.Kind.UPLOAD: gettext_lazy("上传文件"),
     Evidence.Kind.COMMITMENT: gettext_lazy("告知承诺"),
+    Evidence.Kind.FINDING: gettext_lazy("工作人员认定"),
 }
 
 
@@ -36,6 +37,10 @@ def _event_label(code: str, params: dict) -> str:
         if kind:
             return _("家长补充了证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
         return _("家长补充了证明材料：%(fact)s") % {"fact": fact}
+    if code == EventReason.FINDING_ACCEPTED and params.get("fact") in Evidence.Fact.values:
+        return _("工作人员认定事实：%(fact)s，已重新计分") % {
+            "fact": Evidence.Fact(params["fact"]).label
+        }
     if code == EventReason.REGISTRY_UNAVAILABLE and isinstance(params.get("attempts"), int):
         return _("数据平台连续 %(attempts)s 次无法访问，转人工审核") % {
             "attempts": params["attempts"]
@@ -51,6 +56,18 @@ def _event_label(code: str, params: dict) -> str:
     if code in EventReason.values:
         return str(EventReason(code).label)
     return _("系统记录的变更")
+
+
+def evidence_review_label(evidence) -> str:
+    """What an officer did with one piece of evidence, or found themselves, in words:
+    `采纳证明材料：住房（上传文件）`, `工作人员认定：住房`."""
+    fact = Evidence.Fact(evidence.fact).label if evidence.fact in Evidence.Fact.values else ""
+    if evidence.kind == Evidence.Kind.FINDING:
+        return _("工作人员认定：%(fact)s") % {"fact": fact}
+    kind = EVIDENCE_KINDS.get(evidence.kind, evidence.kind)
+    if evidence.review == Evidence.Review.ACCEPTED:
+        return _("采纳证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
+    return _("不采纳证明材料：%(fact)s（%(kind)s）") % {"fact": fact, "kind": kind}
 
 
 def decision_labels(decision) -> dict:

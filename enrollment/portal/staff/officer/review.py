@@ -1,4 +1,5 @@
-"""The review queue and an officer's case page: evidence, overrides and verifying again."""
+"""The review queue and an officer's case page: evidence, an officer's findings, deciding a case
+not eligible, and verifying again."""
 
 from django.contrib import messages
 from django.http import FileResponse
@@ -15,8 +16,10 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.messages import staff_message
 from enrollment.portal.staff.officer.forms import (
+    PENDING_EVIDENCE,
     REASON_CODES,
     EvidenceReviewForm,
+    FindingForm,
     OverrideForm,
     RetryForm,
     ReviewQueueFilterForm,
@@ -25,6 +28,7 @@ from enrollment.portal.staff.officer.presentation import (
     accepted_facts,
     decision_labels,
     event_reason,
+    evidence_review_label,
     guardian_relations,
     trace_step,
 )
@@ -38,7 +42,8 @@ from enrollment.selectors.applications import (
     evidence_get,
 )
 from enrollment.selectors.notifications import case_deliveries
-from enrollment.services.review import decision_override, evidence_review, verification_retry
+from enrollment.services.findings import decision_override, finding_accept
+from enrollment.services.review import evidence_review, verification_retry
 from registry.idnumber import mask_in_text
 
 # Who changed a state when no person did: the verification worker, or the application's channel.
@@ -52,13 +57,18 @@ def officer_review_queue(request):
     if "state" not in params:
         params["state"] = ApplicationState.NEEDS_REVIEW
     form = ReviewQueueFilterForm(params)
-    filters = form.cleaned_data if form.is_valid() else {"state": "", "reason": "", "q": ""}
+    filters = (
+        form.cleaned_data
+        if form.is_valid()
+        else {"state": "", "reason": "", "q": "", "evidence": ""}
+    )
     applications = application_review_list(
         user=request.user,
         admission_year=year,
         state=filters["state"],
         reason=filters["reason"],
         ref=filters["q"],
+        pending_evidence=filters["evidence"] == PENDING_EVIDENCE,
     )
     page = paginate(request, applications)
     return render(
@@ -125,7 +135,7 @@ def _case_context(request, application, **forms) -> dict:
         **decision_labels(decision),
         "evidence": evidence,
         "history": case_decision_history(application=application),
-        "events": _event_rows(application),
+        "events": _history_rows(application, evidence),
         "guardians": guardian_relations(application, decision),
         "evidence_forms": {
             item.id: EvidenceReviewForm(
@@ -136,6 +146,11 @@ def _case_context(request, application, **forms) -> dict:
             for item in evidence
             if item.review == item.Review.PENDING
         },
+        "finding_form": FindingForm(
+            initial={"decision_id": decision.pk if decision else None},
+            auto_id="finding_%s",
+            guardians=application.guardians.all(),
+        ),
         "override_form": OverrideForm(
             initial={"decision_id": decision.pk if decision else None}, auto_id="override_%s"
         ),
@@ -148,6 +163,8 @@ def _case_context(request, application, **forms) -> dict:
         if key.isdigit():
             context["evidence_forms"][int(key)] = form
         context["evidence_error_form"] = form
+    if forms.get("finding_form") is not None:
+        context["finding_form"] = forms["finding_form"]
     if forms.get("override_form") is not None:
         context["override_form"] = forms["override_form"]
     if forms.get("retry_form") is not None:
@@ -155,21 +172,40 @@ def _case_context(request, application, **forms) -> dict:
     return context
 
 
-def _event_rows(application) -> list:
-    """The state changes, their states, automatic actors and reasons named in the page's
-    language (a person's own words as typed)."""
+def _history_rows(application, evidence) -> list[dict]:
+    """The case's history, oldest first: the state changes, and every review of the family's
+    evidence or finding of an officer's. A review leaves the state as it was when the case is
+    decided already, so without its own row it would not show here at all. Automatic actors
+    and reasons are named in the page's language (a person's own words as typed)."""
     states = dict(ApplicationState.choices)
-    events = list(application.events.all())
-    for event in events:
-        event.from_label = states.get(event.from_state, event.from_state)
-        event.to_label = states.get(event.to_state, event.to_state)
-        event.reason_text = event_reason(event)
-        event.actor_name = (
-            event.actor.get_username()
-            if event.actor
-            else ACTOR_LABELS.get(event.actor_label, event.actor_label)
+    rows = []
+    for event in application.events.all():
+        rows.append(
+            {
+                "at": event.at,
+                "change": "{} → {}".format(
+                    states.get(event.from_state, event.from_state) or "—",
+                    states.get(event.to_state, event.to_state),
+                ),
+                "actor": event.actor.get_username()
+                if event.actor
+                else ACTOR_LABELS.get(event.actor_label, event.actor_label),
+                "reason": event_reason(event),
+            }
         )
-    return events
+    for item in evidence:
+        if item.review == item.Review.PENDING or item.reviewed_at is None:
+            continue
+        rows.append(
+            {
+                "at": item.reviewed_at,
+                "change": evidence_review_label(item),
+                "actor": item.reviewed_by.get_username() if item.reviewed_by else "",
+                "reason": item.review_reason,
+            }
+        )
+    # Stable: an event and the review that caused it keep the order they were written in.
+    return sorted(rows, key=lambda row: row["at"])
 
 
 def _hukou_class(code: str | None) -> str:
@@ -251,8 +287,37 @@ def officer_case_evidence(request, ref: str):
 
 @officer_required
 @require_POST
+def officer_case_finding(request, ref: str):
+    """Accept a fact on the officer's own finding, with a reason; the case is scored again."""
+    application = _officer_case_or_404(request, ref)
+    form = FindingForm(request.POST, auto_id="finding_%s", guardians=application.guardians.all())
+    if form.is_valid():
+        try:
+            finding_accept(
+                actor=request.user,
+                application=application,
+                fact=form.cleaned_data["fact"],
+                reason=form.cleaned_data["reason"],
+                values=form.accepted_values(),
+                expected_decision_id=form.cleaned_data["decision_id"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, staff_message(error))
+        else:
+            messages.success(request, _("已认定事实并重新计分。"))
+            return redirect("staff:officer-case", ref=application.ref)
+    return render(
+        request,
+        "officer/case.html",
+        _case_context(request, application, finding_form=form),
+        status=400,
+    )
+
+
+@officer_required
+@require_POST
 def officer_case_override(request, ref: str):
-    """Change the outcome of the current decision by hand, with a reason."""
+    """Decide the case not eligible by hand, with a reason."""
     application = _officer_case_or_404(request, ref)
     form = OverrideForm(request.POST, auto_id="override_%s")
     if form.is_valid():
@@ -267,7 +332,7 @@ def officer_case_override(request, ref: str):
         except ApplicationError as error:
             form.add_error(None, staff_message(error))
         else:
-            messages.success(request, _("已改判。"))
+            messages.success(request, _("已判定为不符合条件。"))
             return redirect("staff:officer-case", ref=application.ref)
     return render(
         request,

@@ -89,3 +89,36 @@ def test_five_failed_sign_ins_show_the_lockout_page():
     assert "账号暂时锁定" in body
     assert "请 15 分钟后再试" in body
     assert "_auth_user_id" not in client.session
+
+
+def test_signup_reports_every_problem_in_one_submission_and_writes_nothing():
+    # given: a taken number, a weak password, and a second entry that differs
+    UserFactory(username="13800138000", phone="13800138000")
+
+    response = Client().post(
+        reverse("signup"),
+        {**GOOD, "password": "12345678", "password_again": "87654321"},
+    )
+
+    # then: all three, each at its field, in the first answer
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors == {
+        "phone": ["这个手机号码已经注册过，请直接登录。"],
+        "password": ["密码太简单：至少 8 位，不要只用数字，也不要用常见密码。"],
+        "password_again": ["两次输入的密码不一样。"],
+    }
+    assert User.objects.count() == 1
+    assert AuditLog.objects.count() == 0
+
+
+def test_signup_with_a_malformed_number_and_differing_passwords_names_both():
+    response = Client().post(
+        reverse("signup"), {**GOOD, "phone": "12345", "password_again": "something-else-1"}
+    )
+
+    assert response.context["form"].errors == {
+        "phone": ["请填写 11 位手机号码，以 1 开头。"],
+        "password_again": ["两次输入的密码不一样。"],
+    }
+    assert User.objects.count() == 0

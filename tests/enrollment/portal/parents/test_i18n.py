@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from enrollment.models import Community, School, User
+from enrollment.models import Community, PolicyDocument, School, User
 from registry import idnumber
 from registry.models import PropertyRecord
 from tests.conftest import PARENT_ID_NUMBER, ROOT
@@ -69,6 +69,8 @@ def data_values() -> list[str]:
     values += list(School.objects.values_list("name", flat=True))
     values += list(Community.objects.values_list("name", flat=True))
     values += list(School.objects.values_list("address", flat=True))
+    # A district names its points policy in its own words, as it names its schools.
+    values += [d.get("name", "") for d in PolicyDocument.objects.values_list("document", flat=True)]
     # Registry record keys (certificate numbers) are shown as the department wrote them.
     values += list(PropertyRecord.objects.values_list("certificate_no", flat=True))
     for first, last in User.objects.values_list("first_name", "last_name"):
@@ -356,13 +358,9 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
     from enrollment.gateway import LookupRefused, RegistryUnavailable, get_gateway
     from enrollment.models import EventReason, PolicyDocument
     from enrollment.services.applications import application_transition, application_withdraw
+    from enrollment.services.findings import decision_override, finding_accept
     from enrollment.services.rechecks import recheck_request, recheck_resolve
-    from enrollment.services.review import (
-        decision_override,
-        evidence_review,
-        evidence_submit,
-        verification_retry,
-    )
+    from enrollment.services.review import evidence_review, evidence_submit, verification_retry
     from registry.contract import FamilyQuestion, LookupContext
     from registry.contract import LookupRefused as RegistryRefused
     from registry.feeds.specs import FEEDS
@@ -388,6 +386,7 @@ def coded_pages(decided, parent, officer, monkeypatch, tmp_path, settings):
         values={"hukou_class": "D", "registered_on": "2019-06-15"},
     )
     decision_override(actor=officer, application=case, outcome="ineligible", reason=WORDS[2])
+    finding_accept(actor=officer, application=case, fact="housing", reason=WORDS[1])
     _allocate_and_publish(officer)
     recheck = recheck_request(application=case, actor=parent, reason=WORDS[3])
     recheck_resolve(

@@ -70,7 +70,7 @@ def test_a_run_is_started_polled_while_it_computes_and_shows_its_results(town, o
         ("S440604002", 1, 0, 0),
     ]
     assertContains(page, "<dt>参与人数</dt><dd>2</dd>", html=True)
-    assertContains(page, "100% · 计算完成")
+    assertContains(page, '<p><span class="badge done">已完成</span> 100%</p>', html=True)
     assertNotContains(page, "· done")
     assertContains(page, '<td data-label="学校">第一小学（S440604001）</td>', html=True)
     assertContains(page, "确认发布")

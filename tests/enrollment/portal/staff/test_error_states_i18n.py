@@ -234,7 +234,7 @@ def test_overriding_a_decision_changed_since_it_was_shown(town, officer, languag
     assert client.post("/staff/officer/review/A02/override/", override).status_code == 302
 
     response = client.post(
-        "/staff/officer/review/A02/override/", {**override, "outcome": "eligible"}
+        "/staff/officer/review/A02/override/", {**override, "reason": "另一位工作人员的理由"}
     )
 
     assert response.status_code == 400
@@ -248,7 +248,7 @@ def test_overriding_an_application_being_verified_again(town, officer, language)
     assert client.post("/staff/officer/review/A03/retry/", {"reason": REASON}).status_code == 302
 
     response = client.post(
-        "/staff/officer/review/A03/override/", {"outcome": "eligible", "reason": REASON}
+        "/staff/officer/review/A03/override/", {"outcome": "ineligible", "reason": REASON}
     )
 
     assert response.status_code == 400

@@ -17,6 +17,7 @@ from enrollment.models import (
     VerificationJob,
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
+from enrollment.services.review import evidence_submit
 from tests.enrollment.factories import UserFactory
 from tests.enrollment.portal.staff.conftest import login
 
@@ -156,13 +157,10 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
         ("已采纳住房证明材料", "否"),
     ]
     assertContains(response, "440604********1230")
-    assert [
-        (event.from_label, event.to_label, event.actor_name, event.reason_text)
-        for event in response.context["events"]
-    ] == [
-        ("", "已提交", "窗口代办", "提交申请"),
-        ("已提交", "核验中", "核验程序", "开始向数据平台核验"),
-        ("核验中", "已出结果", "核验程序", "已向数据平台核验"),
+    assert [(row["change"], row["actor"], row["reason"]) for row in response.context["events"]] == [
+        ("— → 已提交", "窗口代办", "提交申请"),
+        ("已提交 → 核验中", "核验程序", "开始向数据平台核验"),
+        ("核验中 → 已出结果", "核验程序", "已向数据平台核验"),
     ]
     assertContains(response, "<td>已提交 → 核验中</td><td>核验程序</td>", html=True)
     assert application.child_id_number not in html
@@ -403,7 +401,7 @@ def test_override_of_a_decision_changed_since_the_page_was_shown_is_refused(town
 
     response = client.post(
         "/staff/officer/review/A02/override/",
-        {"outcome": "eligible", "reason": "备案已补正", "decision_id": shown},
+        {"outcome": "ineligible", "reason": "申请人并非孩子的监护人", "decision_id": shown},
     )
 
     assertContains(
@@ -529,9 +527,9 @@ def test_whatif_base_points_of_one_row_change_who_is_affected(town, officer):
     page = client.get("/staff/officer/whatif/")
     document = page.context["form"].initial["document"]
     assert [field.label for field in page.context["form"].base_fields_bound()][:3] == [
-        "基础分 D+OWN",
-        "基础分 C+OWN",
-        "基础分 D+RENT（无其他房产）",
+        "基础分 本区户籍 + 自有住房",
+        "基础分 本市其他区户籍 + 自有住房",
+        "基础分 本区户籍 + 租赁住房（无其他房产）",
     ]
 
     # D+RENT not owning elsewhere (A02) from 90 to 80 points: one total moves by -10.
@@ -551,3 +549,104 @@ def test_whatif_refusal_is_swapped_in_place_for_htmx(town, officer):
     assert response.status_code == 200
     assertContains(response, "政策文件必须是 JSON 对象。")
     assert response.context["result"] is None
+
+
+def test_a_finding_on_the_case_page_scores_the_case_again_and_shows_why(town, officer):
+    client = login(officer)
+    shown = client.get("/staff/officer/review/A03/").context["finding_form"]["decision_id"].value()
+
+    response = client.post(
+        "/staff/officer/review/A03/finding/",
+        {
+            "fact": "hukou",
+            "hukou_class": "D",
+            "registered_on": "2019-06-15",
+            "reason": "派出所出具户籍证明",
+            "decision_id": shown,
+        },
+    )
+
+    assert response.status_code == 302
+    decision = town["A03"].decisions.get(is_current=True)
+    assert (decision.basis, decision.outcome, decision.hukou_class, decision.reasons) == (
+        "reviewed",
+        "needs_review",
+        "D",
+        ["GUARDIANSHIP_NOT_VERIFIED"],
+    )
+    page = client.get("/staff/officer/review/A03/")
+    assertContains(page, "工作人员认定 · 已采纳")
+    assertContains(page, "认定事实：户籍类别：本区户籍，户籍登记日期：2019-06-15")
+    # The hand-made outcome offered on the page is "not eligible" alone.
+    assertNotContains(page, '<option value="eligible"')
+
+
+def test_the_case_page_offers_no_bare_eligible_outcome(town, officer):
+    before = _written()
+
+    response = login(officer).post(
+        "/staff/officer/review/A03/override/", {"outcome": "eligible", "reason": "材料齐全"}
+    )
+
+    assert response.status_code == 400
+    assert _written() == before
+    assert town["A03"].decisions.get(is_current=True).outcome == "needs_review"
+
+
+def test_evidence_accepted_after_the_case_was_decided_shows_in_its_history(town, officer, parent):
+    # given: the family offers housing evidence; the officer decides the case by hand while
+    # it waits, then accepts it (the state stays decided, so no state change records it)
+    client = login(officer)
+    evidence = evidence_submit(
+        application=town["A02"],
+        actor=parent,
+        fact="housing",
+        kind="commitment",
+        statement="租住在社区内，备案在办理中",
+    )
+    client.post(
+        "/staff/officer/review/A02/override/",
+        {"outcome": "ineligible", "reason": "申请人并非孩子的监护人"},
+    )
+    events = ApplicationEvent.objects.filter(application=town["A02"]).count()
+    response = client.post(
+        "/staff/officer/review/A02/evidence/",
+        {"evidence": evidence.id, "verdict": "accept", "reason": "社区证明租住属实"},
+    )
+    assert response.status_code == 302
+    assert ApplicationEvent.objects.filter(application=town["A02"]).count() == events
+
+    # when
+    page = client.get("/staff/officer/review/A02/")
+
+    # then: the acceptance is the history's last row, with the officer and the reason
+    rows = page.context["events"]
+    assert (rows[-1]["change"], rows[-1]["actor"], rows[-1]["reason"]) == (
+        "采纳证明材料：住房（告知承诺）",
+        "officer1",
+        "社区证明租住属实",
+    )
+    assertContains(
+        page,
+        "<td>采纳证明材料：住房（告知承诺）</td><td>officer1</td><td>社区证明租住属实</td>",
+        html=True,
+    )
+
+
+def test_the_dashboards_evidence_tile_opens_the_cases_with_evidence_waiting(town, officer, parent):
+    # given: evidence waits on A01 (decided), none on A03 (needs review)
+    _evidence(town["A01"], parent)
+    client = login(officer)
+
+    dashboard = client.get("/staff/officer/?year=2027")
+
+    # then: the tile counts the evidence and links to the queue filtered to it, in any state
+    link = "/staff/officer/review/?year=2027&amp;state=&amp;evidence=pending"
+    assertContains(
+        dashboard, f'<a class="stat" href="{link}"><strong>1</strong>待审证明材料</a>', html=True
+    )
+    queue = client.get("/staff/officer/review/?year=2027&state=&evidence=pending")
+    assert [a.ref for a in queue.context["page"].object_list] == ["A01"]
+    assert [a.ref for a in client.get("/staff/officer/review/?year=2027").context["page"]] == [
+        "A03"
+    ]

@@ -77,13 +77,50 @@ REFUSALS = [
     (
         ErrorCode.INVALID,
         "outcome",
-        "outcome: the applying account is not a confirmed guardian of the child; "
-        "accept evidence of its relation first",
-        "申请账号本人与孩子的监护关系尚未核实，不能直接改判为符合条件："
-        "请先审核并采纳其监护关系证明材料（户口簿或出生医学证明）。",
-        "The applying account’s own relation to the child is not confirmed, so the case cannot "
-        "simply be decided eligible: review and accept evidence of that relation first "
-        "(household booklet or birth certificate).",
+        "outcome: a case becomes eligible by accepting the fact it lacks, then scoring it; "
+        "record the finding instead",
+        "结果不能直接改为符合条件：请在“认定事实并重新计分”中认定申请所缺的事实，"
+        "由积分办法重新计分。",
+        "An outcome cannot simply be changed to eligible: accept the fact the application lacks "
+        "under “Accept a fact and score again”, and the points policy scores it again.",
+    ),
+    (
+        ErrorCode.INVALID,
+        "outcome",
+        "outcome: must be ineligible",
+        "所选结果无效，请重新选择。",
+        "The chosen outcome is not valid; please choose again.",
+    ),
+    (
+        ErrorCode.INVALID,
+        "fact",
+        "fact: the applying account is not a confirmed guardian of the child; "
+        "accept its relation first",
+        "申请账号本人与孩子的监护关系尚未核实：请先认定其监护关系"
+        "（户口簿或出生医学证明），再认定其他事实。",
+        "The applying account’s own relation to the child is not confirmed: accept that "
+        "relation first (household booklet or birth certificate), then any other fact.",
+    ),
+    (
+        ErrorCode.INVALID,
+        "fact",
+        "fact: must be one of hukou, housing, social_insurance, residence_permit, relation",
+        "请选择要认定的事实。",
+        "Choose the fact to accept.",
+    ),
+    (
+        ErrorCode.ILLEGAL_TRANSITION,
+        "state",
+        "An application that is verifying cannot be decided by an officer.",
+        "只有待人工审核或已出结果的申请可以认定事实。",
+        "Only an application waiting for review or already decided can have a fact accepted.",
+    ),
+    (
+        ErrorCode.ILLEGAL_TRANSITION,
+        "evidence",
+        "evidence: the family's evidence is waiting for review; review it first",
+        "家长提交的证明材料还在等待审核，请先审核这些材料。",
+        "The family's evidence is still waiting for review; review it first.",
     ),
     (
         ErrorCode.INVALID,
@@ -373,8 +410,14 @@ REFUSALS = [
 # The `extra` the services give the refusals that share a code and field with others: which
 # one it is, in a word that does not change with the English.
 EXTRA = {
-    "outcome: the applying account is not a confirmed guardian of the child; "
-    "accept evidence of its relation first": {"why": "applicant_not_related"},
+    "outcome: a case becomes eligible by accepting the fact it lacks, then scoring it; "
+    "record the finding instead": {"why": "eligible_needs_fact"},
+    "fact: the applying account is not a confirmed guardian of the child; "
+    "accept its relation first": {"why": "applicant_not_related"},
+    "An application that is verifying cannot be decided by an officer.": {"why": "finding"},
+    "evidence: the family's evidence is waiting for review; review it first": {
+        "why": "evidence_pending"
+    },
     "values.registered_on: must not be after the cut-off date 2027-03-31": {
         "why": "after_cutoff",
         "cutoff": "2027-03-31",
@@ -457,8 +500,12 @@ STAFF_SERVICES = {
         "_require_officer_of",
         "_accepted_values",
         "evidence_review",
-        "decision_override",
         "verification_retry",
+    },
+    "enrollment/services/findings.py": {
+        "_current_or_refused",
+        "finding_accept",
+        "decision_override",
     },
     "enrollment/services/allocation.py": {
         "_check_officer_scope",
