@@ -123,6 +123,7 @@ DECLARED = {
     "api-recheck-request": "parent",
     "apply-start": "parent",
     "apply-check": "parent",
+    "apply-communities": "parent",
     "apply-step": "parent",
     "application-detail": "parent",
     "application-live": "parent",
