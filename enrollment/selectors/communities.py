@@ -27,3 +27,8 @@ def community_choices(*, district_code: str, query: str = "") -> list[tuple[str,
         (c.code, f"{c.name} ({c.code})" if c.name else c.code)
         for c in communities.order_by("name", "code")
     ]
+
+
+def community_get(*, code: str) -> Community | None:
+    """The community of this code, for its name; None when none was imported."""
+    return Community.objects.filter(code=code).first()

@@ -41,6 +41,7 @@ from enrollment.selectors.applications import (
     case_evidence,
     evidence_get,
 )
+from enrollment.selectors.communities import community_get
 from enrollment.selectors.notifications import case_deliveries
 from enrollment.services.findings import decision_override, finding_accept
 from enrollment.services.review import evidence_review, verification_retry
@@ -128,6 +129,7 @@ def _case_context(request, application, **forms) -> dict:
         item.accepted_facts = accepted_facts(item.accepted_values)
     context = {
         "application": application,
+        "community": community_get(code=application.home_community_code),
         "decision": decision,
         "registry_facts": _registry_facts(decision),
         "sources": sources,

@@ -18,6 +18,7 @@ from enrollment.models import (
 )
 from enrollment.portal.staff.officer.forms import REASON_REQUIRED
 from enrollment.services.review import evidence_submit
+from tests.conftest import HOME
 from tests.enrollment.factories import UserFactory
 from tests.enrollment.portal.staff.conftest import login
 
@@ -120,6 +121,8 @@ def test_case_shows_facts_sources_trace_and_evidence_with_id_numbers_masked(town
     html = response.content.decode()
     assertContains(response, "<dt>总积分</dt><dd>109.3</dd>", html=True)
     assertContains(response, "<dt>居住月数</dt><dd>93</dd>", html=True)
+    # The home community by its name, its code a secondary detail.
+    assertContains(response, f'示范社区 <span class="help">{HOME}</span>')
     assertContains(
         response,
         _row(
