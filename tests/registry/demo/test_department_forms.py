@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 from datetime import date
 
 import pytest
@@ -13,7 +12,7 @@ from openpyxl import load_workbook
 from enrollment.policy import Policy, default_policy_document, score
 from enrollment.services.facts import facts_from_answer
 from registry import idnumber
-from registry.contract import FamilyQuestion, LookupContext
+from registry.contract import LookupContext
 from registry.demo.department_forms import (
     CHINESE_HEADERS,
     date_form,
@@ -24,7 +23,7 @@ from registry.demo.department_forms import (
     share_form,
 )
 from registry.services.verification import verify_families
-from tests.registry.factories import signed
+from tests.registry.demo.support import district_questions
 
 ID = "44060419850307018X"
 
@@ -139,26 +138,7 @@ def _decisions(folder) -> dict[str, tuple]:
     the registry and scored by the default policy; everything written rolled back."""
     with transaction.atomic():
         call_command("import_registry", str(folder), stdout=io.StringIO())
-        applications = [
-            json.loads(line) for line in (folder / "applications.jsonl").read_text().splitlines()
-        ]
-        questions = [
-            signed(
-                FamilyQuestion(
-                    key=a["ref"],
-                    consent_reference=f"consent-{a['ref']}",
-                    end_user="counter",
-                    child_id_number=a["child"]["id_number"],
-                    guardian_id_numbers=tuple(g["id_number"] for g in a["guardians"]),
-                    home_community_code=a["home_community_code"],
-                    cutoff=date(2027, 3, 31),
-                    district_code="440604",
-                    city_code="4406",
-                ),
-                purpose="demo",
-            )
-            for a in applications
-        ]
+        questions = district_questions(folder)
         answers = verify_families(
             questions=questions, context=LookupContext(client_id="edu-440604", purpose="demo")
         )

@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 
 from enrollment.models import Community
 from registry import idnumber
-from registry.contract import FamilyQuestion, LookupContext, entry_cohort_of
+from registry.contract import LookupContext, entry_cohort_of
 from registry.demo.district import generate_district
 from registry.services.verification import verify_families
-from tests.registry.factories import signed
+from tests.registry.demo.support import district_questions
 
 pytestmark = pytest.mark.django_db
 
@@ -120,26 +120,7 @@ def test_every_decision_path_appears_once_imported_and_verified(tmp_path):
         "--out", str(tmp_path), stdout=io.StringIO(),
     )  # fmt: skip
     call_command("import_registry", str(tmp_path), stdout=io.StringIO())
-    applications = [
-        json.loads(line) for line in (tmp_path / "applications.jsonl").read_text().splitlines()
-    ]
-    questions = [
-        signed(
-            FamilyQuestion(
-                key=a["ref"],
-                consent_reference=f"consent-{a['ref']}",
-                end_user="counter",
-                child_id_number=a["child"]["id_number"],
-                guardian_id_numbers=tuple(g["id_number"] for g in a["guardians"]),
-                home_community_code=a["home_community_code"],
-                cutoff=date(2027, 3, 31),
-                district_code="440604",
-                city_code="4406",
-            ),
-            purpose="demo",
-        )
-        for a in applications
-    ]
+    questions = district_questions(tmp_path)
 
     # when
     answers = verify_families(
