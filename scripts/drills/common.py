@@ -111,7 +111,8 @@ def family_ids(count: int, offset: int = 0) -> list[tuple[str, str]]:
 
 def district(count: int) -> list[tuple[str, str]]:
     """The policy, a community, a school and registry facts for `count` families (each child
-    registered in the district, each mother owning the flat at home: eligible, 100 + bonus)."""
+    registered in the district with its mother in the same household, each mother owning the
+    flat at home: eligible, 100 + bonus)."""
     from enrollment.models import Community, School
     from enrollment.services.policies import policy_install_default
     from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
@@ -133,19 +134,23 @@ def district(count: int) -> list[tuple[str, str]]:
     as_of = date(2027, 3, 1)
     hukou = ImportBatch.objects.create(source=Source.HUKOU, as_of=as_of, status="done")
     housing = ImportBatch.objects.create(source=Source.PROPERTY, as_of=as_of, status="done")
+    # Each mother's hukou in her child's household: she is a related guardian, so her flat is
+    # looked up and counts (DOMAIN.md, "Guardianship").
     HukouRecord.objects.bulk_create(
         HukouRecord(
             batch=hukou,
             as_of=as_of,
-            id_number=child,
-            name="儿童",
-            sex="M",
-            birth_date=date(int(child[6:10]), int(child[10:12]), int(child[12:14])),
+            id_number=person,
+            name=name,
+            sex=sex,
+            birth_date=date(int(person[6:10]), int(person[10:12]), int(person[12:14])),
             hukou_district_code="440604",
             community_code=HOME,
             registered_on=date(2020, 6, 1),
+            household_no=f"H{index:09d}",
         )
-        for child, _ in pairs
+        for index, (child, mother) in enumerate(pairs)
+        for person, name, sex in ((child, "儿童", "M"), (mother, "母亲", "F"))
     )
     PropertyRecord.objects.bulk_create(
         PropertyRecord(
