@@ -37,6 +37,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _common import recreate_database
 from _processes import CpuMeter, start, stop, wait_http
 from _surge_data import WARM_UP, prepare
 
@@ -122,20 +123,6 @@ def stack_env(database_url: str, broker_url: str) -> dict:
         }
     )
     return env
-
-
-def recreate_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def way_env(env: dict, ways: tuple[str, ...]) -> dict:
