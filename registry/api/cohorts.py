@@ -5,14 +5,14 @@ exactly what `enrollment.gateway.HttpRegistryGateway.cohort_counts` sends and re
 client comes from the API key and needs the `plan` scope; the purpose from `X-Road-Purpose`.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
-from registry.api.errors import RegistryApi
+from registry.api.errors import LOOKUP_HEADERS, RegistryApi
 from registry.consent import TOKEN_MAX_LENGTH
-from registry.contract import CohortQuestion, LookupContext, LookupRefused, to_json
+from registry.contract import CohortQuestion, to_json
 from registry.models import DepartmentClient
 from registry.services.cohorts import MAX_YEARS, cohort_counts
 
@@ -66,18 +66,12 @@ class CohortsApi(RegistryApi):
         operation_id="registry_planning_cohorts",
         request=InputSerializer,
         responses={200: OutputSerializer},
-        parameters=[
-            OpenApiParameter("X-Road-Client", str, OpenApiParameter.HEADER, required=False),
-            OpenApiParameter("X-Road-Purpose", str, OpenApiParameter.HEADER, required=True),
-        ],
+        parameters=LOOKUP_HEADERS,
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client = request.user
-        named = request.headers.get("X-Road-Client", "").strip()
-        if named and named != client.client_id:
-            raise LookupRefused("CLIENT_MISMATCH", "X-Road-Client does not match the API key")
+        context = self.lookup_context(request)
         data = serializer.validated_data
         question = CohortQuestion(
             **{
@@ -85,9 +79,6 @@ class CohortsApi(RegistryApi):
                 "community_codes": tuple(data["community_codes"]),
                 "admission_years": tuple(data["admission_years"]),
             }
-        )
-        context = LookupContext(
-            client_id=client.client_id, purpose=request.headers.get("X-Road-Purpose", "")
         )
         answer = cohort_counts(question=question, context=context)
         return Response(to_json(answer))

@@ -2,13 +2,14 @@
 
 import logging
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from registry.api.authentication import ApiKeyAuthentication
-from registry.contract import LookupRefused
+from registry.contract import LookupContext, LookupRefused
 from registry.idnumber import mask_in_text
 from registry.services.records import RecordRejected
 from registry.webapi import unexpected_error_response
@@ -88,3 +89,21 @@ class RegistryApi(APIView):
 
     def get_exception_handler(self):
         return exception_handler
+
+    def lookup_context(self, request) -> LookupContext:
+        """Who asks and why: the API key's client, and X-Road-Purpose. An X-Road-Client header
+        naming another client than the key's is refused (and the services audit nothing)."""
+        client = request.user
+        named = request.headers.get("X-Road-Client", "").strip()
+        if named and named != client.client_id:
+            raise LookupRefused("CLIENT_MISMATCH", "X-Road-Client does not match the API key")
+        return LookupContext(
+            client_id=client.client_id, purpose=request.headers.get("X-Road-Purpose", "")
+        )
+
+
+# The X-Road headers every lookup carries, for the endpoints' OpenAPI description.
+LOOKUP_HEADERS = [
+    OpenApiParameter("X-Road-Client", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("X-Road-Purpose", str, OpenApiParameter.HEADER, required=True),
+]

@@ -6,14 +6,14 @@ client comes from the API key and needs the `identity` scope; the purpose from
 `X-Road-Purpose`, as for family questions.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
-from registry.api.errors import RegistryApi
+from registry.api.errors import LOOKUP_HEADERS, RegistryApi
 from registry.consent import TOKEN_MAX_LENGTH
-from registry.contract import IdentityQuestion, LookupContext, LookupRefused, to_json
+from registry.contract import IdentityQuestion, to_json
 from registry.models import DepartmentClient
 from registry.services.identity import verify_identities
 from registry.webapi import IdNumberField
@@ -67,21 +67,12 @@ class VerifyIdentitiesApi(RegistryApi):
         operation_id="registry_verify_identities",
         request=InputSerializer,
         responses={200: OutputSerializer},
-        parameters=[
-            OpenApiParameter("X-Road-Client", str, OpenApiParameter.HEADER, required=False),
-            OpenApiParameter("X-Road-Purpose", str, OpenApiParameter.HEADER, required=True),
-        ],
+        parameters=LOOKUP_HEADERS,
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client = request.user
-        named = request.headers.get("X-Road-Client", "").strip()
-        if named and named != client.client_id:
-            raise LookupRefused("CLIENT_MISMATCH", "X-Road-Client does not match the API key")
+        context = self.lookup_context(request)
         questions = [IdentityQuestion(**q) for q in serializer.validated_data["questions"]]
-        context = LookupContext(
-            client_id=client.client_id, purpose=request.headers.get("X-Road-Purpose", "")
-        )
         answers = verify_identities(questions=questions, context=context)
         return Response({"answers": [to_json(answer) for answer in answers]})

@@ -5,14 +5,14 @@ exactly what `enrollment.gateway.HttpRegistryGateway` sends and reads. The clien
 the API key; the purpose from `X-Road-Purpose` (X-Road's issue header).
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from registry.api.authentication import scope_required
-from registry.api.errors import RegistryApi
+from registry.api.errors import LOOKUP_HEADERS, RegistryApi
 from registry.consent import TOKEN_MAX_LENGTH
-from registry.contract import FamilyQuestion, LookupContext, LookupRefused, to_json
+from registry.contract import FamilyQuestion, to_json
 from registry.models import DepartmentClient
 from registry.services.verification import verify_families
 from registry.webapi import IdNumberField
@@ -147,18 +147,12 @@ class VerifyFamiliesApi(RegistryApi):
         operation_id="registry_verify_families",
         request=InputSerializer,
         responses={200: OutputSerializer},
-        parameters=[
-            OpenApiParameter("X-Road-Client", str, OpenApiParameter.HEADER, required=False),
-            OpenApiParameter("X-Road-Purpose", str, OpenApiParameter.HEADER, required=True),
-        ],
+        parameters=LOOKUP_HEADERS,
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client = request.user
-        named = request.headers.get("X-Road-Client", "").strip()
-        if named and named != client.client_id:
-            raise LookupRefused("CLIENT_MISMATCH", "X-Road-Client does not match the API key")
+        context = self.lookup_context(request)
         questions = [
             FamilyQuestion(
                 **{
@@ -169,9 +163,6 @@ class VerifyFamiliesApi(RegistryApi):
             )
             for q in serializer.validated_data["questions"]
         ]
-        context = LookupContext(
-            client_id=client.client_id, purpose=request.headers.get("X-Road-Purpose", "")
-        )
         answers = verify_families(questions=questions, context=context)
         # Rendered with the contract's own `to_json`, so the HTTP gateway's `from_json` reads
         # back exactly what the in-process gateway returns; OutputSerializer documents it.

@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from registry.contract import LookupRefused, to_json
 from registry.models import AuditChainHead, AuditEntry, AuditSubject
 from registry.services.audit_anchor import (
     EVENT_SEAL,
@@ -48,6 +49,35 @@ class AuditItem:
     answer: object = None
     refusal_reason: str = ""
     subjects: Sequence[str] = ()
+
+
+def refused(
+    *,
+    context,
+    questions: Sequence,
+    code: str,
+    why: str,
+    subjects: Callable[[object], Sequence[str]] = lambda question: (),
+) -> LookupRefused:
+    """Audit a refused lookup, one entry per question (the code first in the reason, so a
+    steward and a page can tell refusals apart), and return the refusal for the caller to
+    raise. `subjects` names the people each question is about."""
+    audit_append(
+        items=[
+            AuditItem(
+                client_id=context.client_id,
+                end_user=question.end_user,
+                purpose=context.purpose,
+                consent_reference=question.consent_reference,
+                outcome=AuditEntry.Outcome.REFUSED,
+                refusal_reason=f"{code}: {why}"[:255],
+                question=to_json(question),
+                subjects=tuple(subjects(question)),
+            )
+            for question in questions
+        ]
+    )
+    return LookupRefused(code, why)
 
 
 def subject_digest(id_number: str) -> str:

@@ -32,7 +32,7 @@ from registry.contract import (
     to_json,
 )
 from registry.models import AuditEntry, HukouRecord
-from registry.services.audit import AuditItem, audit_append
+from registry.services.audit import AuditItem, audit_append, refused
 from registry.services.consents import consent_public_keys
 from registry.services.verification import _among, _chunks
 
@@ -48,20 +48,8 @@ _COMMUNITY = re.compile(r"^\d{12}$")
 
 
 def _refuse(question: CohortQuestion, context: LookupContext, code: str, why: str):
-    audit_append(
-        items=[
-            AuditItem(
-                client_id=context.client_id,
-                end_user=question.end_user,
-                purpose=context.purpose,
-                consent_reference=question.consent_reference,
-                outcome=AuditEntry.Outcome.REFUSED,
-                refusal_reason=f"{code}: {why}"[:255],
-                question=to_json(question),
-            )
-        ]
-    )
-    raise LookupRefused(code, why)
+    # A planning question names no one: its entry has no subjects.
+    raise refused(context=context, questions=[question], code=code, why=why)
 
 
 def _area_problem(question: CohortQuestion) -> str | None:

@@ -20,7 +20,7 @@ from registry.contract import (
     to_json,
 )
 from registry.models import AuditEntry, HukouRecord
-from registry.services.audit import AuditItem, audit_append
+from registry.services.audit import AuditItem, audit_append, refused
 from registry.services.consents import consents_check
 
 # The separators written between the parts of a name in other scripts (艾力·买买提): the
@@ -37,22 +37,13 @@ def name_key(name: str) -> str:
 
 
 def _refuse(context: LookupContext, questions: Sequence[IdentityQuestion], code: str, why: str):
-    audit_append(
-        items=[
-            AuditItem(
-                client_id=context.client_id,
-                end_user=question.end_user,
-                purpose=context.purpose,
-                consent_reference=question.consent_reference,
-                outcome=AuditEntry.Outcome.REFUSED,
-                refusal_reason=f"{code}: {why}"[:255],
-                question=to_json(question),
-                subjects=(idnumber.normalise(question.id_number),),
-            )
-            for question in questions
-        ]
+    raise refused(
+        context=context,
+        questions=questions,
+        code=code,
+        why=why,
+        subjects=lambda q: (idnumber.normalise(q.id_number),),
     )
-    raise LookupRefused(code, why)
 
 
 def verify_identities(

@@ -45,7 +45,7 @@ from registry.models import (
     SocialInsuranceRecord,
     Source,
 )
-from registry.services.audit import AuditItem, audit_append
+from registry.services.audit import AuditItem, audit_append, refused
 from registry.services.consents import consents_check
 
 
@@ -73,23 +73,13 @@ def _ref(source: str, key: str, row) -> RecordRef:
 
 
 def _refuse(context: LookupContext, questions: Sequence[FamilyQuestion], code: str, why: str):
-    audit_append(
-        items=[
-            AuditItem(
-                client_id=context.client_id,
-                end_user=question.end_user,
-                purpose=context.purpose,
-                consent_reference=question.consent_reference,
-                outcome=AuditEntry.Outcome.REFUSED,
-                # The code first, so a steward (and a page) can tell refusals apart.
-                refusal_reason=f"{code}: {why}"[:255],
-                question=to_json(question),
-                subjects=(question.child_id_number, *question.guardian_id_numbers),
-            )
-            for question in questions
-        ]
+    raise refused(
+        context=context,
+        questions=questions,
+        code=code,
+        why=why,
+        subjects=lambda q: (q.child_id_number, *q.guardian_id_numbers),
     )
-    raise LookupRefused(code, why)
 
 
 def verify_families(
