@@ -4,6 +4,8 @@ Who sees which application is `Application.objects.visible_to` (a parent their o
 their district's); the API and the pages both read through the functions here.
 """
 
+from functools import partial
+
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from enrollment.models import Application, Decision, Evidence, User, applicant_is_related
@@ -21,13 +23,30 @@ def current_decision_prefetch() -> Prefetch:
     )
 
 
+_ACCEPTED_RELATION = {"fact": Evidence.Fact.RELATION, "review": Evidence.Review.ACCEPTED}
+
+
+def accepted_relations_prefetch() -> Prefetch:
+    """The relations accepted on evidence, as `accepted_relations`: what applicant_related
+    reads when the registry's answer did not relate the account."""
+    return Prefetch(
+        "evidence",
+        queryset=Evidence.objects.filter(**_ACCEPTED_RELATION),
+        to_attr="accepted_relations",
+    )
+
+
 def application_get(*, user: User, ref: str) -> Application | None:
     """One application this user may open, with what its pages and the API show."""
     return (
         application_list(user=user)
-        .select_related("consent")
+        .select_related("consent", "applicant")
         .prefetch_related(
-            "guardians", "preferences__school", "events__actor", current_decision_prefetch()
+            "guardians",
+            "preferences__school",
+            "events__actor",
+            current_decision_prefetch(),
+            accepted_relations_prefetch(),
         )
         .filter(ref=ref)
         .first()
@@ -48,18 +67,20 @@ def applicant_related(*, application: Application, decision: Decision | None) ->
     if answer is None:
         return None
     related = answer.get("related_guardians")
-    accepted = {
-        (values or {}).get("guardian_position")
-        for values in application.evidence.filter(
-            fact=Evidence.Fact.RELATION, review=Evidence.Review.ACCEPTED
-        ).values_list("accepted_values", flat=True)
-    }
-    return applicant_is_related(
+    relation = partial(
+        applicant_is_related,
         applicant_id_number=application.applicant.verified_id_number,
         guardians=[(g.position, g.id_number) for g in application.guardians.all()],
         related_indexes=None if related is None else {r["guardian_index"] for r in related},
-        accepted_positions=accepted,
     )
+    # The registry's answer settles nearly every case; evidence is read only when it does not.
+    if relation():
+        return True
+    rows = getattr(application, "accepted_relations", None)
+    if rows is None:
+        rows = application.evidence.filter(**_ACCEPTED_RELATION)
+    accepted = {(row.accepted_values or {}).get("guardian_position") for row in rows}
+    return relation(accepted_positions=accepted)
 
 
 def decision_withheld(*, application: Application, decision: Decision | None) -> bool:

@@ -40,6 +40,7 @@ from enrollment.portal.parents.presentation import (
 from enrollment.portal.parents.results import results_context, waitlist_places
 from enrollment.portal.vocabulary import relation_choices
 from enrollment.selectors.applications import (
+    accepted_relations_prefetch,
     applicant_related,
     application_get,
     application_list,
@@ -93,7 +94,9 @@ def home(request):
             raise PermissionDenied from None
     applications = list(
         application_list(user=request.user)
-        .prefetch_related(current_decision_prefetch())
+        # The guardians and the account: what each row's relation check reads (decision_withheld).
+        .select_related("applicant")
+        .prefetch_related(current_decision_prefetch(), "guardians", accepted_relations_prefetch())
         .order_by("-submitted_at")[:50]
     )
     offers = {
