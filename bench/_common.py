@@ -1,4 +1,5 @@
-"""Helpers the benchmarks share: one JSON line per case, peak memory, a database of their own.
+"""Helpers the benchmarks share: one JSON line per case, ours and the baseline alternated with
+medians and CPU seconds, peak memory, a database of their own.
 
 Not a benchmark itself (`make bench` runs it too, and it does nothing then).
 """
@@ -6,7 +7,11 @@ Not a benchmark itself (`make bench` runs it too, and it does nothing then).
 import json
 import os
 import resource
+import statistics
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +28,102 @@ def emit(**record) -> None:
     if record.get("baseline_seconds") and seconds and "ratio" not in record:
         record["ratio"] = round(record["baseline_seconds"] / seconds, 3)
     print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def load_average() -> float:
+    """The one-minute load average, recorded at the start of every measured case."""
+    return round(os.getloadavg()[0], 2)
+
+
+def cpu_seconds_now() -> float:
+    """CPU seconds of this process and of its finished children (user and system)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class Run:
+    """One timed call of one side: wall seconds, CPU seconds, and what the call returned.
+
+    A side whose work happens in other processes (PostgreSQL's backends, workers) returns a
+    dict with `cpu_seconds` for that work; it is added to this process's own CPU.
+    """
+
+    seconds: float
+    cpu_seconds: float
+    result: object = None
+
+
+def timed(call: Callable[[], object]) -> Run:
+    wall, cpu = time.perf_counter(), cpu_seconds_now()
+    result = call()
+    seconds, spent = time.perf_counter() - wall, cpu_seconds_now() - cpu
+    if isinstance(result, dict) and "cpu_seconds" in result:
+        spent += result["cpu_seconds"]
+    return Run(seconds=seconds, cpu_seconds=spent, result=result)
+
+
+@dataclass
+class Alternation:
+    """Ours and the baseline run in turn (ours, baseline, baseline, ours, ...), so that a load
+    that rises or falls during the run weighs on both sides alike."""
+
+    ours: list[Run] = field(default_factory=list)
+    baseline: list[Run] = field(default_factory=list)
+    load_average_start: float = 0.0
+
+    def fields(self, *, digits: int = 4) -> dict:
+        """The case's figures: medians of both sides, every round's seconds, the ratio of the
+        medians (baseline / ours: above 1 means ours is faster)."""
+
+        def median(runs, name):
+            return round(statistics.median(getattr(run, name) for run in runs), digits)
+
+        figures = {
+            "rounds": len(self.ours),
+            "seconds": median(self.ours, "seconds"),
+            "cpu_seconds": median(self.ours, "cpu_seconds"),
+            "seconds_each": [round(run.seconds, digits) for run in self.ours],
+            "load_average_start": self.load_average_start,
+        }
+        if self.baseline:
+            figures |= {
+                "baseline_seconds": median(self.baseline, "seconds"),
+                "baseline_cpu_seconds": median(self.baseline, "cpu_seconds"),
+                "baseline_seconds_each": [round(run.seconds, digits) for run in self.baseline],
+            }
+            figures["ratio"] = round(figures["baseline_seconds"] / figures["seconds"], 3)
+            figures["cpu_ratio"] = round(
+                figures["baseline_cpu_seconds"] / max(figures["cpu_seconds"], 1e-9), 3
+            )
+        return figures
+
+
+def alternate(
+    ours: Callable[[], object],
+    baseline: Callable[[], object] | None = None,
+    *,
+    rounds: int = 5,
+    before_each: Callable[[], None] | None = None,
+) -> Alternation:
+    """Run `ours` and `baseline` `rounds` times each, alternating which goes first.
+
+    `before_each` runs untimed before every call (to empty tables, evict caches). With no
+    baseline, ours simply runs `rounds` times.
+    """
+    alternation = Alternation(load_average_start=load_average())
+    for index in range(rounds):
+        order = [("ours", ours), ("baseline", baseline)]
+        if index % 2:
+            order.reverse()
+        for side, call in order:
+            if call is None:
+                continue
+            if before_each is not None:
+                before_each()
+            getattr(alternation, side).append(timed(call))
+    return alternation
 
 
 def peak_rss_mb(*, children: bool = False) -> float:
