@@ -6,11 +6,9 @@ that it exists. Every refusal, from the pages, the API (enrollment.api.errors) a
 sign-in redirects (enrollment.portal.middleware), is one line on `enrollment.access`.
 """
 
-import ipaddress
 import logging
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -18,10 +16,6 @@ from django.http import Http404
 from enrollment.models import Role
 
 access_log = logging.getLogger("enrollment.access")
-
-# Where the product answers as an API (enrollment's and the registry's): errors there are JSON
-# (enrollment.api.errors) and no answer may be cached (enrollment.portal.middleware).
-API_PREFIXES = ("/api/", "/registry/api/")
 
 
 def access_denied(request, why: str, *, level: int = logging.WARNING) -> None:
@@ -69,23 +63,3 @@ def not_found(request, what: str, message: str = "") -> Http404:
     """A 404 for an object outside the user's scope (or absent), logged as a refusal."""
     access_denied(request, f"{what} not in scope")
     return Http404(message or what)
-
-
-def client_address(request) -> str | None:
-    """The address a sign-in comes from, for the lockout (AXES_CLIENT_IP_CALLABLE).
-
-    Behind PROXY_COUNT proxies, each appending the address it was reached from to
-    X-Forwarded-For, the client is that many entries from the right: what lies further left
-    the client wrote itself. The same entry DRF's NUM_PROXIES picks for the API throttles.
-    With no proxy, or a header that is not an address, the socket's address.
-    """
-    remote = request.META.get("REMOTE_ADDR")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if not settings.PROXY_COUNT or not forwarded:
-        return remote
-    entries = forwarded.split(",")
-    candidate = entries[-min(settings.PROXY_COUNT, len(entries))].strip()
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote

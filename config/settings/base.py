@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
@@ -13,6 +14,21 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-key-never-used
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Which agency's deployment this process is (docs/operations.md, "Two deployments"):
+# - `single`: both apps in one process on one database, the registry reached in-process (the
+#   demo and the test suite);
+# - `registry`: the data bureau's deployment: the registry, its API, the stewards' pages and
+#   its own accounts (`registry.accounts`), on its own database and Celery queue;
+# - `enrollment`: the education bureau's deployment: the portal, officers and schools on their
+#   own database, asking the registry over HTTP only (REGISTRY_GATEWAY=http).
+DEPLOYMENT = env.str("DEPLOYMENT", default="single")
+if DEPLOYMENT not in ("single", "registry", "enrollment"):
+    raise ImproperlyConfigured(
+        f"DEPLOYMENT must be single, registry or enrollment, not {DEPLOYMENT!r}."
+    )
+SERVES_REGISTRY = DEPLOYMENT in ("single", "registry")
+SERVES_ENROLLMENT = DEPLOYMENT in ("single", "enrollment")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -26,8 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "axes",
-    "registry",
-    "enrollment",
+    *(["registry"] if SERVES_REGISTRY else []),
+    *(["registry.accounts"] if DEPLOYMENT == "registry" else []),
+    *(["enrollment"] if SERVES_ENROLLMENT else []),
 ]
 
 MIDDLEWARE = [
@@ -40,15 +57,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "enrollment.portal.middleware.ContentSecurityPolicyMiddleware",
-    "enrollment.portal.middleware.NoStoreMiddleware",
-    "enrollment.portal.middleware.SignInRedirectLogMiddleware",
+    "config.web.ContentSecurityPolicyMiddleware",
+    "config.web.NoStoreMiddleware",
+    *(["enrollment.portal.middleware.SignInRedirectLogMiddleware"] if SERVES_ENROLLMENT else []),
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that lockouts see the authenticated request as the views do.
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = {
+    "single": "config.urls",
+    "registry": "config.urls_registry",
+    "enrollment": "config.urls_enrollment",
+}[DEPLOYMENT]
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -74,7 +95,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "enrollment.User"
+# The registry's deployment signs its stewards in against its own accounts; everywhere else
+# the education bureau's accounts (whose `steward` role serves the single deployment).
+AUTH_USER_MODEL = "registry_accounts.Steward" if DEPLOYMENT == "registry" else "enrollment.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -103,7 +126,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # address, headers ignored. The API throttles read the same entry (NUM_PROXIES below).
 # (axes' AXES_IPWARE_* settings would need django-ipware; one small function does it.)
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "enrollment.access.client_address"
+AXES_CLIENT_IP_CALLABLE = "config.web.client_address"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out parent sees a page that says what happened and when to try again.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
@@ -138,8 +161,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "enrollment.api.schema.ProductAutoSchema",
-    "EXCEPTION_HANDLER": "enrollment.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.web.ProductAutoSchema",
+    "EXCEPTION_HANDLER": (
+        "enrollment.api.errors.exception_handler"
+        if SERVES_ENROLLMENT
+        else "registry.api.errors.exception_handler"
+    ),
     # JSON bodies of bounded size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, for both apps'
     # APIs: Python's json recurses once per level, so a deep body was a server error.
     "DEFAULT_PARSER_CLASSES": [
@@ -198,16 +225,25 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # (task failures, registry errors) would skip the ID number mask of LOGGING below.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (
-    Queue("default", Exchange("default"), routing_key="default"),
-    Queue("verification", Exchange("verification"), routing_key="verification"),
-    Queue("allocation", Exchange("allocation"), routing_key="allocation"),
-    Queue("exports", Exchange("exports"), routing_key="exports"),
+# Each deployment declares only its own queues: the registry's workers load the stewards'
+# files from `registry`, enrollment's verify, allocate and export from theirs. A worker started
+# without -Q consumes every queue its deployment declares.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name, serves in (
+        ("default", True),
+        ("verification", SERVES_ENROLLMENT),
+        ("allocation", SERVES_ENROLLMENT),
+        ("exports", SERVES_ENROLLMENT),
+        ("registry", SERVES_REGISTRY),
+    )
+    if serves
 )
 CELERY_TASK_ROUTES = {
     "enrollment.verify_*": {"queue": "verification"},
     "enrollment.allocation_*": {"queue": "allocation"},
     "enrollment.export_*": {"queue": "exports"},
+    "registry.*": {"queue": "registry"},
 }
 # Every periodic schedule lives here.
 NOTIFY_RECONCILE_SECONDS = env.int("NOTIFY_RECONCILE_SECONDS", default=60)
@@ -251,6 +287,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Each deployment's beat runs its own app's schedules only.
+CELERY_BEAT_SCHEDULE = {
+    name: entry
+    for name, entry in CELERY_BEAT_SCHEDULE.items()
+    if (SERVES_REGISTRY if entry["task"].startswith("registry.") else SERVES_ENROLLMENT)
+}
+
 # One cache that every web process shares: Redis (CACHE_URL, by default the broker's Redis
 # when there is one), this process's memory otherwise (the demo's one process). It holds the
 # API throttles' counts (each gunicorn worker counting alone would allow the whole rate) and a
@@ -288,6 +331,20 @@ REGISTRY_GATEWAY = env.str("REGISTRY_GATEWAY", default="inprocess")
 REGISTRY_API_URL = env.str("REGISTRY_API_URL", default="")
 REGISTRY_API_KEY = env.str("REGISTRY_API_KEY", default="")
 REGISTRY_CLIENT_ID = env.str("REGISTRY_CLIENT_ID", default="edu-440604")
+# The HTTP gateway's client (enrollment/gateway.py): seconds to wait for the registry's answer
+# (a batch of VERIFICATION_BATCH_SIZE families is well under one), and how many times a 502,
+# 503, 504 or a lost connection is tried again, with doubling waits from the first.
+REGISTRY_API_TIMEOUT = env.float("REGISTRY_API_TIMEOUT", default=30.0)
+REGISTRY_API_RETRIES = env.int("REGISTRY_API_RETRIES", default=3)
+REGISTRY_API_BACKOFF = env.float("REGISTRY_API_BACKOFF", default=0.5)
+if DEPLOYMENT == "enrollment" and REGISTRY_GATEWAY != "http":
+    # Its database holds no registry: an in-process gateway would find nobody.
+    raise ImproperlyConfigured(
+        "DEPLOYMENT=enrollment reaches the registry with REGISTRY_GATEWAY=http."
+    )
+if DEPLOYMENT == "registry":
+    # The data bureau's own deployment answers others' questions; it asks none.
+    REGISTRY_GATEWAY = "inprocess"
 # The education bureau's Ed25519 private key (32 bytes, base64) that signs the consent token
 # each registry question carries (registry/consent.py); the registry checks the tokens with
 # the public half, registered for REGISTRY_CLIENT_ID. The default is published with the

@@ -2,13 +2,11 @@
 
 import logging
 
-from django.http import JsonResponse
-from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from enrollment.access import API_PREFIXES, access_denied
+from enrollment.access import access_denied
 from enrollment.errors import ApplicationError, ErrorCode
 from registry.idnumber import mask_in_text
 from registry.webapi import unexpected_error_response
@@ -77,38 +75,3 @@ def exception_handler(exc, context):
         "extra": {},
     }
     return response
-
-
-# Django's own error views (config/urls.py), for what happens outside an API view: an address
-# no view serves, an error in a middleware. Under the APIs' prefixes they answer in the APIs'
-# shape, elsewhere with the site's pages.
-
-
-def bad_request(request, exception=None):
-    if request.path.startswith(API_PREFIXES):
-        return JsonResponse(
-            {"message": "the request was refused as malformed", "code": "bad_request", "extra": {}},
-            status=400,
-        )
-    return defaults.bad_request(request, exception)
-
-
-def not_found(request, exception=None):
-    if request.path.startswith(API_PREFIXES):
-        return JsonResponse(
-            {"message": "no such API address", "code": "not_found", "extra": {}}, status=404
-        )
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request):
-    if request.path.startswith(API_PREFIXES):
-        return JsonResponse(
-            {
-                "message": "an unexpected error; it has been logged",
-                "code": "server_error",
-                "extra": {},
-            },
-            status=500,
-        )
-    return defaults.server_error(request)

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from enrollment.access import client_address
+from config.web import client_address
 from tests.enrollment.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
