@@ -48,7 +48,7 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(VENV)/bin/celery -A config worker -Q default,verification,allocation,exports --loglevel INFO
+	$(VENV)/bin/celery -A config worker -Q default,verification,allocation,exports,registry --loglevel INFO
 
 beat: install
 	$(VENV)/bin/celery -A config beat --loglevel INFO
@@ -65,12 +65,21 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# Each deployment's apps: the single one, the registry's (with its own accounts) and
+# enrollment's (without the registry's tables).
 migrations-check: install
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	DEPLOYMENT=registry DATABASE_URL=$(TEST_DATABASE_URL) \
+	  $(PY) manage.py makemigrations --check --dry-run
+	DEPLOYMENT=enrollment REGISTRY_GATEWAY=http DATABASE_URL=$(TEST_DATABASE_URL) \
+	  $(PY) manage.py makemigrations --check --dry-run
 
 check-deploy: install
-	set -a && source deploy/production.env.example && set +a && \
-	  $(PY) manage.py check --deploy --fail-level WARNING
+	for file in deploy/production.env.example deploy/registry.env.example \
+	    deploy/enrollment.env.example; do \
+	  (set -a && source $$file && set +a && \
+	    $(PY) manage.py check --deploy --fail-level WARNING) || exit 1; \
+	done
 
 pytest: install services browser-deps
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

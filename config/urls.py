@@ -1,30 +1,13 @@
-from django.conf import settings
-from django.conf.urls.static import static
-from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+"""The single deployment (DEPLOYMENT=single, the demo and the tests): both agencies' URLs in
+one process. The registry's come first: the parents' portal takes every other address."""
 
-from enrollment.portal.accounts import password_change
+from config.urls_common import common_urlpatterns
+from config.urls_enrollment import enrollment_urlpatterns
+from config.urls_registry import registry_urlpatterns
 
-urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", password_change, name="password-change"),
-    path("admin/", admin.site.urls),
-    path("api/v1/", include("enrollment.api.urls")),
-    path("registry/api/v1/", include("registry.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("staff/steward/", include("registry.stewards.urls")),
-    path("staff/", include("enrollment.portal.staff.urls")),
-    path("", include("enrollment.portal.parents.urls")),
-]
+urlpatterns = [*common_urlpatterns, *registry_urlpatterns, *enrollment_urlpatterns]
 
 # Answers in the APIs' JSON shape under their prefixes, the site's pages elsewhere.
-handler400 = "enrollment.api.errors.bad_request"
-handler404 = "enrollment.api.errors.not_found"
-handler500 = "enrollment.api.errors.server_error"
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+handler400 = "config.web.bad_request"
+handler404 = "config.web.not_found"
+handler500 = "config.web.server_error"

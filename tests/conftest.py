@@ -195,7 +195,7 @@ def celery_worker_process(transactional_db, tmp_path):
                 "config",
                 "worker",
                 "-Q",
-                "default,verification,allocation,exports",
+                "default,verification,allocation,exports,registry",
                 "--concurrency",
                 "1",
                 "--loglevel",
