@@ -9,6 +9,7 @@ calls the registry's HTTP API when the registry runs as its own deployment. Both
 the same `registry.contract` types, so the rest of enrollment cannot tell them apart.
 """
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
@@ -107,39 +108,86 @@ class InProcessRegistryGateway:
 
 
 class HttpRegistryGateway:
-    """The registry's verification API over HTTP, with the department client's API key."""
+    """The registry's API over HTTP, as the department client of REGISTRY_API_KEY.
 
-    def __init__(self, base_url: str, api_key: str, timeout: float = 10.0):
+    One pooled `httpx` client per process (connections are kept and reused across batches).
+    A 502, 503 or 504 and a connection that failed or timed out are tried again up to
+    `retries` times, waiting `backoff`, twice that, ... (or the registry's Retry-After, capped),
+    then give up as RegistryUnavailable, which the verification job retries later. A 4xx is
+    never tried again: a refusal (400, 403) keeps the registry's code as LookupRefused; a
+    rejected key (401) or a throttle (429) is the registry being unavailable to this client.
+
+    Retrying a question is safe: the registry answers from its records and audits each
+    answered call, so a retried batch is at worst audited twice, never answered differently.
+    """
+
+    RETRY_STATUSES = frozenset({502, 503, 504})
+    MAX_WAIT = 30.0
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        transport=None,
+    ):
+        import httpx
+
         self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.client = httpx.Client(
+            headers={"Authorization": f"Api-Key {api_key}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            transport=transport,
+        )
+
+    def _wait(self, attempt: int, response) -> float:
+        after = response.headers.get("Retry-After", "") if response is not None else ""
+        if after.isdigit():
+            return min(float(after), self.MAX_WAIT)
+        return min(self.backoff * 2**attempt, self.MAX_WAIT)
 
     def _post(self, path: str, payload: dict, context: LookupContext | None = None) -> dict:
-        import json
-        import urllib.error
-        import urllib.request
+        import time
 
-        headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {self.api_key}"}
+        import httpx
+
+        headers = {}
         if context is not None:
-            headers.update(
-                {
-                    "X-Road-Client": context.client_id,
-                    "X-Road-Purpose": context.purpose,
-                }
-            )
-        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
-            self.base_url + path, data=json.dumps(payload).encode(), headers=headers, method="POST"
-        )
+            headers = {"X-Road-Client": context.client_id, "X-Road-Purpose": context.purpose}
+        for attempt in range(self.retries + 1):
+            response = None
+            try:
+                response = self.client.post(self.base_url + path, json=payload, headers=headers)
+            except httpx.TransportError as error:
+                failure = f"registry unreachable: {type(error).__name__}"
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                if response.status_code not in self.RETRY_STATUSES:
+                    raise self._refusal(response)
+                failure = f"registry answered HTTP {response.status_code}"
+            if attempt < self.retries:
+                time.sleep(self._wait(attempt, response))
+        raise RegistryUnavailable(f"{failure} ({self.retries + 1} attempts)")
+
+    @staticmethod
+    def _refusal(response) -> Exception:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            body = json.loads(error.read() or b"{}")
-            if error.code in (400, 403):
-                raise LookupRefused(body.get("code", "refused"), body.get("message", "")) from None
-            raise RegistryUnavailable(f"registry answered HTTP {error.code}") from None
-        except (urllib.error.URLError, TimeoutError) as error:
-            raise RegistryUnavailable(f"registry unreachable: {error}") from None
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code in (400, 403):
+            return LookupRefused(str(body.get("code", "refused")), str(body.get("message", "")))
+        return RegistryUnavailable(
+            f"registry answered HTTP {response.status_code}: {body.get('code', 'error')}"
+        )
 
     def verify_families(self, *, questions, context):
         body = self._post(
@@ -166,8 +214,20 @@ class HttpRegistryGateway:
         return from_json(CohortAnswer, body)
 
 
-@cache
 def get_gateway() -> RegistryGateway:
+    """This process's gateway. Cached per process id: a Celery worker forks its children after
+    start-up, and a pooled client's connections must not be shared across a fork."""
+    return _gateway(os.getpid())
+
+
+@cache
+def _gateway(pid: int) -> RegistryGateway:
     if settings.REGISTRY_GATEWAY == "http":
-        return HttpRegistryGateway(settings.REGISTRY_API_URL, settings.REGISTRY_API_KEY)
+        return HttpRegistryGateway(
+            settings.REGISTRY_API_URL,
+            settings.REGISTRY_API_KEY,
+            timeout=settings.REGISTRY_API_TIMEOUT,
+            retries=settings.REGISTRY_API_RETRIES,
+            backoff=settings.REGISTRY_API_BACKOFF,
+        )
     return InProcessRegistryGateway()
