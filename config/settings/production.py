@@ -8,7 +8,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import key_ring, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DEVELOPMENT_CONSENT_SIGNING_KEY, REST_FRAMEWORK, env
+from config.settings.base import (
+    DEVELOPMENT_CONSENT_SIGNING_KEY,
+    REST_FRAMEWORK,
+    SERVES_ENROLLMENT,
+    SERVES_REGISTRY,
+    env,
+)
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
@@ -20,14 +26,22 @@ if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = require("CELERY_BROKER_URL")
-# The audit log's keys and the anchor file are what make its tables tamper-evident: no default
-# that a forgotten setting would fall back on.
-AUDIT_LOG_KEYS = key_ring("AUDIT_LOG_KEYS", min_length=32)
-AUDIT_ANCHOR_PATH = Path(require("AUDIT_ANCHOR_PATH"))
 CELERY_TASK_ALWAYS_EAGER = False
 
-CONSENT_SIGNING_KEY = require("CONSENT_SIGNING_KEY")
-if CONSENT_SIGNING_KEY.strip() == DEVELOPMENT_CONSENT_SIGNING_KEY:
+if SERVES_REGISTRY:
+    # The audit log's keys and the anchor file are what make its tables tamper-evident: no
+    # default that a forgotten setting would fall back on. The registry's deployment keeps the
+    # log; the education bureau's holds none.
+    AUDIT_LOG_KEYS = key_ring("AUDIT_LOG_KEYS", min_length=32)
+    AUDIT_ANCHOR_PATH = Path(require("AUDIT_ANCHOR_PATH"))
+
+if not SERVES_ENROLLMENT:
+    # The registry checks consent tokens with the public keys its clients registered; it
+    # signs none, so it holds no private key.
+    CONSENT_SIGNING_KEY = ""
+elif (CONSENT_SIGNING_KEY := require("CONSENT_SIGNING_KEY")).strip() == (
+    DEVELOPMENT_CONSENT_SIGNING_KEY
+):
     # Anyone with the source could sign this department's consents.
     raise ImproperlyConfigured(
         "CONSENT_SIGNING_KEY is the published development key; generate one with "
@@ -37,7 +51,7 @@ try:
     _consent_key_length = len(base64.b64decode(CONSENT_SIGNING_KEY.strip(), validate=True))
 except (binascii.Error, ValueError):
     _consent_key_length = 0
-if _consent_key_length != 32:
+if SERVES_ENROLLMENT and _consent_key_length != 32:
     raise ImproperlyConfigured(
         "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64."
     )
@@ -53,3 +67,10 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+
+if not SERVES_REGISTRY:
+    # The education bureau's deployment asks the registry's over HTTPS with its own key.
+    REGISTRY_API_URL = require("REGISTRY_API_URL")
+    REGISTRY_API_KEY = require("REGISTRY_API_KEY")
+    if not REGISTRY_API_URL.startswith("https://"):
+        raise ImproperlyConfigured("REGISTRY_API_URL must be an https:// URL in production.")
