@@ -81,13 +81,16 @@ def submit(families: list[dict]) -> tuple[float, list[int]]:
     return time.perf_counter() - started, job_ids
 
 
-def start_workers(url: str, count: int, logs: Path, ways: tuple[str, ...] = ()) -> list:
+def start_workers(
+    url: str, count: int, logs: Path, ways: tuple[str, ...] = (), extra_env: dict | None = None
+) -> list:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DJANGO_DEBUG": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     if ways:
         # Django's way for these paths (bench/django_way.py), on the same settings otherwise.
@@ -262,10 +265,10 @@ def baseline() -> tuple[float, dict[int, str]]:
     }
 
 
-def compare(args, url: str, families: list[dict]) -> None:
-    """Ours against Django's way for `args.compare`, alternating, each phase with its own
-    families: submitted in this process, then verified by two workers of that side."""
-    import statistics
+def compare(args, url: str, families: list[dict], sides: list, summary) -> None:
+    """Two sides alternating, each phase with its own families: submitted in this process,
+    then verified by two workers of that side. `sides`: (name, Django's ways, worker env)
+    each; `summary` turns the phases into the run's last line."""
 
     import psutil
     from django.db import connection
@@ -273,16 +276,15 @@ def compare(args, url: str, families: list[dict]) -> None:
 
     from config.celery_app import app
     from enrollment.models import VerificationJob
-    from enrollment.tasks import enqueue_verification
+    from enrollment.services.dispatch import verification_enqueue
 
-    sides = [("ours", ()), (args.compare, (args.compare,))]
     count = 2 * args.rounds
     share = len(families) // count
     results = []
     for number in range(count):
         # ours, Django's, Django's, ours, ...: with an even number of rounds each side runs
         # first as often as second while the shared machine's load drifts.
-        side, ways = sides[number % 2 if number // 2 % 2 == 0 else 1 - number % 2]
+        side, ways, extra_env = sides[number % 2 if number // 2 % 2 == 0 else 1 - number % 2]
         apply(ways)
         load_before = os.getloadavg()[0]
         cpu_started = time.process_time()
@@ -293,7 +295,7 @@ def compare(args, url: str, families: list[dict]) -> None:
             for queue in ("default", "verification"):
                 conn.default_channel.queue_purge(queue)
         with tempfile.TemporaryDirectory() as logs:
-            workers = start_workers(url, args.workers, Path(logs), ways)
+            workers = start_workers(url, args.workers, Path(logs), ways, extra_env)
             # Each worker's pool process does the work: the CPU of the whole tree.
             processes = [
                 process
@@ -306,7 +308,7 @@ def compare(args, url: str, families: list[dict]) -> None:
             cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
             try:
                 started = time.perf_counter()
-                enqueue_verification(job_ids)
+                verification_enqueue(job_ids=job_ids, on_commit=False)
                 while (
                     VerificationJob.objects.filter(id__in=job_ids).exclude(status="done").exists()
                 ):
@@ -324,7 +326,7 @@ def compare(args, url: str, families: list[dict]) -> None:
         lost = VerificationJob.objects.filter(id__in=job_ids).exclude(status="done").count()
         record = {
             "bench": "pipeline",
-            "case": f"compare-{side}-{number // 2 + 1}",
+            "case": f"phase-{side}-{number // 2 + 1}",
             "side": side,
             "n": len(job_ids),
             "submit_seconds": round(submit_seconds, 3),
@@ -350,32 +352,82 @@ def compare(args, url: str, families: list[dict]) -> None:
     _, expected = baseline()
     packed = dict(Decision.objects.values_list("application_id", "facts_packed"))
 
-    def median(side: str, key: str) -> float:
-        return statistics.median(r[key] for r in results if r["side"] == side)
-
-    emit(
-        bench="pipeline",
-        case=f"compare-{args.compare}",
-        n=decided,
-        rounds=args.rounds,
-        per_second=median("ours", "per_second"),
-        baseline=f"Django's own way for {args.compare} (bench/django_way.py), same run",
-        baseline_per_second=median(args.compare, "per_second"),
-        ratio=round(median("ours", "per_second") / median(args.compare, "per_second"), 3),
-        submit_per_second=median("ours", "submit_per_second"),
-        baseline_submit_per_second=median(args.compare, "submit_per_second"),
-        submit_ratio=round(
-            median("ours", "submit_per_second") / median(args.compare, "submit_per_second"), 3
-        ),
-        submit_cpu_ms=median("ours", "submit_cpu_ms"),
-        baseline_submit_cpu_ms=median(args.compare, "submit_cpu_ms"),
-        workers_cpu_ms=median("ours", "workers_cpu_ms"),
-        baseline_workers_cpu_ms=median(args.compare, "workers_cpu_ms"),
-        identical=packed == expected
-        and decided_once
-        and not any(r["lost"] or r["errors"] for r in results),
-        load_average_before=[r["load_average_before"] for r in results],
+    identical = (
+        packed == expected and decided_once and not any(r["lost"] or r["errors"] for r in results)
     )
+    summary(results, identical=identical, decided=decided, decided_once=decided_once,
+            mismatched=sum(1 for k, v in expected.items() if packed.get(k) != v))  # fmt: skip
+
+
+def _median(results: list[dict], side: str, key: str) -> float:
+    import statistics
+
+    return statistics.median(r[key] for r in results if r["side"] == side)
+
+
+def django_way_summary(args):
+    def summary(results, *, identical, decided, decided_once, mismatched):
+        def median(side, key):
+            return _median(results, side, key)
+
+        emit(
+            bench="pipeline",
+            case=f"compare-{args.compare}",
+            n=decided,
+            rounds=args.rounds,
+            per_second=median("ours", "per_second"),
+            baseline=f"Django's own way for {args.compare} (bench/django_way.py), same run",
+            baseline_per_second=median(args.compare, "per_second"),
+            ratio=round(median("ours", "per_second") / median(args.compare, "per_second"), 3),
+            submit_per_second=median("ours", "submit_per_second"),
+            baseline_submit_per_second=median(args.compare, "submit_per_second"),
+            submit_ratio=round(
+                median("ours", "submit_per_second") / median(args.compare, "submit_per_second"),
+                3,
+            ),
+            submit_cpu_ms=median("ours", "submit_cpu_ms"),
+            baseline_submit_cpu_ms=median(args.compare, "submit_cpu_ms"),
+            workers_cpu_ms=median("ours", "workers_cpu_ms"),
+            baseline_workers_cpu_ms=median(args.compare, "workers_cpu_ms"),
+            identical=identical,
+            load_average_before=[r["load_average_before"] for r in results],
+        )
+
+    return summary
+
+
+def gateway_summary(args, case: str, registry):
+    """The HTTP case against the in-process one of the same run: rates are medians of each
+    side's phases; the registry's own audit log counts the batches it answered."""
+
+    def summary(results, *, identical, decided, decided_once, mismatched):
+        http_rate = _median(results, "http", "per_second")
+        inprocess_rate = _median(results, "inprocess", "per_second")
+        ratio = round(http_rate / inprocess_rate, 3)
+        emit(
+            bench="pipeline",
+            case=f"{case}-http",
+            n=sum(r["n"] for r in results if r["side"] == "http"),
+            rounds=args.rounds,
+            per_second=http_rate,
+            baseline="the in-process gateway, the same run's other phases",
+            baseline_per_second=inprocess_rate,
+            ratio=ratio,
+            workers_cpu_ms=_median(results, "http", "workers_cpu_ms"),
+            baseline_workers_cpu_ms=_median(results, "inprocess", "workers_cpu_ms"),
+            registry_web_workers=registry.web_workers,
+            registry_answered_batches=registry.audited(),
+            identical=identical,
+            mismatched=mismatched,
+            lost=sum(r["lost"] for r in results),
+            decided_once=decided_once,
+            decided=decided,
+            target="per_second >= 1000 and ratio >= 0.5",
+            target_met=http_rate >= 1000 and ratio >= 0.5,
+            load_average_before=[r["load_average_before"] for r in results],
+        )
+
+    return summary
 
 
 def main() -> None:
@@ -389,8 +441,17 @@ def main() -> None:
     parser.add_argument(
         "--compare", choices=["copy"], help="run a hand-written path against Django's way"
     )
+    parser.add_argument(
+        "--gateway",
+        choices=["http"],
+        help="alternate phases verified in-process and over HTTP against the registry's own "
+        "deployment (its own process and database)",
+    )
+    parser.add_argument("--registry-web-workers", type=int, default=2)
     parser.add_argument("--database", default="bench_pipeline")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of phases with --compare or --gateway"
+    )
     args = parser.parse_args()
     applications = max(int(200_000 * args.scale), 10)
     people = max(args.people or int(1_000_000 * args.scale), applications * 3)
@@ -412,7 +473,7 @@ def main() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         raise SystemExit("the pipeline benchmark needs CELERY_BROKER_URL (Redis)")
     # The registry checks each question's consent token with the bureau's registered key.
-    department_client_create(
+    _, api_key = department_client_create(
         client_id=settings.REGISTRY_CLIENT_ID,
         name="教育局招生系统",
         scopes=["verify"],
@@ -423,7 +484,25 @@ def main() -> None:
     families, registry_rows = build_world(applications, people, args.seed)
     build_seconds = time.perf_counter() - started
     if args.compare:
-        compare(args, url, families)
+        sides = [("ours", (), {}), (args.compare, (args.compare,), {})]
+        compare(args, url, families, sides, django_way_summary(args))
+        return
+    if args.gateway:
+        from _registry_process import RegistryDeployment
+
+        connection.close()
+        with tempfile.TemporaryDirectory() as logs:
+            registry = RegistryDeployment(url, Path(logs), web_workers=args.registry_web_workers)
+            copied = registry.build()
+            emit(bench="pipeline", case="registry-deployment", n=sum(copied.values()),
+                 tables=copied, registry_build_seconds=round(build_seconds, 1))  # fmt: skip
+            registry.start()
+            try:
+                sides = [("inprocess", (), {}), ("http", (), registry.worker_env(api_key))]
+                summary = gateway_summary(args, f"{applications}x{people}", registry)
+                compare(args, url, families, sides, summary)
+            finally:
+                registry.stop()
         return
     submit_seconds, job_ids = submit(families)
     emit(bench="pipeline", case="submit", n=len(job_ids), seconds=round(submit_seconds, 3),
