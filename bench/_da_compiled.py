@@ -6,8 +6,8 @@ The schools' priorities are computed here from DOMAIN.md's rules, independently 
 global order of `sort_key`, and per school the tiers (a place held from an earlier round, then
 home in the catchment, then everyone else). A pair's rank is `tier * n + global position`, the
 same integers `allocate()` compares. They go to the C program untimed, as one binary file of
-native 32-bit integers (the program runs on the same machine); the
-program times its own solve with clock_gettime and reports it.
+native 32-bit integers (the program runs on the same machine); the program times its own
+solve with clock_gettime and reports it.
 """
 
 import json
