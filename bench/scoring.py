@@ -33,6 +33,7 @@ Needs `pip install "openfisca-core>=43"` (the pyproject `bench` extra).
 
     python bench/scoring.py              # 200,000 applications
     python bench/scoring.py --scale 0.1  # a quick look
+    python bench/scoring.py --rounds 5 --database bench_scoring
 """
 
 import argparse

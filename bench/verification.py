@@ -14,7 +14,9 @@ enrollment's verification builds it.
 Every case runs `--rounds` times (5 by default), alternating with its baseline where it has
 one; `seconds`, `cpu_seconds` and the baseline's are medians, `seconds_each` every round,
 `load_average_start` the one-minute load when the case began. `cpu_seconds` is the measuring
-process's own CPU time (PostgreSQL's is not in it).
+process's own CPU time (PostgreSQL's is not in it). `peak_rss_mb` is this process's peak so
+far, which also holds every round's answers and the sample's feed rows: an upper bound, not
+the call's own footprint.
 
 The answers are checked against facts worked out from the feed files themselves
 (`_verification_facts.py`: the CSV files read with the csv module, DOMAIN.md's rules applied
@@ -52,6 +54,7 @@ Cases (one JSON line each):
 
     python bench/verification.py              # 10,000 questions, 1,000,000 people
     python bench/verification.py --scale 0.1  # 1,000 questions, 100,000 people
+    python bench/verification.py --rounds 5 --sample 2000 --database bench_verification
 """
 
 import argparse
