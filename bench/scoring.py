@@ -1,35 +1,50 @@
 """Scoring and what-if rescoring of a city's applications, against `openfisca-core`.
 
 The population: 200,000 families' facts (`--scale` shrinks it), drawn with a fixed seed to
-cover every DOMAIN.md path (hukou D/C/N or missing, owners with shares above and below 50 %,
-renters owning elsewhere or not, no housing, permits, 0-48 insured months).
+cover every DOMAIN.md path (hukou D/C/N or missing, no related guardian, owners with shares
+above and below 50 %, renters owning elsewhere or not, no housing, permits, 0-48 insured
+months).
 
-Cases (one JSON line each):
+The independent side is openfisca-core (`_scoring_openfisca.py`): the policy document's rules
+written as OpenFisca variables, fed from the drawn facts themselves (not from the product's
+packed strings or their parser), giving every application's outcome and total in tenths.
+
+Cases (one JSON line each; `--rounds` runs of each side, 5 by default, alternated where there
+is a baseline; `seconds`, `cpu_seconds` and the baseline's are medians of the rounds,
+`load_average_start` the one-minute load when the case began):
 - `columns`: `enrollment.policy.vector.score_many` over the facts matrix, under the default
-  policy (`parse_seconds`: reading the packed strings into that matrix, apart). Baseline: openfisca-core with the same default-policy formulas written as OpenFisca
-  variables over the same population (its own vectorised engine). `identical`: every total
-  and every outcome agree; `ratio` = OpenFisca's seconds / ours.
+  policy (`parse_seconds`: reading the packed strings into that matrix, apart). Baseline:
+  openfisca-core over the same population. `mismatched`: applications whose outcome or total
+  differ (in any round); `identical`: none do; `ratio` = OpenFisca's seconds / ours.
 - `engine`: the reference engine (`enrollment.policy.score`, one application at a time, with
-  its trace), whose totals must equal the column-wise ones (`identical`).
+  its trace), no baseline; every application's outcome and total compared with OpenFisca's.
 - `whatif`: `policy_what_if` through the service, on a database (`bench_scoring`, its own)
-  holding the population as 200,000 current decisions: load the packed facts and first
-  choices, rescore under a changed policy, summarise (outcome changes, histograms, demand per
-  school). `seconds` is the whole call; `score_seconds` the rescoring alone.
+  holding the population as current decisions: load the packed facts and first choices,
+  rescore under a changed policy (D+OWN 105 points, 24 insured months minimum), summarise.
+  No baseline. `seconds` is the whole call; `score_seconds` etc. its parts (medians). The
+  check: OpenFisca scores the drawn population under the changed policy; every row the
+  service rescored (its loaded facts and its new outcome and total, recorded during the call)
+  is compared with OpenFisca's answer for those facts, and every application must be there
+  exactly once (`mismatched` counts rows that differ, are missing or extra, in the worst
+  round); the summary's changed outcomes and totals, outcome counts and transitions are
+  compared with the same figures from OpenFisca's before and after (`summary_mismatched`).
 
 Needs `pip install "openfisca-core>=43"` (the pyproject `bench` extra).
 
     python bench/scoring.py              # 200,000 applications
     python bench/scoring.py --scale 0.1  # a quick look
+    python bench/scoring.py --rounds 5 --database bench_scoring
 """
 
 import argparse
 import os
 import random
+import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from _common import database_url, django_setup, emit, recreate_database
+from _common import alternate, database_url, django_setup, emit, recreate_database
 
 YEAR = 2027
 DISTRICT = "440604"
@@ -41,6 +56,8 @@ def population(n: int, seed: int):
     from enrollment.policy import Facts
 
     rng = random.Random(seed)
+    # Drawn from a stream of its own, so that the other facts of a seed stay as they were.
+    related = random.Random(f"{seed}-guardianship")
     people = []
     for _ in range(n):
         draw = rng.random()
@@ -60,126 +77,10 @@ def population(n: int, seed: int):
                 owns_elsewhere=rng.random() < 0.05,
                 si_months=rng.randrange(49) if hukou == "N" else 0,
                 permit_qualifies=hukou == "N" and rng.random() < 0.7,
+                guardianship_verified=related.random() >= 0.03,
             )
         )
     return people
-
-
-def openfisca_system(document: dict):
-    """DOMAIN.md's default policy as OpenFisca variables, one per concept of the engine."""
-    import numpy as np
-    from openfisca_core.entities import build_entity
-    from openfisca_core.periods import DateUnit
-    from openfisca_core.taxbenefitsystems import TaxBenefitSystem
-    from openfisca_core.variables import Variable
-
-    cutoff = date.fromisoformat(document["cutoff"])
-    min_share = int(Decimal(document["ownership_min_share_percent"]) * 100)
-    si_min = int(document["si_min_months"])
-    application = build_entity(
-        key="application", plural="applications", label="An application", is_person=True
-    )
-
-    def integer(name: str, label: str, formula=None):
-        attributes = {
-            "value_type": int,
-            "entity": application,
-            "definition_period": DateUnit.YEAR,
-            "label": label,
-        }
-        if formula is not None:
-            attributes["formula"] = formula
-        return type(name, (Variable,), attributes)
-
-    inputs = [
-        integer("hukou", "0 none, 1 D, 2 C, 3 N"),
-        integer("registered_on", "YYYYMMDD"),
-        integer("owned_share", "hundredths of a percent"),
-        integer("has_rental", "a registered rental at home covering the cut-off"),
-        integer("owns_elsewhere", "owns in the city outside the home community"),
-        integer("si_months", "months with pension and medical paid"),
-        integer("permit_qualifies", "a qualifying residence permit"),
-    ]
-
-    def housing_class(a, period, parameters):
-        own = a("owned_share", period) >= min_share
-        return np.where(own, 0, np.where(a("has_rental", period) == 1, 1, 2))
-
-    def residence_months(a, period, parameters):
-        registered = a("registered_on", period)
-        hukou = a("hukou", period)
-        months = (cutoff.year - registered // 10000) * 12 + (cutoff.month - registered // 100 % 100)
-        months = np.maximum(months - (cutoff.day < registered % 100), 0)
-        return np.where((hukou == 1) | (hukou == 2), months, 0)
-
-    def base_tenths(a, period, parameters):
-        hukou, housing = a("hukou", period), a("housing_class", period)
-        elsewhere = a("owns_elsewhere", period) == 1
-        return np.select(
-            [
-                (hukou == 1) & (housing == 0),
-                (hukou == 2) & (housing == 0),
-                (hukou == 1) & (housing == 1) & ~elsewhere,
-                (hukou == 3) & (housing == 0),
-                (hukou == 1) & (housing == 1) & elsewhere,
-                (hukou == 2) & (housing == 1),
-                (hukou == 3) & (housing == 1),
-            ],
-            [1000, 950, 900, 800, 750, 700, 600],
-            0,
-        )
-
-    def bonus_tenths(a, period, parameters):
-        hukou = a("hukou", period)
-        by_residence = np.minimum(a("residence_months", period), 100)
-        by_insurance = np.minimum(np.maximum(a("si_months", period) - 12, 0), 100)
-        scored = (hukou > 0) & (a("housing_class", period) < 2)
-        bonus = np.where(hukou == 3, by_insurance, by_residence)
-        return np.where(scored, bonus, 0)
-
-    def total_tenths(a, period, parameters):
-        return a("base_tenths", period) + a("bonus_tenths", period)
-
-    def outcome(a, period, parameters):
-        hukou = a("hukou", period)
-        missing = (hukou == 0) | (a("housing_class", period) == 2)
-        short = (hukou == 3) & (
-            (a("permit_qualifies", period) == 0) | (a("si_months", period) < si_min)
-        )
-        return np.where(missing, 2, np.where(short, 1, 0))
-
-    formulas = [
-        integer("housing_class", "0 OWN, 1 RENT, 2 NONE", housing_class),
-        integer("residence_months", "full months registered before the cut-off", residence_months),
-        integer("base_tenths", "base points, in tenths", base_tenths),
-        integer("bonus_tenths", "bonus points, in tenths", bonus_tenths),
-        integer("total_tenths", "total points, in tenths", total_tenths),
-        integer("outcome", "0 eligible, 1 ineligible, 2 needs review", outcome),
-    ]
-    system = TaxBenefitSystem([application])
-    system.add_variables(*inputs, *formulas)
-    return system
-
-
-def openfisca_score(system, matrix):
-    from openfisca_core.simulation_builder import SimulationBuilder
-
-    simulation = SimulationBuilder().build_default_simulation(system, count=len(matrix))
-    for column, name in enumerate(
-        [
-            "hukou",
-            "registered_on",
-            "owned_share",
-            "has_rental",
-            "owns_elsewhere",
-            "si_months",
-            "permit_qualifies",
-        ]  # fmt: skip
-    ):
-        simulation.set_input(name, str(YEAR), matrix[:, column])
-    return simulation.calculate("total_tenths", str(YEAR)), simulation.calculate(
-        "outcome", str(YEAR)
-    )
 
 
 def build_decisions(people, packed, scores) -> None:
@@ -239,19 +140,117 @@ def build_decisions(people, packed, scores) -> None:
         cursor.execute("ANALYZE")
 
 
+def mismatches(totals, outcomes, expected_totals, expected_outcomes) -> int:
+    """Applications whose total or outcome differ (arrays of one order)."""
+    import numpy as np
+
+    if len(totals) != len(expected_totals):
+        return max(len(totals), len(expected_totals))
+    return int(
+        np.count_nonzero(
+            (np.asarray(totals) != np.asarray(expected_totals))
+            | (np.asarray(outcomes) != np.asarray(expected_outcomes))
+        )
+    )
+
+
+class Recorder:
+    """Keeps what `policy_what_if` loaded and what it rescored, during the timed call: the
+    service returns a summary only, and the check compares every application."""
+
+    def __init__(self, module):
+        self.module, self.loaded, self.scored = module, None, None
+        self.load, self.score = module._load, module.score_many
+
+    def __enter__(self):
+        def load(*args, **kwargs):
+            self.loaded = self.load(*args, **kwargs)
+            return self.loaded
+
+        def score(*args, **kwargs):
+            self.scored = self.score(*args, **kwargs)
+            return self.scored
+
+        self.module._load, self.module.score_many = load, score
+        return self
+
+    def __exit__(self, *exc):
+        self.module._load, self.module.score_many = self.load, self.score
+
+
+def whatif_check(loaded, scored, expected_by_facts: dict, population_facts) -> int:
+    """Rows the service rescored against OpenFisca's answer for the same facts; every
+    application must appear exactly once (missing or extra rows count as mismatched)."""
+    from collections import Counter
+
+    width = loaded.facts_digits.shape[1]
+    block = loaded.facts_digits.tobytes()
+    keys = [block[i : i + width].decode("ascii") for i in range(0, len(block), width)]
+    mismatched = 0
+    for key, total, outcome in zip(
+        keys, scored.total_tenths.tolist(), scored.outcome.tolist(), strict=True
+    ):
+        if expected_by_facts.get(key) != (total, outcome):
+            mismatched += 1
+    missing = Counter(population_facts) - Counter(keys)
+    return mismatched + sum(missing.values())
+
+
+def whatif_summary(before_totals, before_outcomes, after_totals, after_outcomes) -> dict:
+    """The summary figures the service reports, from per-application columns."""
+    import numpy as np
+
+    from enrollment.policy.vector import OUTCOMES
+
+    pairs = {}
+    for code_from, name_from in enumerate(OUTCOMES):
+        for code_to, name_to in enumerate(OUTCOMES):
+            pairs[f"{name_from}>{name_to}"] = int(
+                np.count_nonzero((before_outcomes == code_from) & (after_outcomes == code_to))
+            )
+    return {
+        "applications": len(after_totals),
+        "changed_total": int(np.count_nonzero(after_totals != before_totals)),
+        "changed_outcome": int(np.count_nonzero(after_outcomes != before_outcomes)),
+        "outcomes_after": {
+            name: int(np.count_nonzero(after_outcomes == code))
+            for code, name in enumerate(OUTCOMES)
+        },
+        "transitions": pairs,
+    }
+
+
+def reported_summary(result) -> dict:
+    return {
+        "applications": result.applications,
+        "changed_total": result.changed_total,
+        "changed_outcome": result.changed_outcome,
+        "outcomes_after": dict(result.outcomes_after),
+        "transitions": {
+            f"{name_from}>{name_to}": count
+            for name_from, row in result.transitions.items()
+            for name_to, count in row.items()
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--database", default="bench_scoring")
     args = parser.parse_args()
     n = max(int(200_000 * args.scale), 10)
 
-    url = database_url("bench_scoring")
+    url = database_url(args.database)
     recreate_database(url)
     os.environ["CELERY_BROKER_URL"] = ""  # nothing here is queued
     django_setup(url, migrate=True)
     import numpy as np
+    from _scoring_openfisca import inputs_of, openfisca_score, openfisca_system
 
+    import enrollment.services.whatif as whatif_module
     from enrollment.models import Role, User
     from enrollment.policy import Policy, default_policy_document, facts_pack, score
     from enrollment.policy.vector import OUTCOME_CODE, facts_matrix, score_many
@@ -261,57 +260,82 @@ def main() -> None:
     policy = Policy(document)
     people = population(n, args.seed)
     packed = [facts_pack(f) for f in people]
+    columns = inputs_of(people)
 
     started = time.perf_counter()
     matrix = facts_matrix(packed)
     parse_seconds = time.perf_counter() - started
-    started, cpu = time.perf_counter(), time.process_time()
-    ours = score_many(matrix, policy)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
-
     system = openfisca_system(document)
-    started, cpu = time.perf_counter(), time.process_time()
-    theirs_total, theirs_outcome = openfisca_score(system, matrix)
-    baseline_seconds, baseline_cpu = time.perf_counter() - started, time.process_time() - cpu
-    identical = bool(
-        np.array_equal(ours.total_tenths, theirs_total)
-        and np.array_equal(ours.outcome, theirs_outcome)
+    expected_total, expected_outcome = openfisca_score(system, columns, YEAR)  # warm both
+    ours = score_many(matrix, policy)
+    alternation = alternate(
+        lambda: score_many(matrix, policy),
+        lambda: openfisca_score(system, columns, YEAR),
+        rounds=args.rounds,
     )
-    emit(bench="scoring", case="columns", n=n, seconds=round(seconds, 4),
-         baseline="openfisca-core, the same formulas", baseline_seconds=round(baseline_seconds, 4),
-         identical=identical, parse_seconds=round(parse_seconds, 4),
-         cpu_seconds=round(cpu_seconds, 4), baseline_cpu_seconds=round(baseline_cpu, 4),
-         load_average=os.getloadavg()[0])  # fmt: skip
+    mismatched = max(
+        [mismatches(r.result.total_tenths, r.result.outcome, expected_total, expected_outcome)
+         for r in alternation.ours]
+        + [mismatches(*r.result, expected_total, expected_outcome) for r in alternation.baseline]
+    )  # fmt: skip
+    emit(bench="scoring", case="columns", n=n, baseline="openfisca-core, the same policy",
+         mismatched=mismatched, identical=mismatched == 0, parse_seconds=round(parse_seconds, 4),
+         outcomes={name: int(np.count_nonzero(expected_outcome == code))
+                   for name, code in OUTCOME_CODE.items()},
+         **alternation.fields())  # fmt: skip
 
-    started, cpu = time.perf_counter(), time.process_time()
-    reference = [score(f, policy) for f in people]
-    engine_seconds, engine_cpu = time.perf_counter() - started, time.process_time() - cpu
-    engine_identical = all(
-        int(r.total_points * 10) == int(ours.total_tenths[i])
-        and OUTCOME_CODE[r.outcome] == int(ours.outcome[i])
-        for i, r in enumerate(reference)
-    )
-    emit(bench="scoring", case="engine", n=n, seconds=round(engine_seconds, 3),
-         cpu_seconds=round(engine_cpu, 3), identical=engine_identical,
-         load_average=os.getloadavg()[0])  # fmt: skip
+    alternation = alternate(lambda: [score(f, policy) for f in people], rounds=args.rounds)
+    mismatched = max(
+        mismatches([int(s.total_points * 10) for s in run.result],
+                   [OUTCOME_CODE[s.outcome] for s in run.result], expected_total, expected_outcome)
+        for run in alternation.ours
+    )  # fmt: skip
+    emit(bench="scoring", case="engine", n=n, mismatched=mismatched, identical=mismatched == 0,
+         compared_with="openfisca-core, the same policy", **alternation.fields(digits=3))  # fmt: skip
 
     build_decisions(people, packed, ours)
     officer = User.objects.create(username="officer", role=Role.OFFICER, district_code=DISTRICT)
     tried = {**document, "version": f"{YEAR}.2-draft", "si_min_months": 24}
     tried["base_points"] = [dict(row) for row in document["base_points"]]
     tried["base_points"][0]["points"] = "105"
+    after_total, after_outcome = openfisca_score(openfisca_system(tried), columns, YEAR)
+    expected_by_facts = {
+        key: (int(total), int(outcome))
+        for key, total, outcome in zip(packed, after_total, after_outcome, strict=True)
+    }
+    expected_summary = whatif_summary(expected_total, expected_outcome, after_total, after_outcome)
     policy_what_if(officer=officer, document=tried)  # warm the connection and the caches
-    started, cpu = time.perf_counter(), time.process_time()
-    result = policy_what_if(officer=officer, document=tried)
-    whatif_seconds, whatif_cpu = time.perf_counter() - started, time.process_time() - cpu
-    expected = score_many(matrix, Policy(tried))
-    emit(bench="scoring", case="whatif", n=result.applications, seconds=round(whatif_seconds, 4),
-         score_seconds=result.seconds["score"], load_seconds=result.seconds["load"],
-         parse_seconds=result.seconds["parse"], summarise_seconds=result.seconds["summarise"],
-         changed_outcome=result.changed_outcome, changed_total=result.changed_total,
-         cpu_seconds=round(whatif_cpu, 4), load_average=os.getloadavg()[0],
-         identical=result.changed_total == int(np.count_nonzero(
-             expected.total_tenths != ours.total_tenths)))  # fmt: skip
+    checks = []
+
+    def whatif():
+        with Recorder(whatif_module) as recorder:
+            result = policy_what_if(officer=officer, document=tried)
+        checks.append((recorder.loaded, recorder.scored))
+        return result
+
+    alternation = alternate(whatif, rounds=args.rounds)
+    mismatched = max(
+        whatif_check(loaded, scored, expected_by_facts, packed) for loaded, scored in checks
+    )
+    summary_mismatched = max(
+        sum(
+            reported_summary(run.result)[name] != expected
+            for name, expected in expected_summary.items()
+        )
+        for run in alternation.ours
+    )
+    result = alternation.ours[-1].result
+
+    def part(name):
+        return round(statistics.median(run.result.seconds[name] for run in alternation.ours), 4)
+
+    emit(bench="scoring", case="whatif", n=result.applications, expected_n=n,
+         score_seconds=part("score"), load_seconds=part("load"), parse_seconds=part("parse"),
+         summarise_seconds=part("summarise"), changed_outcome=result.changed_outcome,
+         changed_total=result.changed_total, compared_with="openfisca-core, the changed policy",
+         mismatched=mismatched, summary_mismatched=summary_mismatched,
+         identical=mismatched == 0 and summary_mismatched == 0 and result.applications == n,
+         **alternation.fields())  # fmt: skip
 
 
 if __name__ == "__main__":
