@@ -131,7 +131,7 @@ class RegistryDeployment:
         }
 
     def audited(self) -> int:
-        """Answered lookups in the registry's own audit log."""
+        """Answered lookups (one per family asked about) in the registry's own audit log."""
         import psycopg
 
         with psycopg.connect(self.url) as conn:

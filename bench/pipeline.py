@@ -349,14 +349,17 @@ def compare(args, url: str, families: list[dict], sides: list, summary) -> None:
     counts = Decision.objects.values("application_id").annotate(n=Count("id")).order_by()
     decided = sum(r["n"] for r in results)
     decided_once = counts.filter(n=1).count() == decided and not counts.filter(n__gt=1)
-    _, expected = baseline()
+    # The bare lookups over every application of the run, as often as each side ran.
+    baselines = [baseline() for _ in range(args.rounds)]
+    expected = baselines[0][1]
     packed = dict(Decision.objects.values_list("application_id", "facts_packed"))
 
     identical = (
         packed == expected and decided_once and not any(r["lost"] or r["errors"] for r in results)
     )
     summary(results, identical=identical, decided=decided, decided_once=decided_once,
-            mismatched=sum(1 for k, v in expected.items() if packed.get(k) != v))  # fmt: skip
+            mismatched=sum(1 for k, v in expected.items() if packed.get(k) != v),
+            baseline_seconds=[seconds for seconds, _ in baselines])  # fmt: skip
 
 
 def _median(results: list[dict], side: str, key: str) -> float:
@@ -366,7 +369,7 @@ def _median(results: list[dict], side: str, key: str) -> float:
 
 
 def django_way_summary(args):
-    def summary(results, *, identical, decided, decided_once, mismatched):
+    def summary(results, *, identical, decided, decided_once, mismatched, baseline_seconds):
         def median(side, key):
             return _median(results, side, key)
 
@@ -400,10 +403,33 @@ def gateway_summary(args, case: str, registry):
     """The HTTP case against the in-process one of the same run: rates are medians of each
     side's phases; the registry's own audit log counts the batches it answered."""
 
-    def summary(results, *, identical, decided, decided_once, mismatched):
+    def summary(results, *, identical, decided, decided_once, mismatched, baseline_seconds):
+        import statistics
+
         http_rate = _median(results, "http", "per_second")
         inprocess_rate = _median(results, "inprocess", "per_second")
         ratio = round(http_rate / inprocess_rate, 3)
+        inprocess_n = sum(r["n"] for r in results if r["side"] == "inprocess")
+        # The bare lookups' rate over all the run's applications, against each side's rate.
+        sql_rate = decided / statistics.median(baseline_seconds)
+        emit(
+            bench="pipeline",
+            case=case,
+            n=inprocess_n,
+            rounds=args.rounds,
+            per_second=inprocess_rate,
+            seconds=round(inprocess_n / inprocess_rate, 3),
+            workers_cpu_ms=_median(results, "inprocess", "workers_cpu_ms"),
+            baseline="raw set-based SQL, one process (the bare lookups, nothing written)",
+            baseline_per_second=round(sql_rate, 1),
+            baseline_seconds_each=[round(seconds, 3) for seconds in baseline_seconds],
+            ratio=round(inprocess_rate / sql_rate, 4),
+            identical=identical,
+            mismatched=mismatched,
+            lost=sum(r["lost"] for r in results),
+            decided_once=decided_once,
+            load_average_before=[r["load_average_before"] for r in results],
+        )
         emit(
             bench="pipeline",
             case=f"{case}-http",
@@ -416,7 +442,7 @@ def gateway_summary(args, case: str, registry):
             workers_cpu_ms=_median(results, "http", "workers_cpu_ms"),
             baseline_workers_cpu_ms=_median(results, "inprocess", "workers_cpu_ms"),
             registry_web_workers=registry.web_workers,
-            registry_answered_batches=registry.audited(),
+            registry_answered_lookups=registry.audited(),
             identical=identical,
             mismatched=mismatched,
             lost=sum(r["lost"] for r in results),
