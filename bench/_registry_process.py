@@ -115,10 +115,23 @@ class RegistryDeployment:
                 raise SystemExit((self.logs / "registry.log").read_text()[-2000:])
             try:
                 httpx.get(f"http://127.0.0.1:{self.port}/accounts/login/", timeout=2)
-                return
+                break
             except httpx.TransportError:
                 time.sleep(0.2)
-        raise SystemExit("the registry's deployment did not answer within 60 s")
+        else:
+            raise SystemExit("the registry's deployment did not answer within 60 s")
+        from _processes import CpuMeter
+
+        self.meter = CpuMeter(self.url)
+        self.meter.roots["web"] = [self.process.pid]
+        self.cpu_before = self.meter.snapshot()
+
+    def cpu_spent(self) -> dict[str, float]:
+        """CPU seconds of the registry's gunicorn and of its database's backends since it
+        started (it answers only the HTTP phases). A backend that closed meanwhile is not
+        counted: a lower bound for the database."""
+        spent = self.meter.spent(self.cpu_before, self.meter.snapshot())
+        return {"web": round(spent["web"], 2), "database": round(spent["database"], 2)}
 
     def worker_env(self, api_key: str) -> dict[str, str]:
         """What enrollment's workers need to ask this registry: its own deployment's apps
