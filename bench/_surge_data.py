@@ -167,8 +167,8 @@ def accounts(records: list[dict]) -> list[dict]:
 def prepare(workdir: Path, count: int, seed: int) -> dict:
     """The district, its registry and schools, and `count` parents plus the warm-up's.
 
-    Writes `warm.json` and `pool.json` ({"parents": [...]}) into `workdir`; the phases take
-    consecutive, never overlapping slices of the pool. Returns what was prepared.
+    Returns the parents, `warm` (the warm-up's) and `pool` (the phases take consecutive,
+    never overlapping slices of it), and what the district and the pool are made of.
     """
     import django
 
@@ -177,9 +177,12 @@ def prepare(workdir: Path, count: int, seed: int) -> dict:
     records = district(folder, count + WARM_UP, seed)
     load_world(folder)
     parents = accounts(records)
-    (workdir / "warm.json").write_text(json.dumps({"parents": parents[:WARM_UP]}))
     pool = parents[WARM_UP:]
-    (workdir / "pool.json").write_text(json.dumps({"parents": pool}))
     with (folder / "communities.csv").open(encoding="utf-8") as handle:
         communities = sum(1 for _ in handle) - 1
-    return {"parents": len(pool), "district_communities": communities, "mix": mix(pool)}
+    return {
+        "warm": parents[:WARM_UP],
+        "pool": pool,
+        "district_communities": communities,
+        "mix": mix(pool),
+    }

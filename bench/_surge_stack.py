@@ -56,21 +56,6 @@ def stack_env(database_url: str, broker_url: str) -> dict:
     return env
 
 
-def way_env(env: dict, ways: tuple[str, ...]) -> dict:
-    """The stack's environment with `ways` done Django's way (bench/django_way.py)."""
-    if not ways:
-        return env
-    return {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "django_way",
-        "DJANGO_WAY_BASE": env["DJANGO_SETTINGS_MODULE"],
-        "DJANGO_WAY": ",".join(ways),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
-        ),
-    }
-
-
 def gunicorn_cmd(args) -> list[str]:
     return [
         PY,
@@ -133,12 +118,10 @@ def start_workers_settled(env: dict, workdir: Path) -> list[subprocess.Popen]:
     return workers
 
 
-def warm_up(host: str, warm_path: Path, bare: int) -> list[str]:
+def warm_up(host: str, parents: list[dict], bare: int) -> list[str]:
     """`bare` health checks and one submission per warm-up parent: every gunicorn worker has
     imported its views and opened its connections before the clock starts."""
     from concurrent.futures import ThreadPoolExecutor
-
-    parents = json.loads(warm_path.read_text())["parents"]
 
     def health(_):
         with urllib.request.urlopen(host + "/api/v1/healthz/", timeout=30) as response:  # noqa: S310
@@ -183,7 +166,7 @@ def drain(database_url: str, timeout: float) -> tuple[int, float]:
 
 def stored(database_url: str) -> dict[str, dict]:
     """Every stored application by child: its refs, how many computed decisions each has, its
-    state, and its current decision's housing class."""
+    state, and its current decision's hukou and housing classes."""
     import psycopg
 
     children: dict[str, dict] = {}
@@ -191,17 +174,18 @@ def stored(database_url: str) -> dict[str, dict]:
         rows = conn.execute(
             "SELECT a.ref, a.child_id_number, a.state, "
             "count(d.id) FILTER (WHERE d.basis = 'computed'), bool_or(d.is_current), "
-            "max(d.housing_class) FILTER (WHERE d.is_current) "
+            "max(d.housing_class) FILTER (WHERE d.is_current), "
+            "max(d.hukou_class) FILTER (WHERE d.is_current) "
             "FROM enrollment_application a LEFT JOIN enrollment_decision d "
             "ON d.application_id = a.id GROUP BY a.id"
         ).fetchall()
-    for ref, child, state, computed, current, housing in rows:
+    for ref, child, state, computed, current, housing, hukou in rows:
         entry = children.setdefault(child, {"refs": [], "computed": [], "states": []})
         entry["refs"].append(ref)
         entry["computed"].append(computed)
         # Verified: decided with a current decision, or sent to an officer (needs_review).
         entry["states"].append(state if state != "decided" or current else "decided-no-current")
-        entry["housing"] = housing or ""
+        entry["classes"] = f"{hukou or '-'}+{housing or '-'}"
     return children
 
 
@@ -220,7 +204,7 @@ def bookkeeping(children: dict[str, dict], sent: list[str], accepted: set[str]) 
         for state in entry["states"]:
             unverified += state not in ("decided", "needs_review")
             states[state] = states.get(state, 0) + 1
-        housing[entry["housing"] or "-"] = housing.get(entry["housing"] or "-", 0) + 1
+        housing[entry["classes"]] = housing.get(entry["classes"], 0) + 1
     lost = len(accepted - refs)
     without = len(refs - accepted)
     return {
@@ -231,7 +215,7 @@ def bookkeeping(children: dict[str, dict], sent: list[str], accepted: set[str]) 
         "decided_twice": decided_twice,
         "unverified": unverified,
         "states": dict(sorted(states.items())),
-        "housing_classes": dict(sorted(housing.items())),
+        "hukou_housing_classes": dict(sorted(housing.items())),
         "consistent": not (lost or without or twice or decided_twice or unverified),
     }
 

@@ -32,7 +32,6 @@ number, so it never touches anyone else's data.
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -145,6 +144,14 @@ def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
             2,
         )
 
+    def median_gen(results):
+        return round(
+            statistics.median(
+                1000 * r["generator_cpu_seconds"] / max(r["requests"], 1) for r in results
+            ),
+            3,
+        )
+
     figures = {
         "n": n,
         "n_total": sum(r["ok"] for r in ours),
@@ -157,11 +164,11 @@ def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
         "baseline_per_second_each": [round(rate, 1) for rate in bare_rates],
         "baseline_seconds": round(n / bare_per_second, 3),
         "ratio": round(per_second / bare_per_second, 4),
-        "p50_ms": statistics.median(r["p50_ms"] for r in ours),
-        "p95_ms": statistics.median(r["p95_ms"] for r in ours),
-        "p99_ms": statistics.median(r["p99_ms"] for r in ours),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in ours), 1),
+        "p95_ms": round(statistics.median(r["p95_ms"] for r in ours), 1),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in ours), 1),
         "max_ms": max(r["max_ms"] for r in ours),
-        "baseline_p99_ms": statistics.median(r["p99_ms"] for r in bare),
+        "baseline_p99_ms": round(statistics.median(r["p99_ms"] for r in bare), 1),
         "errors": sum(r["errors"] for r in ours),
         "baseline_errors": sum(r["errors"] for r in bare),
         "failures_sample": [s for r in ours for s in r["failures_sample"]][:5],
@@ -172,6 +179,8 @@ def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
         "baseline_cpu_ms_per_request": median_cpu_ms(bare),
         **{f"cpu_ms_{part}": median_cpu_ms(ours, part) for part in ours[0]["cpu"]},
         **{f"baseline_cpu_ms_{part}": median_cpu_ms(bare, part) for part in bare[0]["cpu"]},
+        "generator_cpu_ms_per_request": median_gen(ours),
+        "baseline_generator_cpu_ms_per_request": median_gen(bare),
         "load_average_start": fields["load_average_start"],
         "parents_exhausted": any(r["exhausted"] for r in ours),
         "parents_prepared": len(pool),
@@ -230,14 +239,14 @@ def main() -> None:
     started = time.perf_counter()
     prepared = prepare(workdir, need, args.seed)
     prepare_seconds = time.perf_counter() - started
-    pool = json.loads((workdir / "pool.json").read_text())["parents"]
+    pool = prepared["pool"]
     host = f"http://{HOST}:{args.port}"
     processes = []
     try:
         web = start(stack.gunicorn_cmd(args), env, workdir / "gunicorn.log")
         processes.append(web)
         wait_http(host + "/api/v1/healthz/")
-        warm_refs = stack.warm_up(host, workdir / "warm.json", bare=WARM_UP)
+        warm_refs = stack.warm_up(host, prepared["warm"], bare=WARM_UP)
         workers = stack.start_workers_settled(env, workdir)
         processes.extend(workers)
         closed_figures, used = closed(args, env, workers, web, pool)
