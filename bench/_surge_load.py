@@ -44,11 +44,11 @@ def request(host: str, port: int, parent: dict | None) -> bytes:
     return head.encode() + body
 
 
-async def _one(host: str, port: int, data: bytes, due: float | None, timeout: float) -> dict:
+async def _one(host, port, data: bytes, due: float | None, timeout: float, index=None) -> dict:
     loop = asyncio.get_running_loop()
     began = loop.time()
     outcome = {"due": began if due is None else due, "sent": None, "done": None, "status": 0}
-    outcome |= {"ref": None, "error": ""}
+    outcome |= {"ref": None, "error": "", "index": index}
     writer = None
     try:
         async with asyncio.timeout(timeout):
@@ -82,30 +82,41 @@ async def _closed(host, port, parents, users, seconds, timeout):
 
     async def user():
         while loop.time() < end:
+            index = None
             if parents is None:
                 data = bare
             else:
                 if handed["next"] >= len(parents):
                     handed["exhausted"] = True
                     return
-                data = request(host, port, parents[handed["next"]])
+                index = handed["next"]
+                data = request(host, port, parents[index])
                 handed["next"] += 1
-            outcomes.append(await _one(host, port, data, None, timeout))
+            outcomes.append(await _one(host, port, data, None, timeout, index))
 
     await asyncio.gather(*(user() for _ in range(users)))
     return outcomes, handed
 
 
-async def _open(host, port, requests, rate, timeout):
+async def _open(host, port, requests, rate, timeout, backlog):
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
-    tasks = []
+    tasks, waiting = [], {"answers": 0}
+
+    def answered(_task) -> None:
+        waiting["answers"] -= 1
+
     for index, data in enumerate(requests):
         due = start + index / rate
         delay = due - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(_one(host, port, data, due, timeout)))
+        if waiting["answers"] > backlog:
+            break  # the server has fallen behind by more than the backlog allows
+        task = asyncio.create_task(_one(host, port, data, due, timeout, index))
+        task.add_done_callback(answered)
+        waiting["answers"] += 1
+        tasks.append(task)
     return await asyncio.gather(*tasks)
 
 
@@ -143,6 +154,8 @@ def _figures(outcomes: list[dict], generator_cpu: float) -> dict:
         "requests": len(outcomes),
         "ok": len(answered),
         "accepted": [o["ref"] for o in outcomes if o["ref"]],
+        # Parents (by position) whose request got no answer at all: the client gave up.
+        "unanswered": [o["index"] for o in outcomes if o["status"] == 0 and o["index"] is not None],
         "errors": len(outcomes) - len(answered),
         "seconds": max(last - first, 1e-9),
         "p50_ms": _percentile(latency, 0.50),
@@ -166,11 +179,17 @@ def closed_loop(
 
 def open_loop(
     host: str, port: int, parents: list[dict], *, rate: float, late_ms: float = 20.0,
-    timeout: float = 60.0,
+    timeout: float = 30.0, behind_seconds: float = 5.0,
 ) -> dict:  # fmt: skip
-    """One submission for each of `parents`, `rate` a second, on schedule."""
+    """One submission for each of `parents`, `rate` a second, on schedule.
+
+    A machine that cannot keep up would pile up answers without end: once more than
+    `behind_seconds` worth of requests are waiting for their answers, no more are sent, and
+    the run says so (`fell_behind`, `scheduled` against `requests`).
+    """
     requests = [request(host, port, parent) for parent in parents]
-    outcomes, cpu = _run(_open(host, port, requests, rate, timeout))
+    backlog = max(1, round(rate * behind_seconds))
+    outcomes, cpu = _run(_open(host, port, requests, rate, timeout, backlog))
     figures = _figures(outcomes, cpu)
     sent = [o for o in outcomes if o["sent"] is not None]
     lateness = [1000 * (o["sent"] - o["due"]) for o in sent]
@@ -179,8 +198,15 @@ def open_loop(
     late = sum(1 for value in lateness if value > late_ms)
     sent_times = [o["sent"] for o in sent]
     span = max(sent_times) - min(sent_times) if len(sent_times) > 1 else 0.0
+    achieved = figures["ok"] / figures["seconds"]
     return {
         **figures,
+        "scheduled": len(requests),
+        "fell_behind": len(outcomes) < len(requests),
+        # Kept up: every request sent and answered, at (nearly) the rate they were sent at.
+        "kept_up": len(outcomes) == len(requests)
+        and figures["errors"] == 0
+        and achieved >= 0.95 * rate,
         "target_per_second": rate,
         "sent_per_second": round((len(sent) - 1) / span, 1) if span else 0.0,
         "service_p99_ms": _percentile(service, 0.99),

@@ -189,33 +189,42 @@ def stored(database_url: str) -> dict[str, dict]:
     return children
 
 
-def bookkeeping(children: dict[str, dict], sent: list[str], accepted: set[str]) -> dict:
+def bookkeeping(
+    children: dict[str, dict],
+    sent: list[str],
+    accepted: set[str],
+    unanswered: set[str] = frozenset(),
+) -> dict:
     """What the database holds for one case's parents (`sent`: the children submitted for):
-    lost (answered 201, not stored), stored without a 201, stored twice (one child, two
-    applications), decided twice (two computed decisions), not verified to the end."""
-    refs, twice, decided_twice, unverified, housing, states = set(), 0, 0, 0, {}, {}
+    lost (answered 201, not stored), stored without a 201 (answered otherwise, yet stored),
+    stored twice (one child, two applications), decided twice (two computed decisions), not
+    verified to the end. A request the client gave up on (`unanswered`, no answer at all) may
+    be stored or not: counted apart, as `stored_unanswered`."""
+    refs, unanswered_refs, twice, decided_twice, unverified = set(), set(), 0, 0, 0
+    classes, states = {}, {}
     for child in sent:
         entry = children.get(child)
         if entry is None:
             continue
-        refs.update(entry["refs"])
+        (unanswered_refs if child in unanswered else refs).update(entry["refs"])
         twice += len(entry["refs"]) > 1
         decided_twice += sum(count > 1 for count in entry["computed"])
         for state in entry["states"]:
             unverified += state not in ("decided", "needs_review")
             states[state] = states.get(state, 0) + 1
-        housing[entry["classes"]] = housing.get(entry["classes"], 0) + 1
+        classes[entry["classes"]] = classes.get(entry["classes"], 0) + 1
     lost = len(accepted - refs)
     without = len(refs - accepted)
     return {
-        "stored": len(refs),
+        "stored": len(refs) + len(unanswered_refs),
         "lost": lost,
         "stored_without_201": without,
+        "stored_unanswered": len(unanswered_refs),
         "stored_twice": twice,
         "decided_twice": decided_twice,
         "unverified": unverified,
         "states": dict(sorted(states.items())),
-        "hukou_housing_classes": dict(sorted(housing.items())),
+        "hukou_housing_classes": dict(sorted(classes.items())),
         "consistent": not (lost or without or twice or decided_twice or unverified),
     }
 

@@ -5,19 +5,22 @@ verifying throughout. The submissions are a synthetic district's (`generate_dist
 through `import_registry`, `import_communities` and `import_schools`): its applications as
 their parents would send them, each parent signed in and submitting once (bench/_surge_data.py).
 
-Two cases:
-1. `closed-…`: locust users, each sending as soon as its last answer came (no think time),
+Two cases, both driven by one asyncio client in this process (bench/_surge_load.py):
+1. `closed-…`: `--users` users, each sending as soon as its last answer came (no think time),
    submitting for `--seconds`, alternated `--rounds` times with the baseline, the same users
    on the bare Django JSON endpoint GET /api/v1/healthz/ (no sign-in, one SELECT 1): what the
    stack serves with no product logic (bench/_common.alternate: ours, bare, bare, ours, ...).
-2. `open-…`: submissions fired at `--open-rate` a second on schedule, whatever the answers
-   (bench/_surge_open.py): the latency a parent sees at that arrival rate, and whether the
-   generator kept its schedule.
+2. `open-…`: submissions fired at `--open-rate` a second on schedule, whatever the answers:
+   the latency a parent sees at that arrival rate (counted from each request's due time),
+   whether the generator kept its schedule (`late_sends`, `schedule_kept`) and whether the
+   machine kept up (`kept_up`; one that falls more than 5 s behind stops sending and says so,
+   `fell_behind`).
 
 Every phase's `seconds` is measured: from its first request sent to its last answer received.
 The workers drain the queue before every phase (untimed); at the end the run compares, for
 each case, the refs of its 201 answers with the applications stored for its parents (lost,
-stored without a 201, stored twice) and checks every one was verified exactly once.
+stored without a 201, stored twice) and checks every one was verified exactly once
+(`decided_twice`, `unverified`); `identical` is true when all of them are zero.
 
 Parents are prepared (untimed) for `--max-rate` submissions a second in every closed-loop
 phase plus the open loop's; a phase that runs out says so (`parents_exhausted`, and the run
@@ -93,6 +96,10 @@ def parse_args():
     return args
 
 
+def child(parent: dict) -> str:
+    return parent["payload"]["child"]["id_number"]
+
+
 def cpu_ms(cpu: dict, requests: int) -> dict:
     """CPU milliseconds per answered request, by part (web, workers, database)."""
     return {f"cpu_ms_{part}": round(1000 * v / max(requests, 1), 2) for part, v in cpu.items()}
@@ -117,7 +124,7 @@ def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
         result["cpu"] = CpuMeter.spent(before, cpu.snapshot())
         result["cpu_seconds"] = sum(result["cpu"].values())
         if mode == "submit":
-            result["first_parent"] = state["offset"]
+            result["unanswered"] = [state["offset"] + i for i in result["unanswered"]]
             state["offset"] += result["used"]
         return result
 
@@ -186,6 +193,7 @@ def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
         "parents_prepared": len(pool),
         "parents_used": state["offset"],
         "accepted": {ref for r in ours for ref in r["accepted"]},
+        "unanswered": {i for r in ours for i in r["unanswered"]},
     }
     return figures, state["offset"]
 
@@ -202,12 +210,16 @@ def opened(args, env, workers, web, parents) -> dict:
     )
     spent = CpuMeter.spent(before, cpu.snapshot())
     result = run.result
-    return {
-        **{k: v for k, v in result.items() if k not in ("ok", "requests", "accepted")},
+    first = {
         "n": result["ok"],
         "requests": result["requests"],
         "seconds": round(result["seconds"], 3),
         "per_second": round(result["ok"] / result["seconds"], 1),
+    }
+    return {
+        **first,
+        **{k: v for k, v in result.items() if k not in ("ok", "accepted", "unanswered", *first)},
+        "unanswered": set(result["unanswered"]),
         "cpu_seconds": round(run.cpu_seconds + sum(spent.values()), 3),
         "generator_cpu_seconds": round(result["generator_cpu_seconds"], 3),
         **cpu_ms(spent, result["requests"]),
@@ -268,8 +280,9 @@ def main() -> None:
     }
     closed_books = stack.bookkeeping(
         children,
-        [p["payload"]["child"]["id_number"] for p in pool[:used]],
+        [child(p) for p in pool[:used]],
         closed_figures.pop("accepted"),
+        {child(pool[i]) for i in closed_figures.pop("unanswered")},
     )
     emit(
         bench="surge",
@@ -281,8 +294,9 @@ def main() -> None:
     )
     open_books = stack.bookkeeping(
         children,
-        [p["payload"]["child"]["id_number"] for p in open_parents],
+        [child(p) for p in open_parents[: open_figures["requests"]]],
         open_figures.pop("accepted"),
+        {child(open_parents[i]) for i in open_figures.pop("unanswered")},
     )
     open_exhausted = len(open_parents) < args.open_count
     emit(
