@@ -61,12 +61,14 @@ HOST = "127.0.0.1"
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="shrinks durations")
-    parser.add_argument("--users", type=int, default=48, help="closed loop: locust users")
+    parser.add_argument("--users", type=int, default=48, help="closed loop: concurrent users")
     parser.add_argument("--seconds", type=int, default=15, help="each closed-loop phase")
     parser.add_argument("--rounds", type=int, default=5, help="closed loop: ours/bare rounds")
     parser.add_argument("--open-rate", type=float, default=100.0, help="open loop: per second")
     parser.add_argument("--open-seconds", type=int, default=30, help="open loop: duration")
-    parser.add_argument("--late-ms", type=float, default=20.0, help="open loop: a late send")
+    parser.add_argument(
+        "--late-ms", type=float, default=20.0, help="open loop: a send this late (ms) is late"
+    )
     parser.add_argument(
         "--max-rate",
         type=int,
