@@ -12,6 +12,7 @@ import collections
 import json
 import math
 import secrets
+import shutil
 from pathlib import Path
 
 YEAR = 2027
@@ -86,7 +87,7 @@ def load_world(folder: Path) -> None:
     from registry.services.clients import department_client_create
 
     # Their reports go to a log of their own: this run's output is its JSON lines.
-    with (folder / "import.log").open("w") as log:
+    with (folder.parent / "import.log").open("w") as log:
         call_command("import_registry", str(folder), stdout=log)
         call_command("import_communities", str(folder / "communities.csv"), stdout=log)
         call_command("import_schools", str(folder / "schools.csv"), year=YEAR, stdout=log)
@@ -176,10 +177,12 @@ def prepare(workdir: Path, count: int, seed: int) -> dict:
     folder = workdir / "district"
     records = district(folder, count + WARM_UP, seed)
     load_world(folder)
-    parents = accounts(records)
-    pool = parents[WARM_UP:]
     with (folder / "communities.csv").open(encoding="utf-8") as handle:
         communities = sum(1 for _ in handle) - 1
+    # The feeds are in the database now; a full run's are a couple of hundred megabytes.
+    shutil.rmtree(folder)
+    parents = accounts(records)
+    pool = parents[WARM_UP:]
     return {
         "warm": parents[:WARM_UP],
         "pool": pool,
