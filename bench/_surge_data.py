@@ -1,8 +1,19 @@
-"""The surge's data: the registry families and parents it prepares before the load, through the product's own services."""
+"""The surge's data: a synthetic district from `generate_district` loaded through the product's
+own commands, and one signed-in parent account for each of its applications.
 
+The district's `applications.jsonl` (INTERCHANGE.md) becomes the API's submission payloads as
+they are: one or two guardians, one to three schools, every community of the district, and
+whatever housing the registry gives each family (owned, shared, rented, none). Each parent is
+the guardian who gave consent; its account has verified that identity, and its session is
+where signing in puts it. Every parent submits once, so every 201 is one new application.
+"""
+
+import collections
 import json
+import math
 import secrets
-from datetime import date, timedelta
+import shutil
+from pathlib import Path
 
 YEAR = 2027
 
@@ -10,55 +21,76 @@ YEAR = 2027
 # opened its database and broker connections (the first request of a worker takes ~1 s).
 WARM_UP = 160
 
-
-HOME = "440604010003"
-
-
-SCHOOL = "S440604001"
+# Applications per household in generate_district's output (about 0.49): the first guess of
+# how many households give the applications a run needs; a short district is made again.
+APPLICATIONS_PER_HOUSEHOLD = 0.45
 
 
-def population(count: int) -> list[tuple[str, str]]:
-    """(child, mother) ID number pairs: children born in the 2027 window, all distinct."""
-    from registry.idnumber import make
+def district(folder: Path, applications: int, seed: int) -> list[dict]:
+    """Generate a district with at least `applications` applications of distinct applying
+    parents; returns them (the registry, schools and communities stay in `folder`)."""
+    from registry.demo.district import generate_district
 
-    pairs = []
-    day = date(2019, 9, 1)
-    sequence = 1
-    for index in range(count):
-        child = make("440604", day, sequence)
-        mother = make("440604", date(1985, 1, 1) + timedelta(days=index // 900), index % 900 + 1)
-        pairs.append((child, mother))
-        sequence += 1
-        if sequence > 999:
-            sequence, day = 1, day + timedelta(days=1)
-    return pairs
+    households = max(200, math.ceil(applications / APPLICATIONS_PER_HOUSEHOLD))
+    while True:
+        generate_district(households=households, seed=seed, year=YEAR, out=folder)
+        usable, parents = [], set()
+        with (folder / "applications.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                # One account per identity: a guardian who consents for two children applies
+                # with the first only.
+                if record["consent"]["given_by"] not in parents:
+                    parents.add(record["consent"]["given_by"])
+                    usable.append(record)
+        if len(usable) >= applications:
+            return usable[:applications]
+        households = math.ceil(households * applications / max(len(usable), 1) * 1.05)
 
 
-def prepare(groups: list[dict], per_group: int) -> None:
-    """Registry facts, the district, parent accounts and their sessions; the plans for locust.
+def payload(record: dict) -> dict:
+    """An applications.jsonl record as the parent's own submission (POST /api/v1/applications/)."""
+    return {
+        "admission_year": record["admission_year"],
+        "grade": record.get("grade", "primary1"),
+        "child": {"name": record["child"]["name"], "id_number": record["child"]["id_number"]},
+        "guardians": [
+            {"name": g["name"], "id_number": g["id_number"], "relation": g["relation"]}
+            for g in record["guardians"]
+        ],
+        "home_community_code": record["home_community_code"],
+        "home_address": record.get("home_address", ""),
+        "preferences": list(record["preferences"]),
+        "consent_given_by": record["consent"]["given_by"],
+    }
 
-    Each group ({"plan": path, "warm": path, "ways": (...)}) gets parents of its own. Their
-    sessions are where signing in puts them: in the database, and with `CACHE_URL` in the
-    cache too (Django's `cached_db` store).
-    """
-    import django
 
-    django.setup()
+def mix(parents: list[dict]) -> dict:
+    """What the submissions are made of: guardians and schools per application, communities."""
+    guardians = collections.Counter(len(p["payload"]["guardians"]) for p in parents)
+    schools = collections.Counter(len(p["payload"]["preferences"]) for p in parents)
+    return {
+        "guardians": {str(k): v for k, v in sorted(guardians.items())},
+        "schools": {str(k): v for k, v in sorted(schools.items())},
+        "communities": len({p["payload"]["home_community_code"] for p in parents}),
+    }
+
+
+def load_world(folder: Path) -> None:
+    """The registry feeds, communities and schools through the product's own commands; the
+    default points policy; the bureau's registry client with this run's consent key."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends import cached_db
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.core.cache import caches
+    from django.core.management import call_command
 
     from enrollment.consent_tokens import consent_public_key
-    from enrollment.models import Community, Role, School, User
     from enrollment.services.policies import policy_install_default
-    from registry.models import HukouRecord, ImportBatch, PropertyRecord, Source
     from registry.services.clients import department_client_create
 
-    count = len(groups) * (per_group + WARM_UP)
+    # Their reports go to a log of their own: this run's output is its JSON lines.
+    with (folder.parent / "import.log").open("w") as log:
+        call_command("import_registry", str(folder), stdout=log)
+        call_command("import_communities", str(folder / "communities.csv"), stdout=log)
+        call_command("import_schools", str(folder / "schools.csv"), year=YEAR, stdout=log)
     policy_install_default(admission_year=YEAR)
     # The registry checks each question's consent token with the bureau's registered key.
     department_client_create(
@@ -67,120 +99,93 @@ def prepare(groups: list[dict], per_group: int) -> None:
         scopes=["verify"],
         consent_public_key=consent_public_key(),
     )
-    Community.objects.create(code=HOME, district_code="440604", name="示范社区")
-    School.objects.create(
-        code=SCHOOL,
-        admission_year=YEAR,
-        name="示范小学",
-        district_code="440604",
-        kind=School.Kind.PUBLIC,
-        capacity=3000,
-        catchment_communities=[HOME],
-    )
-    pairs = population(count)
-    hukou = ImportBatch.objects.create(
-        source=Source.HUKOU, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
-    )
-    housing = ImportBatch.objects.create(
-        source=Source.PROPERTY, as_of=date(2027, 3, 1), status=ImportBatch.Status.DONE
-    )
-    # The mother's hukou in her child's household: the registry looks up the facts of related
-    # guardians only (DOMAIN.md "Guardianship"), so her flat counts and the family is decided.
-    HukouRecord.objects.bulk_create(
-        (
-            HukouRecord(
-                batch=hukou,
-                as_of=hukou.as_of,
-                id_number=person,
-                name=name,
-                sex=sex,
-                birth_date=date(int(person[6:10]), int(person[10:12]), int(person[12:14])),
-                hukou_district_code="440604",
-                community_code=HOME,
-                registered_on=date(2020, 6, 1),
-                household_no=f"S{index:07d}",
-            )
-            for index, (child, mother) in enumerate(pairs)
-            for person, name, sex in ((child, "儿童", "M"), (mother, "李美玲", "F"))
-        ),
-        batch_size=2000,
-    )
-    PropertyRecord.objects.bulk_create(
-        (
-            PropertyRecord(
-                batch=housing,
-                as_of=housing.as_of,
-                certificate_no=f"粤2020佛禅不动产权第{index:07d}号",
-                owner_id_number=mother,
-                share_percent=100,
-                community_code=HOME,
-                registered_on=date(2019, 1, 1),
-            )
-            for index, (_, mother) in enumerate(pairs)
-        ),
-        batch_size=2000,
-    )
-    # Accounts are created with an unusable password: the parents sign in by session, which
-    # is what a phone holds after the one login of the day. Each has verified its identity
-    # (enrollment.services.identity) as the mother it names, as applying requires.
+
+
+def accounts(records: list[dict]) -> list[dict]:
+    """A parent account and a signed-in session for each record: [{session, csrf, payload}].
+
+    Accounts are created with an unusable password: the parents sign in by session, which is
+    what a phone holds after the one login of the day. The sessions are in the database, and
+    with `CACHE_URL` in the cache too (Django's `cached_db` store).
+    """
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends import cached_db
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
+
+    from enrollment.models import Role, User
+
+    unusable = make_password(None)
     User.objects.bulk_create(
         (
             User(
                 username=f"surge-parent-{index}",
                 role=Role.PARENT,
-                password=make_password(None),
-                verified_id_number=mother,
+                password=unusable,
+                verified_id_number=record["consent"]["given_by"],
             )
-            for index, (_, mother) in enumerate(pairs)
+            for index, record in enumerate(records)
         ),
         batch_size=2000,
     )
-    users = list(
-        User.objects.filter(username__startswith="surge-parent-")
-        .order_by("id")
-        .only("id", "password")
-    )
+    by_identity = {
+        user.verified_id_number: user
+        for user in User.objects.filter(username__startswith="surge-parent-").only(
+            "id", "password", "verified_id_number"
+        )
+    }
     store = SessionStore()
     expiry = store.get_expiry_date()
     backend = settings.AUTHENTICATION_BACKENDS[-1]
     cached_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
-    cache = caches["default"] if cached_sessions else None
-    sessions = []
-    people = list(zip(users, pairs, strict=True))
-    for number, group in enumerate(groups):
-        cached = {}
-        parents = []
-        share = people[number * (per_group + WARM_UP) : (number + 1) * (per_group + WARM_UP)]
-        for user, (child, mother) in share:
-            key = secrets.token_hex(16)
-            data = {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: backend,
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-            sessions.append(
-                Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
-            )
-            cached[cached_db.KEY_PREFIX + key] = data
-            parents.append(
-                {
-                    "session": key,
-                    "csrf": secrets.token_hex(16),
-                    "payload": {
-                        "admission_year": YEAR,
-                        "child": {"name": "陈小明", "id_number": child},
-                        "guardians": [
-                            {"name": "李美玲", "id_number": mother, "relation": "mother"}
-                        ],
-                        "home_community_code": HOME,
-                        "preferences": [SCHOOL],
-                        "consent_given_by": mother,
-                    },
-                }
-            )
-        if cache is not None:
-            # What Django's cached_db store keeps after a sign-in (same key, same expiry).
-            cache.set_many(cached, store.get_expiry_age())
-        group["plan"].write_text(json.dumps({"parents": parents[:-WARM_UP]}))
-        group["warm"].write_text(json.dumps({"parents": parents[-WARM_UP:]}))
+    sessions, cached, parents = [], {}, []
+    for record in records:
+        user = by_identity[record["consent"]["given_by"]]
+        key = secrets.token_hex(16)
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: backend,
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expiry)
+        )
+        cached[cached_db.KEY_PREFIX + key] = data
+        parents.append({"session": key, "csrf": secrets.token_hex(16), "payload": payload(record)})
     Session.objects.bulk_create(sessions, batch_size=2000)
+    if cached_sessions:
+        # What Django's cached_db store keeps after a sign-in (same key, same expiry).
+        cache = caches["default"]
+        items = list(cached.items())
+        for start in range(0, len(items), 2000):
+            cache.set_many(dict(items[start : start + 2000]), store.get_expiry_age())
+    return parents
+
+
+def prepare(workdir: Path, count: int, seed: int) -> dict:
+    """The district, its registry and schools, and `count` parents plus the warm-up's.
+
+    Returns the parents, `warm` (the warm-up's) and `pool` (the phases take consecutive,
+    never overlapping slices of it), and what the district and the pool are made of.
+    """
+    import django
+
+    django.setup()
+    folder = workdir / "district"
+    records = district(folder, count + WARM_UP, seed)
+    load_world(folder)
+    with (folder / "communities.csv").open(encoding="utf-8") as handle:
+        communities = sum(1 for _ in handle) - 1
+    # The feeds are in the database now; a full run's are a couple of hundred megabytes.
+    shutil.rmtree(folder)
+    parents = accounts(records)
+    pool = parents[WARM_UP:]
+    return {
+        "warm": parents[:WARM_UP],
+        "pool": pool,
+        "district_communities": communities,
+        "mix": mix(pool),
+    }

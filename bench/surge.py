@@ -1,63 +1,80 @@
 """Opening-day surge: parents submitting over HTTP, through the production stack.
 
-gunicorn (config.settings.production) on loopback, PostgreSQL, Redis and two Celery workers;
-locust drives it headless. Two phases in one run, each with the same number of users:
-1. bare: GET /api/v1/healthz/ (no auth, one SELECT 1): what the stack serves at most;
-2. submit: POST /api/v1/applications/, every request a different signed-in parent.
-Afterwards the workers drain the queue, and the run checks that the applications stored equal
-the 201 responses and that every one of them reached a decision.
+gunicorn (config.settings.production) on loopback, PostgreSQL, Redis and two Celery workers
+verifying throughout. The submissions are a synthetic district's (`generate_district`, loaded
+through `import_registry`, `import_communities` and `import_schools`): its applications as
+their parents would send them, each parent signed in and submitting once (bench/_surge_data.py).
+
+Two cases, both driven by one asyncio client in this process (bench/_surge_load.py):
+1. `closed-…`: `--users` users, each sending as soon as its last answer came (no think time),
+   submitting for `--seconds`, alternated `--rounds` times with the baseline, the same users
+   on the bare Django JSON endpoint GET /api/v1/healthz/ (no sign-in, one SELECT 1): what the
+   stack serves with no product logic (bench/_common.alternate: ours, bare, bare, ours, ...).
+2. `open-…`: submissions fired at `--open-rate` a second on schedule, whatever the answers:
+   the latency a parent sees at that arrival rate (counted from each request's due time),
+   whether the generator kept its schedule (`late_sends`, `schedule_kept`) and whether the
+   machine kept up (`kept_up`; one that falls more than 5 s behind stops sending and says so,
+   `fell_behind`).
+
+Every phase's `seconds` is measured: from its first request sent to its last answer received.
+The workers drain the queue before every phase (untimed); at the end the run compares, for
+each case, the refs of its 201 answers with the applications stored for its parents (lost,
+stored without a 201, stored twice) and checks every one was verified exactly once
+(`decided_twice`, `unverified`); `identical` is true when all of them are zero.
+
+Parents are prepared (untimed) for `--max-rate` submissions a second in every closed-loop
+phase plus the open loop's; a phase that runs out says so (`parents_exhausted`, and the run
+exits with status 3): its rate is then still measured, but the run is not valid.
 
 The run uses its own database (bench_surge, dropped and created) and its own Redis database
 number, so it never touches anyone else's data.
 
-    python bench/surge.py            # 60 s of submissions, 30 s of baseline, 48 users
-    python bench/surge.py --scale 0.2
-
-With `--compare`, the run measures the product's hand-written paths against Django's own way
-(bench/django_way.py) instead: submission phases only, each with parents of its own and
-gunicorn started anew, alternating the product's stack with stacks where the named paths are
-Django's (`--compare submission`: ours, Django's, Django's, ours, ... for `--rounds` rounds;
-with several paths, ours, a, b, then b, a, ours, so that with an even number of rounds every
-side runs first as often as last). The workers run throughout and the queue is drained
-between phases. One JSON line per phase, then one per path with the medians of each side:
-
-    python bench/surge.py --compare submission --rounds 6 --scale 0.2
+    python bench/surge.py                  # 5 x (15 s submitting, 15 s bare), 30 s open loop
+    python bench/surge.py --scale 0.2 --rounds 3 --users 16 --open-rate 40
+    python bench/surge.py --compare submission --rounds 6 --scale 0.2   # against the ORM's saves
 """
 
 import argparse
-import base64
-import csv
-import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from _common import recreate_database
-from _processes import CpuMeter, start, stop, wait_http
+import _surge_stack as stack
+from _common import alternate, emit, load_average, recreate_database, timed
+from _processes import CpuMeter, start, wait_http
 from _surge_data import WARM_UP, prepare
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-PY = sys.executable
-
+from _surge_load import closed_loop, open_loop
 
 # The hand-written paths a submission goes through, each of which bench/django_way.py can
 # replace with Django's own.
 COMPARABLE = {"submission"}
 
 
+HOST = "127.0.0.1"
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="shrinks durations")
-    parser.add_argument("--users", type=int, default=48, help="concurrent locust users")
-    parser.add_argument("--seconds", type=int, default=60, help="submission phase at scale 1")
-    parser.add_argument("--baseline-seconds", type=int, default=30, help="bare phase at scale 1")
+    parser.add_argument("--users", type=int, default=48, help="closed loop: concurrent users")
+    parser.add_argument("--seconds", type=int, default=15, help="each closed-loop phase")
+    parser.add_argument("--rounds", type=int, default=5, help="closed loop: ours/bare rounds")
+    parser.add_argument("--open-rate", type=float, default=100.0, help="open loop: per second")
+    parser.add_argument("--open-seconds", type=int, default=30, help="open loop: duration")
+    parser.add_argument(
+        "--late-ms", type=float, default=20.0, help="open loop: a send this late (ms) is late"
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=int,
+        default=400,
+        help="submissions a second every closed-loop phase is prepared for",
+    )
     # As docs/operations.md deploys a 2-core web host: cores + 1 single-threaded workers (a
     # CPU-bound request gains nothing from a second thread but a longer tail).
     parser.add_argument("--gunicorn-workers", type=int, default=3)
@@ -65,523 +82,240 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--database", default="bench_surge")
     parser.add_argument("--redis-db", type=int, default=7)
-    parser.add_argument("--drain-timeout", type=int, default=900)
+    parser.add_argument("--drain-timeout", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=2027, help="generate_district's seed")
     parser.add_argument(
-        "--max-rate", type=int, default=150, help="parents prepared per second of submissions"
+        "--compare", default="", help="hand-written paths to run against Django's way"
     )
-    parser.add_argument(
-        "--workers-during-load",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="run the Celery workers while locust submits (as on the real day)",
-    )
-    parser.add_argument(
-        "--compare",
-        default="",
-        help="hand-written paths to run against Django's way (submission)",
-    )
-    parser.add_argument("--rounds", type=int, default=4, help="rounds of phases with --compare")
     args = parser.parse_args()
     args.compare = [way for way in args.compare.split(",") if way]
     unknown = set(args.compare) - COMPARABLE
     if unknown:
         parser.error(f"--compare takes {', '.join(sorted(COMPARABLE))}, not {sorted(unknown)}")
+    args.closed_seconds = max(5, round(args.seconds * args.scale))
+    args.open_seconds = max(5, round(args.open_seconds * args.scale))
+    args.open_count = math.ceil(args.open_rate * args.open_seconds)
     return args
 
 
-def urls(args) -> tuple[str, str]:
-    base_db = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"))
-    database_url = urlunsplit(base_db._replace(path="/" + args.database))
-    base_broker = urlsplit(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
-    broker_url = urlunsplit(base_broker._replace(path=f"/{args.redis_db}"))
-    return database_url, broker_url
+def child(parent: dict) -> str:
+    return parent["payload"]["child"]["id_number"]
 
 
-def stack_env(database_url: str, broker_url: str) -> dict:
-    """The production settings with deploy/production.env.example's variables, local services."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": "bench-surge-" + "k" * 60,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": broker_url,
-            # Sessions cached as production caches them; one Redis database number for the
-            # whole run (the cache's keys and the broker's never meet, and the run flushes it).
-            "CACHE_URL": broker_url,
-            "REGISTRY_GATEWAY": "inprocess",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            # A key of this run's own; `prepare` registers its public half with the registry.
-            "CONSENT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
-            # Production requires the audit log's keys and its anchors' file: both this run's
-            # own (a file per run, so no run reads anchors made with another run's key).
-            "AUDIT_LOG_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
-            "AUDIT_ANCHOR_PATH": str(Path(tempfile.gettempdir()) / f"surge-{os.getpid()}.anchors"),
-        }
-    )
-    return env
+def cpu_ms(cpu: dict, requests: int) -> dict:
+    """CPU milliseconds per answered request, by part (web, workers, database)."""
+    return {f"cpu_ms_{part}": round(1000 * v / max(requests, 1), 2) for part, v in cpu.items()}
 
 
-def way_env(env: dict, ways: tuple[str, ...]) -> dict:
-    """The stack's environment with `ways` done Django's way (bench/django_way.py)."""
-    if not ways:
-        return env
-    return {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "django_way",
-        "DJANGO_WAY_BASE": env["DJANGO_SETTINGS_MODULE"],
-        "DJANGO_WAY": ",".join(ways),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
-        ),
-    }
-
-
-def warm_up(host: str, warm_path: Path) -> list[str]:
-    from concurrent.futures import ThreadPoolExecutor
-
-    parents = json.loads(warm_path.read_text())["parents"]
-
-    def bare(_):
-        with urllib.request.urlopen(host + "/api/v1/healthz/", timeout=30) as response:  # noqa: S310
-            return response.status
-
-    def submit(parent):
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            host + "/api/v1/applications/",
-            data=json.dumps(parent["payload"]).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Cookie": f"sessionid={parent['session']}; csrftoken={parent['csrf']}",
-                "X-CSRFToken": parent["csrf"],
-            },
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return json.loads(response.read())["ref"]
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(bare, range(WARM_UP)))
-        return list(pool.map(submit, parents))
-
-
-def run_locust(mode, users, seconds, host, plan, env, workdir: Path, name: str = "") -> dict:
-    label = name or mode
-    prefix = workdir / f"locust-{label}"
-    ledger = workdir / f"ledger-{label}.json"
-    cmd = [
-        PY,
-        "-m",
-        "locust",
-        "-f",
-        str(ROOT / "bench" / "locustfile_surge.py"),
-        "--headless",
-        "--users",
-        str(users),
-        "--spawn-rate",
-        str(users),
-        "--run-time",
-        f"{seconds}s",
-        "--host",
-        host,
-        "--csv",
-        str(prefix),
-        "--only-summary",
-        "--stop-timeout",
-        "30",
-        "--loglevel",
-        "WARNING",
-    ]
-    started = time.monotonic()
-    import resource
-
-    generator_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        cmd,
-        cwd=ROOT,
-        env={
-            **env,
-            "SURGE_MODE": mode,
-            "SURGE_PLAN": str(plan),
-            "SURGE_LEDGER": str(ledger),
-        },
-        stdout=(workdir / f"locust-{label}.log").open("w"),
-        stderr=subprocess.STDOUT,
-        check=False,
-        timeout=seconds + 120,
-    )
-    elapsed = time.monotonic() - started
-    generator_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    generator_cpu = (generator_after.ru_utime + generator_after.ru_stime) - (
-        generator_before.ru_utime + generator_before.ru_stime
-    )
-    with open(f"{prefix}_stats.csv") as handle:
-        rows = {row["Name"]: row for row in csv.DictReader(handle)}
-    row = rows["Aggregated"]
-    count = int(row["Request Count"])
-    failures = int(row["Failure Count"])
-    with open(f"{prefix}_failures.csv") as handle:
-        failures_sample = [f"{r['Error']} x{r['Occurrences']}" for r in csv.DictReader(handle)][:5]
-    with open(f"{prefix}_stats_history.csv") as handle:
-        history = list(csv.DictReader(handle))
-    first = float(history[0]["Timestamp"]) if history else 0
-    last = float(history[-1]["Timestamp"]) if history else 0
-    accepted = json.loads(ledger.read_text()) if mode == "submit" and ledger.exists() else None
-    return {
-        "requests": count,
-        "failures": failures,
-        "ok": len(accepted) if accepted is not None else count - failures,
-        "accepted": accepted or [],
-        "seconds": max(last - first, 1.0) if history else elapsed,
-        "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]),
-        "p99_ms": float(row["99%"]),
-        "max_ms": float(row["Max Response Time"]),
-        "locust_rps": float(row["Requests/s"]),
-        "failures_sample": failures_sample,
-        "generator_cpu_seconds": generator_cpu,
-    }
-
-
-def drained(database_url: str, timeout: float) -> tuple[dict, set[str], float]:
-    import psycopg
-
-    started = time.monotonic()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while True:
-            open_jobs = conn.execute(
-                "SELECT count(*) FROM enrollment_verificationjob "
-                "WHERE status IN ('pending', 'running', 'waiting_registry')"
-            ).fetchone()[0]
-            if open_jobs == 0 or time.monotonic() - started > timeout:
-                break
-            time.sleep(1)
-        figures = {
-            "stored": conn.execute("SELECT count(*) FROM enrollment_application").fetchone()[0],
-            "decided": conn.execute(
-                "SELECT count(*) FROM enrollment_application WHERE state = 'decided'"
-            ).fetchone()[0],
-            "with_current_decision": conn.execute(
-                "SELECT count(DISTINCT application_id) FROM enrollment_decision WHERE is_current"
-            ).fetchone()[0],
-            "decided_twice": conn.execute(
-                "SELECT count(*) FROM (SELECT application_id FROM enrollment_decision "
-                "WHERE basis = 'computed' GROUP BY application_id HAVING count(*) > 1) t"
-            ).fetchone()[0],
-            "open_jobs": open_jobs,
-        }
-        refs = {row[0] for row in conn.execute("SELECT ref FROM enrollment_application")}
-    return figures, refs, time.monotonic() - started
-
-
-def gunicorn_cmd(args) -> list[str]:
-    return [
-        PY,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{args.port}",
-        "--workers",
-        str(args.gunicorn_workers),
-        "--threads",
-        str(args.gunicorn_threads),
-        "--worker-class",
-        "gthread" if args.gunicorn_threads > 1 else "sync",
-        "--backlog",
-        "2048",
-        "--keep-alive",
-        "5",
-        "--preload",
-    ]
-
-
-def start_workers_settled(env: dict, workdir: Path) -> list[subprocess.Popen]:
-    """Two Celery workers, returned once they have finished booting (boot costs seconds of
-    CPU, which the meter must not count)."""
-    worker_cmd = [
-        PY,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-Q",
-        "default,verification,allocation,exports",
-        "--concurrency",
-        "1",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "WARNING",
-    ]
-    workers = []
-    try:
-        for number in (1, 2):
-            log = workdir / f"worker{number}.log"
-            workers.append(start([*worker_cmd, "-n", f"surge{number}@%h"], env, log))
-        deadline = time.monotonic() + 60
-        previous = None
-        while time.monotonic() < deadline:
-            total = sum(sum(CpuMeter._tree(p.pid).values()) for p in workers)
-            if previous is not None and total - previous < 0.05:
-                break
-            previous = total
-            time.sleep(1)
-    except BaseException:
-        # Started in sessions of their own: nothing else would stop them.
-        for worker in workers:
-            stop(worker)
-        raise
-    return workers
-
-
-def compare(args, env: dict, capacity: int, submit_seconds: int, workdir: Path) -> None:
-    """The product's stack against Django's way for each path in `args.compare`, alternating,
-    every phase with parents of its own; one JSON line a phase, then one a path."""
-    import statistics
-
+def closed(args, env, workers, web, pool: list[dict]) -> tuple[dict, int]:
+    """The closed loop against the bare endpoint, alternated; returns its figures and how many
+    parents it used (the pool's first ones)."""
     database_url = env["DATABASE_URL"]
-    sides = [("ours", ()), *((way, (way,)) for way in args.compare)]
-    phases = []
-    for round_number in range(1, args.rounds + 1):
-        # Every other round in reverse (ours, a, b, b, a, ours, ...), so that no side always
-        # runs first while the shared machine's load drifts.
-        for side, ways in sides if round_number % 2 else reversed(sides):
-            name = f"{side}-{round_number}"
-            phases.append(
-                {
-                    "name": name,
-                    "side": side,
-                    "ways": ways,
-                    "plan": workdir / f"plan-{name}.json",
-                    "warm": workdir / f"warm-{name}.json",
-                }
-            )
-    prepare(phases, capacity)
-    host = f"http://127.0.0.1:{args.port}"
-    workers = start_workers_settled(env, workdir)
-    results = []
-    try:
-        for phase in phases:
-            stack = way_env(env, phase["ways"])
-            web = start(gunicorn_cmd(args), stack, workdir / f"gunicorn-{phase['name']}.log")
-            try:
-                wait_http(host + "/api/v1/healthz/")
-                warm_up(host, phase["warm"])
-                drained(database_url, args.drain_timeout)
-                meter = CpuMeter(database_url)
-                meter.roots["web"].append(web.pid)
-                meter.roots["workers"].extend(worker.pid for worker in workers)
-                load_before = os.getloadavg()[0]
-                before = meter.snapshot()
-                surge = run_locust(
-                    "submit", args.users, submit_seconds, host, phase["plan"], stack, workdir,
-                    name=phase["name"],
-                )  # fmt: skip
-                cpu = CpuMeter.spent(before, meter.snapshot())
-            finally:
-                stop(web)
-            figures, stored_refs, _ = drained(database_url, args.drain_timeout)
-            accepted = set(surge["accepted"])
-            answered = max(surge["requests"], 1)
-            record = {
-                "bench": "surge",
-                "case": f"compare-{phase['name']}",
-                "side": phase["side"],
-                "django_way": list(phase["ways"]),
-                "n": surge["ok"],
-                "seconds": round(surge["seconds"], 2),
-                "per_second": round(surge["ok"] / surge["seconds"], 1),
-                "p50_ms": surge["p50_ms"],
-                "p95_ms": surge["p95_ms"],
-                "p99_ms": surge["p99_ms"],
-                "errors": surge["failures"],
-                "lost": len(accepted - stored_refs),
-                "parents_exhausted": surge["requests"] >= capacity,
-                **{f"cpu_ms_{part}": round(1000 * v / answered, 2) for part, v in cpu.items()},
-                "load_average_before": round(load_before, 2),
-                "users": args.users,
-                "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}",
-            }
-            results.append(record)
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-    finally:
-        for worker in workers:
-            stop(worker)
-    figures, stored_refs, _ = drained(database_url, args.drain_timeout)
-    all_decided = figures["decided"] == figures["stored"] == figures["with_current_decision"]
+    state = {"offset": 0}
 
-    def median(side: str, key: str) -> float:
-        return statistics.median(r[key] for r in results if r["side"] == side)
-
-    for way in args.compare:
-        ours_rate, django_rate = median("ours", "per_second"), median(way, "per_second")
-        ours_web, django_web = median("ours", "cpu_ms_web"), median(way, "cpu_ms_web")
-        print(
-            json.dumps(
-                {
-                    "bench": "surge",
-                    "case": f"compare-{way}",
-                    "n": sum(r["n"] for r in results if r["side"] in ("ours", way)),
-                    "rounds": args.rounds,
-                    "per_second": ours_rate,
-                    "baseline": f"Django's own way for {way} (bench/django_way.py), same run",
-                    "baseline_per_second": django_rate,
-                    "ratio": round(ours_rate / django_rate, 3),
-                    "cpu_ms_web": ours_web,
-                    "baseline_cpu_ms_web": django_web,
-                    "cpu_ratio": round(django_web / ours_web, 3),
-                    "cpu_ms_database": median("ours", "cpu_ms_database"),
-                    "baseline_cpu_ms_database": median(way, "cpu_ms_database"),
-                    "identical": all_decided
-                    and figures["decided_twice"] == 0
-                    and not any(r["lost"] or r["errors"] for r in results),
-                    "load_average_before": [
-                        r["load_average_before"] for r in results if r["side"] in ("ours", way)
-                    ],
-                }
-            )
+    def phase(mode: str) -> dict:
+        cpu = stack.meter(database_url, web, workers)
+        before = cpu.snapshot()
+        result = closed_loop(
+            HOST,
+            args.port,
+            pool[state["offset"] :] if mode == "submit" else None,
+            users=args.users,
+            seconds=args.closed_seconds,
         )
+        result["cpu"] = CpuMeter.spent(before, cpu.snapshot())
+        result["cpu_seconds"] = sum(result["cpu"].values())
+        if mode == "submit":
+            result["unanswered"] = [state["offset"] + i for i in result["unanswered"]]
+            state["offset"] += result["used"]
+        return result
+
+    alternation = alternate(
+        lambda: phase("submit"),
+        lambda: phase("bare"),
+        rounds=args.rounds,
+        before_each=lambda: stack.drain(database_url, args.drain_timeout),
+    )
+    ours = [run.result for run in alternation.ours]
+    bare = [run.result for run in alternation.baseline]
+    rates = [r["ok"] / r["seconds"] for r in ours]
+    bare_rates = [r["ok"] / r["seconds"] for r in bare]
+    per_second, bare_per_second = statistics.median(rates), statistics.median(bare_rates)
+    n = round(statistics.median(r["ok"] for r in ours))
+    fields = alternation.fields()
+
+    def median_cpu_ms(results, part=None):
+        return round(
+            statistics.median(
+                1000 * (r["cpu"][part] if part else r["cpu_seconds"]) / max(r["requests"], 1)
+                for r in results
+            ),
+            2,
+        )
+
+    def median_gen(results):
+        return round(
+            statistics.median(
+                1000 * r["generator_cpu_seconds"] / max(r["requests"], 1) for r in results
+            ),
+            3,
+        )
+
+    figures = {
+        "n": n,
+        "n_total": sum(r["ok"] for r in ours),
+        "seconds": round(statistics.median(r["seconds"] for r in ours), 3),
+        "per_second": round(per_second, 1),
+        "per_second_each": [round(rate, 1) for rate in rates],
+        "seconds_each": [round(r["seconds"], 3) for r in ours],
+        "baseline": "bare Django JSON endpoint GET /api/v1/healthz/ (same stack, same users)",
+        "baseline_per_second": round(bare_per_second, 1),
+        "baseline_per_second_each": [round(rate, 1) for rate in bare_rates],
+        "baseline_seconds": round(n / bare_per_second, 3),
+        "ratio": round(per_second / bare_per_second, 4),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in ours), 1),
+        "p95_ms": round(statistics.median(r["p95_ms"] for r in ours), 1),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in ours), 1),
+        "max_ms": max(r["max_ms"] for r in ours),
+        "baseline_p99_ms": round(statistics.median(r["p99_ms"] for r in bare), 1),
+        "errors": sum(r["errors"] for r in ours),
+        "baseline_errors": sum(r["errors"] for r in bare),
+        "failures_sample": [s for r in ours for s in r["failures_sample"]][:5],
+        "rounds": fields["rounds"],
+        "cpu_seconds": fields["cpu_seconds"],
+        "baseline_cpu_seconds": fields["baseline_cpu_seconds"],
+        "cpu_ms_per_submission": median_cpu_ms(ours),
+        "baseline_cpu_ms_per_request": median_cpu_ms(bare),
+        **{f"cpu_ms_{part}": median_cpu_ms(ours, part) for part in ours[0]["cpu"]},
+        **{f"baseline_cpu_ms_{part}": median_cpu_ms(bare, part) for part in bare[0]["cpu"]},
+        "generator_cpu_ms_per_request": median_gen(ours),
+        "baseline_generator_cpu_ms_per_request": median_gen(bare),
+        "load_average_start": fields["load_average_start"],
+        "parents_exhausted": any(r["exhausted"] for r in ours),
+        "parents_prepared": len(pool),
+        "parents_used": state["offset"],
+        "accepted": {ref for r in ours for ref in r["accepted"]},
+        "unanswered": {i for r in ours for i in r["unanswered"]},
+    }
+    return figures, state["offset"]
+
+
+def opened(args, env, workers, web, parents) -> dict:
+    """The open loop: `parents` submitting at `--open-rate` a second, on schedule."""
+    database_url = env["DATABASE_URL"]
+    stack.drain(database_url, args.drain_timeout)
+    cpu = stack.meter(database_url, web, workers)
+    load = load_average()
+    before = cpu.snapshot()
+    run = timed(
+        lambda: open_loop(HOST, args.port, parents, rate=args.open_rate, late_ms=args.late_ms)
+    )
+    spent = CpuMeter.spent(before, cpu.snapshot())
+    result = run.result
+    first = {
+        "n": result["ok"],
+        "requests": result["requests"],
+        "seconds": round(result["seconds"], 3),
+        "per_second": round(result["ok"] / result["seconds"], 1),
+    }
+    return {
+        **first,
+        **{k: v for k, v in result.items() if k not in ("ok", "accepted", "unanswered", *first)},
+        "unanswered": set(result["unanswered"]),
+        "cpu_seconds": round(run.cpu_seconds + sum(spent.values()), 3),
+        "generator_cpu_seconds": round(result["generator_cpu_seconds"], 3),
+        **cpu_ms(spent, result["requests"]),
+        "load_average_start": load,
+        "accepted": set(result["accepted"]),
+    }
 
 
 def main() -> None:
     args = parse_args()
-    submit_seconds = max(5, round(args.seconds * args.scale))
-    baseline_seconds = max(5, round(args.baseline_seconds * args.scale))
-    database_url, broker_url = urls(args)
-    env = stack_env(database_url, broker_url)
+    database_url, broker_url = stack.urls(args)
+    env = stack.stack_env(database_url, broker_url)
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(stack.ROOT))
     workdir = Path(tempfile.mkdtemp(prefix="surge-"))
     recreate_database(database_url)
-    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    # Parents for the best rate this machine could sustain, with headroom (every parent submits
-    # once; a run that used them all says so in `parents_exhausted`).
-    capacity = max(2000, submit_seconds * args.max_rate)
+    subprocess.run(
+        [stack.PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=stack.ROOT, env=env, check=True
+    )
     import redis
 
     redis.Redis.from_url(broker_url).flushdb()  # this run's own database number only
     if args.compare:
-        compare(args, env, capacity, submit_seconds, workdir)
-        return
-    plan = workdir / "plan.json"
-    warm_plan = workdir / "warm.json"
-    prepare([{"plan": plan, "warm": warm_plan, "ways": ()}], capacity)
+        from _surge_compare import compare
 
-    host = f"http://127.0.0.1:{args.port}"
+        compare(args, env, workdir)
+        return
+    need = args.rounds * args.closed_seconds * args.max_rate + args.open_count
+    started = time.perf_counter()
+    prepared = prepare(workdir, need, args.seed)
+    prepare_seconds = time.perf_counter() - started
+    pool = prepared["pool"]
+    host = f"http://{HOST}:{args.port}"
     processes = []
     try:
-        processes.append(start(gunicorn_cmd(args), env, workdir / "gunicorn.log"))
+        web = start(stack.gunicorn_cmd(args), env, workdir / "gunicorn.log")
+        processes.append(web)
         wait_http(host + "/api/v1/healthz/")
-        warm_refs = warm_up(host, warm_plan)
-
-        def start_workers():
-            processes.extend(start_workers_settled(env, workdir))
-
-        meter = CpuMeter(database_url)
-        meter.roots["web"].append(processes[0].pid)
-        before = meter.snapshot()
-        load_before = os.getloadavg()[0]
-        baseline = run_locust("bare", args.users, baseline_seconds, host, plan, env, workdir)
-        baseline["cpu"] = CpuMeter.spent(before, meter.snapshot())
-        if args.workers_during_load:
-            start_workers()
-            meter.roots["workers"].extend(p.pid for p in processes[1:])
-        before = meter.snapshot()
-        surge = run_locust("submit", args.users, submit_seconds, host, plan, env, workdir)
-        surge["cpu"] = CpuMeter.spent(before, meter.snapshot())
-        load_after = os.getloadavg()[0]
-        if not args.workers_during_load:
-            start_workers()
-        figures, stored_refs, drain_seconds = drained(database_url, args.drain_timeout)
+        warm_refs = stack.warm_up(host, prepared["warm"], bare=WARM_UP)
+        workers = stack.start_workers_settled(env, workdir)
+        processes.extend(workers)
+        closed_figures, used = closed(args, env, workers, web, pool)
+        open_parents = pool[used : used + args.open_count]
+        open_figures = opened(args, env, workers, web, open_parents)
+        left, drain_seconds = stack.drain(database_url, args.drain_timeout)
     finally:
-        for process in reversed(processes):
-            stop(process)
-
-    baseline_rate = baseline["ok"] / baseline["seconds"]
-    rate = surge["ok"] / surge["seconds"]
-    all_decided = figures["decided"] == figures["stored"] == figures["with_current_decision"]
-    measured_refs = stored_refs - set(warm_refs)
-    accepted = set(surge["accepted"])
+        stack.stop_all(processes)
+    children = stack.stored(database_url)
     common = {
         "users": args.users,
         "gunicorn": f"{args.gunicorn_workers}x{args.gunicorn_threads}",
-        "load_average_before": round(load_before, 2),
-        "load_average_after": round(load_after, 2),
+        "workers_during_load": 2,
+        "district": {**prepared["mix"], "district_communities": prepared["district_communities"]},
+        "prepare_seconds": round(prepare_seconds, 1),
+        "warm_up_submissions": len(warm_refs),
+        "open_jobs_left": left,
+        "drain_seconds": round(drain_seconds, 1),
     }
-
-    def cpu_figures(phase: dict) -> dict:
-        """CPU milliseconds per answered request, by part, and the rate two dedicated cores
-        would sustain at that cost (an estimate: it ignores locks and I/O waits)."""
-        answered = max(phase["requests"], 1)
-        parts = {f"cpu_ms_{part}": 1000 * cpu / answered for part, cpu in phase["cpu"].items()}
-        parts["cpu_ms_generator"] = 1000 * phase["generator_cpu_seconds"] / answered
-        server = sum(v for k, v in parts.items() if k != "cpu_ms_generator")
-        return {
-            **{key: round(value, 2) for key, value in parts.items()},
-            "two_core_estimate_per_second": round(2000 / server, 1) if server else None,
-        }
-
-    print(
-        json.dumps(
-            {
-                "bench": "surge",
-                "case": f"bare-{args.users}u-{baseline_seconds}s",
-                "n": baseline["ok"],
-                "seconds": round(baseline["seconds"], 2),
-                "per_second": round(baseline_rate, 1),
-                "p50_ms": baseline["p50_ms"],
-                "p95_ms": baseline["p95_ms"],
-                "p99_ms": baseline["p99_ms"],
-                "errors": baseline["failures"],
-                **cpu_figures(baseline),
-                **common,
-            }
-        )
+    closed_books = stack.bookkeeping(
+        children,
+        [child(p) for p in pool[:used]],
+        closed_figures.pop("accepted"),
+        {child(pool[i]) for i in closed_figures.pop("unanswered")},
     )
-    print(
-        json.dumps(
-            {
-                "bench": "surge",
-                "case": f"submit-{args.users}u-{submit_seconds}s",
-                "n": surge["ok"],
-                "seconds": round(surge["seconds"], 2),
-                "per_second": round(rate, 1),
-                "baseline": "bare Django JSON endpoint /api/v1/healthz/ (same stack, same users)",
-                "baseline_seconds": round(surge["ok"] / baseline_rate, 2)
-                if baseline_rate
-                else None,
-                "ratio": round(rate / baseline_rate, 3) if baseline_rate else None,
-                "identical": measured_refs == accepted and all_decided,
-                "p50_ms": surge["p50_ms"],
-                "p95_ms": surge["p95_ms"],
-                "p99_ms": surge["p99_ms"],
-                "max_ms": surge["max_ms"],
-                "errors": surge["failures"],
-                "error_rate": round(surge["failures"] / surge["requests"], 5)
-                if surge["requests"]
-                else None,
-                "stored": len(measured_refs),
-                "warm_up_submissions": len(warm_refs),
-                "decided": figures["decided"],
-                "lost": len(accepted - measured_refs),
-                "stored_without_201": len(measured_refs - accepted),
-                "decided_twice": figures["decided_twice"],
-                "open_jobs_left": figures["open_jobs"],
-                "drain_seconds": round(drain_seconds, 1),
-                "workers_during_load": args.workers_during_load,
-                "parents_exhausted": surge["requests"] >= capacity,
-                "failures_sample": surge["failures_sample"],
-                **cpu_figures(surge),
-                **common,
-            },
-            ensure_ascii=False,
-        )
+    emit(
+        bench="surge",
+        case=f"closed-{args.users}u-{args.closed_seconds}s-x{args.rounds}",
+        **closed_figures,
+        identical=closed_books["consistent"],
+        **closed_books,
+        **common,
     )
+    open_books = stack.bookkeeping(
+        children,
+        [child(p) for p in open_parents[: open_figures["requests"]]],
+        open_figures.pop("accepted"),
+        {child(open_parents[i]) for i in open_figures.pop("unanswered")},
+    )
+    open_exhausted = len(open_parents) < args.open_count
+    emit(
+        bench="surge",
+        case=f"open-{args.open_rate:g}per_s-{args.open_seconds}s",
+        **open_figures,
+        identical=open_books["consistent"],
+        **open_books,
+        parents_exhausted=open_exhausted,
+        **common,
+    )
+    if closed_figures["parents_exhausted"] or open_exhausted:
+        print(
+            f"parents ran out: prepare more with --max-rate above {args.max_rate}",
+            file=sys.stderr,
+        )
+        sys.exit(3)
 
 
 if __name__ == "__main__":
