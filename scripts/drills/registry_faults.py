@@ -86,7 +86,8 @@ def main() -> int:
     from django.core.wsgi import get_wsgi_application
 
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()  # the drill's own db number
-    # The gateway gives up on a call after 10 s; hang well past that.
+    # The gateway gives up on a call after REGISTRY_API_TIMEOUT (5 s here) and tries it once
+    # more; hang well past that.
     switch = FaultSwitch(get_wsgi_application(), hang_seconds=12)
     server = make_server(
         "127.0.0.1", args.port, switch, server_class=ThreadingServer, handler_class=QuietHandler
@@ -97,6 +98,8 @@ def main() -> int:
             "REGISTRY_GATEWAY": "http",
             "REGISTRY_API_URL": f"http://127.0.0.1:{args.port}/registry/api/v1",
             "REGISTRY_API_KEY": key,
+            "REGISTRY_API_TIMEOUT": "5",
+            "REGISTRY_API_RETRIES": "1",
         }
     )
     pairs = common.district(args.applications)
