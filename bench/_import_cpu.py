@@ -9,6 +9,7 @@ one interval, or its last interval, is missed: the figure is a floor).
 """
 
 import threading
+import time
 from urllib.parse import urlsplit
 
 from _processes import CpuMeter
@@ -22,6 +23,7 @@ class DatabaseCpu(CpuMeter):
         super().__init__(database_url)
         self.interval = interval
         self._conn = None
+        self.own_cpu = 0.0
 
     def _database(self) -> dict[int, float]:
         import psutil
@@ -47,13 +49,20 @@ class DatabaseCpu(CpuMeter):
         return times
 
     def measure(self, call) -> tuple[object, float]:
+        """(what the call returned, the backends' CPU seconds meanwhile). `own_cpu` is then
+        the CPU the meter itself spent in this process (its queries and /proc reads), which
+        a caller timing this process's CPU around the call subtracts."""
+        started = time.thread_time()
         first = self._database()
+        own = time.thread_time() - started
+        sampled: list[float] = []
         last = dict(first)
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(self.interval):
                 last.update(self._database())
+            sampled.append(time.thread_time())
 
         sampler = threading.Thread(target=sample, name="database-cpu", daemon=True)
         sampler.start()
@@ -62,7 +71,9 @@ class DatabaseCpu(CpuMeter):
         finally:
             stop.set()
             sampler.join()
+        started = time.thread_time()
         last.update(self._database())
+        self.own_cpu = own + time.thread_time() - started + sum(sampled)
         return result, sum(cpu - first.get(pid, 0.0) for pid, cpu in last.items())
 
     def close(self) -> None:

@@ -198,7 +198,10 @@ def main() -> None:
             def side():
                 result, db_cpu = meter.measure(call)
                 result["db_cpu_seconds"] = db_cpu
-                result["cpu_seconds"] = result.get("worker_cpu_seconds", 0.0) + db_cpu
+                # Plus this process's own CPU, which `timed` adds, less the meter's part of it.
+                result["cpu_seconds"] = (
+                    result.get("worker_cpu_seconds", 0.0) + db_cpu - meter.own_cpu
+                )
                 return result
 
             return side
