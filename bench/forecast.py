@@ -12,25 +12,30 @@ Cases (one JSON line each):
 - `city_1000x1000000`: `demand_forecast` for the whole city, horizon 6, in process as
   `forecast_demand` runs it: the planning token signed and checked, the registry's one
   grouped query, the audit append, this year's applications grouped, the arithmetic for
-  1,000 schools and 3,000 communities. Median of `--repeat` runs (`seconds`), after one run
-  that warms the caches (`cold_seconds`). The baseline: the loop one writes first, the
-  same figures asked one school at a time, one grouped ORM statement for its catchment's
-  cohorts and one count of its applications (2,000 statements); `identical` says both give
-  every school the same children, take-up, forecast and shortfall for every year (no count
-  is small enough here for the registry to withhold; `withheld` says so).
-`cpu_seconds` is this process's CPU time (PostgreSQL's is not in it); `load_average` is the
-1-minute load when the case started.
+  1,000 schools and 3,000 communities. After one run that warms the caches
+  (`cold_seconds`), it alternates with the baseline `--rounds` times (default 5,
+  `_common.alternate`): `seconds` and `baseline_seconds` are the medians. The baseline: the
+  loop one writes first, the same figures asked one school at a time, one grouped ORM
+  statement for its catchment's cohorts and one count of its applications (2,000
+  statements); `identical` says every round of both gave every school the same children,
+  take-up, forecast and shortfall for every year (no count is small enough here for the
+  registry to withhold; `withheld` says so).
+`cpu_seconds` and `baseline_cpu_seconds` are each side's median CPU: this process's plus that
+of the database's PostgreSQL backends while it ran (bench/_import_cpu.py), which is also
+given alone as `db_cpu_seconds` and `baseline_db_cpu_seconds`; `load_average_start` is the
+1-minute load when the rounds started.
 
     python bench/forecast.py              # 1,000 schools, 1,000,000 people
     python bench/forecast.py --scale 0.1  # 100 schools, 100,000 people
+    python bench/forecast.py --database bench_mine --rounds 7
 """
 
 import argparse
-import os
 import statistics
 import time
 
-from _common import database_url, django_setup, emit, recreate_database
+from _common import alternate, database_url, django_setup, emit, recreate_database
+from _import_cpu import DatabaseCpu
 
 YEAR = 2027
 HORIZON = 6
@@ -173,25 +178,22 @@ def forecast_figures(forecast) -> dict:
     }
 
 
-def timed(call):
-    cpu, wall = time.process_time(), time.perf_counter()
-    value = call()
-    return value, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", "--repeat", type=int, default=5, help="alternated rounds")
+    parser.add_argument("--database", default="bench_forecast")
     args = parser.parse_args()
     schools = max(5, int(1000 * args.scale))
     people = max(1000, int(1_000_000 * args.scale))
     applications = max(100, int(200_000 * args.scale))
 
-    url = database_url("bench_forecast")
+    url = database_url(args.database)
     recreate_database(url)
     django_setup(url, migrate=True)
     populate(schools=schools, people=people, applications=applications)
+
+    from django.db import connection
 
     from enrollment.services.forecast import demand_forecast
 
@@ -200,28 +202,45 @@ def main() -> None:
             admission_year=YEAR, horizon=HORIZON, district_code=None, end_user="bench"
         )
 
-    load = round(os.getloadavg()[0], 1)
-    forecast, cold, _cpu = timed(run)
-    runs = [timed(run) for _ in range(args.repeat)]
-    seconds = statistics.median(wall for _, wall, _ in runs)
-    cpu_seconds = statistics.median(cpu for _, _, cpu in runs)
-    baseline, baseline_seconds, _ = timed(naive_forecast)
+    connection.ensure_connection()
+    meter = DatabaseCpu(url)
+
+    def metered(call):
+        def side():
+            value, db_cpu = meter.measure(call)
+            # `timed` adds this process's CPU, of which the meter's own is taken out.
+            return {"value": value, "cpu_seconds": db_cpu - meter.own_cpu, "db_cpu": db_cpu}
+
+        return side
+
+    cold_started = time.perf_counter()
+    forecast = run()
+    cold = time.perf_counter() - cold_started
+    alternation = alternate(metered(run), metered(naive_forecast), rounds=max(1, args.rounds))
+    meter.close()
+    figures = forecast_figures(forecast)
+    identical = all(
+        forecast_figures(r.result["value"]) == figures for r in alternation.ours
+    ) and all(r.result["value"] == figures for r in alternation.baseline)
+
+    def db_cpu(runs) -> float:
+        return round(statistics.median(r.result["db_cpu"] for r in runs), 3)
+
     emit(
         bench="forecast",
         case=f"city_{schools}x{people}",
         n=people,
-        seconds=round(seconds, 3),
-        cpu_seconds=round(cpu_seconds, 3),
+        **alternation.fields(),
+        db_cpu_seconds=db_cpu(alternation.ours),
+        baseline_db_cpu_seconds=db_cpu(alternation.baseline),
         cold_seconds=round(cold, 3),
-        load_average=load,
         schools=schools,
         communities=len(forecast.communities),
         applications=applications,
-        figures=len(forecast_figures(forecast)),
+        figures=len(figures),
         withheld=sum(f.withheld for s in forecast.schools for f in s.years),
         baseline="per-school loop: one statement for its cohorts, one for its applications",
-        baseline_seconds=round(baseline_seconds, 3),
-        identical=forecast_figures(forecast) == baseline,
+        identical=identical,
     )
 
 

@@ -1,21 +1,24 @@
 """`generate_district` of 100,000 households (target: under 60 s).
 
 One case, `100000` households: the five feeds, schools.csv and applications.jsonl written into
-a temporary folder; `rows` counts every line written, `peak_rss_mb` is this process's peak.
-No database is touched.
-`cpu_seconds` is the measured process's own CPU time (PostgreSQL's is not in it): on a busy
-machine it says more than the wall-clock `seconds`.
+a temporary folder (emptied before each run, untimed), `--rounds` times (default 5,
+`_common.alternate` with no baseline: there is no other generator to race, so the figures are
+medians of five runs, not a ratio). `seconds` and `cpu_seconds` (this process's CPU; no
+database is touched) are the medians, `seconds_each` every run's; `rows` counts every line
+written, `peak_rss_mb` is this process's peak over the runs; `load_average_start` the load
+when the runs began.
 
     python bench/generate_district.py              # 100,000 households
     python bench/generate_district.py --scale 0.1  # 10,000
+    python bench/generate_district.py --rounds 7
 """
 
 import argparse
+import shutil
 import tempfile
-import time
 from pathlib import Path
 
-from _common import emit, peak_rss_mb
+from _common import alternate, emit, peak_rss_mb
 
 from registry.demo.district import generate_district
 
@@ -24,22 +27,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--rounds", type=int, default=5, help="runs of the generator")
     args = parser.parse_args()
     households = max(100, int(100_000 * args.scale))
-    with tempfile.TemporaryDirectory(prefix="bench-district-") as folder:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        summary = generate_district(
-            households=households, seed=args.seed, year=2027, out=Path(folder)
-        )
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        size = sum(path.stat().st_size for path in Path(folder).iterdir())
+    with tempfile.TemporaryDirectory(prefix="bench-district-") as name:
+        folder = Path(name) / "district"
+
+        def empty() -> None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+        def run():
+            return generate_district(households=households, seed=args.seed, year=2027, out=folder)
+
+        alternation = alternate(run, rounds=max(1, args.rounds), before_each=empty)
+        size = sum(path.stat().st_size for path in folder.iterdir())
+    summary = alternation.ours[-1].result
     emit(
         bench="generate_district",
         case=str(households),
         n=households,
-        seconds=round(seconds, 3),
-        cpu_seconds=round(cpu_seconds, 3),
+        **alternation.fields(digits=3),
         people=summary.people,
         applications=summary.applications,
         schools=summary.schools,

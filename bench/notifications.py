@@ -1,16 +1,17 @@
 """Publishing an allocation's offers queues one message per family and channel; real workers
 drain the outbox.
 
-One JSON line:
+One JSON line (`bench` notifications, `case` publish_offers):
 - `n`: offers published; `rows`: outbox rows written (an inbox row and an SMS row an offer);
-- `seconds`: the publication's outbox write (`offers_made_notify` over the run's offers in
-  one transaction: rendering in each family's language, COPY into a staging table, INSERT …
-  ON CONFLICT DO NOTHING), the part a publication adds;
-- `ours_seconds` and `baseline_seconds`: medians of `--rounds` alternated writes, each rolled
-  back, of ours and of the same rows built as model instances and written with Django's
-  `bulk_create(ignore_conflicts=True)`; `*_cpu` this process's CPU seconds, `*_db_cpu` the
-  PostgreSQL backend's (read from /proc: the database must run on this host); `ratio` =
-  baseline / ours; `seconds` is then the committed write, after a VACUUM of the rounds' rows;
+- `seconds` and `baseline_seconds`: medians of `--rounds` (default 5) alternated writes
+  (`_common.alternate`), each in a transaction rolled back, of ours (`offers_made_notify`
+  over the run's offers: rendering in each family's language, COPY into a staging table,
+  INSERT … ON CONFLICT DO NOTHING: the part a publication adds) and of the same rows built as
+  model instances and written with Django's `bulk_create(ignore_conflicts=True)`; `ratio` =
+  baseline / ours. `cpu_seconds` and `baseline_cpu_seconds`: this process's CPU plus that of
+  the database's PostgreSQL backends (bench/_import_cpu.py; the database must run on this
+  host), the latter also alone as `db_cpu_seconds` and `baseline_db_cpu_seconds`;
+- `committed_seconds`: ours once more, committed, after a VACUUM of the rounds' dead rows;
 - `rewrite_rows`: rows written when the same publication is written again (must be 0);
 - `drain_seconds`: from the commit until no SMS is queued or sending, through `--workers`
   Celery worker processes (`-c 1`), Redis and PostgreSQL, with the in-memory SMS backend;
@@ -18,6 +19,7 @@ One JSON line:
   `lost`: offers without exactly one sent SMS, both counted from the database.
 
     CELERY_BROKER_URL=redis://127.0.0.1:6379/10 python bench/notifications.py --scale 0.05
+    python bench/notifications.py --scale 0.05 --no-drain --database bench_mine --rounds 7
 
 Full scale is 200,000 offers. The families, applications and offers are made directly (the
 allocation's own cost is bench/allocation.py's); quiet hours are off and the daily cap high
@@ -37,7 +39,15 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, database_url, django_setup, emit, recreate_database  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    alternate,
+    database_url,
+    django_setup,
+    emit,
+    recreate_database,
+)
+from _import_cpu import DatabaseCpu  # noqa: E402
 
 FULL = 200_000
 QUIET_OFF = {"NOTIFY_QUIET_START": "0", "NOTIFY_QUIET_END": "0", "NOTIFY_DAILY_CAP": "1000"}
@@ -112,38 +122,25 @@ class Rollback(Exception):
     pass
 
 
-def median(runs: list[dict], name: str) -> float:
-    return round(statistics.median(run[name] for run in runs), 2)
-
-
-def backend_cpu() -> float:
-    """CPU seconds the PostgreSQL backend serving this connection has used (same host)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measured(write) -> dict:
-    """One write in a transaction that is rolled back: wall, this process's CPU and the
-    database backend's CPU, in seconds."""
+def rolled_back(write, meter: DatabaseCpu):
+    """One write in a transaction that is rolled back; the CPU of the database's backends
+    meanwhile (`db_cpu`; in `cpu_seconds` less the meter's own CPU, to which `_common.timed`
+    adds this process's)."""
     from django.db import transaction
 
-    wall, cpu, db = time.perf_counter(), time.process_time(), backend_cpu()
-    try:
-        with transaction.atomic():
-            write()
-            figures = {
-                "seconds": time.perf_counter() - wall,
-                "cpu": time.process_time() - cpu,
-                "db_cpu": backend_cpu() - db,
-            }
-            raise Rollback
-    except Rollback:
-        return figures
+    def side() -> dict:
+        def in_transaction() -> None:
+            try:
+                with transaction.atomic():
+                    write()
+                    raise Rollback
+            except Rollback:
+                pass
+
+        _, db_cpu = meter.measure(in_transaction)
+        return {"cpu_seconds": db_cpu - meter.own_cpu, "db_cpu": db_cpu}
+
+    return side
 
 
 def ours(offers, run):
@@ -225,7 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of both writes")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of both writes")
+    parser.add_argument("--database", help="the database to drop, create and use")
     parser.add_argument("--no-drain", action="store_true", help="measure the write only")
     args = parser.parse_args()
     if not os.environ.get("CELERY_BROKER_URL"):
@@ -235,8 +233,9 @@ def main() -> None:
     # Named after the configured database too, so two checkouts benchmarking at once do not
     # drop each other's.
     own = urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/")
-    url = database_url("bench_notifications" + (f"_{own}" if own not in ("", "postgres") else ""))
-    load_at_start = os.getloadavg()[0]
+    url = database_url(
+        args.database or "bench_notifications" + (f"_{own}" if own not in ("", "postgres") else "")
+    )
     recreate_database(url)
     django_setup(url, migrate=True)
 
@@ -248,11 +247,13 @@ def main() -> None:
 
     run, offers = build(n)
     # Alternated, each in a transaction rolled back, so neither always runs on a warmer cache.
-    figures = {"ours": [], "baseline": []}
-    for round_ in range(args.rounds):
-        order = ["baseline", "ours"] if round_ % 2 == 0 else ["ours", "baseline"]
-        for name in order:
-            figures[name].append(measured({"ours": ours, "baseline": baseline}[name](offers, run)))
+    meter = DatabaseCpu(url)
+    alternation = alternate(
+        rolled_back(ours(offers, run), meter),
+        rolled_back(baseline(offers, run), meter),
+        rounds=max(1, args.rounds),
+    )
+    meter.close()
     # The rolled-back rounds left dead rows and index entries a real publication would not
     # find in its way.
     from django.db import connection
@@ -300,21 +301,21 @@ def main() -> None:
             ),
         )  # fmt: skip
     ).filter(sms=1)
+
+    def db_cpu(runs) -> float:
+        return round(statistics.median(r.result["db_cpu"] for r in runs), 3)
+
     emit(
+        bench="notifications",
         case="publish_offers",
         n=n,
         rows=rows,
-        seconds=round(seconds, 2),
-        ours_seconds=median(figures["ours"], "seconds"),
-        ours_cpu=median(figures["ours"], "cpu"),
-        ours_db_cpu=median(figures["ours"], "db_cpu"),
+        **alternation.fields(),
+        db_cpu_seconds=db_cpu(alternation.ours),
+        baseline_db_cpu_seconds=db_cpu(alternation.baseline),
         baseline="model instances and bulk_create(ignore_conflicts=True), same rows, same run",
-        baseline_seconds=median(figures["baseline"], "seconds"),
-        baseline_cpu=median(figures["baseline"], "cpu"),
-        baseline_db_cpu=median(figures["baseline"], "db_cpu"),
-        ratio=round(median(figures["baseline"], "seconds") / median(figures["ours"], "seconds"), 2),
-        rounds=args.rounds,
-        load_average=[load_at_start, os.getloadavg()[0]],
+        committed_seconds=round(seconds, 3),
+        load_average_end=round(os.getloadavg()[0], 2),
         rewrite_rows=rewrite_rows,
         drain_seconds=drain_seconds,
         workers=args.workers,

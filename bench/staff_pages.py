@@ -1,13 +1,26 @@
 """Staff pages on a whole district: how long each officer, school and steward page takes.
 
+What it measures: the server side of every page the district's staff work in, rendered by
+Django through the test client (no network, no browser): the officer's dashboard, review
+queue (open cases and all), one case, schools map, allocation run and what-if form; the
+what-if run itself (the whole district rescored under a changed policy and rendered); a
+school's admitted list as HTML, CSV and XLSX; a steward's import and audit pages. Each page
+is requested once untimed (to warm the connection and the template cache), then `--rounds`
+times (default 5; `_common.alternate` with no baseline: these pages have no other
+implementation to race, so the figures are medians of five runs, not ratios).
+
 The district is built through the product's own commands (generate_district, import_registry,
 import_schools, import_applications, verify_applications with tasks in-process,
-run_allocation --district 440604 --publish), untimed. Then each page is requested through
-Django's test client, signed in as its role: one JSON line per page with the median of
-`--repeat` requests (`seconds`), the HTML size (`bytes`) and the number of SQL queries.
-`n` is the number of applications in the district.
+run_allocation --district 440604 --publish), untimed; each request is signed in as its role.
 
-The run uses its own PostgreSQL database (`bench_staff_pages`, dropped and created).
+One JSON line per page: `seconds` the median request, `max_seconds` the slowest, `cpu_seconds`
+the median CPU of a request (this process's plus that of the database's PostgreSQL backends,
+bench/_import_cpu.py; the latter also alone as `db_cpu_seconds`), `load_average_start`,
+`bytes` the response's size and `queries` its SQL statements. `n` is the number of
+applications in the district.
+
+The run uses its own PostgreSQL database (`bench_staff_pages`, dropped and created; or
+`--database`).
 
     python bench/staff_pages.py               # 40,000 households: about 20,000 applications
     python bench/staff_pages.py --scale 0.1
@@ -19,12 +32,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import database_url, emit, recreate_database  # noqa: E402
+from _common import alternate, database_url, emit, recreate_database  # noqa: E402
+from _import_cpu import DatabaseCpu  # noqa: E402
 
 YEAR = 2027
 DISTRICT = "440604"
@@ -88,10 +101,39 @@ def staff_clients():
     return clients
 
 
-def measure(clients, repeat: int, applications: int) -> None:
+def timed_requests(request, rounds: int, meter: DatabaseCpu) -> dict:
+    """`request` `rounds` times: medians and the last round's response and query count."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    def side() -> dict:
+        with CaptureQueriesContext(connection) as queries:
+            response, db_cpu = meter.measure(request)
+        return {
+            "cpu_seconds": db_cpu - meter.own_cpu,
+            "db_cpu": db_cpu,
+            "response": response,
+            "queries": len(queries),
+        }
+
+    alternation = alternate(side, rounds=rounds)
+    last = alternation.ours[-1].result
+    if last["response"].status_code != 200:
+        raise SystemExit(f"HTTP {last['response'].status_code}")
+    figures = alternation.fields()
+    figures.pop("seconds_each")
+    return {
+        **figures,
+        "max_seconds": round(max(run.seconds for run in alternation.ours), 4),
+        "db_cpu_seconds": round(
+            statistics.median(run.result["db_cpu"] for run in alternation.ours), 3
+        ),
+        "bytes": len(last["response"].content),
+        "queries": last["queries"],
+    }
+
+
+def measure(clients, rounds: int, applications: int, meter: DatabaseCpu) -> None:
     from enrollment.models import AllocationRun, Application, ApplicationState
 
     case_ref = (
@@ -117,48 +159,33 @@ def measure(clients, repeat: int, applications: int) -> None:
     for case, role, url in pages:
         client = clients[role]
         client.get(url)  # warm the connection and the template cache
-        times = []
-        for _ in range(repeat):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(url)
-                times.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"{url}: HTTP {response.status_code}")
         emit(
             bench="staff_pages",
             case=f"{case}_{applications}",
             n=applications,
-            seconds=round(statistics.median(times), 4),
-            max_seconds=round(max(times), 4),
-            bytes=len(response.content),
-            queries=len(queries),
+            **timed_requests(lambda client=client, url=url: client.get(url), rounds, meter),
         )
     # The what-if itself: the whole district rescored under a changed policy, rendered.
-    document = clients["officer"].get("/staff/officer/whatif/").context["form"].initial["document"]
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = clients["officer"].post(
-            "/staff/officer/whatif/", {"document": document, "bonus_cap": "5"}
-        )
-        times.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise SystemExit(f"what-if: HTTP {response.status_code}")
+    officer = clients["officer"]
+    document = officer.get("/staff/officer/whatif/").context["form"].initial["document"]
     emit(
         bench="staff_pages",
         case=f"officer_whatif_run_{applications}",
         n=applications,
-        seconds=round(statistics.median(times), 4),
-        max_seconds=round(max(times), 4),
-        bytes=len(response.content),
+        **timed_requests(
+            lambda: officer.post(
+                "/staff/officer/whatif/", {"document": document, "bonus_cap": "5"}
+            ),
+            rounds,
+            meter,
+        ),
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", "--repeat", type=int, default=5, help="requests a page")
     parser.add_argument("--database", default="bench_staff_pages")
     args = parser.parse_args()
     households = max(200, int(40_000 * args.scale))
@@ -184,7 +211,9 @@ def main() -> None:
     from enrollment.models import Application
 
     applications = Application.objects.filter(district_code=DISTRICT).count()
-    measure(staff_clients(), args.repeat, applications)
+    meter = DatabaseCpu(url)
+    measure(staff_clients(), max(1, args.rounds), applications, meter)
+    meter.close()
 
 
 if __name__ == "__main__":
