@@ -93,12 +93,17 @@ BENCHMARKS := generate_district registry_import verification pipeline scoring al
               export surge staff_pages forecast notifications
 # The pipeline runs its in-process and HTTP cases in one alternated run.
 BENCH_ARGS_pipeline := --gateway http
+# Each benchmark creates (and drops) databases of its own next to this one, and its own Redis
+# database numbers from this one.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/14
 
 bench: install services
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	mkdir -p var/bench
 	echo '{"run": "make bench", "commit": "'$$(git rev-parse --short HEAD)'", "started": "'$$(date -u +%FT%TZ)'"}' > var/bench/latest.jsonl
 	set -o pipefail; $(foreach name,$(BENCHMARKS),\
+	  DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 	  $(PY) bench/$(name).py $(BENCH_ARGS_$(name)) | tee -a var/bench/latest.jsonl &&) true
 	$(PY) bench/headline.py var/bench/latest.jsonl
 
