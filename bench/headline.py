@@ -13,10 +13,42 @@ from pathlib import Path
 
 # Lines that are parts of a case, not cases: the phases of an alternated run, set-up.
 PARTS = ("phase-", "registry-deployment", "compare-ours", "submit")
+# The figures besides time that a benchmark's claims rest on, shown where a case has them.
+DETAILS = (
+    "ratio_typed",
+    "ratio_to_canonical",
+    "reimport_inserted",
+    "reimport_updated",
+    "times_compiled",
+    "times_compiled_cpu",
+    "ratio_matching",
+    "matching_check_inputs_share",
+    "proposals",
+    "proposal_rounds",
+    "checked",
+    "expected_n",
+    "mismatched",
+    "p99_ms",
+    "errors",
+    "lost",
+    "stored_twice",
+    "decided_twice",
+    "decided_once",
+    "parents_exhausted",
+    "fell_behind",
+    "kept_up",
+    "workers_cpu_ms",
+    "registry_cpu_ms",
+)
+
+
+# Benchmarks whose `n` is the size of the district a page is drawn from, not items done: a
+# rate would mean nothing.
+SECONDS_ONLY = ("staff_pages",)
 
 
 def _figure(record: dict, prefix: str = "") -> str:
-    rate = record.get(f"{prefix}per_second")
+    rate = None if record["bench"] in SECONDS_ONLY else record.get(f"{prefix}per_second")
     seconds = record.get(f"{prefix}seconds")
     if rate is not None and seconds is not None:
         return f"{rate:,.1f}/s ({seconds:,.3f} s)"
@@ -28,19 +60,19 @@ def _figure(record: dict, prefix: str = "") -> str:
 
 
 def _target(record: dict) -> str:
-    for key in ("target_met", "target_met_typed", "target_met_compiled"):
-        if key in record:
-            met = "met" if record[key] else "**not met**"
-            goal = record.get("target") or record.get(key.replace("_met", "")) or key
-            return f"{goal}: {met}"
-    return ""
+    found = []
+    for key in sorted(k for k in record if k.startswith("target_met")):
+        met = "met" if record[key] else "**not met**"
+        goal = record.get(key.replace("_met", "")) or key
+        found.append(f"{goal}: {met}")
+    return "; ".join(found)
 
 
 def rows(lines: list[str]) -> list[str]:
     out = [
-        "| benchmark | case | n | ours | baseline | baseline figure | ratio | identical | "
-        "load at start | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| benchmark | case | n | ours | CPU s | baseline | baseline figure | baseline CPU s | "
+        "ratio | identical | load at start | target | details |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for line in lines:
         line = line.strip()
@@ -54,18 +86,25 @@ def rows(lines: list[str]) -> list[str]:
         if isinstance(load, list):
             load = f"{min(load)}-{max(load)}" if load else ""
         out.append(
-            "| {bench} | {case} | {n} | {ours} | {baseline} | {base} | {ratio} | {identical} | "
-            "{load} | {target} |".format(
+            "| {bench} | {case} | {n} | {ours} | {cpu} | {baseline} | {base} | {base_cpu} | "
+            "{ratio} | {identical} | {load} | {target} | {details} |".format(
                 bench=record["bench"],
                 case=record.get("case", ""),
                 n=f"{record['n']:,}" if isinstance(record.get("n"), int) else "",
                 ours=_figure(record),
+                cpu=record.get("cpu_seconds", ""),
                 baseline=record.get("baseline", ""),
                 base=_figure(record, "baseline_"),
+                base_cpu=record.get("baseline_cpu_seconds", ""),
                 ratio="" if ratio is None else ratio,
                 identical=record.get("identical", ""),
                 load=load,
                 target=_target(record),
+                details=", ".join(
+                    f"{key} {json.dumps(record[key], ensure_ascii=False)}"
+                    for key in DETAILS
+                    if key in record
+                ),
             )
         )
     return out
