@@ -72,7 +72,6 @@ class RegistryDeployment:
         copied = {}
         with psycopg.connect(self.source_url) as source, psycopg.connect(self.url) as target:
             for table in TABLES:
-                rows = 0
                 with (
                     source.cursor().copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as out,
                     target.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as into,

@@ -35,26 +35,31 @@ if SERVES_REGISTRY:
     AUDIT_LOG_KEYS = key_ring("AUDIT_LOG_KEYS", min_length=32)
     AUDIT_ANCHOR_PATH = Path(require("AUDIT_ANCHOR_PATH"))
 
-if not SERVES_ENROLLMENT:
-    # The registry checks consent tokens with the public keys its clients registered; it
-    # signs none, so it holds no private key.
-    CONSENT_SIGNING_KEY = ""
-elif (CONSENT_SIGNING_KEY := require("CONSENT_SIGNING_KEY")).strip() == (
-    DEVELOPMENT_CONSENT_SIGNING_KEY
-):
-    # Anyone with the source could sign this department's consents.
-    raise ImproperlyConfigured(
-        "CONSENT_SIGNING_KEY is the published development key; generate one with "
-        "`manage.py consent_signing_key --new`."
-    )
-try:
-    _consent_key_length = len(base64.b64decode(CONSENT_SIGNING_KEY.strip(), validate=True))
-except (binascii.Error, ValueError):
-    _consent_key_length = 0
-if SERVES_ENROLLMENT and _consent_key_length != 32:
-    raise ImproperlyConfigured(
-        "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64."
-    )
+
+def _consent_signing_key() -> str:
+    """The education bureau's Ed25519 private key, refused when it is the published one or
+    not 32 bytes in base64."""
+    key = require("CONSENT_SIGNING_KEY")
+    if key.strip() == DEVELOPMENT_CONSENT_SIGNING_KEY:
+        # Anyone with the source could sign this department's consents.
+        raise ImproperlyConfigured(
+            "CONSENT_SIGNING_KEY is the published development key; generate one with "
+            "`manage.py consent_signing_key --new`."
+        )
+    try:
+        length = len(base64.b64decode(key.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        length = 0
+    if length != 32:
+        raise ImproperlyConfigured(
+            "CONSENT_SIGNING_KEY must be an Ed25519 private key: 32 bytes in base64."
+        )
+    return key
+
+
+# The registry checks consent tokens with the public keys its clients registered; it signs
+# none, so it holds no private key.
+CONSENT_SIGNING_KEY = _consent_signing_key() if SERVES_ENROLLMENT else ""
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
